@@ -1,0 +1,97 @@
+/**
+ * The one error family of kms-byok. Every failure a user can meet is a {@link KmsByokError} with a stable
+ * `ERR_*` code, a short lower-case message (no final period) and, where there is a next step, a hint.
+ * `cli/main.ts` is the only place that turns these into exit codes and stderr lines.
+ */
+
+/** Stable error codes. Never rename one: scripts match on them. */
+export type ErrorCode =
+  // usage and missing input (exit 2)
+  | 'ERR_USAGE'
+  | 'ERR_MISSING_INPUT'
+  | 'ERR_INVALID_ARGUMENT'
+  | 'ERR_INVALID_VALID_TO'
+  | 'ERR_INVALID_RECIPIENT'
+  | 'ERR_EMPTY_PASSPHRASE'
+  | 'ERR_INVALID_COMBINATION'
+  | 'ERR_NOT_A_TERMINAL'
+  // local files
+  | 'ERR_ESCROW_DIR_UNWRITABLE'
+  | 'ERR_ESCROW_EXISTS'
+  | 'ERR_ESCROW_NOT_FOUND'
+  | 'ERR_ESCROW_FORMAT'
+  | 'ERR_ESCROW_VERSION'
+  | 'ERR_ESCROW_DECRYPT'
+  | 'ERR_ESCROW_TAMPERED'
+  | 'ERR_ESCROW_MISMATCH'
+  | 'ERR_CHECK_VALUE_MISMATCH'
+  | 'ERR_IDENTITY'
+  | 'ERR_FILE_READ'
+  | 'ERR_MATERIAL'
+  // KMS
+  | 'ERR_KMS_UNREACHABLE'
+  | 'ERR_KMS_CREDENTIALS'
+  | 'ERR_KMS_ACCESS_DENIED'
+  | 'ERR_KMS_NOT_FOUND'
+  | 'ERR_KMS_ALREADY_EXISTS'
+  | 'ERR_KMS_INVALID_STATE'
+  | 'ERR_KMS_DISABLED'
+  | 'ERR_KMS_IMPORT_TOKEN_EXPIRED'
+  | 'ERR_KMS_IMPORT_TOKEN_INVALID'
+  | 'ERR_KMS_INVALID_CIPHERTEXT'
+  | 'ERR_KMS_INCORRECT_KEY_MATERIAL'
+  | 'ERR_KMS_UNSUPPORTED'
+  | 'ERR_KMS_VALIDATION'
+  | 'ERR_KMS_LIMIT'
+  | 'ERR_KMS_THROTTLED'
+  | 'ERR_KMS_CONFLICT'
+  | 'ERR_KMS_INTERNAL'
+  | 'ERR_KMS_BAD_RESPONSE'
+  | 'ERR_KMS'
+  // ceremony
+  | 'ERR_VERIFY_FAILED'
+  | 'ERR_CANCELLED'
+  | 'ERR_INTERNAL';
+
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_USAGE',
+  'ERR_MISSING_INPUT',
+  'ERR_INVALID_ARGUMENT',
+  'ERR_INVALID_VALID_TO',
+  'ERR_INVALID_RECIPIENT',
+  'ERR_EMPTY_PASSPHRASE',
+  'ERR_INVALID_COMBINATION',
+  'ERR_NOT_A_TERMINAL',
+]);
+
+/** Exit codes of the CLI (see README "Exit codes"). */
+export const ExitCode = { ok: 0, failed: 1, usage: 2, attention: 3, cancelled: 130 } as const;
+
+/** A failure with a stable code, a one-line message and an optional next step. */
+export class KmsByokError extends Error {
+  override readonly name = 'KmsByokError';
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  /** The process exit code this error maps to: 2 usage, 130 cancelled, otherwise 1. */
+  get exitCode(): number {
+    if (USAGE_CODES.has(this.code)) return ExitCode.usage;
+    if (this.code === 'ERR_CANCELLED') return ExitCode.cancelled;
+    return ExitCode.failed;
+  }
+}
+
+/** Shorthand for the most common failure: a user-supplied value that cannot be used. */
+export function invalidArgument(message: string, hint?: string): KmsByokError {
+  return new KmsByokError('ERR_INVALID_ARGUMENT', message, hint === undefined ? {} : { hint });
+}
+
+export function isKmsByokError(e: unknown): e is KmsByokError {
+  return e instanceof KmsByokError;
+}

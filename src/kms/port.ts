@@ -1,0 +1,112 @@
+/**
+ * The KMS port: exactly the KMS calls kms-byok makes, named after the API, with AWS's words for
+ * every field. No SDK types cross this boundary; `kms/aws.ts` adapts the SDK to it, and validates
+ * every response before it gets here. Binary fields are Uint8Array; times are Date.
+ */
+import type {
+  ExpirationModel,
+  ImportState,
+  ImportType,
+  KeyMaterialState,
+  KeySpec,
+  KeyState,
+  KeyUsage,
+  Origin,
+  WrappingAlgorithm,
+  WrappingKeySpec,
+} from '../core/aws-names.js';
+
+export interface Tag {
+  TagKey: string;
+  TagValue: string;
+}
+
+export interface KeyInfo {
+  KeyId: string;
+  Arn: string;
+  KeyState: KeyState;
+  KeySpec: KeySpec;
+  KeyUsage: KeyUsage;
+  Origin: Origin;
+  Enabled: boolean;
+  CreationDate?: Date;
+  Description?: string;
+  /** Earliest expiry among the key's materials, when any expires. */
+  ValidTo?: Date;
+  ExpirationModel?: ExpirationModel;
+  CurrentKeyMaterialId?: string;
+  DeletionDate?: Date;
+  MultiRegion?: boolean;
+  /** Account id parsed from the ARN. */
+  AccountId: string;
+  /** Region parsed from the ARN. */
+  Region: string;
+}
+
+export interface ImportParameters {
+  KeyId: string;
+  /** DER SubjectPublicKeyInfo of the RSA wrapping key. */
+  PublicKey: Uint8Array;
+  ImportToken: Uint8Array;
+  ParametersValidTo: Date;
+  /** Not in the KMS response: echoed from the request, because the token is bound to them. */
+  WrappingAlgorithm: WrappingAlgorithm;
+  WrappingKeySpec: WrappingKeySpec;
+}
+
+export interface ImportKeyMaterialInput {
+  KeyId: string;
+  ImportToken: Uint8Array;
+  EncryptedKeyMaterial: Uint8Array;
+  ExpirationModel: ExpirationModel;
+  /** Required when ExpirationModel is KEY_MATERIAL_EXPIRES. */
+  ValidTo?: Date;
+  ImportType?: ImportType;
+  KeyMaterialId?: string;
+  KeyMaterialDescription?: string;
+}
+
+export interface KeyMaterialInfo {
+  KeyMaterialId?: string;
+  KeyMaterialDescription?: string;
+  ImportState?: ImportState;
+  KeyMaterialState?: KeyMaterialState;
+  ExpirationModel?: ExpirationModel;
+  ValidTo?: Date;
+  RotationDate?: Date;
+  RotationType?: 'AUTOMATIC' | 'ON_DEMAND';
+}
+
+export interface AliasInfo {
+  AliasName: string;
+  TargetKeyId?: string;
+}
+
+export interface CreateKeyInput {
+  KeySpec: KeySpec;
+  KeyUsage: KeyUsage;
+  Description?: string;
+  MultiRegion?: boolean;
+  Tags?: Tag[];
+  Policy?: string;
+}
+
+/** Every call kms-byok makes to KMS. Errors are KmsByokError with an `ERR_KMS_*` code. */
+export interface KmsPort {
+  /** Account and Region this port talks to, when known before any call (from config). */
+  readonly region: string;
+  createKey(input: CreateKeyInput): Promise<KeyInfo>;
+  describeKey(keyId: string): Promise<KeyInfo>;
+  getParametersForImport(
+    keyId: string,
+    wrapping: { WrappingAlgorithm: WrappingAlgorithm; WrappingKeySpec: WrappingKeySpec },
+  ): Promise<ImportParameters>;
+  importKeyMaterial(input: ImportKeyMaterialInput): Promise<{ KeyId: string; KeyMaterialId?: string }>;
+  deleteImportedKeyMaterial(keyId: string, keyMaterialId?: string): Promise<void>;
+  createAlias(aliasName: string, keyId: string): Promise<void>;
+  updateAlias(aliasName: string, keyId: string): Promise<void>;
+  listAliases(keyId?: string): Promise<AliasInfo[]>;
+  /** Encrypt + Decrypt, used only to prove a key works. Plaintext is test data, never key material. */
+  encrypt(keyId: string, plaintext: Uint8Array): Promise<Uint8Array>;
+  decrypt(keyId: string, ciphertext: Uint8Array): Promise<Uint8Array>;
+}
