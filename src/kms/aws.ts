@@ -1,0 +1,183 @@
+/**
+ * The KMS port over `@aws-sdk/client-kms`. The only module that imports the SDK. It honours the AWS
+ * default credential chain, `profile`, `region` and `endpoint` (AWS_ENDPOINT_URL_KMS is read by the
+ * CLI and passed in as `endpoint`), validates every response, copies plaintext out of SDK buffers and
+ * turns every SDK error into a KmsByokError.
+ */
+import {
+  KMSClient,
+  CreateAliasCommand,
+  CreateKeyCommand,
+  DecryptCommand,
+  DeleteImportedKeyMaterialCommand,
+  DescribeKeyCommand,
+  EncryptCommand,
+  GetParametersForImportCommand,
+  ImportKeyMaterialCommand,
+  ListAliasesCommand,
+  UpdateAliasCommand,
+  type KMSClientConfig,
+} from '@aws-sdk/client-kms';
+import type { AliasInfo, CreateKeyInput, ImportKeyMaterialInput, ImportParameters, KeyInfo, KmsPort } from './port.js';
+import { fromSdkError } from './errors.js';
+import { badResponse, requireBytes, requireDate, requireString, toKeyInfo } from './validate.js';
+
+export interface AwsKmsOptions {
+  region?: string;
+  profile?: string;
+  endpoint?: string;
+  /** Static credentials (the emulator's dummy pair); otherwise the default credential chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** SDK attempts per call, including the first (default 3, the SDK's standard retry mode). */
+  maxAttempts?: number;
+  /** Milliseconds to wait for a TCP connection / for a response (defaults 5 s / 60 s). */
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  /** Called after every successful call with the KMS request id, for transcripts. */
+  onRequest?: (operation: string, requestId: string | undefined) => void;
+}
+
+/** Any KMS command; typed loosely here because `send` is generic over each command's own types. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Sendable = any;
+
+/** Creates a KmsPort that talks to AWS KMS (or anything speaking its protocol at `endpoint`). */
+export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
+  const config: KMSClientConfig = {
+    maxAttempts: options.maxAttempts ?? 3,
+    requestHandler: {
+      connectionTimeout: options.connectionTimeoutMs ?? 5_000,
+      requestTimeout: options.requestTimeoutMs ?? 60_000,
+    },
+  };
+  if (options.region) config.region = options.region;
+  if (options.profile) config.profile = options.profile;
+  if (options.endpoint) config.endpoint = options.endpoint;
+  if (options.credentials) config.credentials = options.credentials;
+  const client = new KMSClient(config);
+  const target = options.endpoint ?? `AWS KMS${options.region ? ` in ${options.region}` : ''}`;
+  let region: string;
+  try {
+    region = await client.config.region();
+  } catch (e) {
+    throw fromSdkError(e, 'configuration', target);
+  }
+
+  async function send<T>(operation: string, command: Sendable): Promise<T> {
+    try {
+      const out = (await client.send(command)) as T & { $metadata?: { requestId?: string } };
+      options.onRequest?.(operation, out.$metadata?.requestId);
+      return out;
+    } catch (e) {
+      throw fromSdkError(e, operation, target);
+    }
+  }
+
+  const port: KmsPort = {
+    region,
+
+    async createKey(input: CreateKeyInput): Promise<KeyInfo> {
+      const out = await send<{ KeyMetadata?: Record<string, unknown> }>(
+        'CreateKey',
+        new CreateKeyCommand({
+          Origin: 'EXTERNAL',
+          KeySpec: input.KeySpec,
+          KeyUsage: input.KeyUsage,
+          Description: input.Description,
+          MultiRegion: input.MultiRegion,
+          Tags: input.Tags,
+          Policy: input.Policy,
+        }),
+      );
+      return toKeyInfo('CreateKey', out.KeyMetadata);
+    },
+
+    async describeKey(keyId: string): Promise<KeyInfo> {
+      const out = await send<{ KeyMetadata?: Record<string, unknown> }>('DescribeKey', new DescribeKeyCommand({ KeyId: keyId }));
+      return toKeyInfo('DescribeKey', out.KeyMetadata);
+    },
+
+    async getParametersForImport(keyId, wrapping): Promise<ImportParameters> {
+      const op = 'GetParametersForImport';
+      const out = await send<{ KeyId?: string; PublicKey?: Uint8Array; ImportToken?: Uint8Array; ParametersValidTo?: Date }>(
+        op,
+        new GetParametersForImportCommand({ KeyId: keyId, ...wrapping }),
+      );
+      return {
+        KeyId: requireString(op, 'KeyId', out.KeyId),
+        PublicKey: Uint8Array.from(requireBytes(op, 'PublicKey', out.PublicKey)),
+        ImportToken: Uint8Array.from(requireBytes(op, 'ImportToken', out.ImportToken)),
+        ParametersValidTo: requireDate(op, 'ParametersValidTo', out.ParametersValidTo),
+        WrappingAlgorithm: wrapping.WrappingAlgorithm,
+        WrappingKeySpec: wrapping.WrappingKeySpec,
+      };
+    },
+
+    async importKeyMaterial(input: ImportKeyMaterialInput) {
+      const op = 'ImportKeyMaterial';
+      const out = await send<{ KeyId?: string; KeyMaterialId?: string }>(
+        op,
+        new ImportKeyMaterialCommand({
+          KeyId: input.KeyId,
+          ImportToken: input.ImportToken,
+          EncryptedKeyMaterial: input.EncryptedKeyMaterial,
+          ExpirationModel: input.ExpirationModel,
+          ValidTo: input.ValidTo,
+          ImportType: input.ImportType,
+          KeyMaterialId: input.KeyMaterialId,
+          KeyMaterialDescription: input.KeyMaterialDescription,
+        }),
+      );
+      if (out.KeyMaterialId !== undefined && !/^[0-9a-f]{64}$/.test(out.KeyMaterialId)) {
+        throw badResponse(op, `KeyMaterialId "${out.KeyMaterialId}"`);
+      }
+      const result: { KeyId: string; KeyMaterialId?: string } = { KeyId: out.KeyId ?? input.KeyId };
+      if (out.KeyMaterialId) result.KeyMaterialId = out.KeyMaterialId;
+      return result;
+    },
+
+    async deleteImportedKeyMaterial(keyId, keyMaterialId) {
+      await send('DeleteImportedKeyMaterial', new DeleteImportedKeyMaterialCommand({ KeyId: keyId, KeyMaterialId: keyMaterialId }));
+    },
+
+    async createAlias(aliasName, keyId) {
+      await send('CreateAlias', new CreateAliasCommand({ AliasName: aliasName, TargetKeyId: keyId }));
+    },
+
+    async updateAlias(aliasName, keyId) {
+      await send('UpdateAlias', new UpdateAliasCommand({ AliasName: aliasName, TargetKeyId: keyId }));
+    },
+
+    async listAliases(keyId?: string): Promise<AliasInfo[]> {
+      const aliases: AliasInfo[] = [];
+      let marker: string | undefined;
+      do {
+        const out = await send<{ Aliases?: { AliasName?: string; TargetKeyId?: string }[]; NextMarker?: string; Truncated?: boolean }>(
+          'ListAliases',
+          new ListAliasesCommand({ KeyId: keyId, Marker: marker }),
+        );
+        for (const a of out.Aliases ?? []) {
+          const entry: AliasInfo = { AliasName: requireString('ListAliases', 'AliasName', a.AliasName) };
+          if (a.TargetKeyId) entry.TargetKeyId = a.TargetKeyId;
+          aliases.push(entry);
+        }
+        marker = out.Truncated ? out.NextMarker : undefined;
+      } while (marker);
+      return aliases;
+    },
+
+    async encrypt(keyId, plaintext) {
+      const out = await send<{ CiphertextBlob?: Uint8Array }>('Encrypt', new EncryptCommand({ KeyId: keyId, Plaintext: plaintext }));
+      return Uint8Array.from(requireBytes('Encrypt', 'CiphertextBlob', out.CiphertextBlob));
+    },
+
+    async decrypt(keyId, ciphertext) {
+      const out = await send<{ Plaintext?: Uint8Array }>('Decrypt', new DecryptCommand({ KeyId: keyId, CiphertextBlob: ciphertext }));
+      const plaintext = requireBytes('Decrypt', 'Plaintext', out.Plaintext);
+      const copy = Uint8Array.from(plaintext);
+      plaintext.fill(0);
+      return copy;
+    },
+  };
+  return port;
+}

@@ -1,0 +1,81 @@
+/**
+ * Response validation: every field kms-byok relies on is checked before it crosses the port, so a
+ * malformed or unexpected KMS answer is an ERR_KMS_BAD_RESPONSE, never a crash deeper in a ceremony.
+ */
+import { KmsByokError } from '../core/errors.js';
+import { KEY_SPECS, KEY_USAGES, type KeySpec, type KeyState, type KeyUsage, type Origin } from '../core/aws-names.js';
+import type { KeyInfo } from './port.js';
+
+export function badResponse(operation: string, what: string): KmsByokError {
+  return new KmsByokError('ERR_KMS_BAD_RESPONSE', `${operation}: unexpected response: ${what}`, {
+    hint: 'the endpoint did not answer as AWS KMS does: check --endpoint-url',
+  });
+}
+
+export function requireString(operation: string, field: string, v: unknown): string {
+  if (typeof v !== 'string' || v.length === 0) throw badResponse(operation, `${field} missing`);
+  return v;
+}
+
+export function requireBytes(operation: string, field: string, v: unknown): Uint8Array {
+  if (!(v instanceof Uint8Array) || v.length === 0) throw badResponse(operation, `${field} missing`);
+  return v;
+}
+
+export function requireDate(operation: string, field: string, v: unknown): Date {
+  if (!(v instanceof Date) || Number.isNaN(v.getTime())) throw badResponse(operation, `${field} missing`);
+  return v;
+}
+
+export function optionalDate(v: unknown): Date | undefined {
+  return v instanceof Date && !Number.isNaN(v.getTime()) ? v : undefined;
+}
+
+const KEY_STATES: readonly KeyState[] = [
+  'Creating', 'Enabled', 'Disabled', 'PendingDeletion', 'PendingImport', 'PendingReplicaDeletion', 'Unavailable', 'Updating',
+];
+const ORIGINS: readonly Origin[] = ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'];
+const ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/(.+)$/;
+
+function oneOf<T extends string>(operation: string, field: string, v: unknown, allowed: readonly T[]): T {
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw badResponse(operation, `${field} "${String(v)}"`);
+  return v as T;
+}
+
+/** Parses the account and Region out of a key ARN. */
+export function parseKeyArn(arn: string): { region: string; accountId: string; keyId: string } | undefined {
+  const m = ARN.exec(arn);
+  return m ? { region: m[1]!, accountId: m[2]!, keyId: m[3]! } : undefined;
+}
+
+/** Validates SDK `KeyMetadata` into the port's KeyInfo. */
+export function toKeyInfo(operation: string, md: Record<string, unknown> | undefined): KeyInfo {
+  if (!md) throw badResponse(operation, 'KeyMetadata missing');
+  const arn = requireString(operation, 'Arn', md.Arn);
+  const parsed = parseKeyArn(arn);
+  if (!parsed) throw badResponse(operation, `Arn "${arn}"`);
+  const info: KeyInfo = {
+    KeyId: requireString(operation, 'KeyId', md.KeyId),
+    Arn: arn,
+    KeyState: oneOf(operation, 'KeyState', md.KeyState, KEY_STATES),
+    KeySpec: oneOf<KeySpec>(operation, 'KeySpec', md.KeySpec ?? 'SYMMETRIC_DEFAULT', KEY_SPECS),
+    KeyUsage: oneOf<KeyUsage>(operation, 'KeyUsage', md.KeyUsage ?? 'ENCRYPT_DECRYPT', KEY_USAGES),
+    Origin: oneOf(operation, 'Origin', md.Origin, ORIGINS),
+    Enabled: md.Enabled === true,
+    AccountId: parsed.accountId,
+    Region: parsed.region,
+  };
+  const creation = optionalDate(md.CreationDate);
+  if (creation) info.CreationDate = creation;
+  if (typeof md.Description === 'string' && md.Description) info.Description = md.Description;
+  const validTo = optionalDate(md.ValidTo);
+  if (validTo) info.ValidTo = validTo;
+  if (md.ExpirationModel === 'KEY_MATERIAL_EXPIRES' || md.ExpirationModel === 'KEY_MATERIAL_DOES_NOT_EXPIRE') {
+    info.ExpirationModel = md.ExpirationModel;
+  }
+  if (typeof md.CurrentKeyMaterialId === 'string') info.CurrentKeyMaterialId = md.CurrentKeyMaterialId;
+  const deletion = optionalDate(md.DeletionDate);
+  if (deletion) info.DeletionDate = deletion;
+  if (typeof md.MultiRegion === 'boolean') info.MultiRegion = md.MultiRegion;
+  return info;
+}

@@ -1,0 +1,105 @@
+/**
+ * Enforces the module table of docs/architecture.md: which folder of src/ may import what.
+ * Reads every non-test .ts file under src/, extracts static and dynamic import specifiers, resolves
+ * relative ones to a module name, and checks each against the importing module's rule.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = resolve(import.meta.dirname, '../src');
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    if (statSync(p).isDirectory()) return files(p);
+    return p.endsWith('.ts') && !p.endsWith('.test.ts') ? [p] : [];
+  });
+}
+
+/** "core", "material", "escrow/file-store", "escrow", "kms/aws", "kms/port", "cli", … for a src path. */
+function moduleOf(path: string): string {
+  const rel = relative(SRC, path).replace(/\\/g, '/').replace(/\.(ts|js)$/, '');
+  const [top, second] = rel.split('/');
+  if (top === 'escrow' && second === 'file-store') return 'escrow/file-store';
+  if (top === 'kms' && second === 'aws') return 'kms/aws';
+  if (top === 'kms') return 'kms/port';
+  if (top === 'wizard' && second === 'prompter') return 'wizard/prompter';
+  if (!rel.includes('/')) return rel; // index, bin
+  return top!;
+}
+
+function importsOf(path: string): string[] {
+  const text = readFileSync(path, 'utf8');
+  const specs = new Set<string>();
+  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\s[^;]*?from\s+['"]([^'"]+)['"]/g)) specs.add(m[1]!);
+  for (const m of text.matchAll(/(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g)) specs.add(m[1]!);
+  for (const m of text.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)) specs.add(m[1]!);
+  return [...specs];
+}
+
+/** What an import specifier refers to: a src module name, or the package/builtin name. */
+function targetOf(from: string, spec: string): string {
+  if (spec.startsWith('.')) return moduleOf(resolve(dirname(from), spec));
+  if (spec.startsWith('node:')) return spec;
+  const parts = spec.split('/');
+  return spec.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
+}
+
+const PURE_CRYPTO = ['node:crypto', 'node:util', 'node-forge', 'age-encryption', 'shamir-secret-sharing'];
+type Rule = { allow: (t: string) => boolean; why: string };
+const oneOf = (...xs: string[]) => (t: string) => xs.includes(t);
+
+const RULES: Record<string, Rule> = {
+  core: { allow: oneOf('core', 'node:crypto', 'node:util'), why: 'core imports nothing else of src/' },
+  material: { allow: oneOf('core', 'material', ...PURE_CRYPTO), why: 'material is pure' },
+  wrapping: { allow: oneOf('core', 'material', 'wrapping', ...PURE_CRYPTO), why: 'wrapping is pure' },
+  escrow: { allow: oneOf('core', 'escrow', ...PURE_CRYPTO), why: 'escrow format/seal/shares/store are pure' },
+  'escrow/file-store': { allow: (t) => ['core', 'escrow'].includes(t) || t.startsWith('node:'), why: 'the escrow fs edge' },
+  'kms/port': { allow: oneOf('core', 'kms/port'), why: 'the port has no effects' },
+  'kms/aws': { allow: oneOf('core', 'kms/port', 'kms/aws', '@aws-sdk/client-kms'), why: 'the SDK adapter' },
+  ceremony: {
+    allow: oneOf('core', 'material', 'wrapping', 'escrow', 'kms/port', 'ceremony', 'node:crypto'),
+    why: 'ceremonies are straight-line code over ports',
+  },
+  wizard: { allow: oneOf('core', 'ceremony', 'wizard', 'wizard/prompter'), why: 'the wizard builds options' },
+  'wizard/prompter': { allow: oneOf('core', 'wizard', '@inquirer/prompts'), why: 'the only importer of inquirer' },
+  emulator: { allow: (t) => t === 'emulator' || t.startsWith('node:') || t === 'node-forge', why: 'the emulator is an independent oracle' },
+  cli: { allow: () => true, why: 'the edge' },
+  index: { allow: (t) => !['cli', 'wizard/prompter'].includes(t) && !t.startsWith('@inquirer'), why: 'library entry' },
+  bin: { allow: oneOf('cli'), why: 'process entry' },
+};
+
+describe('architecture: the module table of docs/architecture.md', () => {
+  const all = files(SRC);
+
+  it('finds the source tree', () => {
+    expect(all.length).toBeGreaterThan(10);
+  });
+
+  for (const file of all) {
+    const mod = moduleOf(file);
+    it(`${relative(SRC, file)} (${mod}) imports only what its module may`, () => {
+      const rule = RULES[mod];
+      expect(rule, `no rule for module ${mod}: add it to docs/architecture.md and this test`).toBeDefined();
+      const bad = importsOf(file)
+        .map((spec) => ({ spec, target: targetOf(file, spec) }))
+        .filter(({ target }) => !rule!.allow(target));
+      expect(bad, rule!.why).toEqual([]);
+    });
+  }
+
+  it('pure modules do not touch process, the filesystem or the network', () => {
+    const pure = all.filter((f) => ['core', 'material', 'wrapping', 'escrow', 'kms/port', 'ceremony'].includes(moduleOf(f)));
+    const offenders = pure.filter((f) => /\bprocess\.(env|argv|stdin|stdout|stderr|exit|cwd)/.test(readFileSync(f, 'utf8')));
+    expect(offenders.map((f) => relative(SRC, f))).toEqual([]);
+  });
+
+  it('the rule table itself rejects a forbidden import (the test can fail)', () => {
+    expect(RULES.ceremony!.allow('kms/aws')).toBe(false);
+    expect(RULES.emulator!.allow('core')).toBe(false);
+    expect(RULES['wizard/prompter']!.allow('@inquirer/prompts')).toBe(true);
+    expect(RULES.wizard!.allow('@inquirer/prompts')).toBe(false);
+    expect(targetOf(join(SRC, 'ceremony/onboard.ts'), '../kms/aws.js')).toBe('kms/aws');
+  });
+});
