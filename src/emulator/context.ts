@@ -1,0 +1,29 @@
+/**
+ * What every operation handler receives: the state, the caller's Region (from the request signature),
+ * the account, the clock and the wrapping key pool.
+ *
+ * Contract: a handler is a function of `(ctx, input)` that either returns the JSON response body of the
+ * operation (bytes already base64, times already epoch seconds) or throws a `KmsException`. Handlers
+ * mutate `ctx.state` synchronously; the server persists the state after the handler returns.
+ */
+import type { OffsetClock } from './clock.js';
+import type { Input } from './input.js';
+import type { EmulatorState } from './state.js';
+import type { WrappingKeyPool } from './wrapping-pool.js';
+
+export interface HandlerContext {
+  state: EmulatorState;
+  /** Region the request was signed for (or the emulator's default Region). */
+  region: string;
+  accountId: string;
+  clock: OffsetClock;
+  pool: WrappingKeyPool;
+}
+
+/** One operation: request body in, response body out. */
+export type Handler = (ctx: HandlerContext, input: Input) => Record<string, unknown> | Promise<Record<string, unknown>>;
+
+/** Epoch milliseconds as the epoch seconds AWS JSON carries. */
+export function seconds(ms: number): number {
+  return ms / 1000;
+}

@@ -1,0 +1,52 @@
+/**
+ * The operation table: X-Amz-Target → handler. One function per operation; the service prefix is
+ * `TrentService` for KMS (as AWS's JSON 1.1 protocol names it) and `KmsByokEmulator` for controls.
+ *
+ * Contract: a name maps to its handler only as an own property of these tables (the server checks
+ * `Object.hasOwn`), so no request can reach `Object.prototype`.
+ */
+import type { Handler } from '../context.js';
+import { createAlias, deleteAlias, listAliases, updateAlias } from './aliases.js';
+import { advanceClock, getClock } from './control.js';
+import { decrypt, encrypt, generateDataKey, generateMac, getPublicKey, sign, verify, verifyMac } from './crypto.js';
+import { deleteImportedKeyMaterial, getParametersForImport, importKeyMaterial } from './import.js';
+import { cancelKeyDeletion, createKey, describeKey, disableKey, enableKey, listKeys, scheduleKeyDeletion, updateKeyDescription } from './keys.js';
+import { replicateKey } from './replicate.js';
+import { listKeyRotations, rotateKeyOnDemand } from './rotation.js';
+
+/** KMS operations, by name. */
+export const KMS_OPERATIONS: Readonly<Record<string, Handler>> = {
+  CreateKey: createKey,
+  DescribeKey: describeKey,
+  ListKeys: listKeys,
+  UpdateKeyDescription: updateKeyDescription,
+  EnableKey: enableKey,
+  DisableKey: disableKey,
+  ScheduleKeyDeletion: scheduleKeyDeletion,
+  CancelKeyDeletion: cancelKeyDeletion,
+  CreateAlias: createAlias,
+  UpdateAlias: updateAlias,
+  DeleteAlias: deleteAlias,
+  ListAliases: listAliases,
+  GetParametersForImport: getParametersForImport,
+  ImportKeyMaterial: importKeyMaterial,
+  DeleteImportedKeyMaterial: deleteImportedKeyMaterial,
+  Encrypt: encrypt,
+  Decrypt: decrypt,
+  GenerateDataKey: generateDataKey,
+  GenerateMac: generateMac,
+  VerifyMac: verifyMac,
+  Sign: sign,
+  Verify: verify,
+  GetPublicKey: getPublicKey,
+  RotateKeyOnDemand: rotateKeyOnDemand,
+  ListKeyRotations: listKeyRotations,
+  ReplicateKey: replicateKey,
+};
+
+/** Emulator control operations, by name. */
+export const CONTROL_OPERATIONS: Readonly<Record<string, Handler>> = {
+  AdvanceClock: advanceClock,
+  GetClock: getClock,
+};
+

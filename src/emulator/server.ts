@@ -1,0 +1,144 @@
+/**
+ * The HTTP face of the emulator: AWS JSON 1.1 over node:http, as KMS speaks it.
+ *
+ * Contracts:
+ * - `POST /` with `X-Amz-Target: TrentService.<Operation>` (KMS) or `KmsByokEmulator.<Operation>`
+ *   (controls) and a JSON object body (an empty body counts as `{}`). An unknown target is
+ *   `UnknownOperationException`; a body that is not a JSON object is `SerializationException`.
+ * - The Region is the one the request was signed for — the credential scope of the SigV4
+ *   `Authorization` header (`Credential=AKID/<date>/<region>/kms/aws4_request`) — else the emulator's
+ *   default Region. Signatures are not verified.
+ * - Every response carries `x-amzn-RequestId`. Success: 200 with the JSON body. Failure: the
+ *   exception's status with `{"__type": name, "message": …}` and `x-amzn-ErrorType`; anything that is
+ *   not a `KmsException` is a 500 `KMSInternalException`.
+ * - Before each operation the sweep expires materials and deletes keys whose time has passed. After
+ *   each request the state is saved to the state file when it changed.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { OffsetClock } from './clock.js';
+import type { HandlerContext } from './context.js';
+import { KmsException, fail } from './errors.js';
+import { CONTROL_OPERATIONS, KMS_OPERATIONS } from './handlers/index.js';
+import type { Input } from './input.js';
+import { sweep } from './lifecycle.js';
+import { saveStateFile, serialiseState, type EmulatorState } from './state.js';
+import type { WrappingKeyPool } from './wrapping-pool.js';
+
+/** One entry of the request log. */
+export interface RequestLogEntry {
+  operation: string;
+  region: string;
+  status: number;
+}
+
+export interface ServerDeps {
+  state: EmulatorState;
+  clock: OffsetClock;
+  pool: WrappingKeyPool;
+  defaultRegion: string;
+  accountId: string;
+  stateFile?: string;
+  log: RequestLogEntry[];
+}
+
+const MAX_BODY_BYTES = 1 << 20;
+const CONTENT_TYPE = 'application/x-amz-json-1.1';
+const CREDENTIAL_SCOPE = /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]+)\/kms\/aws4_request/;
+
+/** The Region of the request's SigV4 credential scope, if any. */
+export function regionOfRequest(authorization: string | undefined): string | undefined {
+  if (!authorization) return undefined;
+  return CREDENTIAL_SCOPE.exec(authorization)?.[1];
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(c);
+    });
+    req.on('end', () => (tooLarge ? reject(fail('SerializationException', 'Request body is too large')) : resolve(Buffer.concat(chunks))));
+    req.on('error', reject);
+  });
+}
+
+function parseInput(body: Buffer): Input {
+  const text = body.toString('utf8').trim();
+  if (text === '') return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw fail('SerializationException', 'Start of structure or map found where not expected, or the request body is not valid JSON');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw fail('SerializationException', 'The request body must be a JSON object');
+  return v as Input;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
+  const payload = Buffer.from(JSON.stringify(body), 'utf8');
+  res.writeHead(status, {
+    'content-type': CONTENT_TYPE,
+    'content-length': String(payload.length),
+    'x-amzn-requestid': randomUUID(),
+    ...extraHeaders,
+  });
+  res.end(payload);
+}
+
+/** Saves the state when it differs from what was last saved. */
+export function persister(deps: Pick<ServerDeps, 'state' | 'clock' | 'stateFile'>): () => void {
+  let last = deps.stateFile ? serialiseState(deps.state) : '';
+  return () => {
+    if (!deps.stateFile) return;
+    deps.state.clockOffsetMs = deps.clock.offsetMs;
+    const text = serialiseState(deps.state);
+    if (text === last) return;
+    saveStateFile(deps.stateFile, text);
+    last = text;
+  };
+}
+
+/** An HTTP server answering KMS requests from the emulator state. */
+export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const region = regionOfRequest(req.headers.authorization) ?? deps.defaultRegion;
+    const dot = target.indexOf('.');
+    const service = target.slice(0, dot);
+    const operation = dot >= 0 ? target.slice(dot + 1) : target;
+    let status = 200;
+    try {
+      const body = await readBody(req);
+      const table = service === 'TrentService' ? KMS_OPERATIONS : service === 'KmsByokEmulator' ? CONTROL_OPERATIONS : undefined;
+      // Own properties only: `constructor` or `__proto__` must not reach Object's prototype.
+      const handler = req.method === 'POST' && table && Object.hasOwn(table, operation) ? table[operation] : undefined;
+      if (!handler) throw fail('UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`);
+      const input = parseInput(body);
+      sweep(deps.state, deps.clock.now().getTime());
+      const ctx: HandlerContext = { state: deps.state, region, accountId: deps.accountId, clock: deps.clock, pool: deps.pool };
+      const out = await handler(ctx, input);
+      persist();
+      send(res, 200, out);
+    } catch (e) {
+      const err = e instanceof KmsException ? e : new KmsException('KMSInternalException', `internal error: ${e instanceof Error ? e.message : String(e)}`);
+      status = err.status;
+      try {
+        persist();
+      } catch {
+        // The error response matters more than a failed save of an unchanged state.
+      }
+      send(res, status, { __type: err.type, message: err.message }, { 'x-amzn-errortype': err.type });
+    } finally {
+      deps.log.push({ operation, region, status });
+    }
+  }
+  return createServer((req, res) => {
+    void handle(req, res);
+  });
+}

@@ -1,0 +1,203 @@
+/**
+ * Emulator state: keys, their materials, aliases and import tokens, per Region; plus the clock offset.
+ *
+ * Contracts:
+ * - The state is plain JSON data (times are epoch milliseconds, bytes are base64), so
+ *   {@link serialiseState} / {@link parseState} round-trip it exactly and the state file is readable.
+ * - Key material bytes are held only while the material is imported (`material` present); a deleted or
+ *   expired material keeps its `keyMaterialId` (which is how KMS recognises "the same material" on
+ *   re-import) but not its bytes.
+ * - {@link saveStateFile} replaces the file atomically (temp file created 0600, fsync, rename, fsync of
+ *   the directory), so a crash leaves the old or the new state, never a torn one.
+ */
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname, basename, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** Key states the emulator uses (AWS's names). */
+export type KeyState = 'Enabled' | 'Disabled' | 'PendingImport' | 'PendingDeletion';
+/** Key material origins the emulator supports. */
+export type Origin = 'AWS_KMS' | 'EXTERNAL';
+/** Key specs the emulator supports (AWS's names). */
+export type KeySpec =
+  | 'SYMMETRIC_DEFAULT'
+  | 'HMAC_224'
+  | 'HMAC_256'
+  | 'HMAC_384'
+  | 'HMAC_512'
+  | 'RSA_2048'
+  | 'RSA_3072'
+  | 'RSA_4096'
+  | 'ECC_NIST_P256'
+  | 'ECC_NIST_P384'
+  | 'ECC_NIST_P521'
+  | 'ECC_SECG_P256K1';
+/** Key usages (AWS's names). */
+export type KeyUsage = 'ENCRYPT_DECRYPT' | 'SIGN_VERIFY' | 'GENERATE_VERIFY_MAC' | 'KEY_AGREEMENT';
+export type ExpirationModel = 'KEY_MATERIAL_EXPIRES' | 'KEY_MATERIAL_DOES_NOT_EXPIRE';
+export type ImportState = 'IMPORTED' | 'PENDING_IMPORT';
+export type KeyMaterialState = 'CURRENT' | 'NON_CURRENT' | 'PENDING_ROTATION' | 'PENDING_MULTI_REGION_IMPORT_AND_ROTATION';
+export type WrappingAlgorithm = 'RSAES_OAEP_SHA_1' | 'RSAES_OAEP_SHA_256' | 'RSA_AES_KEY_WRAP_SHA_1' | 'RSA_AES_KEY_WRAP_SHA_256';
+export type WrappingKeySpec = 'RSA_2048' | 'RSA_3072' | 'RSA_4096';
+
+/** One key material associated with a key. */
+export interface MaterialRecord {
+  /** 64 lowercase hex characters, derived from the key id and the material bytes. */
+  keyMaterialId: string;
+  /** base64 of the plaintext material (symmetric/HMAC: raw bytes; asymmetric: canonical PKCS#8 DER); only while imported. */
+  material?: string;
+  description?: string;
+  importState: ImportState;
+  materialState: KeyMaterialState;
+  /** Present for EXTERNAL keys once imported. */
+  expirationModel?: ExpirationModel;
+  /** Epoch ms; present when `expirationModel` is KEY_MATERIAL_EXPIRES. */
+  validTo?: number;
+  /** Epoch ms when this material became current through a rotation. */
+  rotationDate?: number;
+  rotationType?: 'AUTOMATIC' | 'ON_DEMAND';
+}
+
+export interface Tag {
+  TagKey: string;
+  TagValue: string;
+}
+
+/** One KMS key in one Region. Multi-Region related keys share `keyId` across Regions. */
+export interface KeyRecord {
+  keyId: string;
+  region: string;
+  accountId: string;
+  /** Epoch ms. */
+  creationDate: number;
+  description: string;
+  keySpec: KeySpec;
+  keyUsage: KeyUsage;
+  origin: Origin;
+  keyState: KeyState;
+  /** Epoch ms; present only in PendingDeletion. */
+  deletionDate?: number;
+  pendingWindowInDays?: number;
+  multiRegion: boolean;
+  /** For multi-Region keys: whether this one is the primary or a replica. */
+  multiRegionKeyType?: 'PRIMARY' | 'REPLICA';
+  policy: string;
+  tags: Tag[];
+  /** Materials in association order; the first one is the key's original material. */
+  materials: MaterialRecord[];
+  /** Number of completed on-demand rotations (AWS allows 25). */
+  onDemandRotations: number;
+}
+
+export interface AliasRecord {
+  aliasName: string;
+  targetKeyId: string;
+  /** Epoch ms. */
+  creationDate: number;
+  /** Epoch ms. */
+  lastUpdatedDate: number;
+}
+
+/** What an import token stands for: it is bound to one key and to the wrapping key pair returned with it. */
+export interface TokenRecord {
+  region: string;
+  keyId: string;
+  wrappingAlgorithm: WrappingAlgorithm;
+  wrappingKeySpec: WrappingKeySpec;
+  /** PKCS#8 PEM of the wrapping private key. */
+  privateKeyPem: string;
+  /** Epoch ms. */
+  parametersValidTo: number;
+}
+
+export interface RegionState {
+  /** Keys by key id, in creation order. */
+  keys: Record<string, KeyRecord>;
+  /** Aliases by alias name (`alias/…`). */
+  aliases: Record<string, AliasRecord>;
+}
+
+/** Everything the emulator remembers. */
+export interface EmulatorState {
+  version: 1;
+  /** Offset of the emulator clock from the base clock, in ms. */
+  clockOffsetMs: number;
+  regions: Record<string, RegionState>;
+  /** Import tokens by token id (hex). */
+  tokens: Record<string, TokenRecord>;
+}
+
+/** A fresh, empty state. */
+export function emptyState(): EmulatorState {
+  return { version: 1, clockOffsetMs: 0, regions: {}, tokens: {} };
+}
+
+/** The Region's part of the state, created on first use. */
+export function regionState(state: EmulatorState, region: string): RegionState {
+  let r = Object.hasOwn(state.regions, region) ? state.regions[region] : undefined;
+  if (!r) {
+    r = { keys: {}, aliases: {} };
+    state.regions[region] = r;
+  }
+  return r;
+}
+
+/** The state as the JSON text of the state file. */
+export function serialiseState(state: EmulatorState): string {
+  return JSON.stringify(state, null, 1) + '\n';
+}
+
+/** Parses state file text; throws on anything that is not a version-1 emulator state. */
+export function parseState(text: string): EmulatorState {
+  const raw: unknown = JSON.parse(text);
+  if (typeof raw !== 'object' || raw === null) throw new Error('emulator state: not a JSON object');
+  const o = raw as Partial<EmulatorState>;
+  if (o.version !== 1) throw new Error(`emulator state: unsupported version ${String(o.version)}`);
+  if (typeof o.clockOffsetMs !== 'number' || !Number.isFinite(o.clockOffsetMs)) throw new Error('emulator state: bad clockOffsetMs');
+  if (typeof o.regions !== 'object' || o.regions === null) throw new Error('emulator state: bad regions');
+  if (typeof o.tokens !== 'object' || o.tokens === null) throw new Error('emulator state: bad tokens');
+  for (const [name, r] of Object.entries(o.regions)) {
+    if (typeof r !== 'object' || r === null || typeof r.keys !== 'object' || typeof r.aliases !== 'object') {
+      throw new Error(`emulator state: bad region ${name}`);
+    }
+  }
+  return o as EmulatorState;
+}
+
+/** Loads the state file when it exists; `undefined` when it does not. */
+export function loadStateFile(path: string): EmulatorState | undefined {
+  if (!existsSync(path)) return undefined;
+  return parseState(readFileSync(path, 'utf8'));
+}
+
+/** Atomically replaces `path` with `text` (mode 0600). */
+export function saveStateFile(path: string, text: string): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } catch (e) {
+    closeSync(fd);
+    unlinkSync(tmp);
+    throw e;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    unlinkSync(tmp);
+    throw e;
+  }
+  try {
+    const dfd = openSync(dir, 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    // Some platforms cannot fsync a directory; the rename is still atomic.
+  }
+}
