@@ -1,0 +1,39 @@
+/** `kms-byok emulator`: serve the embedded KMS emulator on 127.0.0.1 until interrupted. */
+import { ExitCode, KmsByokError } from '../../core/errors.js';
+import { OUTPUT_FLAGS, parseFlags, str, bool } from '../args.js';
+import { say, type Io } from '../io.js';
+import { EMULATOR_USAGE } from '../usage.js';
+
+export async function emulator(argv: string[], io: Io): Promise<number> {
+  const p = parseFlags(argv, { ...OUTPUT_FLAGS, port: { type: 'string' }, region: { type: 'string' }, 'state-file': { type: 'string' } }, 'emulator');
+  if (bool(p, 'help')) {
+    io.stdout.write(EMULATOR_USAGE);
+    return ExitCode.ok;
+  }
+  const portText = str(p, 'port') ?? '4566';
+  const port = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || port > 65535) {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --port "${portText}"`, { hint: 'give a port number from 0 to 65535 (0 picks a free one)' });
+  }
+  const stateFile = str(p, 'state-file');
+  const region = str(p, 'region');
+  const { startEmulator } = await import('../../emulator/index.js');
+  let emu;
+  try {
+    emu = await startEmulator({ port, ...(region ? { region } : {}), ...(stateFile ? { stateFile } : {}) });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'EADDRINUSE') {
+      throw new KmsByokError('ERR_INVALID_ARGUMENT', `port ${port} is already in use`, { hint: 'pick another --port, or --port 0 for a free one' });
+    }
+    throw e;
+  }
+  if (bool(p, 'json')) io.stdout.write(`${JSON.stringify({ endpoint: emu.endpoint, port: emu.port })}\n`);
+  else io.stdout.write(`${emu.endpoint}\n`);
+  say(io, 'note', `KMS emulator listening on ${emu.endpoint}${stateFile ? `, state in ${stateFile}` : ''}; Ctrl-C stops it`);
+  say(io, 'note', `use it with: export AWS_ENDPOINT_URL_KMS=${emu.endpoint}`);
+  await io.interrupted;
+  await emu.close();
+  say(io, 'note', 'emulator stopped');
+  return ExitCode.ok;
+}

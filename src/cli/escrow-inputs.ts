@@ -1,0 +1,104 @@
+/**
+ * CLI edge of the escrow: reads custodian inputs (recipients, recipients files, passphrase file or
+ * stdin, identity files) and wires the ceremony's escrow vault to `escrow/file-store`.
+ */
+import type { Readable } from 'node:stream';
+import { KmsByokError } from '../core/errors.js';
+import type { SecretBytes } from '../core/secret.js';
+import { parseRecipient, recordImport, type EscrowOpener, type EscrowSealing } from '../escrow/index.js';
+import {
+  assertEscrowDirWritable,
+  nodeEscrowFs,
+  readIdentityFile,
+  readPassphraseFile,
+  updateSidecar,
+  writeSealedEscrow,
+  type EscrowFs,
+} from '../escrow/file-store.js';
+import type { OnboardDeps } from '../ceremony/onboard.js';
+import { missing } from './args.js';
+import { say, type Io } from './io.js';
+
+/** Reads all of a stream as bytes (for `-`: secrets piped on stdin). */
+async function readAll(stream: Readable): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+  const all = new Uint8Array(Buffer.concat(chunks));
+  for (const c of chunks) c.fill(0);
+  return all;
+}
+
+/** The file store's fs, where the path `-` means stdin. */
+function fsWithStdin(io: Io): EscrowFs {
+  return { ...nodeEscrowFs, readFile: (p) => (p === '-' ? readAll(io.stdin) : nodeEscrowFs.readFile(p)) };
+}
+
+/** Reads a passphrase from a file, or from stdin for `-`. */
+export function readPassphrase(path: string, io: Io): Promise<SecretBytes> {
+  return readPassphraseFile(path, { fs: fsWithStdin(io) });
+}
+
+/** Reads recipients files: one `age1…` per line, `#` comments and blank lines ignored. */
+async function readRecipientsFile(path: string, io: Io): Promise<string[]> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await fsWithStdin(io).readFile(path);
+  } catch (e) {
+    throw new KmsByokError('ERR_FILE_READ', `cannot read recipients file ${path} (${(e as { code?: string }).code ?? 'error'})`, {
+      hint: 'check the path given to --recipients-file',
+    });
+  }
+  return new TextDecoder()
+    .decode(bytes)
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+}
+
+/**
+ * Builds the escrow sealing from flags. At least one custodian input is required: an escrow nobody
+ * can open would make the import irreversible in the worst way.
+ */
+export async function readSealingInputs(
+  io: Io,
+  input: { recipients: string[]; recipientsFiles: string[]; passphraseFile: string | undefined },
+): Promise<EscrowSealing> {
+  const texts = [...input.recipients];
+  for (const f of input.recipientsFiles) texts.push(...(await readRecipientsFile(f, io)));
+  const recipients = texts.map((t) => ({ recipient: parseRecipient(t).recipient }));
+  if (recipients.length === 0 && input.passphraseFile === undefined) {
+    throw missing('--recipient or --passphrase-file', 'who can open the escrow', 'pass each custodian\'s age recipient with --recipient age1…, or --passphrase-file FILE');
+  }
+  const sealing: EscrowSealing = { recipients };
+  if (input.passphraseFile !== undefined) sealing.passphrase = await readPassphrase(input.passphraseFile, io);
+  return sealing;
+}
+
+/** What opens an escrow: `--identity` files, or `--passphrase-file`. Exactly one kind is required. */
+export async function readOpener(io: Io, input: { identities: string[]; passphraseFile: string | undefined }): Promise<EscrowOpener> {
+  if (input.identities.length > 0 && input.passphraseFile !== undefined) {
+    throw new KmsByokError('ERR_USAGE', 'give either --identity or --passphrase-file, not both', { hint: 'one custodian opens the escrow at a time' });
+  }
+  if (input.passphraseFile !== undefined) return { passphrase: await readPassphrase(input.passphraseFile, io) };
+  if (input.identities.length === 0) {
+    throw missing('--identity or --passphrase-file', 'how to open the escrow', 'pass --identity custodian.txt (an age identity file) or --passphrase-file FILE');
+  }
+  const identities: string[] = [];
+  for (const path of input.identities) identities.push(...(await readIdentityFile(path, { fs: fsWithStdin(io) })));
+  return { identities };
+}
+
+/**
+ * Proves `dir` writable (creating it 0700 if needed) — before any key is created — and returns the
+ * ceremony's escrow vault over it.
+ */
+export async function openEscrowVault(dir: string, io: Io): Promise<OnboardDeps['escrow']> {
+  const warning = await assertEscrowDirWritable(dir);
+  if (warning) say(io, 'warning', warning);
+  return {
+    write: (sealed) => writeSealedEscrow(dir, sealed.keyId, sealed),
+    recordImport: async (written, fact) => {
+      await updateSidecar(written.sidecarPath, (s) => recordImport(s, fact));
+    },
+  };
+}

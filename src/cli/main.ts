@@ -1,0 +1,56 @@
+/**
+ * `main(argv, io)`: the command table and the only place that maps errors to exit codes and stderr
+ * lines. Each command module is imported lazily, so `--help` never loads the AWS SDK or inquirer.
+ */
+import { ExitCode, KmsByokError } from '../core/errors.js';
+import { say, type Io } from './io.js';
+import { USAGE } from './usage.js';
+
+export type CommandFn = (argv: string[], io: Io) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<CommandFn>> = {
+  onboard: async () => (await import('./commands/onboard.js')).onboard,
+  escrow: async () => (await import('./commands/escrow.js')).escrow,
+  emulator: async () => (await import('./commands/emulator.js')).emulator,
+};
+
+export const VERSION = '0.1.0';
+
+/** Runs one kms-byok invocation and returns its exit code. Never throws. */
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+      io.stdout.write(USAGE);
+      return command === undefined && !io.interactive ? ExitCode.usage : ExitCode.ok;
+    }
+    if (command === '--version' || command === 'version') {
+      io.stdout.write(`kms-byok ${VERSION}\n`);
+      return ExitCode.ok;
+    }
+    const load = COMMANDS[command];
+    if (!load) {
+      throw new KmsByokError('ERR_USAGE', `unknown command "${command}"`, {
+        hint: `the commands are: ${Object.keys(COMMANDS).join(', ')}; run kms-byok --help`,
+      });
+    }
+    return await (await load())(rest, io);
+  } catch (e) {
+    return reportError(e, io);
+  }
+}
+
+/** Prints an error as `kms-byok: error: …` + `kms-byok: hint: …` and returns its exit code. */
+export function reportError(e: unknown, io: Io): number {
+  if (e instanceof KmsByokError) {
+    say(io, 'error', e.message);
+    if (e.hint) say(io, 'hint', e.hint);
+    if (io.env.KMS_BYOK_DEBUG === '1') io.stderr.write(`${e.code}\n${String((e.cause as Error | undefined)?.stack ?? '')}\n`);
+    else io.stderr.write(`kms-byok: code: ${e.code}\n`);
+    return e.exitCode;
+  }
+  say(io, 'error', `internal error: ${e instanceof Error ? e.message : String(e)}`);
+  say(io, 'hint', 'this is a bug in kms-byok: re-run with KMS_BYOK_DEBUG=1 and report the output (it never contains key material)');
+  if (io.env.KMS_BYOK_DEBUG === '1' && e instanceof Error) io.stderr.write(`${e.stack}\n`);
+  return ExitCode.failed;
+}

@@ -1,0 +1,88 @@
+/**
+ * Target selection: the only place that decides between AWS and the embedded emulator (design §2.3:
+ * the same ceremony code runs against both). Order:
+ *   1. `--emulator` → embedded emulator (in-process, loopback, optional `--emulator-state FILE`);
+ *   2. `--endpoint-url` or AWS_ENDPOINT_URL_KMS → that endpoint with the default credential chain
+ *      (dummy static credentials when the endpoint is loopback and no credentials are configured,
+ *      because nothing on loopback is AWS: that is `kms-byok emulator`);
+ *   3. `--profile`, `--region`, AWS_PROFILE, AWS_REGION or AWS_DEFAULT_REGION → AWS KMS;
+ *   4. nothing points at AWS → embedded emulator, announced on stderr as a rehearsal.
+ */
+import { KmsByokError } from '../core/errors.js';
+import type { KmsPort } from '../kms/port.js';
+import { bool, str, type Parsed } from './args.js';
+import { say, type Io } from './io.js';
+
+export interface Target {
+  kms: KmsPort;
+  /** Human description, e.g. "embedded emulator (rehearsal)" or "AWS KMS (us-east-1)". */
+  label: string;
+  rehearsal: boolean;
+  /** Endpoint URL when one is used (emulator or custom). */
+  endpoint?: string;
+  close(): Promise<void>;
+}
+
+const DUMMY_CREDENTIALS = { accessKeyId: 'AKIDKMSBYOKREHEARSAL', secretAccessKey: 'rehearsal-not-a-secret' };
+const DEFAULT_EMULATOR_REGION = 'us-east-1';
+
+function isLoopback(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
+
+function hasConfiguredCredentials(env: Io['env']): boolean {
+  return Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI);
+}
+
+/** Whether anything in flags or environment points at AWS (or a custom endpoint). */
+export function pointsAtAws(p: Parsed, env: Io['env']): boolean {
+  return Boolean(
+    str(p, 'endpoint-url') || env.AWS_ENDPOINT_URL_KMS || str(p, 'profile') || str(p, 'region') ||
+      env.AWS_PROFILE || env.AWS_REGION || env.AWS_DEFAULT_REGION,
+  );
+}
+
+export async function openTarget(p: Parsed, io: Io, options: { quiet?: boolean } = {}): Promise<Target> {
+  const endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
+  const profile = str(p, 'profile');
+  const region = str(p, 'region');
+  const { createAwsKms } = await import('../kms/aws.js');
+
+  if (bool(p, 'emulator') || !pointsAtAws(p, io.env)) {
+    if (bool(p, 'emulator') && (str(p, 'endpoint-url') || profile)) {
+      throw new KmsByokError('ERR_USAGE', '--emulator cannot be combined with --endpoint-url or --profile', {
+        hint: 'drop --emulator to target that endpoint, or drop the others to rehearse',
+      });
+    }
+    const { startEmulator } = await import('../emulator/index.js');
+    const stateFile = str(p, 'emulator-state');
+    const emulatorRegion = region ?? DEFAULT_EMULATOR_REGION;
+    const emu = await startEmulator({ port: 0, region: emulatorRegion, ...(stateFile ? { stateFile } : {}) });
+    if (!options.quiet) {
+      say(io, 'note', `target: embedded KMS emulator (rehearsal: nothing is created in AWS)${stateFile ? `, state in ${stateFile}` : ', state discarded on exit'}`);
+      if (!bool(p, 'emulator')) say(io, 'note', 'to target AWS pass --region and/or --profile (or --endpoint-url)');
+    }
+    try {
+      const kms = await createAwsKms({ endpoint: emu.endpoint, region: emulatorRegion, credentials: DUMMY_CREDENTIALS, maxAttempts: 2 });
+      return { kms, label: 'embedded emulator (rehearsal)', rehearsal: true, endpoint: emu.endpoint, close: () => emu.close() };
+    } catch (e) {
+      await emu.close();
+      throw e;
+    }
+  }
+
+  const dummy = endpoint !== undefined && isLoopback(endpoint) && !profile && !hasConfiguredCredentials(io.env);
+  const kms = await createAwsKms({
+    ...(region ? { region } : {}),
+    ...(profile ? { profile } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(dummy ? { credentials: DUMMY_CREDENTIALS, region: region ?? DEFAULT_EMULATOR_REGION } : {}),
+  });
+  const label = endpoint ? `KMS at ${endpoint} (${kms.region})` : `AWS KMS (${kms.region}${profile ? `, profile ${profile}` : ''})`;
+  return { kms, label, rehearsal: dummy, ...(endpoint ? { endpoint } : {}), close: async () => {} };
+}

@@ -1,0 +1,56 @@
+/**
+ * The sealed escrow (format v1): explicit re-exports of the pure modules only. Ceremonies may import
+ * this; the filesystem edge (`file-store.ts`) is imported directly by the CLI.
+ */
+export {
+  COMPONENT_CHECK_METHOD,
+  ESCROW_FORMAT_VERSION,
+  componentCheckValue,
+  escrowStem,
+  parseEscrowFileName,
+  parsePayload,
+  parseSidecar,
+  sealedFileName,
+  serializeSidecar,
+  sidecarFileName,
+  type ComponentDocument,
+  type CustodianRecipient,
+  type EscrowCustodians,
+  type EscrowKeyFacts,
+  type EscrowManifest,
+  type EscrowMaterial,
+  type EscrowPayload,
+  type EscrowSidecar,
+  type ImportRecord,
+  type RecipientKind,
+  type SealedFileRole,
+  type ShareDocument,
+  type SidecarFile,
+  type SidecarMaterial,
+  type ValidToRecord,
+} from './format.js';
+export { DEFAULT_SCRYPT_WORK_FACTOR, abbreviateRecipient, parseIdentities } from './seal.js';
+export {
+  assertSidecarUpdate,
+  disposePayload,
+  inspectEscrow,
+  nextEscrowContents,
+  openCustodianFile,
+  openEscrow,
+  parseRecipient,
+  recordImport,
+  sealEscrow,
+  sealingMode,
+  type ComputeCheckValue,
+  type EscrowContents,
+  type EscrowDeps,
+  type EscrowOpener,
+  type EscrowSealing,
+  type EscrowSummary,
+  type ImportFact,
+  type LoadedEscrow,
+  type SealedEscrow,
+  type SealedFile,
+  type SealingMode,
+} from './store.js';
+// The filesystem edge, `./file-store.js`, is deliberately not re-exported: import it directly from the CLI.

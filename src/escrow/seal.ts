@@ -1,0 +1,189 @@
+/**
+ * The age layer of the escrow: recipient and identity parsing, and sealing/unsealing one file as
+ * ASCII-armored age, so the stock `age` CLI opens what this module writes. No cipher of our own.
+ * Pure (age-encryption only; no fs, no process).
+ */
+import * as age from 'age-encryption';
+import { KmsByokError } from '../core/errors.js';
+import { SecretBytes } from '../core/secret.js';
+import type { RecipientKind } from './format.js';
+
+/** age's own default scrypt work factor (log2 N), used for every passphrase-sealed escrow. */
+export const DEFAULT_SCRYPT_WORK_FACTOR = 18;
+/** The highest work factor age-encryption will decrypt (it refuses more than 2^20). */
+export const MAX_SCRYPT_WORK_FACTOR = 20;
+
+/** Shortens a recipient for messages: PQ recipients are ~1959 characters. */
+export function abbreviateRecipient(recipient: string): string {
+  return recipient.length <= 24 ? recipient : `${recipient.slice(0, 14)}…${recipient.slice(-6)}`;
+}
+
+/**
+ * Validates one age recipient string and says which kind it is. Accepts native X25519 recipients
+ * (`age1…`, 32-byte key) and ML-KEM-768+X25519 hybrid recipients (`age1pq1…`). Refuses anything
+ * else — tag recipients, plugin recipients, SSH keys, typos — with ERR_INVALID_RECIPIENT naming it.
+ * Surrounding whitespace is trimmed; the returned `recipient` is the canonical string.
+ */
+export function parseRecipient(text: string): { recipient: string; kind: RecipientKind } {
+  const recipient = text.trim();
+  const refuse = (why: string): never => {
+    throw new KmsByokError('ERR_INVALID_RECIPIENT', `invalid age recipient ${JSON.stringify(abbreviateRecipient(recipient))}: ${why}`, {
+      hint: 'give the public key age-keygen prints ("age1…", or "age1pq1…" from age-keygen -pq)',
+    });
+  };
+  if (recipient.length === 0) refuse('empty');
+  if (recipient.startsWith('age1tag1') || recipient.startsWith('age1tagpq1')) refuse('tag recipients are not supported');
+  if (!recipient.startsWith('age1')) refuse('not an age recipient');
+  const kind: RecipientKind = recipient.startsWith('age1pq1') ? 'pq-hybrid' : 'x25519';
+  try {
+    new age.Encrypter().addRecipient(recipient);
+  } catch {
+    refuse(kind === 'pq-hybrid' ? 'not a valid post-quantum recipient' : 'not a valid X25519 recipient (plugin recipients are not supported)');
+  }
+  return { recipient, kind };
+}
+
+const IDENTITY_PREFIXES = ['AGE-SECRET-KEY-1', 'AGE-SECRET-KEY-PQ-1'] as const;
+
+/**
+ * Parses the text of an age identity file as `age-keygen` writes it: `#` comments, blank lines, and
+ * one identity per line (`AGE-SECRET-KEY-1…` X25519, or `AGE-SECRET-KEY-PQ-1…` hybrid). Every
+ * identity is validated. `source` names the file in messages; identity text is never echoed.
+ */
+export async function parseIdentities(text: string, source: string): Promise<string[]> {
+  const identities: string[] = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    if (line.startsWith('-----BEGIN AGE ENCRYPTED FILE-----') || line === 'age-encryption.org/v1') {
+      throw new KmsByokError('ERR_IDENTITY', `${source} is an encrypted age file, not an identity file`, {
+        hint: 'passphrase-protected identity files are not supported: decrypt it to a private location first (age -d)',
+      });
+    }
+    if (!IDENTITY_PREFIXES.some((p) => line.startsWith(p))) {
+      throw new KmsByokError('ERR_IDENTITY', `line ${i + 1} of ${source} is not an age identity`, {
+        hint: 'give a file written by age-keygen (lines starting AGE-SECRET-KEY-1 or AGE-SECRET-KEY-PQ-1); SSH and plugin identities are not supported',
+      });
+    }
+    try {
+      await age.identityToRecipient(line);
+    } catch {
+      throw new KmsByokError('ERR_IDENTITY', `line ${i + 1} of ${source} is not a valid age identity`, {
+        hint: 'the key is damaged; use another custodian copy',
+      });
+    }
+    identities.push(line);
+  }
+  if (identities.length === 0) {
+    throw new KmsByokError('ERR_IDENTITY', `no age identity in ${source}`, {
+      hint: 'give a file written by age-keygen (a line starting AGE-SECRET-KEY-1 or AGE-SECRET-KEY-PQ-1)',
+    });
+  }
+  return identities;
+}
+
+/** The recipient of an identity string; ERR_IDENTITY when it is not one. */
+export async function recipientOfIdentity(identity: string): Promise<string> {
+  try {
+    return await age.identityToRecipient(identity);
+  } catch {
+    throw new KmsByokError('ERR_IDENTITY', 'not a valid age identity');
+  }
+}
+
+/** A fresh identity string (X25519 or hybrid) as SecretBytes of its ASCII text. */
+export async function generateIdentity(kind: RecipientKind): Promise<SecretBytes> {
+  const identity = kind === 'pq-hybrid' ? await age.generateHybridIdentity() : await age.generateX25519Identity();
+  return SecretBytes.adopt(new TextEncoder().encode(identity));
+}
+
+/** Decodes a passphrase held as UTF-8 bytes (age-encryption takes a string). */
+function passphraseText(passphrase: SecretBytes): string {
+  if (passphrase.length === 0) {
+    throw new KmsByokError('ERR_EMPTY_PASSPHRASE', 'passphrase is empty', { hint: 'give a passphrase of several random words' });
+  }
+  try {
+    return passphrase.use((b) => new TextDecoder('utf-8', { fatal: true }).decode(b));
+  } catch {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', 'passphrase is not valid UTF-8', { hint: 'use a passphrase of plain text' });
+  }
+}
+
+/** Who one sealed file is encrypted to. */
+export type SealTo = { recipients: string[] } | { passphrase: SecretBytes; scryptWorkFactor?: number };
+
+/**
+ * Seals `plaintext` as one ASCII-armored age file (the bytes of the text, ending in a newline).
+ * Recipients must already be validated with {@link parseRecipient}. The plaintext is not zeroed here:
+ * it belongs to the caller.
+ */
+export async function sealArmored(plaintext: Uint8Array, to: SealTo): Promise<Uint8Array> {
+  const e = new age.Encrypter();
+  if ('recipients' in to) {
+    if (to.recipients.length === 0) throw new KmsByokError('ERR_INTERNAL', 'sealArmored needs a recipient');
+    for (const r of to.recipients) e.addRecipient(r);
+  } else {
+    const logN = to.scryptWorkFactor ?? DEFAULT_SCRYPT_WORK_FACTOR;
+    if (!Number.isSafeInteger(logN) || logN < 1 || logN > MAX_SCRYPT_WORK_FACTOR) {
+      throw new KmsByokError('ERR_INVALID_ARGUMENT', `scrypt work factor must be 1 to ${MAX_SCRYPT_WORK_FACTOR}, got ${logN}`);
+    }
+    e.setScryptWorkFactor(logN);
+    e.setPassphrase(passphraseText(to.passphrase));
+  }
+  const binary = await e.encrypt(plaintext);
+  return new TextEncoder().encode(age.armor.encode(binary));
+}
+
+/** What opens one sealed file. */
+export type UnsealWith = { identities: string[] } | { passphrase: SecretBytes };
+
+/**
+ * Opens one ASCII-armored age file. Fails closed with a specific code:
+ * ERR_ESCROW_FORMAT (not armored age), ERR_ESCROW_DECRYPT (no given identity or passphrase opens it),
+ * ERR_ESCROW_TAMPERED (it opened but failed authentication, or its header is damaged),
+ * ERR_IDENTITY (an identity string is invalid).
+ */
+export async function unsealArmored(file: Uint8Array, opener: UnsealWith, name: string): Promise<SecretBytes> {
+  let binary: Uint8Array;
+  try {
+    binary = age.armor.decode(new TextDecoder('latin1').decode(file));
+  } catch (e) {
+    throw new KmsByokError('ERR_ESCROW_FORMAT', `${name} is not an ASCII-armored age file (${errorText(e)})`, {
+      hint: 'the file is damaged or not an escrow file: use another copy',
+    });
+  }
+  const d = new age.Decrypter();
+  if ('identities' in opener) {
+    if (opener.identities.length === 0) throw new KmsByokError('ERR_IDENTITY', 'no age identity given');
+    for (const identity of opener.identities) {
+      try {
+        d.addIdentity(identity);
+      } catch {
+        throw new KmsByokError('ERR_IDENTITY', 'not a valid age identity', { hint: 'give a file written by age-keygen' });
+      }
+    }
+  } else {
+    d.addPassphrase(passphraseText(opener.passphrase));
+  }
+  try {
+    return SecretBytes.adopt(await d.decrypt(binary));
+  } catch (e) {
+    if (e instanceof KmsByokError) throw e;
+    const msg = errorText(e);
+    if (msg.includes('no identity matched')) {
+      throw new KmsByokError(
+        'ERR_ESCROW_DECRYPT',
+        'passphrase' in opener ? `wrong passphrase for ${name}` : `none of the given identities opens ${name}`,
+        { hint: 'passphrase' in opener ? 'check the passphrase file (one trailing newline is stripped)' : 'give the identity file of a custodian this file is sealed to' },
+      );
+    }
+    throw new KmsByokError('ERR_ESCROW_TAMPERED', `${name} is damaged or was altered (age: ${msg})`, {
+      hint: 'do not use it: open another copy of the escrow',
+    });
+  }
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
