@@ -12,15 +12,22 @@ import {
   DeleteImportedKeyMaterialCommand,
   DescribeKeyCommand,
   EncryptCommand,
+  GenerateMacCommand,
   GetParametersForImportCommand,
+  GetPublicKeyCommand,
   ImportKeyMaterialCommand,
   ListAliasesCommand,
+  ListKeyRotationsCommand,
+  ListKeysCommand,
+  ReplicateKeyCommand,
+  RotateKeyOnDemandCommand,
+  SignCommand,
   UpdateAliasCommand,
   type KMSClientConfig,
 } from '@aws-sdk/client-kms';
-import type { AliasInfo, CreateKeyInput, ImportKeyMaterialInput, ImportParameters, KeyInfo, KmsPort } from './port.js';
+import type { AliasInfo, CreateKeyInput, ImportKeyMaterialInput, ImportParameters, KeyInfo, KeyMaterialInfo, KmsPort } from './port.js';
 import { fromSdkError } from './errors.js';
-import { badResponse, requireBytes, requireDate, requireString, toKeyInfo } from './validate.js';
+import { badResponse, requireBytes, requireDate, requireString, toKeyInfo, toKeyMaterialInfo } from './validate.js';
 
 export interface AwsKmsOptions {
   region?: string;
@@ -75,6 +82,8 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
 
   const port: KmsPort = {
     region,
+
+    forRegion: (other: string) => createAwsKms({ ...options, region: other }),
 
     async createKey(input: CreateKeyInput): Promise<KeyInfo> {
       const out = await send<{ KeyMetadata?: Record<string, unknown> }>(
@@ -177,6 +186,55 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
       const copy = Uint8Array.from(plaintext);
       plaintext.fill(0);
       return copy;
+    },
+
+    async generateMac(keyId, message, macAlgorithm) {
+      const out = await send<{ Mac?: Uint8Array }>('GenerateMac', new GenerateMacCommand({ KeyId: keyId, Message: message, MacAlgorithm: macAlgorithm }));
+      return Uint8Array.from(requireBytes('GenerateMac', 'Mac', out.Mac));
+    },
+
+    async getPublicKey(keyId) {
+      const out = await send<{ PublicKey?: Uint8Array }>('GetPublicKey', new GetPublicKeyCommand({ KeyId: keyId }));
+      return Uint8Array.from(requireBytes('GetPublicKey', 'PublicKey', out.PublicKey));
+    },
+
+    async sign(keyId, message, signingAlgorithm) {
+      const out = await send<{ Signature?: Uint8Array }>('Sign', new SignCommand({ KeyId: keyId, Message: message, MessageType: 'RAW', SigningAlgorithm: signingAlgorithm }));
+      return Uint8Array.from(requireBytes('Sign', 'Signature', out.Signature));
+    },
+
+    async rotateKeyOnDemand(keyId) {
+      await send('RotateKeyOnDemand', new RotateKeyOnDemandCommand({ KeyId: keyId }));
+    },
+
+    async listKeyRotations(keyId) {
+      const materials: KeyMaterialInfo[] = [];
+      let marker: string | undefined;
+      do {
+        const out = await send<{ Rotations?: Record<string, unknown>[]; NextMarker?: string; Truncated?: boolean }>(
+          'ListKeyRotations',
+          new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL', Marker: marker }),
+        );
+        for (const r of out.Rotations ?? []) materials.push(toKeyMaterialInfo('ListKeyRotations', r));
+        marker = out.Truncated ? out.NextMarker : undefined;
+      } while (marker);
+      return materials;
+    },
+
+    async replicateKey(keyId, replicaRegion) {
+      const out = await send<{ ReplicaKeyMetadata?: Record<string, unknown> }>('ReplicateKey', new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: replicaRegion }));
+      return toKeyInfo('ReplicateKey', out.ReplicaKeyMetadata);
+    },
+
+    async listKeys() {
+      const ids: string[] = [];
+      let marker: string | undefined;
+      do {
+        const out = await send<{ Keys?: { KeyId?: string }[]; NextMarker?: string; Truncated?: boolean }>('ListKeys', new ListKeysCommand({ Marker: marker }));
+        for (const k of out.Keys ?? []) ids.push(requireString('ListKeys', 'KeyId', k.KeyId));
+        marker = out.Truncated ? out.NextMarker : undefined;
+      } while (marker);
+      return ids;
     },
   };
   return port;

@@ -93,8 +93,10 @@ export interface CreateKeyInput {
 
 /** Every call kms-byok makes to KMS. Errors are KmsByokError with an `ERR_KMS_*` code. */
 export interface KmsPort {
-  /** Account and Region this port talks to, when known before any call (from config). */
+  /** The Region this port talks to (from configuration). */
   readonly region: string;
+  /** A port for another Region with the same credentials and endpoint (multi-Region replicas). */
+  forRegion(region: string): Promise<KmsPort>;
   createKey(input: CreateKeyInput): Promise<KeyInfo>;
   describeKey(keyId: string): Promise<KeyInfo>;
   getParametersForImport(
@@ -109,4 +111,30 @@ export interface KmsPort {
   /** Encrypt + Decrypt, used only to prove a key works. Plaintext is test data, never key material. */
   encrypt(keyId: string, plaintext: Uint8Array): Promise<Uint8Array>;
   decrypt(keyId: string, ciphertext: Uint8Array): Promise<Uint8Array>;
+  /** HMAC keys: proves KMS computes the same MAC as the escrowed material. */
+  generateMac(keyId: string, message: Uint8Array, macAlgorithm: MacAlgorithm): Promise<Uint8Array>;
+  /** Asymmetric keys: the DER SubjectPublicKeyInfo KMS holds. */
+  getPublicKey(keyId: string): Promise<Uint8Array>;
+  /** Asymmetric signing keys: a signature over `message` (MessageType RAW). */
+  sign(keyId: string, message: Uint8Array, signingAlgorithm: SigningAlgorithm): Promise<Uint8Array>;
+  /** Symmetric EXTERNAL keys: makes the material imported with NEW_KEY_MATERIAL current. */
+  rotateKeyOnDemand(keyId: string): Promise<void>;
+  /** Every material of the key (IncludeKeyMaterial ALL_KEY_MATERIAL), all pages. */
+  listKeyRotations(keyId: string): Promise<KeyMaterialInfo[]>;
+  /** Multi-Region: a replica of `keyId` in `replicaRegion` (no material for EXTERNAL keys). */
+  replicateKey(keyId: string, replicaRegion: string): Promise<KeyInfo>;
+  /** Every key id the caller can list in this Region, all pages. */
+  listKeys(): Promise<string[]>;
 }
+
+export type MacAlgorithm = 'HMAC_SHA_224' | 'HMAC_SHA_256' | 'HMAC_SHA_384' | 'HMAC_SHA_512';
+export type SigningAlgorithm =
+  | 'RSASSA_PSS_SHA_256'
+  | 'RSASSA_PSS_SHA_384'
+  | 'RSASSA_PSS_SHA_512'
+  | 'RSASSA_PKCS1_V1_5_SHA_256'
+  | 'RSASSA_PKCS1_V1_5_SHA_384'
+  | 'RSASSA_PKCS1_V1_5_SHA_512'
+  | 'ECDSA_SHA_256'
+  | 'ECDSA_SHA_384'
+  | 'ECDSA_SHA_512';

@@ -4,7 +4,7 @@
  */
 import { KmsByokError } from '../core/errors.js';
 import { KEY_SPECS, KEY_USAGES, type KeySpec, type KeyState, type KeyUsage, type Origin } from '../core/aws-names.js';
-import type { KeyInfo } from './port.js';
+import type { KeyInfo, KeyMaterialInfo } from './port.js';
 
 export function badResponse(operation: string, what: string): KmsByokError {
   return new KmsByokError('ERR_KMS_BAD_RESPONSE', `${operation}: unexpected response: ${what}`, {
@@ -77,5 +77,26 @@ export function toKeyInfo(operation: string, md: Record<string, unknown> | undef
   const deletion = optionalDate(md.DeletionDate);
   if (deletion) info.DeletionDate = deletion;
   if (typeof md.MultiRegion === 'boolean') info.MultiRegion = md.MultiRegion;
+  return info;
+}
+
+const MATERIAL_STATES = ['CURRENT', 'NON_CURRENT', 'PENDING_ROTATION', 'PENDING_MULTI_REGION_IMPORT_AND_ROTATION'] as const;
+
+/** Validates one `ListKeyRotations` entry into the port's KeyMaterialInfo. */
+export function toKeyMaterialInfo(operation: string, r: Record<string, unknown>): KeyMaterialInfo {
+  const info: KeyMaterialInfo = {};
+  if (r.KeyMaterialId !== undefined) {
+    if (typeof r.KeyMaterialId !== 'string' || !/^[0-9a-f]{64}$/.test(r.KeyMaterialId)) throw badResponse(operation, `KeyMaterialId "${String(r.KeyMaterialId)}"`);
+    info.KeyMaterialId = r.KeyMaterialId;
+  }
+  if (typeof r.KeyMaterialDescription === 'string') info.KeyMaterialDescription = r.KeyMaterialDescription;
+  if (r.ImportState !== undefined) info.ImportState = oneOf(operation, 'ImportState', r.ImportState, ['IMPORTED', 'PENDING_IMPORT'] as const);
+  if (r.KeyMaterialState !== undefined) info.KeyMaterialState = oneOf(operation, 'KeyMaterialState', r.KeyMaterialState, MATERIAL_STATES);
+  if (r.ExpirationModel !== undefined) info.ExpirationModel = oneOf(operation, 'ExpirationModel', r.ExpirationModel, ['KEY_MATERIAL_EXPIRES', 'KEY_MATERIAL_DOES_NOT_EXPIRE'] as const);
+  const validTo = optionalDate(r.ValidTo);
+  if (validTo) info.ValidTo = validTo;
+  const rotated = optionalDate(r.RotationDate);
+  if (rotated) info.RotationDate = rotated;
+  if (r.RotationType === 'AUTOMATIC' || r.RotationType === 'ON_DEMAND') info.RotationType = r.RotationType;
   return info;
 }
