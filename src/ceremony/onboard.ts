@@ -7,20 +7,21 @@
  * seal + durably write escrow → ImportKeyMaterial → record KeyMaterialId/ValidTo in the sidecar →
  * verify (Enabled, Encrypt/Decrypt round trip).
  */
-import { randomBytes } from 'node:crypto';
 import { KmsByokError } from '../core/errors.js';
 import { SecretBytes } from '../core/secret.js';
-import { bytesEqual } from '../core/bytes.js';
 import { assertValidTo } from '../core/time.js';
 import type { KeySpec, KeyUsage, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
-import type { KeyInfo, KmsPort } from '../kms/port.js';
+import type { ImportParameters, KmsPort } from '../kms/port.js';
 import { generateKeyMaterial } from '../material/generate.js';
 import { checkValue } from '../material/check-value.js';
-import { assertWrappingAllowed } from '../material/key-specs.js';
+import { assertKeyUsageAllowed, assertWrappingAllowed } from '../material/key-specs.js';
+import { assertMaterialMatchesSpec } from '../material/parse.js';
 import { wrapKeyMaterial, parseWrappingPublicKey } from '../wrapping/index.js';
 import { sealEscrow, type EscrowSealing, type ImportFact, type SealedEscrow } from '../escrow/index.js';
 import type { CeremonyDeps, WrittenEscrow } from './ports.js';
 import { retryWhileNotFound } from './retry.js';
+import { proveKeyMaterial, type Proof } from './prove.js';
+import { confirmKeyMaterialId } from './confirm.js';
 
 export type ExpiryChoice =
   | { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }
@@ -67,7 +68,8 @@ export interface OnboardResult {
   wrappingAlgorithm: WrappingAlgorithm;
   wrappingKeySpec: WrappingKeySpec;
   escrow: WrittenEscrow;
-  verified: { enabled: boolean; encryptDecrypt: boolean };
+  /** How KMS was shown to hold the escrowed material. */
+  verified: { enabled: boolean; method: Proof['method']; summary: string; keyMaterialIdConfirmed: boolean };
 }
 
 /** Resolves the expiry to an absolute `ValidTo` at the moment of import, and checks it as KMS will. */
@@ -93,33 +95,16 @@ async function assertAliasFree(kms: KmsPort, alias: string): Promise<void> {
   }
 }
 
-/** Proves KMS holds working material: Enabled, and an Encrypt/Decrypt round trip of random bytes. */
-export async function proveSymmetricKey(kms: KmsPort, keyId: string): Promise<{ key: KeyInfo; encryptDecrypt: boolean }> {
-  const key = await kms.describeKey(keyId);
-  if (key.KeyState !== 'Enabled') {
-    throw new KmsByokError('ERR_VERIFY_FAILED', `key ${keyId} is ${key.KeyState} after import, expected Enabled`, {
-      hint: 'run kms-byok status for the key; the escrow holds the material',
-    });
-  }
-  const probe = randomBytes(32);
-  const ciphertext = await kms.encrypt(keyId, probe);
-  const back = await kms.decrypt(keyId, ciphertext);
-  if (!bytesEqual(back, probe)) {
-    throw new KmsByokError('ERR_VERIFY_FAILED', `Encrypt/Decrypt round trip with key ${keyId} returned other bytes`, {
-      hint: 'the endpoint is not behaving like KMS; do not use this key',
-    });
-  }
-  return { key, encryptDecrypt: true };
-}
-
 /** Runs the whole ceremony. On failure the thrown error's hint says what exists and where the escrow is. */
 export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Promise<OnboardResult> {
   const { kms } = deps;
   // Precondition: every local check happens before the first KMS call that creates anything.
+  assertKeyUsageAllowed(options.keySpec, options.keyUsage);
   assertWrappingAllowed(options.keySpec, options.wrapping.WrappingAlgorithm, options.wrapping.WrappingKeySpec);
   resolveValidTo(options.expiry, deps.now());
   const material = options.material ?? generateKeyMaterial(options.keySpec);
   try {
+    assertMaterialMatchesSpec(material, options.keySpec);
     const kcv = checkValue(material, options.keySpec);
     if (options.alias) await assertAliasFree(kms, options.alias);
 
@@ -137,8 +122,13 @@ export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Pr
       deps.progress(`created alias ${options.alias}`);
     }
 
-    const params = await retryWhileNotFound(() => kms.getParametersForImport(key.KeyId, options.wrapping), deps.sleep);
-    parseWrappingPublicKey(params.PublicKey, params.WrappingKeySpec);
+    let params: ImportParameters;
+    try {
+      params = await retryWhileNotFound(() => kms.getParametersForImport(key.KeyId, options.wrapping), deps.sleep);
+      parseWrappingPublicKey(params.PublicKey, params.WrappingKeySpec);
+    } catch (e) {
+      throw withHint(e, `${leftBehind}; nothing was wrapped or imported`);
+    }
     deps.progress(`got import parameters (${params.WrappingAlgorithm}, ${params.WrappingKeySpec}, valid until ${params.ParametersValidTo.toISOString()})`);
     const encrypted = wrapKeyMaterial(material, params, options.keySpec);
 
@@ -195,8 +185,15 @@ export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Pr
       wrappingKeySpec: params.WrappingKeySpec,
     });
 
-    const proof = await retryWhileNotFound(() => proveSymmetricKey(kms, key.KeyId), deps.sleep);
-    deps.progress('verified: key Enabled, Encrypt/Decrypt round trip ok');
+    const proof = await retryWhileNotFound(() => proveKeyMaterial(kms, key.KeyId, options.keySpec, options.keyUsage, material), deps.sleep);
+    deps.progress(`verified: key Enabled, ${proof.summary}`);
+    let keyMaterialIdConfirmed = false;
+    if (imported.KeyMaterialId && options.keySpec === 'SYMMETRIC_DEFAULT') {
+      await confirmKeyMaterialId(kms, { keyId: key.KeyId, keySpec: options.keySpec, material, keyMaterialId: imported.KeyMaterialId, wrapping: options.wrapping });
+      keyMaterialIdConfirmed = true;
+      deps.progress(`verified: KMS accepted a re-import of the escrowed material under KeyMaterialId ${imported.KeyMaterialId}`);
+    }
+    const described = await kms.describeKey(key.KeyId);
     const result: OnboardResult = {
       keyId: key.KeyId,
       keyArn: key.Arn,
@@ -204,14 +201,14 @@ export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Pr
       accountId: key.AccountId,
       keySpec: options.keySpec,
       keyUsage: options.keyUsage,
-      keyState: proof.key.KeyState,
-      origin: proof.key.Origin,
+      keyState: described.KeyState,
+      origin: described.Origin,
       expirationModel: options.expiry.ExpirationModel,
       checkValue: kcv,
       wrappingAlgorithm: params.WrappingAlgorithm,
       wrappingKeySpec: params.WrappingKeySpec,
       escrow: written,
-      verified: { enabled: true, encryptDecrypt: proof.encryptDecrypt },
+      verified: { enabled: described.KeyState === 'Enabled', method: proof.method, summary: proof.summary, keyMaterialIdConfirmed },
     };
     if (options.alias) result.alias = options.alias;
     if (validTo) result.validTo = validTo.toISOString();

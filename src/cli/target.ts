@@ -47,7 +47,12 @@ export function pointsAtAws(p: Parsed, env: Io['env']): boolean {
   );
 }
 
-export async function openTarget(p: Parsed, io: Io, options: { quiet?: boolean } = {}): Promise<Target> {
+export async function openTarget(
+  p: Parsed,
+  io: Io,
+  options: { quiet?: boolean; onRequest?: (operation: string, requestId: string | undefined) => void } = {},
+): Promise<Target> {
+  const onRequest = options.onRequest ? { onRequest: options.onRequest } : {};
   const endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
   const profile = str(p, 'profile');
   const region = str(p, 'region');
@@ -68,7 +73,7 @@ export async function openTarget(p: Parsed, io: Io, options: { quiet?: boolean }
       if (!bool(p, 'emulator')) say(io, 'note', 'to target AWS pass --region and/or --profile (or --endpoint-url)');
     }
     try {
-      const kms = await createAwsKms({ endpoint: emu.endpoint, region: emulatorRegion, credentials: DUMMY_CREDENTIALS, maxAttempts: 2 });
+      const kms = await createAwsKms({ endpoint: emu.endpoint, region: emulatorRegion, credentials: DUMMY_CREDENTIALS, maxAttempts: 2, ...onRequest });
       return { kms, label: 'embedded emulator (rehearsal)', rehearsal: true, endpoint: emu.endpoint, close: () => emu.close() };
     } catch (e) {
       await emu.close();
@@ -82,6 +87,7 @@ export async function openTarget(p: Parsed, io: Io, options: { quiet?: boolean }
     ...(profile ? { profile } : {}),
     ...(endpoint ? { endpoint } : {}),
     ...(dummy ? { credentials: DUMMY_CREDENTIALS, region: region ?? DEFAULT_EMULATOR_REGION } : {}),
+    ...onRequest,
   });
   const label = endpoint ? `KMS at ${endpoint} (${kms.region})` : `AWS KMS (${kms.region}${profile ? `, profile ${profile}` : ''})`;
   return { kms, label, rehearsal: dummy, ...(endpoint ? { endpoint } : {}), close: async () => {} };

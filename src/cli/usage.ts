@@ -33,9 +33,10 @@ Run kms-byok COMMAND --help for a command's flags and examples.
 export const ONBOARD_USAGE = `Usage:
     kms-byok onboard --yes (--recipient AGE_RECIPIENT... | --passphrase-file FILE) [flags]
 
-Creates an EXTERNAL KMS key, fetches import parameters, generates 256-bit AES material with
-node:crypto, seals it in an escrow (written durably BEFORE anything is imported), wraps it,
-imports it, confirms the key is Enabled and does an Encrypt/Decrypt round trip.
+Creates an EXTERNAL KMS key, fetches import parameters, generates the material with node:crypto
+(256-bit AES by default) or reads yours, seals it in an escrow (written durably BEFORE anything is
+imported), wraps it, imports it, and proves KMS holds it: Encrypt/Decrypt and a KeyMaterialId
+re-import check (symmetric), GenerateMac (HMAC), GetPublicKey and Sign (asymmetric).
 
 Flags:
     --yes                       confirm creating the key (required when not interactive)
@@ -44,8 +45,14 @@ Flags:
     --valid-to TIME             material expiry, ISO-8601 UTC (at most 365 days ahead)
     --expires-in DURATION       material expiry from now, e.g. 90d (at most 365d)
     --no-expiry                 material never expires (ExpirationModel KEY_MATERIAL_DOES_NOT_EXPIRE)
-    --wrapping-algorithm ALG    RSAES_OAEP_SHA_256 (default), RSAES_OAEP_SHA_1,
-                                RSA_AES_KEY_WRAP_SHA_256, RSA_AES_KEY_WRAP_SHA_1
+    --key-spec SPEC             SYMMETRIC_DEFAULT (default), HMAC_224/256/384/512, RSA_2048/3072/4096,
+                                ECC_NIST_P256/P384/P521, ECC_SECG_P256K1
+    --key-usage USAGE           default per spec: ENCRYPT_DECRYPT (symmetric), GENERATE_VERIFY_MAC (HMAC),
+                                SIGN_VERIFY (RSA, ECC)
+    --material-file PATH        import existing material (raw, hex or base64; PKCS#8 PEM/DER for
+                                asymmetric keys) instead of generating it
+    --wrapping-algorithm ALG    RSAES_OAEP_SHA_256, RSAES_OAEP_SHA_1, RSA_AES_KEY_WRAP_SHA_256,
+                                RSA_AES_KEY_WRAP_SHA_1 (default: the strongest valid for the key spec)
     --wrapping-key-spec SPEC    RSA_4096 (default), RSA_3072, RSA_2048
     --recipient AGE_RECIPIENT   seal the escrow to this custodian (age1…); repeatable
     --recipients-file FILE      seal to every recipient listed in FILE (one per line, # comments)
@@ -61,6 +68,8 @@ Examples:
     $ kms-byok onboard --yes --alias alias/payments --expires-in 90d \\
         --recipient age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p
     $ kms-byok onboard --yes --emulator --no-expiry --passphrase-file pass.txt --json
+    $ kms-byok onboard --yes --key-spec ECC_NIST_P256 --material-file signing-key.pk8.pem \
+        --no-expiry --recipient age1…
 `;
 
 export const ESCROW_USAGE = `Usage:

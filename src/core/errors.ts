@@ -53,6 +53,14 @@ export type ErrorCode =
   | 'ERR_KMS'
   // ceremony
   | 'ERR_VERIFY_FAILED'
+  // lifecycle (reimport, restore, rotate, revoke, status, transcript)
+  | 'ERR_ESCROW_WRONG_KEY'
+  | 'ERR_ESCROW_MISSING_MATERIAL'
+  | 'ERR_ROTATE_UNSUPPORTED'
+  | 'ERR_ROTATION_LIMIT'
+  | 'ERR_REVOKE_UNSAFE'
+  | 'ERR_TRANSCRIPT_FORMAT'
+  | 'ERR_JOURNAL'
   | 'ERR_CANCELLED'
   | 'ERR_INTERNAL';
 

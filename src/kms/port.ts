@@ -37,6 +37,12 @@ export interface KeyInfo {
   CurrentKeyMaterialId?: string;
   DeletionDate?: Date;
   MultiRegion?: boolean;
+  /** Multi-Region keys: PRIMARY or REPLICA (from MultiRegionConfiguration). */
+  MultiRegionKeyType?: 'PRIMARY' | 'REPLICA';
+  /** Multi-Region keys: the primary key's Region. */
+  PrimaryRegion?: string;
+  /** Multi-Region keys: the Regions of every replica. */
+  ReplicaRegions?: string[];
   /** Account id parsed from the ARN. */
   AccountId: string;
   /** Region parsed from the ARN. */

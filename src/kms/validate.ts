@@ -77,6 +77,16 @@ export function toKeyInfo(operation: string, md: Record<string, unknown> | undef
   const deletion = optionalDate(md.DeletionDate);
   if (deletion) info.DeletionDate = deletion;
   if (typeof md.MultiRegion === 'boolean') info.MultiRegion = md.MultiRegion;
+  const mrc = md.MultiRegionConfiguration as
+    | { MultiRegionKeyType?: unknown; PrimaryKey?: { Region?: unknown }; ReplicaKeys?: { Region?: unknown }[] }
+    | undefined;
+  if (mrc && typeof mrc === 'object') {
+    if (mrc.MultiRegionKeyType === 'PRIMARY' || mrc.MultiRegionKeyType === 'REPLICA') info.MultiRegionKeyType = mrc.MultiRegionKeyType;
+    if (typeof mrc.PrimaryKey?.Region === 'string') info.PrimaryRegion = mrc.PrimaryKey.Region;
+    if (Array.isArray(mrc.ReplicaKeys)) {
+      info.ReplicaRegions = mrc.ReplicaKeys.map((r) => r.Region).filter((r): r is string => typeof r === 'string');
+    }
+  }
   return info;
 }
 

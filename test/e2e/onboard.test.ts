@@ -42,7 +42,7 @@ interface OnboardJson {
   wrappingAlgorithm: string;
   wrappingKeySpec: string;
   escrow: { path: string; sidecarPath: string };
-  verified: { enabled: boolean; encryptDecrypt: boolean };
+  verified: { enabled: boolean; method: string; keyMaterialIdConfirmed: boolean };
 }
 
 async function openedMaterial(path: string): Promise<Uint8Array> {
@@ -81,7 +81,7 @@ describe('onboard', () => {
     expect(out.keyMaterialId).toMatch(/^[0-9a-f]{64}$/);
     expect(out.checkValue).toMatch(/^cmac-aes:[0-9A-F]{6}$/);
     expect([out.wrappingAlgorithm, out.wrappingKeySpec]).toEqual(['RSAES_OAEP_SHA_256', 'RSA_4096']);
-    expect(out.verified).toEqual({ enabled: true, encryptDecrypt: true });
+    expect(out.verified).toMatchObject({ enabled: true, method: 'encrypt-decrypt', keyMaterialIdConfirmed: true });
     const days = (Date.parse(out.validTo) - ws.emu.clock.now().getTime()) / 86_400_000;
     expect(days).toBeGreaterThan(89.9);
     expect(days).toBeLessThanOrEqual(90);
@@ -93,6 +93,7 @@ describe('onboard', () => {
     expect(sealed).toBeGreaterThan(0);
     expect(imported).toBeGreaterThan(sealed);
     expect(stderr).toContain('verified: key Enabled, Encrypt/Decrypt round trip ok');
+    expect(stderr).toContain('verified: KMS accepted a re-import of the escrowed material under KeyMaterialId');
   });
 
   it('called ImportKeyMaterial only after the escrow existed (request order)', () => {

@@ -2,12 +2,25 @@
  * `kms-byok onboard`: flags → OnboardOptions → runOnboard over the chosen target. Every local input
  * (flags, recipients, passphrase, escrow directory) is checked here before any KMS call.
  */
+import { readFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { parseDuration, parseIsoTime } from '../../core/time.js';
 import type { ExpiryChoice, OnboardOptions, OnboardResult } from '../../ceremony/onboard.js';
-import { parseWrappingAlgorithm, parseWrappingKeySpec, chooseWrapping, assertWrappingAllowed } from '../../material/key-specs.js';
+import {
+  assertKeyUsageAllowed,
+  assertWrappingAllowed,
+  chooseWrapping,
+  importableKeySpecInfo,
+  parseKeySpec,
+  parseKeyUsage,
+  parseWrappingAlgorithm,
+  parseWrappingKeySpec,
+} from '../../material/key-specs.js';
+import { parseMaterial } from '../../material/parse.js';
+import type { SecretBytes } from '../../core/secret.js';
+import type { KeySpec } from '../../core/aws-names.js';
 import { OUTPUT_FLAGS, TARGET_FLAGS, bool, missing, parseFlags, str, strs, type Parsed } from '../args.js';
 import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
@@ -30,6 +43,9 @@ const FLAGS = {
   'recipients-file': { type: 'string', multiple: true },
   'passphrase-file': { type: 'string' },
   'escrow-dir': { type: 'string' },
+  'key-spec': { type: 'string' },
+  'key-usage': { type: 'string' },
+  'material-file': { type: 'string' },
 } as const;
 
 const ALIAS = /^alias\/[a-zA-Z0-9/_-]{1,250}$/;
@@ -72,7 +88,12 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
     throw new KmsByokError('ERR_USAGE', `unexpected argument "${p.positionals[0]}"`, { hint: 'run kms-byok onboard --help' });
   }
   // Precondition: all local validation before anything touches KMS.
-  const keySpec = 'SYMMETRIC_DEFAULT' as const;
+  const keySpecText = str(p, 'key-spec');
+  const keySpec = keySpecText === undefined ? 'SYMMETRIC_DEFAULT' : parseKeySpec(keySpecText);
+  const info = importableKeySpecInfo(keySpec);
+  const usageText = str(p, 'key-usage');
+  const keyUsage = usageText === undefined ? info.defaultKeyUsage : parseKeyUsage(usageText);
+  assertKeyUsageAllowed(keySpec, keyUsage);
   const chosen = chooseWrapping(keySpec);
   const algText = str(p, 'wrapping-algorithm');
   const wksText = str(p, 'wrapping-key-spec');
@@ -89,6 +110,8 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
     });
   }
   const escrowDir = resolve(io.cwd, str(p, 'escrow-dir') ?? 'escrow');
+  const materialFile = str(p, 'material-file');
+  const material = materialFile === undefined ? undefined : await readMaterialFile(resolve(io.cwd, materialFile), keySpec);
   const sealing = await readSealingInputs(io, {
     recipients: strs(p, 'recipient'),
     recipientsFiles: strs(p, 'recipients-file'),
@@ -101,8 +124,9 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
       const { runOnboard } = await import('../../ceremony/onboard.js');
       const options: OnboardOptions = {
         keySpec,
-        keyUsage: 'ENCRYPT_DECRYPT',
+        keyUsage,
         wrapping,
+        ...(material ? { material } : {}),
         expiry,
         sealing,
         createdBy: operator(),
@@ -123,6 +147,27 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
     }
   } finally {
     sealing.passphrase?.dispose();
+    material?.dispose();
+  }
+}
+
+/**
+ * Reads a custodian's existing material (raw, hex, base64, or PKCS#8 PEM/DER) and checks it against
+ * the key spec. The file's bytes are zeroed once parsed; the material is never copied unsealed.
+ */
+async function readMaterialFile(path: string, keySpec: KeySpec): Promise<SecretBytes> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new KmsByokError('ERR_FILE_READ', `cannot read --material-file ${path} (${(e as { code?: string }).code ?? 'error'})`, {
+      hint: 'check the path; nothing was created',
+    });
+  }
+  try {
+    return parseMaterial(bytes, keySpec);
+  } finally {
+    bytes.fill(0);
   }
 }
 
@@ -145,6 +190,7 @@ function render(io: Io, r: OnboardResult, json: boolean, target: string): void {
     ['key', r.keyArn],
     ['alias', r.alias],
     ['state', `${r.keyState} (origin ${r.origin}, ${r.keySpec}, ${r.keyUsage})`],
+    ['verified', `${r.verified.summary}${r.verified.keyMaterialIdConfirmed ? '; KeyMaterialId confirmed by re-import' : ''}`],
     ['expiry', r.validTo ? `${r.validTo} (KEY_MATERIAL_EXPIRES)` : 'never (KEY_MATERIAL_DOES_NOT_EXPIRE)'],
     ['KeyMaterialId', r.keyMaterialId],
     ['check value', r.checkValue],
