@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // RSA key generation, child processes (openssl, age, the built CLI) and loopback sockets: give
     // slow steps room on a 2-core CI machine. Timings are never asserted (see scripts/bench).
     testTimeout: 60_000,
