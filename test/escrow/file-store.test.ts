@@ -68,8 +68,12 @@ function faultyFs(op: Op, nth: number, code: string, crash = false): EscrowFs & 
       return h.sync();
     },
     async close() {
-      gate('close');
-      return h.close();
+      // The descriptor is released even when close reports an error (or the process died).
+      try {
+        gate('close');
+      } finally {
+        await h.close();
+      }
     },
   });
   return {

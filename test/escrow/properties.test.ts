@@ -40,7 +40,7 @@ describe('seal → open', () => {
     disposePayload(p);
   });
 
-  test.prop([materialBytes, fc.string({ minLength: 1, maxLength: 40 }).filter((s) => !/[\ud800-\udfff]/.test(s))], { numRuns: Math.max(4, RUNS / 3) })(
+  test.prop([materialBytes, fc.string({ minLength: 1, maxLength: 40 }).filter((s) => !/[\ud800-\udfff]/.test(s))], { numRuns: Math.max(4, Math.ceil(RUNS / 10)) })(
     'a passphrase escrow opens with that passphrase and no other',
     async (m, passphrase) => {
       const pw = () => SecretBytes.adopt(new TextEncoder().encode(passphrase));
@@ -53,7 +53,7 @@ describe('seal → open', () => {
     },
   );
 
-  test.prop([fc.integer({ min: 2, max: 4 }), fc.nat(), materialBytes], { numRuns: Math.max(4, RUNS / 3) })(
+  test.prop([fc.integer({ min: 2, max: 4 }), fc.nat(), materialBytes], { numRuns: Math.max(4, Math.ceil(RUNS / 10)) })(
     'an m-of-n escrow opens with any m custodians and not with fewer',
     async (n, t, m) => {
       const ids = (await pool).slice(0, n);
