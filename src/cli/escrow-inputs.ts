@@ -55,21 +55,52 @@ async function readRecipientsFile(path: string, io: Io): Promise<string[]> {
     .filter((l) => l && !l.startsWith('#'));
 }
 
+/** Splits `NAME=age1…` into a label and a recipient; a bare recipient has no label. */
+function labelled(text: string): { recipient: string; label?: string } {
+  const eq = text.indexOf('=');
+  const label = eq > 0 ? text.slice(0, eq).trim() : undefined;
+  const recipient = parseRecipient(eq > 0 ? text.slice(eq + 1) : text).recipient;
+  return label ? { recipient, label } : { recipient };
+}
+
+/** Sealing flags shared by every command that writes an escrow. */
+export const SEALING_FLAGS = {
+  recipient: { type: 'string', multiple: true },
+  'recipients-file': { type: 'string', multiple: true },
+  'passphrase-file': { type: 'string' },
+  threshold: { type: 'string' },
+  split: { type: 'string' },
+} as const;
+
 /**
  * Builds the escrow sealing from flags. At least one custodian input is required: an escrow nobody
- * can open would make the import irreversible in the worst way.
+ * can open would make the import irreversible in the worst way. Recipients may carry a label
+ * (`alice=age1…`), shown by `escrow inspect` and on share files.
  */
 export async function readSealingInputs(
   io: Io,
-  input: { recipients: string[]; recipientsFiles: string[]; passphraseFile: string | undefined },
+  input: { recipients: string[]; recipientsFiles: string[]; passphraseFile: string | undefined; threshold?: string; split?: string },
 ): Promise<EscrowSealing> {
   const texts = [...input.recipients];
   for (const f of input.recipientsFiles) texts.push(...(await readRecipientsFile(f, io)));
-  const recipients = texts.map((t) => ({ recipient: parseRecipient(t).recipient }));
+  const recipients = texts.map(labelled);
   if (recipients.length === 0 && input.passphraseFile === undefined) {
     throw missing('--recipient or --passphrase-file', 'who can open the escrow', 'pass each custodian\'s age recipient with --recipient age1…, or --passphrase-file FILE');
   }
   const sealing: EscrowSealing = { recipients };
+  if (input.threshold !== undefined) {
+    const m = Number(input.threshold);
+    if (!/^\d+$/.test(input.threshold) || m < 2 || m > recipients.length) {
+      throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --threshold "${input.threshold}" for ${recipients.length} recipients`, {
+        hint: 'give M from 2 to the number of --recipient custodians: any M of them open the escrow',
+      });
+    }
+    sealing.threshold = m;
+  }
+  if (input.split !== undefined) {
+    if (input.split !== 'xor') throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --split "${input.split}"`, { hint: 'the only split is xor (use --threshold M for m-of-n)' });
+    sealing.split = 'xor';
+  }
   if (input.passphraseFile !== undefined) sealing.passphrase = await readPassphrase(input.passphraseFile, io);
   return sealing;
 }

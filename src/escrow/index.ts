@@ -32,6 +32,8 @@ export {
 export { DEFAULT_SCRYPT_WORK_FACTOR, abbreviateRecipient, parseIdentities } from './seal.js';
 export {
   assertSidecarUpdate,
+  carryOverFacts,
+  resealContents,
   disposePayload,
   inspectEscrow,
   nextEscrowContents,

@@ -896,3 +896,35 @@ export function nextEscrowContents(
     materials,
   };
 }
+
+/**
+ * Contents of the next escrow version of the same key with the same materials, for a custodian change
+ * (`escrow reseal`): every material cloned, with KeyMaterialIds learned since from `previousSidecar`.
+ */
+export function resealContents(previous: EscrowPayload, meta: { created: string; createdBy: string; previousSidecar?: EscrowSidecar }): EscrowContents {
+  const placeholder = previous.materials[0];
+  if (placeholder === undefined) throw new KmsByokError('ERR_ESCROW_FORMAT', 'the escrow holds no material');
+  const next = nextEscrowContents(previous, { ...placeholder, material: placeholder.material.clone() }, meta);
+  next.materials.pop()!.material.dispose();
+  return next;
+}
+
+/**
+ * Carries every non-secret fact of `previous` (first imports, ValidTo history) into the sidecar of a
+ * new version holding the same materials in the same order (reseal, rotation).
+ */
+export function carryOverFacts(next: EscrowSidecar, previous: EscrowSidecar): EscrowSidecar {
+  const out = parseSidecar(JSON.parse(JSON.stringify(sidecarToJson(next))));
+  previous.materials.forEach((p, i) => {
+    const n = out.materials[i];
+    if (n === undefined || n.checkValue !== p.checkValue) {
+      throw new KmsByokError('ERR_ESCROW_MISMATCH', `material ${p.index} of the new version is not material ${p.index} of the old one`, {
+        hint: 'this is a bug: the new version must keep every material in order',
+      });
+    }
+    if (p.keyMaterialId !== undefined) n.keyMaterialId = p.keyMaterialId;
+    if (p.firstImport !== undefined) n.firstImport = JSON.parse(JSON.stringify(p.firstImport)) as typeof p.firstImport;
+    n.validTo = JSON.parse(JSON.stringify(p.validTo)) as typeof p.validTo;
+  });
+  return out;
+}

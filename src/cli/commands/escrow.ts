@@ -1,19 +1,33 @@
 /**
- * `kms-byok escrow verify FILE`: opens a sealed escrow with a custodian's identity or passphrase,
- * checks manifest, sidecar, file hashes and every material's check value, and prints the non-secret
- * facts — never the material. A check that fails exits 3 (attention); a file that cannot be opened
- * exits 1.
+ * `kms-byok escrow inspect|verify|reseal|export`:
+ * - inspect: the non-secret facts from the sidecar (no secret needed);
+ * - verify: opens with a custodian's identity or passphrase, checks manifest, sidecar, file hashes and
+ *   every material's check value, prints the facts — never the material; a failed check exits 3;
+ * - reseal: custodian change — a new version sealed to the new set, the old one kept;
+ * - export: disaster recovery — raw material to a new 0600 file, only with --insecure-plaintext.
  */
-import { resolve } from 'node:path';
+import { open } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { hostname, userInfo } from 'node:os';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { checkValue } from '../../material/check-value.js';
-import { disposePayload, inspectEscrow, openEscrow, type EscrowSummary } from '../../escrow/index.js';
-import { readEscrow } from '../../escrow/file-store.js';
+import {
+  carryOverFacts,
+  disposePayload,
+  inspectEscrow,
+  openEscrow,
+  resealContents,
+  sealEscrow,
+  type EscrowOpener,
+  type EscrowPayload,
+  type EscrowSummary,
+} from '../../escrow/index.js';
+import { listVersions, nextEscrowVersion, readEscrow, updateSidecar, writeSealedEscrow } from '../../escrow/file-store.js';
 import { OUTPUT_FLAGS, bool, parseFlags, str, strs } from '../args.js';
 import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
 import { ESCROW_USAGE } from '../usage.js';
-import { readOpener } from '../escrow-inputs.js';
+import { SEALING_FLAGS, readOpener, readSealingInputs } from '../escrow-inputs.js';
 
 /** Failures of an escrow check that mean "this escrow does not match itself": attention, exit 3. */
 const MISMATCH_CODES = new Set(['ERR_CHECK_VALUE_MISMATCH', 'ERR_ESCROW_MISMATCH', 'ERR_ESCROW_TAMPERED']);
@@ -25,6 +39,9 @@ export async function escrow(argv: string[], io: Io): Promise<number> {
     return sub === undefined ? ExitCode.usage : ExitCode.ok;
   }
   if (sub === 'verify') return verify(rest, io);
+  if (sub === 'inspect') return inspect(rest, io);
+  if (sub === 'reseal') return reseal(rest, io);
+  if (sub === 'export') return exportMaterial(rest, io);
   throw new KmsByokError('ERR_USAGE', `unknown escrow command "${sub}"`, { hint: 'run kms-byok escrow --help' });
 }
 
@@ -78,5 +95,172 @@ async function verify(argv: string[], io: Io): Promise<number> {
     return ExitCode.ok;
   } finally {
     if ('passphrase' in opener) opener.passphrase.dispose();
+  }
+}
+
+const OPEN_FLAGS = { ...OUTPUT_FLAGS, identity: { type: 'string', multiple: true }, 'passphrase-file': { type: 'string' } } as const;
+
+function oneFile(positionals: string[], example: string): string {
+  const file = positionals[0];
+  if (file === undefined || positionals.length > 1) {
+    throw new KmsByokError('ERR_USAGE', file === undefined ? 'missing the escrow FILE' : 'give exactly one escrow FILE', { hint: example });
+  }
+  return file;
+}
+
+/** Which stock `age` release opens a recipient kind (see docs/escrow-format.md). */
+const STOCK_AGE: Record<string, string> = { x25519: 'any age ≥ 1.0', 'pq-hybrid': 'age ≥ 1.3.0 (or age-plugin-pq)' };
+
+async function inspect(argv: string[], io: Io): Promise<number> {
+  const p = parseFlags(argv, OUTPUT_FLAGS, 'escrow inspect');
+  if (bool(p, 'help')) {
+    io.stdout.write(ESCROW_USAGE);
+    return ExitCode.ok;
+  }
+  const file = oneFile(p.positionals, 'kms-byok escrow inspect escrow/<key-id>.v1.age');
+  const loaded = await readEscrow(resolve(io.cwd, file));
+  const summary = inspectEscrow(loaded.sidecar);
+  const versions = await listVersions(dirname(loaded.sidecarPath), summary.keyId);
+  const copies = summary.files.filter((f) => f.role === 'recipients' || f.role === 'passphrase').length;
+  const notes: string[] = [];
+  if (copies === 2) notes.push('two sealed copies: one for the recipients, one for the passphrase (age allows a passphrase only as a file\'s sole recipient)');
+  if (loaded.missing.length > 0) notes.push(`not in this directory (held by custodians): ${loaded.missing.join(', ')}`);
+  if (bool(p, 'json')) {
+    printJson(io, { file, ...summary, versions: versions.map((v) => v.escrowVersion), notes, stockAge: Object.fromEntries(summary.custodians.map((c) => [c.recipient, STOCK_AGE[c.kind]])) });
+    return ExitCode.ok;
+  }
+  printRows(io, [
+    ['escrow', `${file} (version ${summary.escrowVersion} of ${versions.map((v) => v.escrowVersion).join(', ')}; ${summary.sealing})`],
+    ['key', summary.keyArn],
+    ['key spec', `${summary.keySpec} (${summary.keyUsage})${summary.multiRegion ? ', multi-Region' : ''}`],
+    ...summary.custodians.map((c, i): [string, string] => [`custodian ${i + 1}`, `${c.label ? `${c.label} ` : ''}${c.recipient} (${c.kind}; opens with ${STOCK_AGE[c.kind]})`]),
+    ['passphrase', summary.passphrase ? 'yes (scrypt)' : undefined],
+    ['threshold', summary.threshold === undefined ? undefined : `any ${summary.threshold} of ${summary.custodians.length}`],
+    ['created', `${summary.created} by ${summary.createdBy}`],
+    ...summary.materials.map((m): [string, string] => [
+      `material ${m.index}`,
+      [m.checkValue, m.keyMaterialId ? `KeyMaterialId ${m.keyMaterialId}` : 'not yet imported', m.validTo === null ? 'no expiry' : m.validTo ? `ValidTo ${m.validTo}` : undefined]
+        .filter(Boolean)
+        .join('  '),
+    ]),
+    ...summary.files.map((f): [string, string] => [`file ${f.role}`, `${f.name}  sha256 ${f.sha256}${f.holder ? `  held by ${f.holder}` : ''}`]),
+    ...notes.map((n): [string, string] => ['note', n]),
+  ]);
+  return ExitCode.ok;
+}
+
+/** Opens an escrow file with the opener; the caller disposes the payload. */
+async function openFile(file: string, opener: EscrowOpener, io: Io) {
+  const loaded = await readEscrow(resolve(io.cwd, file));
+  const payload = await openEscrow(loaded, opener, { computeCheckValue: checkValue });
+  return { loaded, payload };
+}
+
+function disposeOpener(opener: EscrowOpener): void {
+  if ('passphrase' in opener) opener.passphrase.dispose();
+}
+
+function operator(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry: keep "unknown" */
+  }
+  return `${user}@${hostname()}`;
+}
+
+async function reseal(argv: string[], io: Io): Promise<number> {
+  const p = parseFlags(argv, { ...OPEN_FLAGS, ...SEALING_FLAGS, 'new-passphrase-file': { type: 'string' } }, 'escrow reseal');
+  if (bool(p, 'help')) {
+    io.stdout.write(ESCROW_USAGE);
+    return ExitCode.ok;
+  }
+  const file = oneFile(p.positionals, 'kms-byok escrow reseal escrow/<key-id>.v1.age --identity old.txt --recipient age1…');
+  // The new custodians (--passphrase-file opens the old escrow; --new-passphrase-file seals the new one).
+  const sealing = await readSealingInputs(io, {
+    recipients: strs(p, 'recipient'),
+    recipientsFiles: strs(p, 'recipients-file'),
+    passphraseFile: str(p, 'new-passphrase-file'),
+    ...(str(p, 'threshold') !== undefined ? { threshold: str(p, 'threshold')! } : {}),
+    ...(str(p, 'split') !== undefined ? { split: str(p, 'split')! } : {}),
+  });
+  const opener = await readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file') });
+  let payload: EscrowPayload | undefined;
+  try {
+    const opened = await openFile(file, opener, io);
+    payload = opened.payload;
+    const dir = dirname(opened.loaded.sidecarPath);
+    const contents = resealContents(payload, { created: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), createdBy: operator(), previousSidecar: opened.loaded.sidecar });
+    contents.escrowVersion = await nextEscrowVersion(dir, payload.manifest.keyId);
+    try {
+      const sealed = await sealEscrow(contents, sealing, { computeCheckValue: checkValue });
+      const written = await writeSealedEscrow(dir, payload.manifest.keyId, sealed);
+      await updateSidecar(written.sidecarPath, (s) => carryOverFacts(s, opened.loaded.sidecar));
+      say(io, 'note', `old version kept: ${file}`);
+      if (bool(p, 'json')) printJson(io, { file: written.path, escrowVersion: contents.escrowVersion, previous: file, files: written.files });
+      else printRows(io, [['escrow', written.path], ['version', String(contents.escrowVersion)], ['previous', `${file} (kept)`]]);
+      return ExitCode.ok;
+    } finally {
+      for (const m of contents.materials) m.material.dispose();
+    }
+  } finally {
+    if (payload) disposePayload(payload);
+    disposeOpener(opener);
+    sealing.passphrase?.dispose();
+  }
+}
+
+async function exportMaterial(argv: string[], io: Io): Promise<number> {
+  const p = parseFlags(argv, { ...OPEN_FLAGS, 'insecure-plaintext': { type: 'boolean' }, out: { type: 'string' }, material: { type: 'string' } }, 'escrow export');
+  if (bool(p, 'help')) {
+    io.stdout.write(ESCROW_USAGE);
+    return ExitCode.ok;
+  }
+  const file = oneFile(p.positionals, 'kms-byok escrow export escrow/<key-id>.v1.age --identity custodian.txt --insecure-plaintext --out material.bin');
+  if (!bool(p, 'insecure-plaintext')) {
+    throw new KmsByokError('ERR_MISSING_INPUT', 'missing --insecure-plaintext: export writes the raw key material to a file', {
+      hint: 'only for disaster recovery; prefer kms-byok restore. Pass --insecure-plaintext --out FILE to confirm',
+    });
+  }
+  const out = str(p, 'out');
+  if (out === undefined || out === '-') {
+    throw new KmsByokError('ERR_MISSING_INPUT', 'missing --out FILE: the material is never written to a terminal or stdout', { hint: 'pass --out material.bin (created 0600, never overwritten)' });
+  }
+  const opener = await readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file') });
+  try {
+    const { payload } = await openFile(file, opener, io);
+    try {
+      const wanted = str(p, 'material');
+      const index = wanted === undefined ? payload.materials.length : Number(wanted);
+      const m = payload.materials.find((x) => x.index === index);
+      if (!m || (wanted !== undefined && !/^\d+$/.test(wanted))) {
+        throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --material "${wanted}": the escrow holds materials 1 to ${payload.materials.length}`, { hint: 'kms-byok escrow inspect lists them' });
+      }
+      const path = resolve(io.cwd, out);
+      let handle;
+      try {
+        handle = await open(path, 'wx', 0o600);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        throw new KmsByokError(code === 'EEXIST' ? 'ERR_ESCROW_EXISTS' : 'ERR_FILE_READ', code === 'EEXIST' ? `${out} already exists` : `cannot create ${out} (${code ?? 'error'})`, {
+          hint: code === 'EEXIST' ? 'export never overwrites a file: choose a new --out path' : 'check the --out path',
+        });
+      }
+      try {
+        await m.material.use((bytes) => handle.write(bytes, 0, bytes.length, 0));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      say(io, 'warning', `${out} holds key material ${m.index} in plaintext: import it, then destroy it (shred -u ${out})`);
+      if (bool(p, 'json')) printJson(io, { out, material: m.index, checkValue: m.checkValue, bytes: m.material.length });
+      else printRows(io, [['written', `${out} (mode 0600)`], ['material', String(m.index)], ['check value', m.checkValue]]);
+      return ExitCode.ok;
+    } finally {
+      disposePayload(payload);
+    }
+  } finally {
+    disposeOpener(opener);
   }
 }
