@@ -12,6 +12,12 @@ const COMMANDS: Record<string, () => Promise<CommandFn>> = {
   onboard: async () => (await import('./commands/onboard.js')).onboard,
   escrow: async () => (await import('./commands/escrow.js')).escrow,
   emulator: async () => (await import('./commands/emulator.js')).emulator,
+  status: async () => (await import('./commands/status.js')).status,
+  reimport: async () => (await import('./commands/reimport.js')).reimport,
+  restore: async () => (await import('./commands/restore.js')).restore,
+  rotate: async () => (await import('./commands/rotate.js')).rotate,
+  revoke: async () => (await import('./commands/revoke.js')).revoke,
+  transcript: async () => (await import('./commands/transcript.js')).transcript,
 };
 
 export const VERSION = '0.1.0';
@@ -22,7 +28,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       io.stdout.write(USAGE);
-      return command === undefined && !io.interactive ? ExitCode.usage : ExitCode.ok;
+      return command === undefined && (!io.interactive || io.env.CI) ? ExitCode.usage : ExitCode.ok;
     }
     if (command === '--version' || command === 'version') {
       io.stdout.write(`kms-byok ${VERSION}\n`);

@@ -61,6 +61,16 @@ export type ErrorCode =
   | 'ERR_REVOKE_UNSAFE'
   | 'ERR_TRANSCRIPT_FORMAT'
   | 'ERR_JOURNAL'
+  // air-gapped ceremony bundles
+  | 'ERR_BUNDLE_FORMAT'
+  | 'ERR_BUNDLE_TAMPERED'
+  | 'ERR_BUNDLE_EXPIRED'
+  | 'ERR_BUNDLE_WRONG_KEY'
+  | 'ERR_BUNDLE_EXISTS'
+  // key policies and schedules (exit 2: nothing was generated)
+  | 'ERR_POLICY_LOCKOUT'
+  | 'ERR_POLICY_SEPARATION'
+  | 'ERR_SCHEDULE_NOT_UNATTENDED'
   | 'ERR_CANCELLED'
   | 'ERR_INTERNAL';
 
@@ -73,6 +83,9 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_EMPTY_PASSPHRASE',
   'ERR_INVALID_COMBINATION',
   'ERR_NOT_A_TERMINAL',
+  'ERR_POLICY_LOCKOUT',
+  'ERR_POLICY_SEPARATION',
+  'ERR_SCHEDULE_NOT_UNATTENDED',
 ]);
 
 /** Exit codes of the CLI (see README "Exit codes"). */

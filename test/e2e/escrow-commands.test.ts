@@ -18,7 +18,8 @@ let kcv: string;
 
 beforeAll(async () => {
   ws = await workspace();
-  [alice, bob, carol, dan] = await Promise.all(['alice', 'bob', 'carol', 'dan'].map((n) => custodian(ws.path(`${n}.txt`))));
+  const all = await Promise.all(['alice', 'bob', 'carol', 'dan'].map((n) => custodian(ws.path(`${n}.txt`))));
+  [alice, bob, carol, dan] = all as [Who, Who, Who, Who];
   const r = await run(['onboard', ...ws.target, '--yes', '--json', '--expires-in', '30d', '--recipient', `alice=${alice.recipient}`, '--escrow-dir', ws.path('escrow')]);
   expect(r.code, r.stderr).toBe(0);
   const out = r.json<{ escrow: { path: string }; checkValue: string }>();

@@ -1,0 +1,80 @@
+/**
+ * The choices an onboard ceremony offers and the checks of each answer, in one place for the two
+ * front ends that build `OnboardOptions`: the flags (`cli/commands/onboard.ts`) and the wizard
+ * (`wizard/onboard.ts`, which may import `ceremony` but not `material` or `escrow`). Pure: each check
+ * returns `true` or the user-facing reason, the way a prompt's `validate` wants it, so an invalid answer
+ * is re-asked with its reason instead of failing.
+ */
+import { KmsByokError } from '../core/errors.js';
+import type { KeySpec, KeyUsage, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
+import { DAY_MS, assertValidTo, parseDuration, parseIsoTime } from '../core/time.js';
+import { MAX_VALID_TO_DAYS } from '../core/aws-names.js';
+import { IMPORTABLE_KEY_SPECS, chooseWrapping, importableKeySpecInfo } from '../material/key-specs.js';
+import { parseRecipient } from '../escrow/index.js';
+
+/** What the wizard needs to offer one importable key spec. */
+export interface KeySpecChoice {
+  spec: KeySpec;
+  kind: string;
+  keyUsages: readonly KeyUsage[];
+  defaultKeyUsage: KeyUsage;
+  /** Allowed wrapping pairs, strongest (the recommended one) first. */
+  wrappings: readonly { algorithm: WrappingAlgorithm; wrappingKeySpec: WrappingKeySpec }[];
+}
+
+/** Every key spec whose material kms-byok imports, SYMMETRIC_DEFAULT first. */
+export function keySpecChoices(): KeySpecChoice[] {
+  return IMPORTABLE_KEY_SPECS.map((spec) => {
+    const info = importableKeySpecInfo(spec);
+    const best = chooseWrapping(spec);
+    return {
+      spec,
+      kind: info.kind,
+      keyUsages: info.keyUsages,
+      defaultKeyUsage: info.defaultKeyUsage,
+      wrappings: [best, ...info.wrappings.filter((w) => w !== best)].map((w) => ({ algorithm: w.algorithm, wrappingKeySpec: w.wrappingKeySpec })),
+    };
+  });
+}
+
+const ALIAS = /^alias\/[a-zA-Z0-9/_-]{1,250}$/;
+
+/** Refuses an alias name KMS would refuse (or reserves for AWS). */
+export function assertAliasName(alias: string, flag = '--alias'): string {
+  if (!ALIAS.test(alias) || alias.startsWith('alias/aws/')) {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid ${flag} "${alias}"`, {
+      hint: 'use alias/NAME with letters, digits, / _ - (alias/aws/ is reserved for AWS)',
+    });
+  }
+  return alias;
+}
+
+/** `true`, or the message and hint of the KmsByokError `fn` throws. */
+function reason(fn: () => unknown): true | string {
+  try {
+    fn();
+    return true;
+  } catch (e) {
+    if (e instanceof KmsByokError) return e.hint ? `${e.message} (${e.hint})` : e.message;
+    throw e;
+  }
+}
+
+/** Answer checks in prompt-`validate` form. `now` is injected so tests and the clock agree. */
+export const check = {
+  alias: (text: string): true | string => (text.trim() === '' ? true : reason(() => assertAliasName(text.trim(), 'alias'))),
+  recipient: (text: string): true | string => reason(() => parseRecipient(text)),
+  expiresIn: (text: string): true | string =>
+    reason(() => {
+      const ms = parseDuration(text, 'expiry');
+      if (ms > MAX_VALID_TO_DAYS * DAY_MS) {
+        throw new KmsByokError('ERR_INVALID_VALID_TO', `expiry ${text.trim()} is more than ${MAX_VALID_TO_DAYS} days`, {
+          hint: `AWS accepts a ValidTo at most ${MAX_VALID_TO_DAYS} days after the import`,
+        });
+      }
+    }),
+  validTo: (text: string, now: Date): true | string => reason(() => assertValidTo(parseIsoTime(text, 'expiry time'), now, 'expiry time')),
+  region: (text: string): true | string =>
+    /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(text.trim()) ? true : `"${text.trim()}" is not an AWS Region name (e.g. eu-west-1)`,
+  nonEmpty: (what: string) => (text: string): true | string => (text.trim() === '' ? `give ${what}` : true),
+};

@@ -1,0 +1,311 @@
+/**
+ * What the lifecycle ceremonies (reimport, restore, rotate, revoke) share: their ports, how a key
+ * reference is resolved and checked, how an escrow is matched to the materials KMS lists, and the one
+ * import routine (fresh parameters → wrap → ImportKeyMaterial, refetching an expired token).
+ *
+ * Straight-line code over ports: the escrow store, the journal and the clock are injected by the CLI.
+ */
+import { KmsByokError } from '../core/errors.js';
+import type { SecretBytes } from '../core/secret.js';
+import type { ExpirationModel, ImportType, KeySpec, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
+import type { ImportParameters, KeyInfo, KeyMaterialInfo, KmsPort } from '../kms/port.js';
+import { chooseWrapping } from '../material/key-specs.js';
+import { wrapKeyMaterial, parseWrappingPublicKey } from '../wrapping/index.js';
+import type { EscrowMaterial, EscrowPayload, EscrowSealing, EscrowSidecar, ImportFact, SealedEscrow } from '../escrow/index.js';
+import type { CeremonyDeps, WrittenEscrow } from './ports.js';
+import type { ExpiryChoice } from './onboard.js';
+import { assertValidTo } from '../core/time.js';
+import { proveKeyMaterial, type Proof } from './prove.js';
+
+/** Symmetric keys accept ImportType / KeyMaterialId; other specs reject them. */
+export function isSymmetric(spec: KeySpec): boolean {
+  return spec === 'SYMMETRIC_DEFAULT';
+}
+
+/** The latest escrow version of a key, as far as can be known without a secret. */
+export interface EscrowRef {
+  /** Main sealed file (or the sidecar for XOR escrows). */
+  path: string;
+  sidecarPath: string;
+  sidecar: EscrowSidecar;
+  /** Sealed files listed by the sidecar that are missing or differ from their SHA-256. */
+  damaged: string[];
+}
+
+/** The escrow store as the lifecycle ceremonies see it (implemented over escrow/file-store by the CLI). */
+export interface LifecycleEscrow {
+  /** The latest complete escrow version of `keyId`, or undefined. */
+  latest(keyId: string): Promise<EscrowRef | undefined>;
+  /** Opens an escrow version with the operator's identity or passphrase (all checks); caller disposes. */
+  open(ref: EscrowRef): Promise<EscrowPayload>;
+  /** The next free version number of `keyId`'s escrow. */
+  nextVersion(keyId: string): Promise<number>;
+  /** Durably writes a sealed version, create-only. */
+  write(sealed: SealedEscrow): Promise<WrittenEscrow>;
+  /** Records an import in a version's sidecar. */
+  recordImport(sidecarPath: string, fact: ImportFact): Promise<void>;
+  /** How to seal a new version for the same custodians (recipients from the manifest; passphrase if given). */
+  sealingFor(sidecar: EscrowSidecar): EscrowSealing;
+}
+
+/** Journal of a ceremony: steps done and non-secret facts, written durably by the CLI before moving on. */
+export interface JournalPort {
+  /** Facts recorded by an interrupted earlier run of the same ceremony (empty for a fresh start). */
+  readonly resumed: Readonly<Record<string, string>>;
+  step(name: string, facts?: Record<string, string>): Promise<void>;
+}
+
+export interface LifecycleDeps extends CeremonyDeps {
+  escrow: LifecycleEscrow;
+  journal: JournalPort;
+}
+
+/** A journal that records nothing (library callers, tests). */
+export const NO_JOURNAL: JournalPort = { resumed: {}, step: async () => {} };
+
+/**
+ * Describes the key and refuses the states no lifecycle ceremony can work with: not EXTERNAL, or
+ * pending deletion (with the way out).
+ */
+export async function describeExternalKey(kms: KmsPort, keyRef: string): Promise<KeyInfo> {
+  const key = await kms.describeKey(keyRef);
+  if (key.Origin !== 'EXTERNAL') {
+    throw new KmsByokError('ERR_KMS_UNSUPPORTED', `key ${key.KeyId} has origin ${key.Origin}, not EXTERNAL: it holds no imported material`, {
+      hint: 'kms-byok manages keys with imported material (origin EXTERNAL) only',
+    });
+  }
+  if (key.KeyState === 'PendingDeletion') {
+    throw new KmsByokError('ERR_KMS_INVALID_STATE', `key ${key.KeyId} is pending deletion${key.DeletionDate ? ` (on ${key.DeletionDate.toISOString()})` : ''}`, {
+      hint: `cancel the deletion first: aws kms cancel-key-deletion --key-id ${key.KeyId}, then re-run`,
+    });
+  }
+  return key;
+}
+
+/** Every material of the key: ListKeyRotations for symmetric keys, DescribeKey's facts otherwise. */
+export async function materialsOf(kms: KmsPort, key: KeyInfo): Promise<KeyMaterialInfo[]> {
+  if (isSymmetric(key.KeySpec)) return kms.listKeyRotations(key.KeyId);
+  const one: KeyMaterialInfo = { ImportState: key.KeyState === 'PendingImport' ? 'PENDING_IMPORT' : 'IMPORTED', KeyMaterialState: 'CURRENT' };
+  if (key.ExpirationModel) one.ExpirationModel = key.ExpirationModel;
+  if (key.ValidTo) one.ValidTo = key.ValidTo;
+  return [one];
+}
+
+/** The KeyMaterialId the sidecar knows for each escrow material index. */
+export function knownIds(sidecar: EscrowSidecar): Map<number, string | undefined> {
+  return new Map(sidecar.materials.map((m) => [m.index, m.keyMaterialId ?? m.firstImport?.keyMaterialId]));
+}
+
+/** A KMS material paired with the escrow material that holds it. */
+export interface Pairing {
+  kms: KeyMaterialInfo;
+  /** 1-based escrow material index. */
+  index: number;
+}
+
+/**
+ * Pairs every material KMS lists with an escrow material by KeyMaterialId. For keys whose materials
+ * carry no id (non-symmetric), the single material pairs with the escrow's single material.
+ * Materials KMS holds that the escrow does not are returned in `unknown`.
+ */
+export function pairMaterials(sidecar: EscrowSidecar, kmsMaterials: KeyMaterialInfo[]): { pairs: Pairing[]; unknown: KeyMaterialInfo[] } {
+  const ids = knownIds(sidecar);
+  const pairs: Pairing[] = [];
+  const unknown: KeyMaterialInfo[] = [];
+  for (const m of kmsMaterials) {
+    if (m.KeyMaterialId === undefined) {
+      if (sidecar.materials.length === 1) pairs.push({ kms: m, index: 1 });
+      else unknown.push(m);
+      continue;
+    }
+    const index = [...ids.entries()].find(([, id]) => id === m.KeyMaterialId)?.[0];
+    if (index === undefined) unknown.push(m);
+    else pairs.push({ kms: m, index });
+  }
+  return { pairs, unknown };
+}
+
+/** Checks the escrow belongs to the key (by key id: replicas of a multi-Region key share it). */
+export function assertEscrowOfKey(sidecar: EscrowSidecar, key: { KeyId: string; Arn?: string }, path: string): void {
+  if (sidecar.manifest.keyId !== key.KeyId) {
+    throw new KmsByokError('ERR_ESCROW_WRONG_KEY', `escrow ${path} belongs to key ${sidecar.manifest.keyId}, not ${key.KeyId}`, {
+      hint: 'give the escrow of this key (escrow/<key-id>.v<N>.age), or the key that escrow belongs to',
+    });
+  }
+}
+
+/** Refuses to go on when KMS holds a material the escrow lacks (naming it). */
+export function assertEscrowCovers(unknown: KeyMaterialInfo[], keyId: string, path: string): void {
+  const first = unknown[0];
+  if (first === undefined) return;
+  throw new KmsByokError(
+    'ERR_ESCROW_MISSING_MATERIAL',
+    `escrow ${path} lacks key material ${first.KeyMaterialId ?? '(no id)'} of key ${keyId}${unknown.length > 1 ? ` and ${unknown.length - 1} more` : ''}`,
+    { hint: 'a key is usable only with every material: use the latest escrow version of this key (kms-byok status shows which it is)' },
+  );
+}
+
+/** Resolves an expiry choice to a whole-second ValidTo at `now`, checked as KMS checks it. */
+export function resolveExpiry(expiry: ExpiryChoice, now: Date): { ExpirationModel: ExpirationModel; ValidTo?: Date } {
+  if (expiry.ExpirationModel === 'KEY_MATERIAL_DOES_NOT_EXPIRE') return { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' };
+  const ms = 'validTo' in expiry ? expiry.validTo.getTime() : now.getTime() + expiry.expiresInMs;
+  const validTo = new Date(Math.floor(ms / 1000) * 1000);
+  assertValidTo(validTo, now, 'validTo' in expiry ? '--valid-to' : '--expires-in');
+  return { ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: validTo };
+}
+
+/** ISO-8601 UTC without milliseconds, the escrow format's time form. */
+export function isoSeconds(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * Import parameters for one key, fetched once and reused while valid (GetParametersForImport has a
+ * quota of 0.25 per second); refetched when expired or when KMS says the token expired.
+ */
+export class ImportSession {
+  private params: ImportParameters | undefined;
+  constructor(
+    private readonly kms: KmsPort,
+    private readonly keyId: string,
+    private readonly keySpec: KeySpec,
+    private readonly deps: Pick<CeremonyDeps, 'now' | 'progress'> & { journal?: JournalPort },
+    private readonly wrapping: { WrappingAlgorithm: WrappingAlgorithm; WrappingKeySpec: WrappingKeySpec } = (() => {
+      const c = chooseWrapping(keySpec);
+      return { WrappingAlgorithm: c.algorithm, WrappingKeySpec: c.wrappingKeySpec };
+    })(),
+  ) {}
+
+  private async fresh(): Promise<ImportParameters> {
+    if (this.params && this.params.ParametersValidTo.getTime() - 60_000 > this.deps.now().getTime()) return this.params;
+    const params = await this.kms.getParametersForImport(this.keyId, this.wrapping);
+    parseWrappingPublicKey(params.PublicKey, params.WrappingKeySpec);
+    this.params = params;
+    this.deps.progress(`got import parameters for ${this.keyId} in ${this.kms.region} (${params.WrappingAlgorithm}, ${params.WrappingKeySpec}, valid until ${params.ParametersValidTo.toISOString()})`);
+    await this.deps.journal?.step('got parameters', { keyId: this.keyId, region: this.kms.region, importTokenValidTo: params.ParametersValidTo.toISOString() });
+    return params;
+  }
+
+  /** Wraps and imports one material; returns the KeyMaterialId KMS reports and the parameters used. */
+  async importMaterial(
+    material: SecretBytes,
+    o: { ImportType?: ImportType; KeyMaterialId?: string; expiry: { ExpirationModel: ExpirationModel; ValidTo?: Date }; description?: string },
+  ): Promise<{ keyMaterialId?: string; params: ImportParameters }> {
+    for (let attempt = 0; ; attempt++) {
+      const params = await this.fresh();
+      const encrypted = wrapKeyMaterial(material, params, this.keySpec);
+      const symmetric = isSymmetric(this.keySpec);
+      try {
+        const out = await this.kms.importKeyMaterial({
+          KeyId: this.keyId,
+          ImportToken: params.ImportToken,
+          EncryptedKeyMaterial: encrypted,
+          ExpirationModel: o.expiry.ExpirationModel,
+          ...(o.expiry.ValidTo ? { ValidTo: o.expiry.ValidTo } : {}),
+          ...(symmetric && o.ImportType ? { ImportType: o.ImportType } : {}),
+          ...(symmetric && o.KeyMaterialId ? { KeyMaterialId: o.KeyMaterialId } : {}),
+          ...(symmetric && o.description ? { KeyMaterialDescription: o.description } : {}),
+        });
+        const r: { keyMaterialId?: string; params: ImportParameters } = { params };
+        if (out.KeyMaterialId) r.keyMaterialId = out.KeyMaterialId;
+        return r;
+      } catch (e) {
+        if (attempt === 0 && e instanceof KmsByokError && e.code === 'ERR_KMS_IMPORT_TOKEN_EXPIRED') {
+          this.deps.progress('import token expired: fetching fresh import parameters');
+          this.params = undefined;
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+}
+
+/** The import fact to record in the sidecar after a (re-)import. */
+export function importFact(
+  index: number,
+  region: string,
+  at: Date,
+  expiry: { ExpirationModel: ExpirationModel; ValidTo?: Date },
+  imported: { keyMaterialId?: string; params: ImportParameters },
+): ImportFact {
+  return {
+    materialIndex: index,
+    importedAt: isoSeconds(at),
+    region,
+    expirationModel: expiry.ExpirationModel,
+    ...(expiry.ValidTo ? { validTo: isoSeconds(expiry.ValidTo) } : {}),
+    ...(imported.keyMaterialId ? { keyMaterialId: imported.keyMaterialId } : {}),
+    wrappingAlgorithm: imported.params.WrappingAlgorithm,
+    wrappingKeySpec: imported.params.WrappingKeySpec,
+  };
+}
+
+/** The escrow material with the given 1-based index (internal error when absent). */
+export function materialAt(payload: EscrowPayload, index: number): EscrowMaterial {
+  const m = payload.materials[index - 1];
+  if (m === undefined) throw new KmsByokError('ERR_ESCROW_MISMATCH', `the escrow has no material ${index}`);
+  return m;
+}
+
+/** Adds a hint to a KmsByokError (what exists, what to run next). */
+export function withHint(e: unknown, hint: string): unknown {
+  if (e instanceof KmsByokError) return new KmsByokError(e.code, e.message, { hint: e.hint ? `${e.hint}; ${hint}` : hint, cause: e.cause ?? e });
+  return e;
+}
+
+/**
+ * Verifies a key after import: Enabled, and KMS proves it holds `material` (Encrypt/Decrypt for
+ * symmetric keys, GenerateMac for HMAC, GetPublicKey/Sign for asymmetric keys).
+ */
+export async function verifyKey(kms: KmsPort, key: KeyInfo, material: SecretBytes): Promise<{ key: KeyInfo; proof: Proof }> {
+  const proof = await proveKeyMaterial(kms, key.KeyId, key.KeySpec, key.KeyUsage, material);
+  return { key: await kms.describeKey(key.KeyId), proof };
+}
+
+/**
+ * Resolves KMS materials the sidecar cannot name (an import whose KeyMaterialId was never recorded,
+ * e.g. after a crash between ImportKeyMaterial and the sidecar update): each escrow material with no
+ * recorded id is re-imported as EXISTING_KEY_MATERIAL under the unknown id — KMS accepts only the very
+ * same material — and the id is recorded. Returns the materials still unknown (not in the escrow).
+ */
+export async function reconcileUnknown(
+  kms: KmsPort,
+  key: KeyInfo,
+  ref: EscrowRef,
+  payload: EscrowPayload,
+  unknown: KeyMaterialInfo[],
+  expiry: { ExpirationModel: ExpirationModel; ValidTo?: Date },
+  session: ImportSession,
+  deps: Pick<LifecycleDeps, 'escrow' | 'now' | 'progress'>,
+): Promise<{ still: KeyMaterialInfo[]; resolved: Pairing[] }> {
+  const ids = knownIds(ref.sidecar);
+  const candidates = payload.materials.filter((m) => ids.get(m.index) === undefined);
+  const still: KeyMaterialInfo[] = [];
+  const resolved: Pairing[] = [];
+  for (const u of unknown) {
+    let found: number | undefined;
+    if (u.KeyMaterialId !== undefined && isSymmetric(key.KeySpec)) {
+      for (const c of candidates) {
+        try {
+          const imported = await session.importMaterial(c.material, { ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: u.KeyMaterialId, expiry });
+          await deps.escrow.recordImport(ref.sidecarPath, importFact(c.index, key.Region, deps.now(), expiry, imported));
+          deps.progress(`KMS confirmed escrow material ${c.index} is key material ${u.KeyMaterialId}; recorded it in the sidecar`);
+          found = c.index;
+          break;
+        } catch (e) {
+          if (e instanceof KmsByokError && e.code === 'ERR_KMS_INCORRECT_KEY_MATERIAL') continue;
+          throw e;
+        }
+      }
+    }
+    if (found === undefined) still.push(u);
+    else {
+      resolved.push({ kms: u, index: found });
+      candidates.splice(candidates.findIndex((c) => c.index === found), 1);
+    }
+  }
+  return { still, resolved };
+}
+
+export type { WrittenEscrow };

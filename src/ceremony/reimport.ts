@@ -1,0 +1,218 @@
+/**
+ * `reimport` and `restore` of an existing key: re-import every material of the key from its escrow
+ * (`ImportType: EXISTING_KEY_MATERIAL` with the material's `KeyMaterialId`, so KMS itself confirms it
+ * is the same material), record the new `ValidTo` in the sidecar, verify.
+ *
+ * Order: DescribeKey (refuse PendingDeletion / not EXTERNAL) → ListKeyRotations → escrow covers every
+ * material (named when not) → due? (`before`) → open escrow → per material: parameters, wrap,
+ * ImportKeyMaterial, sidecar → verify. Re-running is safe: each step re-imports the same material.
+ */
+import { KmsByokError } from '../core/errors.js';
+import type { ExpirationModel } from '../core/aws-names.js';
+import type { KeyMaterialInfo } from '../kms/port.js';
+import { disposePayload } from '../escrow/index.js';
+import type { ExpiryChoice } from './onboard.js';
+import {
+  ImportSession,
+  assertEscrowCovers,
+  assertEscrowOfKey,
+  describeExternalKey,
+  importFact,
+  knownIds,
+  materialAt,
+  materialsOf,
+  pairMaterials,
+  reconcileUnknown,
+  resolveExpiry,
+  verifyKey,
+  withHint,
+  type LifecycleDeps,
+  type Pairing,
+} from './lifecycle.js';
+
+export interface ReimportOptions {
+  /** Key id, ARN or alias. */
+  key: string;
+  expiry: ExpiryChoice;
+  /** reimport: only when the earliest ValidTo is within this many ms (omitted: always). */
+  beforeMs?: number;
+  /** restore: re-import only the materials KMS lacks; reimport: every material. */
+  mode: 'reimport' | 'restore';
+}
+
+export interface ReimportResult {
+  keyId: string;
+  keyArn: string;
+  region: string;
+  /** What happened: re-imported, or skipped and why. */
+  action: 'reimported' | 'restored' | 'not-due' | 'nothing-to-restore';
+  keyState: string;
+  earliestValidTo?: string;
+  escrow: string;
+  materials: {
+    index: number;
+    keyMaterialId?: string;
+    keyMaterialState?: string;
+    importState?: string;
+    validToBefore?: string;
+    validTo?: string;
+    expirationModel?: ExpirationModel;
+    reimported: boolean;
+  }[];
+  verified?: string;
+  /** Multi-Region primary: the same for each replica Region. */
+  replicas?: ReimportResult[];
+}
+
+/** The earliest ValidTo over imported materials (materials already missing count as due now). */
+export function earliestValidTo(materials: KeyMaterialInfo[], now: Date): Date | undefined {
+  let earliest: Date | undefined;
+  for (const m of materials) {
+    const t = m.ImportState === 'PENDING_IMPORT' ? now : m.ExpirationModel === 'KEY_MATERIAL_EXPIRES' ? m.ValidTo : undefined;
+    if (t && (!earliest || t < earliest)) earliest = t;
+  }
+  return earliest;
+}
+
+/**
+ * Re-imports (or restores) the key in the target Region and, for a multi-Region primary, in each of
+ * its replicas (expiry and state are per Region): `replicas` holds their results.
+ */
+export async function runReimport(options: ReimportOptions, deps: LifecycleDeps): Promise<ReimportResult> {
+  const result = await reimportInRegion(options, deps);
+  const key = await deps.kms.describeKey(result.keyId);
+  if (key.MultiRegionKeyType === 'PRIMARY' && (key.ReplicaRegions?.length ?? 0) > 0) {
+    result.replicas = [];
+    for (const region of key.ReplicaRegions!) {
+      deps.progress(`replica in ${region}:`);
+      result.replicas.push(await reimportInRegion({ ...options, key: key.KeyId }, { ...deps, kms: await deps.kms.forRegion(region) }));
+    }
+  }
+  return result;
+}
+
+async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): Promise<ReimportResult> {
+  const { kms } = deps;
+  // Precondition: the expiry is checked locally before any KMS call.
+  resolveExpiry(options.expiry, deps.now());
+  const key = await describeExternalKey(kms, options.key);
+  const ref = await deps.escrow.latest(key.KeyId);
+  if (!ref) {
+    throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `no escrow of key ${key.KeyId} in the escrow directory`, {
+      hint: 'pass --escrow-dir (where onboard wrote it) or --escrow FILE',
+    });
+  }
+  assertEscrowOfKey(ref.sidecar, key, ref.path);
+  const kmsMaterials = await materialsOf(kms, key);
+  const initial = pairMaterials(ref.sidecar, kmsMaterials);
+  const now = deps.now();
+  const earliest = earliestValidTo(kmsMaterials, now);
+  const result: ReimportResult = {
+    keyId: key.KeyId,
+    keyArn: key.Arn,
+    region: key.Region,
+    action: options.mode === 'restore' ? 'restored' : 'reimported',
+    keyState: key.KeyState,
+    escrow: ref.path,
+    materials: [],
+  };
+  if (earliest) result.earliestValidTo = earliest.toISOString();
+  const missingInKms = kmsMaterials.filter((m) => m.ImportState === 'PENDING_IMPORT');
+
+  if (options.mode === 'reimport' && options.beforeMs !== undefined && (!earliest || earliest.getTime() > now.getTime() + options.beforeMs)) {
+    // Nothing due; still refuse an escrow that does not cover the key (a daily run should say so).
+    if (initial.unknown.length > 0 && [...knownIds(ref.sidecar).values()].every((id) => id !== undefined)) {
+      assertEscrowCovers(initial.unknown, key.KeyId, ref.path);
+    }
+    result.action = 'not-due';
+    result.materials = initial.pairs.map((p) => describePair(p));
+    deps.progress(`key ${key.KeyId}: not due (earliest ValidTo ${earliest ? earliest.toISOString() : 'none'})`);
+    return result;
+  }
+  if (options.mode === 'restore' && missingInKms.length === 0 && key.KeyState !== 'PendingImport') {
+    result.action = 'nothing-to-restore';
+    result.materials = initial.pairs.map((p) => describePair(p));
+    deps.progress(`key ${key.KeyId} is ${key.KeyState} with every material imported: nothing to restore`);
+    return result;
+  }
+
+  await deps.journal.step('started', { keyId: key.KeyId, region: key.Region, escrow: ref.path });
+  const payload = await deps.escrow.open(ref);
+  try {
+    assertEscrowOfKey({ ...ref.sidecar, manifest: payload.manifest }, key, ref.path);
+    const session = new ImportSession(kms, key.KeyId, key.KeySpec, { ...deps, journal: deps.journal });
+    const expiry = resolveExpiry(options.expiry, deps.now());
+    let pairs = initial.pairs;
+    if (options.mode === 'restore' && kmsMaterials.length === 0) {
+      // A key that never received material (an onboard interrupted after sealing its escrow): the
+      // first import, of the escrow's first material.
+      if (ref.sidecar.materials.length !== 1 || knownIds(ref.sidecar).get(1) !== undefined) {
+        throw new KmsByokError('ERR_ESCROW_MISMATCH', `key ${key.KeyId} holds no material, but escrow ${ref.path} records ${ref.sidecar.materials.length} imported material(s)`, {
+          hint: 'this is not the escrow of an interrupted onboard: inspect it before importing',
+        });
+      }
+      const imported = await session.importMaterial(materialAt(payload, 1).material, { expiry });
+      await deps.escrow.recordImport(ref.sidecarPath, importFact(1, key.Region, deps.now(), expiry, imported));
+      await deps.journal.step('imported', { keyId: key.KeyId, material: '1', ...(imported.keyMaterialId ? { keyMaterialId: imported.keyMaterialId } : {}) });
+      deps.progress(`first import of escrow material 1${imported.keyMaterialId ? ` (${imported.keyMaterialId})` : ''} into ${key.KeyId}`);
+      result.materials.push({ index: 1, reimported: true, expirationModel: expiry.ExpirationModel, ...(imported.keyMaterialId ? { keyMaterialId: imported.keyMaterialId } : {}), ...(expiry.ValidTo ? { validTo: expiry.ValidTo.toISOString() } : {}) });
+      const verified = await verifyKey(kms, key, materialAt(payload, 1).material);
+      await deps.journal.step('verified', { keyId: key.KeyId });
+      result.keyState = verified.key.KeyState;
+      result.verified = verified.proof.summary;
+      return result;
+    }
+    if (initial.unknown.length > 0) {
+      const r = await reconcileUnknown(kms, key, ref, payload, initial.unknown, expiry, session, deps);
+      assertEscrowCovers(r.still, key.KeyId, ref.path);
+      pairs = [...pairs, ...r.resolved];
+    }
+    const already = new Set(pairs.filter((p) => initial.unknown.includes(p.kms)).map((p) => p.index));
+    for (const p of pairs.sort((a, b) => a.index - b.index)) {
+      const entry = describePair(p);
+      const wanted = options.mode === 'reimport' || p.kms.ImportState === 'PENDING_IMPORT';
+      if (wanted && !already.has(p.index)) {
+        const m = materialAt(payload, p.index);
+        const imported = await session
+          .importMaterial(m.material, {
+            ImportType: 'EXISTING_KEY_MATERIAL',
+            ...(p.kms.KeyMaterialId ? { KeyMaterialId: p.kms.KeyMaterialId } : {}),
+            expiry,
+          })
+          .catch((e: unknown) => {
+            throw withHint(e, `materials before ${p.index} were re-imported; re-running the same command is safe`);
+          });
+        await deps.escrow.recordImport(ref.sidecarPath, importFact(p.index, key.Region, deps.now(), expiry, imported));
+        await deps.journal.step('imported', { keyId: key.KeyId, material: String(p.index), ...(imported.keyMaterialId ? { keyMaterialId: imported.keyMaterialId } : {}) });
+        deps.progress(`re-imported material ${p.index}${p.kms.KeyMaterialId ? ` (${p.kms.KeyMaterialId})` : ''}: ${expiry.ValidTo ? `ValidTo ${expiry.ValidTo.toISOString()}` : 'no expiry'}`);
+        entry.reimported = true;
+        entry.expirationModel = expiry.ExpirationModel;
+        if (expiry.ValidTo) entry.validTo = expiry.ValidTo.toISOString();
+        else delete entry.validTo;
+      }
+      result.materials.push(entry);
+    }
+    const current = payload.materials.find((m) => pairs.some((p) => p.index === m.index && p.kms.KeyMaterialState === 'CURRENT')) ?? payload.materials[payload.materials.length - 1]!;
+    const verified = await verifyKey(kms, key, current.material);
+    await deps.journal.step('verified', { keyId: key.KeyId });
+    deps.progress(`verified: key ${key.KeyId} ${verified.key.KeyState}, ${verified.proof.summary}`);
+    result.keyState = verified.key.KeyState;
+    result.verified = verified.proof.summary;
+    return result;
+  } finally {
+    disposePayload(payload);
+  }
+}
+
+function describePair(p: Pairing): ReimportResult['materials'][number] {
+  const out: ReimportResult['materials'][number] = { index: p.index, reimported: false };
+  if (p.kms.KeyMaterialId) out.keyMaterialId = p.kms.KeyMaterialId;
+  if (p.kms.KeyMaterialState) out.keyMaterialState = p.kms.KeyMaterialState;
+  if (p.kms.ImportState) out.importState = p.kms.ImportState;
+  if (p.kms.ValidTo) {
+    out.validToBefore = p.kms.ValidTo.toISOString();
+    out.validTo = p.kms.ValidTo.toISOString();
+  }
+  if (p.kms.ExpirationModel) out.expirationModel = p.kms.ExpirationModel;
+  return out;
+}

@@ -1,0 +1,101 @@
+/**
+ * The ceremony transcript: an append-only Markdown record for auditors. Each entry ends with a marker
+ * line carrying the SHA-256 of the previous entry and of itself:
+ *
+ *     <!-- kms-byok-entry prev=<64 hex | genesis> sha256=<64 hex> -->
+ *
+ * where sha256 = SHA-256(prev ‖ "\n" ‖ body) and body is the entry's Markdown from its `## ` heading
+ * to the marker. Editing or removing an entry breaks the chain at the next one; text outside entries is
+ * refused. Removing the LAST entries cannot be seen from the file alone: compare the head hash
+ * (printed after every append) with one recorded elsewhere (`verify` accepts it as `expectHead`).
+ * Pure: the CLI reads and appends the file.
+ */
+import { createHash } from 'node:crypto';
+import { KmsByokError } from '../core/errors.js';
+
+export const TRANSCRIPT_HEADER = '# kms-byok ceremony transcript\n\nAppend-only. Each entry is chained to the previous one by SHA-256; check with `kms-byok transcript verify FILE`.\n';
+const GENESIS = 'genesis';
+const MARKER = /<!-- kms-byok-entry prev=(genesis|[0-9a-f]{64}) sha256=([0-9a-f]{64}) -->\n/g;
+
+/** One ceremony's record. Values are printed as given; nothing secret may be passed in. */
+export interface TranscriptRecord {
+  ceremony: string;
+  time: string;
+  outcome: string;
+  fields: [string, string | string[] | undefined][];
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** Markdown-safe single line (no marker injection, no newlines). */
+function clean(v: string): string {
+  return v.replace(/[\r\n]+/g, ' ').replace(/<!--|-->/g, '');
+}
+
+export function renderBody(r: TranscriptRecord): string {
+  const lines = [`## ${clean(r.time)} ${clean(r.ceremony)}`, '', `- **outcome**: ${clean(r.outcome)}`];
+  for (const [k, v] of r.fields) {
+    if (v === undefined || (Array.isArray(v) && v.length === 0)) continue;
+    if (Array.isArray(v)) {
+      lines.push(`- **${clean(k)}**:`);
+      for (const x of v) lines.push(`  - ${clean(x)}`);
+    } else lines.push(`- **${clean(k)}**: ${clean(v)}`);
+  }
+  return `${lines.join('\n')}\n\n`;
+}
+
+/** The text to append to a transcript whose current head is `prev` (undefined: empty file). */
+export function appendEntry(existing: string, r: TranscriptRecord): { text: string; head: string } {
+  const check = verifyTranscript(existing);
+  if (!check.ok) {
+    throw new KmsByokError('ERR_TRANSCRIPT_FORMAT', `the transcript's chain is broken at entry ${check.broken!.entry}: ${check.broken!.reason}`, {
+      hint: 'kms-byok transcript verify FILE shows where; keep the damaged file for the auditors and start a new one with --transcript',
+    });
+  }
+  const prev = check.head ?? GENESIS;
+  const body = renderBody(r);
+  const head = sha256(`${prev}\n${body}`);
+  const prefix = existing.length === 0 ? TRANSCRIPT_HEADER : '';
+  return { text: `${prefix}\n${body}<!-- kms-byok-entry prev=${prev} sha256=${head} -->\n`, head };
+}
+
+export interface TranscriptCheck {
+  ok: boolean;
+  entries: number;
+  /** SHA-256 of the last intact entry (undefined when none). */
+  head?: string;
+  /** 1-based entry where the chain breaks, and why. */
+  broken?: { entry: number; reason: string };
+}
+
+/** Checks every entry's hash and link; `expectHead` also detects removed trailing entries. */
+export function verifyTranscript(text: string, expectHead?: string): TranscriptCheck {
+  if (text.length === 0) return expectHead ? { ok: false, entries: 0, broken: { entry: 1, reason: 'the transcript is empty' } } : { ok: true, entries: 0 };
+  if (!text.startsWith(TRANSCRIPT_HEADER)) return { ok: false, entries: 0, broken: { entry: 0, reason: 'the header is missing or changed' } };
+  let pos = TRANSCRIPT_HEADER.length;
+  let prev = GENESIS;
+  let entries = 0;
+  let head: string | undefined;
+  MARKER.lastIndex = pos;
+  for (let m = MARKER.exec(text); m !== null; m = MARKER.exec(text)) {
+    entries++;
+    const segment = text.slice(pos, m.index);
+    const fail = (reason: string): TranscriptCheck => ({ ok: false, entries: entries - 1, ...(head ? { head } : {}), broken: { entry: entries, reason } });
+    if (!segment.startsWith('\n## ')) return fail('text outside an entry, or an entry without its heading');
+    const body = segment.slice(1);
+    if (m[1] !== prev) return fail(`it links to ${m[1]!.slice(0, 12)}…, but the previous entry is ${prev.slice(0, 12)}… (an entry was removed or reordered)`);
+    if (sha256(`${prev}\n${body}`) !== m[2]) return fail('its content does not match its SHA-256 (the entry was edited)');
+    prev = m[2]!;
+    head = prev;
+    pos = m.index + m[0].length;
+  }
+  if (text.slice(pos).length > 0) {
+    return { ok: false, entries, ...(head ? { head } : {}), broken: { entry: entries + 1, reason: 'text after the last entry is not chained (an entry was edited or its marker removed)' } };
+  }
+  if (expectHead !== undefined && head !== expectHead) {
+    return { ok: false, entries, ...(head ? { head } : {}), broken: { entry: entries, reason: `the head is ${head ?? 'none'}, expected ${expectHead} (entries were removed from the end)` } };
+  }
+  return { ok: true, entries, ...(head ? { head } : {}) };
+}

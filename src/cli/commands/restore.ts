@@ -1,0 +1,167 @@
+/**
+ * `kms-byok restore`: disaster recovery. For an existing key in PendingImport, re-imports every
+ * missing material from its escrow. With --new-key, creates a fresh EXTERNAL key (optionally a
+ * multi-Region primary with replicas) from the escrow's current material.
+ */
+import { resolve } from 'node:path';
+import { ExitCode, KmsByokError } from '../../core/errors.js';
+import type { ReimportResult } from '../../ceremony/reimport.js';
+import type { NewKeyResult } from '../../ceremony/new-key.js';
+import { bool, missing, parseFlags, str, strs } from '../args.js';
+import { say, type Io } from '../io.js';
+import { printJson, printRows } from '../render.js';
+import { RESTORE_USAGE } from '../usage.js';
+import { parseExpiry } from './onboard.js';
+import { COMMON_FLAGS, optionalOpener, runCeremony } from '../lifecycle-cli.js';
+import { keyIdOf, loadEscrowRef, operatorName } from '../lifecycle-edge.js';
+import { assertEscrowFileMatches, renderReimport } from './reimport.js';
+import { readSealingInputs } from '../escrow-inputs.js';
+
+const FLAGS = {
+  ...COMMON_FLAGS,
+  'valid-to': { type: 'string' },
+  'expires-in': { type: 'string' },
+  'no-expiry': { type: 'boolean' },
+  'new-key': { type: 'boolean' },
+  yes: { type: 'boolean' },
+  alias: { type: 'string', multiple: true },
+  'move-alias': { type: 'boolean' },
+  'multi-region': { type: 'boolean' },
+  'replica-region': { type: 'string', multiple: true },
+  recipient: { type: 'string', multiple: true },
+  description: { type: 'string' },
+} as const;
+
+const NOT_DECRYPTABLE = 'ciphertexts of the old key do NOT decrypt under the new key (KMS binds every ciphertext to its key): re-encrypt data with the new key, and keep the old escrow';
+
+export async function restore(argv: string[], io: Io): Promise<number> {
+  const p = parseFlags(argv, FLAGS, 'restore');
+  if (bool(p, 'help')) {
+    io.stdout.write(RESTORE_USAGE);
+    return ExitCode.ok;
+  }
+  const expiry = parseExpiry(p);
+  const newKey = bool(p, 'new-key');
+  const keys = p.positionals;
+  if (!newKey && (bool(p, 'multi-region') || strs(p, 'replica-region').length > 0 || strs(p, 'alias').length > 0)) {
+    throw new KmsByokError('ERR_USAGE', '--alias, --multi-region and --replica-region apply to --new-key only', { hint: 'a restored key keeps its aliases and Regions' });
+  }
+  if (strs(p, 'replica-region').length > 0 && !bool(p, 'multi-region')) {
+    throw new KmsByokError('ERR_USAGE', '--replica-region needs --multi-region', { hint: 'replicas exist only for multi-Region keys' });
+  }
+  if (keys.length > 1) throw new KmsByokError('ERR_USAGE', 'restore takes one KEY', { hint: 'run restore once per key' });
+  if (!newKey && keys.length === 0) throw missing('KEY', 'which key to restore (key id, ARN or alias/NAME)', 'kms-byok restore alias/payments --expires-in 90d --identity custodian.txt');
+  if (newKey && keys.length === 0 && str(p, 'escrow') === undefined) throw missing('--escrow', 'the escrow to create the new key from', 'pass --escrow escrow/<old-key-id>.v<N>.age');
+  if (newKey && !bool(p, 'yes')) {
+    throw new KmsByokError('ERR_MISSING_INPUT', 'missing --yes: restore --new-key creates a KMS key', { hint: `review the flags, then re-run with --yes; note: ${NOT_DECRYPTABLE}` });
+  }
+  await assertEscrowFileMatches(p, io, keys);
+  const opener = await optionalOpener(p, io);
+  if (!opener) throw missing('--identity or --passphrase-file', 'how to open the escrow', 'pass --identity custodian.txt or --passphrase-file FILE');
+  const sealing = strs(p, 'recipient').length > 0 ? await readSealingInputs(io, { recipients: strs(p, 'recipient'), recipientsFiles: [], passphraseFile: undefined }) : undefined;
+  try {
+    if (!newKey) {
+      const key = keys[0]!;
+      const r = await runCeremony<ReimportResult>(
+        p,
+        io,
+        {
+          ceremony: 'restore',
+          subject: keyIdOf(key) ?? key,
+          opener,
+          record: (x) => [
+            ['key', x?.keyArn ?? key],
+            ['escrow', x?.escrow],
+            ['materials', x?.materials.map((m) => `${m.index}: ${m.keyMaterialId ?? 'no id'} ${m.reimported ? 're-imported' : 'already imported'}`)],
+          ],
+          outcome: (x) => x.action,
+          keyOf: (x) => x.keyId,
+        },
+        async ({ deps }) => {
+          const { runReimport } = await import('../../ceremony/reimport.js');
+          return runReimport({ key, expiry, mode: 'restore' }, deps);
+        },
+      );
+      if (bool(p, 'json')) printJson(io, r);
+      else renderReimport(io, r);
+      return ExitCode.ok;
+    }
+
+    const escrowDirFlag = str(p, 'escrow');
+    const subjectKey = keys[0] ?? (escrowDirFlag ? (await loadEscrowRef(resolve(io.cwd, escrowDirFlag))).sidecar.manifest.keyId : undefined)!;
+    say(io, 'warning', NOT_DECRYPTABLE);
+    const result = await runCeremony<NewKeyResult & { from: string }>(
+      p,
+      io,
+      {
+        ceremony: 'restore-new-key',
+        subject: keyIdOf(subjectKey) ?? subjectKey,
+        opener,
+        ...(sealing ? { store: { sealing } } : {}),
+        record: (x) => [
+          ['from escrow of', subjectKey],
+          ['new key', x?.keyArn],
+          ['replicas', x?.replicas.map((r) => `${r.region} ${r.keyState}`)],
+          ['check value', x?.checkValue],
+          ['escrow', x?.escrow],
+        ],
+        outcome: (x) => `new key ${x.keyId} ${x.keyState}`,
+        keyOf: (x) => x.keyId,
+      },
+      async ({ deps }) => {
+        const { createKeyFromMaterial } = await import('../../ceremony/new-key.js');
+        const { disposePayload } = await import('../../escrow/index.js');
+        const source = await deps.escrow.latest(keyIdOf(subjectKey) ?? subjectKey);
+        if (!source) throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `no escrow of key ${subjectKey}`, { hint: 'pass --escrow FILE' });
+        const payload = await deps.escrow.open(source);
+        try {
+          const m = payload.manifest;
+          const current = payload.materials[payload.materials.length - 1]!;
+          deps.progress(`opened escrow ${source.path}: ${payload.materials.length} material(s), using material ${current.index} (${current.checkValue})`);
+          const r = await createKeyFromMaterial(
+            {
+              keySpec: m.keySpec,
+              keyUsage: m.keyUsage,
+              description: str(p, 'description') ?? `restored by kms-byok from the escrow of ${m.keyArn}`,
+              multiRegion: bool(p, 'multi-region'),
+              replicaRegions: strs(p, 'replica-region'),
+              aliases: strs(p, 'alias'),
+              moveAliases: bool(p, 'move-alias'),
+              expiry,
+              sealing: deps.escrow.sealingFor(source.sidecar),
+              createdBy: operatorName(),
+              material: current.material,
+              tags: [
+                { TagKey: 'created-by', TagValue: 'kms-byok' },
+                { TagKey: 'restored-from', TagValue: m.keyArn },
+              ],
+            },
+            deps,
+          );
+          return { ...r, from: m.keyArn };
+        } finally {
+          disposePayload(payload);
+        }
+      },
+    );
+    if (bool(p, 'json')) printJson(io, { ...result, note: NOT_DECRYPTABLE });
+    else {
+      printRows(io, [
+        ['new key', result.keyArn],
+        ['restored from', result.from],
+        ['state', result.keyState],
+        ['KeyMaterialId', result.keyMaterialId],
+        ['check value', result.checkValue],
+        ['expiry', result.validTo ?? 'never'],
+        ['replicas', result.replicas.map((r) => `${r.region} (${r.keyState})`).join(', ') || undefined],
+        ['aliases', result.aliases.join(', ') || undefined],
+        ['escrow', result.escrow],
+        ['verified', result.verified],
+        ['note', NOT_DECRYPTABLE],
+      ]);
+    }
+    return ExitCode.ok;
+  } finally {
+    if ('passphrase' in opener) opener.passphrase.dispose();
+  }
+}

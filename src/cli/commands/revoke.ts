@@ -1,0 +1,90 @@
+/**
+ * `kms-byok revoke KEY (--all | --key-material-id ID) --yes --reason TEXT`: deletes imported key
+ * material at once (the BYOK kill switch). Unattended only: without --yes and --reason it exits 2
+ * naming them (the wizard will ask interactively).
+ */
+import { ExitCode, KmsByokError } from '../../core/errors.js';
+import type { RevokeResult } from '../../ceremony/revoke.js';
+import { bool, missing, parseFlags, str } from '../args.js';
+import { say, type Io } from '../io.js';
+import { printJson, printRows } from '../render.js';
+import { REVOKE_USAGE } from '../usage.js';
+import { COMMON_FLAGS, optionalOpener, runCeremony } from '../lifecycle-cli.js';
+import { keyIdOf } from '../lifecycle-edge.js';
+import { assertEscrowFileMatches } from './reimport.js';
+
+const FLAGS = {
+  ...COMMON_FLAGS,
+  all: { type: 'boolean' },
+  'key-material-id': { type: 'string' },
+  yes: { type: 'boolean' },
+  reason: { type: 'string' },
+  'without-escrow': { type: 'boolean' },
+} as const;
+
+export async function revoke(argv: string[], io: Io): Promise<number> {
+  const p = parseFlags(argv, FLAGS, 'revoke');
+  if (bool(p, 'help')) {
+    io.stdout.write(REVOKE_USAGE);
+    return ExitCode.ok;
+  }
+  const keys = p.positionals;
+  if (keys.length !== 1) throw keys.length === 0 ? missing('KEY', 'which key to revoke (key id, ARN or alias/NAME)') : new KmsByokError('ERR_USAGE', 'revoke takes one KEY', { hint: 'run revoke once per key' });
+  const id = str(p, 'key-material-id');
+  if (bool(p, 'all') === (id !== undefined)) {
+    throw new KmsByokError(id === undefined ? 'ERR_MISSING_INPUT' : 'ERR_USAGE', id === undefined ? 'missing --all or --key-material-id: choose what to delete' : 'give only one of --all and --key-material-id', {
+      hint: '--all deletes every material of the key; --key-material-id ID deletes one (kms-byok status lists them)',
+    });
+  }
+  if (id !== undefined && !/^[0-9a-f]{64}$/.test(id)) throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --key-material-id "${id}": expected 64 lower-case hex`, { hint: 'copy it from kms-byok status' });
+  const reason = str(p, 'reason');
+  if (!bool(p, 'yes') || reason === undefined || reason.trim() === '') {
+    const lacking = [!bool(p, 'yes') ? '--yes' : undefined, reason === undefined || reason.trim() === '' ? '--reason' : undefined].filter(Boolean).join(' and ');
+    throw new KmsByokError('ERR_MISSING_INPUT', `missing ${lacking}: revoke deletes key material at once and the key stops working`, {
+      hint: 'unattended, pass --yes and --reason "why" (recorded in the transcript); the key comes back only with kms-byok restore from its escrow',
+    });
+  }
+  const key = keys[0]!;
+  await assertEscrowFileMatches(p, io, keys);
+  const opener = await optionalOpener(p, io);
+  const without = bool(p, 'without-escrow');
+  if (without) say(io, 'warning', '--without-escrow: if no escrow holds this material, the key and everything encrypted under it are lost for good');
+  try {
+    const r = await runCeremony<RevokeResult>(
+      p,
+      io,
+      {
+        ceremony: 'revoke',
+        subject: keyIdOf(key) ?? key,
+        ...(opener ? { opener } : {}),
+        record: (x) => [
+          ['key', x?.keyArn ?? key],
+          ['reason', reason],
+          ['deleted', x?.deleted],
+          ['escrow', x?.escrow ? `${x.escrow} (${x.escrowVerified})` : without ? 'NONE (--without-escrow)' : undefined],
+          ['key state after', x?.keyState],
+        ],
+        outcome: (x) => `revoked: ${x.deleted.length} material(s) deleted, key ${x.keyState}`,
+        keyOf: (x) => x.keyId,
+      },
+      async ({ deps }) => {
+        const { runRevoke } = await import('../../ceremony/revoke.js');
+        return runRevoke({ key, reason, withoutEscrow: without, openEscrow: opener !== undefined, ...(id ? { keyMaterialId: id } : {}) }, deps);
+      },
+    );
+    if (bool(p, 'json')) printJson(io, r);
+    else {
+      printRows(io, [
+        ['key', r.keyArn],
+        ['deleted', r.deleted.join(', ')],
+        ['state', r.keyState],
+        ['reason', r.reason],
+        ['escrow', r.escrow ? `${r.escrow} (${r.escrowVerified === 'opened' ? 'opened and verified' : r.escrowVerified === 'sidecar' ? 'sidecar and hashes checked' : 'NOT verified'})` : 'none'],
+      ]);
+    }
+    say(io, 'note', `to bring the key back: kms-byok restore ${r.keyId} --expires-in 90d --identity custodian.txt`);
+    return ExitCode.ok;
+  } finally {
+    if (opener && 'passphrase' in opener) opener.passphrase.dispose();
+  }
+}

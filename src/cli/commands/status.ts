@@ -1,0 +1,77 @@
+/**
+ * `kms-byok status [KEY...]`: state, materials, expiry, rotation age and escrow match of keys; exit 3
+ * when anything needs action (expiry within --warn-days, rotation older than --max-age, material
+ * missing, escrow missing or not matching). Reads sidecars only: no secret is needed.
+ */
+import { resolve } from 'node:path';
+import { ExitCode, KmsByokError } from '../../core/errors.js';
+import { parseDuration } from '../../core/time.js';
+import type { StatusResult } from '../../ceremony/status.js';
+import { OUTPUT_FLAGS, TARGET_FLAGS, bool, parseFlags, str } from '../args.js';
+import { say, type Io } from '../io.js';
+import { printJson } from '../render.js';
+import { openTarget } from '../target.js';
+import { STATUS_USAGE } from '../usage.js';
+import { latestEscrow } from '../lifecycle-edge.js';
+
+const FLAGS = {
+  ...TARGET_FLAGS,
+  ...OUTPUT_FLAGS,
+  'escrow-dir': { type: 'string' },
+  'warn-days': { type: 'string' },
+  'max-age': { type: 'string' },
+} as const;
+
+export async function status(argv: string[], io: Io): Promise<number> {
+  const p = parseFlags(argv, FLAGS, 'status');
+  if (bool(p, 'help')) {
+    io.stdout.write(STATUS_USAGE);
+    return ExitCode.ok;
+  }
+  const warnText = str(p, 'warn-days') ?? '30';
+  if (!/^\d{1,4}$/.test(warnText)) {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --warn-days "${warnText}": expected a whole number of days`, { hint: 'e.g. --warn-days 30' });
+  }
+  const maxAge = str(p, 'max-age');
+  const maxAgeMs = maxAge === undefined ? undefined : parseDuration(maxAge, '--max-age');
+  const escrowDir = resolve(io.cwd, str(p, 'escrow-dir') ?? 'escrow');
+  const target = await openTarget(p, io);
+  let result: StatusResult;
+  try {
+    const { runStatus } = await import('../../ceremony/status.js');
+    result = await runStatus(
+      { keys: p.positionals, warnDays: Number(warnText), ...(maxAgeMs !== undefined ? { maxAgeMs } : {}) },
+      { kms: target.kms, now: () => new Date(), escrowOf: (keyId) => latestEscrow(escrowDir, keyId) },
+    );
+  } finally {
+    await target.close();
+  }
+  if (bool(p, 'json')) printJson(io, { ...result, escrowDir, target: target.label });
+  else render(io, result);
+  for (const k of result.keys) for (const a of k.attention) say(io, 'warning', `${k.keyId}: ${a}`);
+  return result.attention ? ExitCode.attention : ExitCode.ok;
+}
+
+function render(io: Io, r: StatusResult): void {
+  if (r.keys.length === 0) {
+    io.stdout.write('no EXTERNAL keys found\n');
+    return;
+  }
+  const rows = [['KEY', 'STATE', 'VALIDTO', 'DAYS', 'MATERIALS', 'LAST ROTATION', 'ROTATIONS LEFT', 'ESCROW', 'ACTION']];
+  for (const k of r.keys) {
+    const imported = k.materials.filter((m) => m.importState !== 'PENDING_IMPORT').length;
+    rows.push([
+      k.keyId,
+      k.keyState,
+      k.validTo?.replace(/\.\d{3}Z$/, 'Z') ?? (k.materials.some((m) => m.expirationModel === 'KEY_MATERIAL_DOES_NOT_EXPIRE') ? 'never' : '-'),
+      k.daysLeft === undefined ? '-' : String(k.daysLeft),
+      `${imported}/${k.materials.length}`,
+      k.lastRotation ? `${k.lastRotation.slice(0, 10)} (${k.rotationAgeDays}d)` : k.rotationAgeDays !== undefined ? `never (${k.rotationAgeDays}d old)` : '-',
+      k.onDemandRotationsLeft === undefined ? '-' : String(k.onDemandRotationsLeft),
+      k.escrow.exists ? (k.escrow.matches ? `v${k.escrow.version} ok` : `v${k.escrow.version} MISMATCH`) : 'MISSING',
+      k.attention.length > 0 ? 'yes' : '-',
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  for (const row of rows) io.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+}

@@ -1,0 +1,185 @@
+/**
+ * What the lifecycle commands (reimport, restore, rotate, revoke) share at the CLI edge: their common
+ * flags, the escrow/opener inputs, the target with a KMS request-id log, the journal, and the
+ * transcript entry appended after every ceremony (whether it succeeded or not).
+ */
+import * as fs from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { KmsByokError } from '../core/errors.js';
+import type { EscrowOpener } from '../escrow/index.js';
+import type { LifecycleDeps } from '../ceremony/lifecycle.js';
+import { appendEntry, type TranscriptRecord } from '../ceremony/transcript.js';
+import { TARGET_FLAGS, OUTPUT_FLAGS, str, strs, bool, type FlagSpec, type Parsed } from './args.js';
+import { say, type Io } from './io.js';
+import { openTarget, type Target } from './target.js';
+import { readOpener } from './escrow-inputs.js';
+import { fileEscrowStore, keyIdOf, latestEscrow, openJournal, operatorName, type CliJournal, type EscrowStoreOptions } from './lifecycle-edge.js';
+
+export const ESCROW_INPUT_FLAGS: FlagSpec = {
+  'escrow-dir': { type: 'string' },
+  escrow: { type: 'string' },
+  identity: { type: 'string', multiple: true },
+  'passphrase-file': { type: 'string' },
+  transcript: { type: 'string' },
+  resume: { type: 'boolean' },
+};
+
+export const COMMON_FLAGS: FlagSpec = { ...TARGET_FLAGS, ...OUTPUT_FLAGS, ...ESCROW_INPUT_FLAGS };
+
+export function escrowDirOf(p: Parsed, io: Io): string {
+  const file = str(p, 'escrow');
+  if (file !== undefined) return dirname(resolve(io.cwd, file));
+  return resolve(io.cwd, str(p, 'escrow-dir') ?? 'escrow');
+}
+
+/** The opener from --identity / --passphrase-file, or undefined when neither is given. */
+export async function optionalOpener(p: Parsed, io: Io): Promise<EscrowOpener | undefined> {
+  if (strs(p, 'identity').length === 0 && str(p, 'passphrase-file') === undefined) return undefined;
+  return readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file') });
+}
+
+export interface CeremonyContext {
+  deps: LifecycleDeps;
+  target: Target;
+  journal: CliJournal;
+  requests: string[];
+  escrowDir: string;
+}
+
+/**
+ * Runs one ceremony: opens target, journal and escrow store, runs `body`, finishes the journal on
+ * success, and appends a transcript entry either way (failures are recorded with their code).
+ */
+export async function runCeremony<T>(
+  p: Parsed,
+  io: Io,
+  c: {
+    ceremony: string;
+    subject: string;
+    opener?: EscrowOpener | undefined;
+    store?: Partial<EscrowStoreOptions>;
+    /** Transcript fields from the result (or from what is known when it failed). */
+    record: (result: T | undefined) => TranscriptRecord['fields'];
+    outcome: (result: T) => string;
+    /** Name the journal by the subject as given (an alias), not by the key it resolves to now. */
+    literalSubject?: boolean;
+    /** The key whose escrow facts (custodians, file hashes, check values, wrapping) the entry records. */
+    keyOf?: (result: T) => string | undefined;
+    /** When true for a result, nothing happened worth an audit entry (e.g. "not due"). */
+    quiet?: (result: T) => boolean;
+  },
+  body: (ctx: CeremonyContext) => Promise<T>,
+): Promise<T> {
+  const escrowDir = escrowDirOf(p, io);
+  const requests: string[] = [];
+  const file = str(p, 'escrow');
+  const store = fileEscrowStore({ dir: escrowDir, ...(file ? { file: resolve(io.cwd, file) } : {}), ...(c.opener ? { opener: c.opener } : {}), ...c.store });
+  const target = await openTarget(p, io, { onRequest: (op, id) => requests.push(`${op} ${id ?? '(no request id)'}`) });
+  let journal: CliJournal;
+  let subject = c.subject;
+  try {
+    // The journal is named by key id, so `alias/x` and the key's id or ARN find the same one.
+    subject =
+      keyIdOf(c.subject) ?? (!c.literalSubject && c.subject.startsWith('alias/') ? await target.kms.describeKey(c.subject).then((k) => k.KeyId, () => c.subject) : c.subject);
+    journal = await openJournal(io, escrowDir, c.ceremony, subject);
+  } catch (e) {
+    await target.close();
+    throw e;
+  }
+  if (bool(p, 'resume') && !journal.resuming) say(io, 'note', `no unfinished ${c.ceremony} of ${c.subject} to resume: starting afresh`);
+  const started = new Date();
+  let result: T | undefined;
+  let failure: unknown;
+  try {
+    result = await body({
+      deps: {
+        kms: target.kms,
+        escrow: store,
+        journal,
+        now: () => new Date(),
+        sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+        progress: (step) => say(io, null, `✓ ${step}`),
+      },
+      target,
+      journal,
+      requests,
+      escrowDir,
+    });
+    await journal.finish();
+    return result;
+  } catch (e) {
+    failure = e;
+    throw e;
+  } finally {
+    await target.close();
+    if (result === undefined || !c.quiet?.(result)) await transcriptEntry();
+  }
+
+  async function transcriptEntry(): Promise<void> {
+    const outcome =
+      result !== undefined
+        ? c.outcome(result)
+        : failure instanceof KmsByokError
+          ? `failed: ${failure.code}: ${failure.message} (journal ${journal.path} lets a re-run resume)`
+          : `failed: ${failure instanceof Error ? failure.message : String(failure)}`;
+    await appendTranscript(io, str(p, 'transcript') ? resolve(io.cwd, str(p, 'transcript')!) : resolve(escrowDir, 'transcript.md'), {
+      ceremony: c.ceremony,
+      time: started.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      outcome,
+      fields: [
+        ['operator', operatorName()],
+        ['target', target.label],
+        ...c.record(result),
+        ...(await escrowFacts(escrowDir, (result !== undefined ? c.keyOf?.(result) : undefined) ?? keyIdOf(subject))),
+        ['journal', journal.path],
+        ['KMS requests', requests],
+      ],
+    }).catch((e: unknown) => say(io, 'warning', `could not append to the transcript: ${e instanceof Error ? e.message : String(e)}`));
+  }
+}
+
+/** Non-secret facts of a key's latest escrow for the transcript: custodians, files, check values, wrapping. */
+async function escrowFacts(dir: string, keyId: string | undefined): Promise<TranscriptRecord['fields']> {
+  if (keyId === undefined) return [];
+  const ref = await latestEscrow(dir, keyId).catch(() => undefined);
+  if (!ref) return [['escrow of ' + keyId, 'none found']];
+  const m = ref.sidecar.manifest;
+  const c = m.custodians;
+  const wrapping = [...new Set(ref.sidecar.materials.map((x) => x.firstImport && x.firstImport.wrappingAlgorithm ? `${x.firstImport.wrappingAlgorithm} with ${x.firstImport.wrappingKeySpec ?? '?'}` : undefined).filter((x): x is string => x !== undefined))];
+  return [
+    ['account / Region', `${m.account} / ${m.region}`],
+    ['key spec', `${m.keySpec} (${m.keyUsage})${m.multiRegion ? ', multi-Region' : ''}`],
+    ['wrapping', wrapping.join(', ') || undefined],
+    [
+      'custodians',
+      [
+        ...c.recipients.map((r) => r.label ?? `${r.recipient.slice(0, 12)}…${r.recipient.slice(-6)}`),
+        ...(c.passphrase ? ['passphrase'] : []),
+        ...(c.threshold !== undefined ? [`any ${c.threshold} of ${c.recipients.length}`] : []),
+        ...(c.split ? [`XOR split among ${c.recipients.length}`] : []),
+      ],
+    ],
+    ['check values', ref.sidecar.materials.map((x) => `material ${x.index}: ${x.checkValue}${x.keyMaterialId ? ` (KeyMaterialId ${x.keyMaterialId})` : ''}`)],
+    [`escrow v${m.escrowVersion} files (SHA-256)`, ref.sidecar.files.map((f) => `${f.name} ${f.sha256}`)],
+  ];
+}
+
+/** Appends one chained entry to the transcript file (created 0600 when missing). */
+export async function appendTranscript(io: Io, path: string, record: TranscriptRecord): Promise<void> {
+  let existing = '';
+  try {
+    existing = await fs.readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ENOENT') throw e;
+  }
+  const { text, head } = appendEntry(existing, record);
+  await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const h = await fs.open(path, 'a', 0o600);
+  try {
+    await h.writeFile(text);
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+  say(io, 'note', `transcript ${path}: head ${head}`);
+}

@@ -1,0 +1,227 @@
+/**
+ * The effects the lifecycle ceremonies need, wired for the CLI: the escrow store over
+ * `escrow/file-store` (latest version of a key, open, seal next version, record imports), the
+ * ceremony journal (a small JSON file next to the escrow), and the operator's name.
+ *
+ * Test-only seam: when `KMS_BYOK_CRASH_AFTER_STEP` names a journal step, the process kills itself
+ * with SIGKILL right after that step is durably journalled (used by the crash/resume test, which
+ * spawns the built CLI). It is read from the CLI's Io environment only and never set by kms-byok.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { KmsByokError } from '../core/errors.js';
+import { checkValue } from '../material/check-value.js';
+import { openEscrow, parseEscrowFileName, recordImport, type EscrowOpener, type EscrowSealing, type EscrowSidecar } from '../escrow/index.js';
+import { findLatestVersion, nextEscrowVersion, readEscrow, updateSidecar, writeSealedEscrow, assertEscrowDirWritable } from '../escrow/file-store.js';
+import type { EscrowRef, JournalPort, LifecycleEscrow } from '../ceremony/lifecycle.js';
+import { say, type Io } from './io.js';
+
+/** `user@host`, as the escrow manifest and the transcript record it. */
+export function operatorName(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry (containers) */
+  }
+  return `${user}@${hostname()}`;
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Reads an escrow version (by any of its files) and notes sealed files that are missing or damaged. */
+export async function loadEscrowRef(path: string): Promise<EscrowRef> {
+  const loaded = await readEscrow(path);
+  const damaged = [...loaded.missing];
+  for (const f of loaded.files) {
+    const entry = loaded.sidecar.files.find((x) => x.name === f.name);
+    if (entry && entry.sha256 !== sha256(f.bytes)) damaged.push(f.name);
+  }
+  const dir = dirname(loaded.sidecarPath);
+  const main = loaded.sidecar.files.find((f) => f.role === 'recipients' || f.role === 'threshold-payload') ?? loaded.sidecar.files.find((f) => f.role === 'passphrase');
+  return { path: main ? join(dir, main.name) : loaded.sidecarPath, sidecarPath: loaded.sidecarPath, sidecar: loaded.sidecar, damaged };
+}
+
+/** The latest escrow version of `keyId` in `dir`, or undefined. */
+export async function latestEscrow(dir: string, keyId: string): Promise<EscrowRef | undefined> {
+  const latest = await findLatestVersion(dir, keyId);
+  return latest ? loadEscrowRef(latest.sidecarPath) : undefined;
+}
+
+export interface EscrowStoreOptions {
+  dir: string;
+  /** An explicit escrow file (--escrow): `latest` answers with it for its key. */
+  file?: string;
+  /** How to open escrows (--identity / --passphrase-file); absent for commands that only read sidecars. */
+  opener?: EscrowOpener;
+  /** New custodians for a new version (--recipient / --passphrase-file); default: the previous manifest's. */
+  sealing?: EscrowSealing;
+  /** TESTS ONLY (KMS_BYOK_SCRYPT_WORK_FACTOR is never read): scrypt work factor. */
+  scryptWorkFactor?: number;
+}
+
+/** The lifecycle escrow port over the file store. */
+export function fileEscrowStore(o: EscrowStoreOptions): LifecycleEscrow {
+  return {
+    async latest(keyId) {
+      if (o.file !== undefined) {
+        const ref = await loadEscrowRef(o.file);
+        // An explicit file stands for its key; a newer version beside it is used instead, so a
+        // rotation's materials are never missed.
+        if (ref.sidecar.manifest.keyId === keyId) return (await latestEscrow(dirname(ref.sidecarPath), keyId)) ?? ref;
+        // Another key's file: an escrow of `keyId` beside it (a new key's) wins; else the caller refuses the file.
+        return (await latestEscrow(dirname(ref.sidecarPath), keyId)) ?? ref;
+      }
+      return latestEscrow(o.dir, keyId);
+    },
+    async open(ref) {
+      if (!o.opener) throw new KmsByokError('ERR_MISSING_INPUT', 'missing --identity or --passphrase-file: the escrow must be opened', { hint: 'pass --identity custodian.txt or --passphrase-file FILE' });
+      if (ref.damaged.length > 0) {
+        throw new KmsByokError('ERR_ESCROW_TAMPERED', `escrow file ${ref.damaged[0]} is missing or differs from its SHA-256 in the sidecar`, {
+          hint: 'restore the file from a custodian\'s copy before importing from it',
+        });
+      }
+      return openEscrow(await readEscrow(ref.sidecarPath), o.opener, { computeCheckValue: checkValue });
+    },
+    nextVersion: (keyId) => nextEscrowVersion(dirOf(o), keyId),
+    async write(sealed) {
+      await assertEscrowDirWritable(dirOf(o));
+      return writeSealedEscrow(dirOf(o), sealed.keyId, sealed);
+    },
+    async recordImport(sidecarPath, fact) {
+      await updateSidecar(sidecarPath, (s) => recordImport(s, fact));
+    },
+    sealingFor(sidecar: EscrowSidecar): EscrowSealing {
+      if (o.sealing) return o.sealing;
+      const c = sidecar.manifest.custodians;
+      const sealing: EscrowSealing = { recipients: c.recipients.map((r) => (r.label === undefined ? { recipient: r.recipient } : { recipient: r.recipient, label: r.label })) };
+      if (c.threshold !== undefined) sealing.threshold = c.threshold;
+      if (c.split !== undefined) sealing.split = c.split;
+      if (c.passphrase) {
+        if (!o.opener || !('passphrase' in o.opener)) {
+          throw new KmsByokError('ERR_MISSING_INPUT', 'missing --passphrase-file: the escrow is also sealed to a passphrase, and the new version must be too', {
+            hint: 'open the escrow with --passphrase-file FILE (the same passphrase seals the new version)',
+          });
+        }
+        sealing.passphrase = o.opener.passphrase;
+      }
+      return sealing;
+    },
+  };
+}
+
+function dirOf(o: EscrowStoreOptions): string {
+  return o.file !== undefined ? dirname(resolve(o.file)) : o.dir;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Journal
+// ---------------------------------------------------------------------------------------------
+
+/** The journal file: non-secret facts only. */
+export interface JournalFile {
+  format: 'kms-byok-journal';
+  version: 1;
+  ceremony: string;
+  subject: string;
+  startedAt: string;
+  updatedAt: string;
+  done: boolean;
+  facts: Record<string, string>;
+  steps: { step: string; at: string; facts?: Record<string, string> }[];
+}
+
+/** Path of a ceremony's journal: `<escrow dir>/.journal/<ceremony>-<subject>.json`. */
+export function journalPath(dir: string, ceremony: string, subject: string): string {
+  const safe = subject.replace(/[^a-zA-Z0-9._-]/g, '_');
+  return join(dir, '.journal', `${ceremony}-${safe}.json`);
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const h = await fs.open(tmp, 'wx', 0o600);
+  try {
+    await h.writeFile(text);
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+  await fs.rename(tmp, path);
+  const d = await fs.open(dirname(path), 'r');
+  try {
+    await d.sync().catch(() => undefined);
+  } finally {
+    await d.close();
+  }
+}
+
+export interface CliJournal extends JournalPort {
+  readonly path: string;
+  /** Whether an unfinished earlier run was found. */
+  readonly resuming: boolean;
+  finish(): Promise<void>;
+}
+
+/**
+ * Opens the journal of `ceremony` on `subject`: an unfinished one is resumed (its facts are handed
+ * to the ceremony); a finished one is replaced by a fresh journal.
+ */
+export async function openJournal(io: Io, dir: string, ceremony: string, subject: string): Promise<CliJournal> {
+  const path = journalPath(dir, ceremony, subject);
+  let previous: JournalFile | undefined;
+  try {
+    const parsed = JSON.parse(await fs.readFile(path, 'utf8')) as JournalFile;
+    if (parsed.format === 'kms-byok-journal' && parsed.version === 1 && !parsed.done) previous = parsed;
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ENOENT' && !(e instanceof SyntaxError)) {
+      throw new KmsByokError('ERR_JOURNAL', `cannot read the journal ${path} (${(e as { code?: string }).code ?? 'error'})`, { hint: 'check the escrow directory' });
+    }
+  }
+  const now = new Date().toISOString();
+  const state: JournalFile = previous ?? { format: 'kms-byok-journal', version: 1, ceremony, subject, startedAt: now, updatedAt: now, done: false, facts: {}, steps: [] };
+  if (previous) {
+    say(io, 'note', `resuming an unfinished ${ceremony} of ${subject} (journal ${path}; last step: ${previous.steps[previous.steps.length - 1]?.step ?? 'none'})`);
+  }
+  const crashAfter = io.env.KMS_BYOK_CRASH_AFTER_STEP;
+  const save = async () => {
+    state.updatedAt = new Date().toISOString();
+    try {
+      await writeAtomic(path, `${JSON.stringify(state, null, 2)}\n`);
+    } catch (e) {
+      throw new KmsByokError('ERR_JOURNAL', `cannot write the journal ${path} (${(e as { code?: string }).code ?? 'error'})`, {
+        hint: 'the escrow directory must be writable: check its permissions and free space',
+      });
+    }
+  };
+  return {
+    path,
+    resuming: previous !== undefined,
+    resumed: { ...(previous?.facts ?? {}) },
+    async step(name, facts) {
+      state.steps.push({ step: name, at: new Date().toISOString(), ...(facts ? { facts } : {}) });
+      if (facts) Object.assign(state.facts, facts);
+      await save();
+      if (crashAfter !== undefined && crashAfter === name) process.kill(process.pid, 'SIGKILL');
+    },
+    async finish() {
+      state.done = true;
+      await save();
+    },
+  };
+}
+
+/** Whether `text` names a key id (UUID or mrk-…), so it can be matched to an escrow before any KMS call. */
+export function keyIdOf(ref: string): string | undefined {
+  const id = /^(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/)?((?:mrk-[0-9a-f]{32})|(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}))$/.exec(ref);
+  return id?.[1];
+}
+
+/** The key id an escrow file name belongs to, when the name is one. */
+export function escrowKeyIdOfPath(path: string): string | undefined {
+  return parseEscrowFileName(basename(path))?.keyId;
+}
