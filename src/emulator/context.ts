@@ -1,12 +1,13 @@
 /**
  * What every operation handler receives: the state, the caller's Region (from the request signature),
- * the account, the clock and the wrapping key pool.
+ * the account, the clock, the wrapping key pool and the injected faults.
  *
  * Contract: a handler is a function of `(ctx, input)` that either returns the JSON response body of the
  * operation (bytes already base64, times already epoch seconds) or throws a `KmsException`. Handlers
  * mutate `ctx.state` synchronously; the server persists the state after the handler returns.
  */
 import type { OffsetClock } from './clock.js';
+import type { FaultRegistry } from './faults.js';
 import type { Input } from './input.js';
 import type { EmulatorState } from './state.js';
 import type { WrappingKeyPool } from './wrapping-pool.js';
@@ -18,6 +19,8 @@ export interface HandlerContext {
   accountId: string;
   clock: OffsetClock;
   pool: WrappingKeyPool;
+  /** Injected faults (for the control operations). */
+  faults: FaultRegistry;
 }
 
 /** One operation: request body in, response body out. */

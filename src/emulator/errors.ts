@@ -36,6 +36,7 @@ export type ExceptionName =
   | 'UnsupportedOperationException'
   // generic AWS JSON protocol errors (not in the KMS model; the SDK still names the error after them)
   | 'SerializationException'
+  | 'ThrottlingException'
   | 'UnknownOperationException'
   | 'ValidationException';
 

@@ -5,7 +5,9 @@
  * node-forge), unwraps imported key material with node-forge RSA-OAEP and its own RFC 5649 key unwrap,
  * and follows AWS's documented import behaviour (tokens bound to key and wrapping parameters for 24 h,
  * ValidTo in the future and ≤ 365 days, same-material re-import, expiry and deletion back to
- * PendingImport, rotation, multi-Region replicas).
+ * PendingImport, rotation, multi-Region replicas). For reliability tests and failure drills it can
+ * enforce AWS's request-rate quotas (`quotas`, `quotaScale`), add latency, and inject faults
+ * (`faults`, `emu.faults`, or the `KmsByokEmulator.InjectFault` control operation); see README.md.
  *
  * ```ts
  * const emu = await startEmulator();
@@ -19,12 +21,19 @@ import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { OffsetClock, type EmulatorClock } from './clock.js';
-import { createKmsServer, persister, type RequestLogEntry } from './server.js';
-import { emptyState, loadStateFile } from './state.js';
+import { FaultRegistry, latencySampler, type FaultController, type FaultSpec, type LatencyOptions } from './faults.js';
+import { KMS_OPERATIONS } from './handlers/index.js';
+import { QuotaLimiter, resolveQuotas, type QuotaTable } from './quotas.js';
+import { EmulatorClosing, createKmsServer, persister, type RequestLogEntry } from './server.js';
+import { emptyState, loadStateFile, type WrappingKeySpec } from './state.js';
 import { WrappingKeyPool } from './wrapping-pool.js';
 
 export type { EmulatorClock } from './clock.js';
 export type { RequestLogEntry } from './server.js';
+export type { FaultController, FaultKind, FaultSpec, InjectedFault, LatencyOptions } from './faults.js';
+export { FAULT_KINDS, parseFaultFlag, parseLatencyFlag, parseQuotaFlag } from './faults.js';
+export type { QuotaTable } from './quotas.js';
+export { KMS_DEFAULT_QUOTAS, KMS_EARLIER_DEFAULT_QUOTAS, KMS_QUOTAS_SOURCE, QUOTA_GROUPS } from './quotas.js';
 
 /** Options of {@link startEmulator}. */
 export interface EmulatorOptions {
@@ -40,6 +49,24 @@ export interface EmulatorOptions {
   stateFile?: string;
   /** Pre-generated RSA wrapping key pairs (PKCS#8 PEM) per WrappingKeySpec, handed out round robin instead of generating. */
   wrappingKeys?: Partial<Record<'RSA_2048' | 'RSA_3072' | 'RSA_4096', string[]>>;
+  /** Generated wrapping key pairs kept ready per WrappingKeySpec in use (0–64); default 2. */
+  wrappingKeyPoolSize?: number;
+  /** Specs whose pool starts filling at start (default none: a spec fills on first use). */
+  warmWrappingKeys?: ReadonlyArray<'RSA_2048' | 'RSA_3072' | 'RSA_4096'>;
+  /**
+   * Request-rate quotas per (account, Region): requests per second by operation name (or shared group,
+   * see `QUOTA_GROUPS`), or `'default'` for AWS's (`KMS_DEFAULT_QUOTAS`). Default: no quotas.
+   * Over quota: HTTP 400 ThrottlingException "Rate exceeded", as KMS.
+   */
+  quotas?: QuotaTable | 'default';
+  /** Multiplies every quota rate (e.g. 80 = 80× AWS's); alone, it scales AWS's defaults. Default 1. */
+  quotaScale?: number;
+  /** Latency added before each KMS operation: ms or [min, max] ms, by operation name or `default`. */
+  latency?: LatencyOptions;
+  /** Faults in force from the start (see `emu.faults`). */
+  faults?: readonly FaultSpec[];
+  /** Source of randomness for latency ranges and fault probabilities; default Math.random. */
+  random?: () => number;
 }
 
 /** A running emulator. */
@@ -49,9 +76,14 @@ export interface RunningEmulator {
   port: number;
   /** The emulator clock: every request expires material whose ValidTo it has passed. */
   clock: EmulatorClock;
-  /** Every request answered so far, in order. */
+  /** Every request answered (or dropped) so far, in order; `fault` names an injected fault that fired. */
   requests: ReadonlyArray<RequestLogEntry>;
-  /** Stops listening, waits for background key generation, and saves the state file. */
+  /** Injected faults: `emu.faults.add({ operation: 'ImportKeyMaterial', kind: 'drop-after', times: 1 })`. */
+  faults: FaultController;
+  /**
+   * Stops listening (dropping requests still waiting on injected latency), waits for background key
+   * generation, and saves the state file.
+   */
   close(): Promise<void>;
 }
 
@@ -74,9 +106,47 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   }
   const state = (options.stateFile ? loadStateFile(options.stateFile) : undefined) ?? emptyState();
   const clock = new OffsetClock(options.now, state.clockOffsetMs);
-  const pool = new WrappingKeyPool(options.wrappingKeys ?? {});
+  const operations = new Set(Object.keys(KMS_OPERATIONS));
+  const random = options.random ?? Math.random;
+  const faults = new FaultRegistry(operations, random);
+  for (const f of options.faults ?? []) faults.add(f);
+  const latency = latencySampler(options.latency ?? {}, operations, random);
+  const quotas =
+    options.quotas !== undefined || options.quotaScale !== undefined
+      ? new QuotaLimiter(resolveQuotas(options.quotas ?? 'default', options.quotaScale ?? 1, operations))
+      : undefined;
+  const warm = (options.warmWrappingKeys ?? []) as WrappingKeySpec[];
+  for (const spec of warm) if (!['RSA_2048', 'RSA_3072', 'RSA_4096'].includes(spec)) throw new Error(`emulator: unknown wrapping key spec ${spec}`);
+  const pool = new WrappingKeyPool(options.wrappingKeys ?? {}, options.wrappingKeyPoolSize ?? 2);
+  const sleeping = new Set<() => void>();
+  let closed = false;
+  const sleep = (ms: number): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      if (closed) return reject(new EmulatorClosing());
+      const abort = (): void => {
+        clearTimeout(timer);
+        reject(new EmulatorClosing());
+      };
+      const timer = setTimeout(() => {
+        sleeping.delete(abort);
+        resolve();
+      }, ms);
+      sleeping.add(abort);
+    });
   const log: RequestLogEntry[] = [];
-  const deps = { state, clock, pool, defaultRegion: region, accountId, log, ...(options.stateFile ? { stateFile: options.stateFile } : {}) };
+  const deps = {
+    state,
+    clock,
+    pool,
+    defaultRegion: region,
+    accountId,
+    log,
+    faults,
+    ...(quotas ? { quotas } : {}),
+    latency,
+    sleep,
+    ...(options.stateFile ? { stateFile: options.stateFile } : {}),
+  };
   const persist = persister(deps);
   const server = createKmsServer(deps, persist);
   await new Promise<void>((resolve, reject) => {
@@ -86,6 +156,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       resolve();
     });
   });
+  pool.warm(warm);
   const bound = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
   return {
@@ -93,8 +164,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     port: bound,
     clock,
     requests: log,
+    faults,
     close() {
       closing ??= (async () => {
+        closed = true;
+        for (const abort of [...sleeping]) abort();
+        sleeping.clear();
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeAllConnections();
         await stopped;

@@ -13,8 +13,14 @@
  *   not a `KmsException` is a 500 `KMSInternalException`.
  * - Before each operation the sweep expires materials and deletes keys whose time has passed. After
  *   each request the state is saved to the state file when it changed.
+ * - KMS operations (never the controls) go through, in order: the injected latency, the request-rate
+ *   quota (`quotas.ts`: over quota → 400 ThrottlingException, nothing done), the injected faults
+ *   (`faults.ts`), then the operation. Every request is logged once it is answered or dropped
+ *   (status 0 when the connection was destroyed without an answer), with the fault that fired, if any.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { FaultKind, FaultRegistry } from './faults.js';
+import type { QuotaLimiter } from './quotas.js';
 import { randomUUID } from 'node:crypto';
 import type { OffsetClock } from './clock.js';
 import type { HandlerContext } from './context.js';
@@ -29,7 +35,19 @@ import type { WrappingKeyPool } from './wrapping-pool.js';
 export interface RequestLogEntry {
   operation: string;
   region: string;
+  /** HTTP status answered; 0 when the connection was dropped without an answer. */
   status: number;
+  /** The injected fault applied to this request, if one fired. */
+  fault?: FaultKind;
+  /** Present when the request-rate quota throttled this request. */
+  throttledByQuota?: true;
+}
+
+/** Thrown by {@link ServerDeps.sleep} when the emulator closes during a wait. */
+export class EmulatorClosing extends Error {
+  constructor() {
+    super('emulator closing');
+  }
 }
 
 export interface ServerDeps {
@@ -40,6 +58,13 @@ export interface ServerDeps {
   accountId: string;
   stateFile?: string;
   log: RequestLogEntry[];
+  faults: FaultRegistry;
+  /** Request-rate quotas; absent when none apply. */
+  quotas?: QuotaLimiter;
+  /** Injected latency (ms) for one request of `operation`. */
+  latency: (operation: string) => number;
+  /** Waits `ms`; rejects with {@link EmulatorClosing} when the emulator closes meanwhile. */
+  sleep: (ms: number) => Promise<void>;
 }
 
 const MAX_BODY_BYTES = 1 << 20;
@@ -104,6 +129,11 @@ export function persister(deps: Pick<ServerDeps, 'state' | 'clock' | 'stateFile'
   };
 }
 
+/** Destroys the connection without answering. */
+function drop(req: IncomingMessage, res: ServerResponse): void {
+  (res.socket ?? req.socket).destroy();
+}
+
 /** An HTTP server answering KMS requests from the emulator state. */
 export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -112,7 +142,7 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
     const dot = target.indexOf('.');
     const service = target.slice(0, dot);
     const operation = dot >= 0 ? target.slice(dot + 1) : target;
-    let status = 200;
+    const entry: RequestLogEntry = { operation, region, status: 200 };
     try {
       const body = await readBody(req);
       const table = service === 'TrentService' ? KMS_OPERATIONS : service === 'KmsByokEmulator' ? CONTROL_OPERATIONS : undefined;
@@ -120,22 +150,68 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
       const handler = req.method === 'POST' && table && Object.hasOwn(table, operation) ? table[operation] : undefined;
       if (!handler) throw fail('UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`);
       const input = parseInput(body);
+      let dropAfter = false;
+      if (table === KMS_OPERATIONS) {
+        const wait = deps.latency(operation);
+        if (wait > 0) await deps.sleep(wait);
+        const replicaRegion = operation === 'ReplicateKey' && typeof input.ReplicaRegion === 'string' ? input.ReplicaRegion : undefined;
+        if (deps.quotas && !deps.quotas.admit(deps.accountId, region, operation, replicaRegion)) {
+          entry.throttledByQuota = true;
+          throw fail('ThrottlingException', 'Rate exceeded');
+        }
+        const fault = deps.faults.select(operation, region);
+        if (fault) {
+          entry.fault = fault.kind;
+          switch (fault.kind) {
+            case 'throttle':
+              throw fail('ThrottlingException', 'Rate exceeded');
+            case 'internal':
+              throw fail('KMSInternalException', 'An internal error occurred. Try the request again.');
+            case 'http500': {
+              entry.status = 500;
+              res.writeHead(500, { 'content-length': '0', 'x-amzn-requestid': randomUUID() });
+              res.end();
+              return;
+            }
+            case 'drop-before':
+              entry.status = 0;
+              drop(req, res);
+              return;
+            case 'latency':
+              await deps.sleep(fault.delayMs);
+              break;
+            case 'drop-after':
+              dropAfter = true;
+              break;
+          }
+        }
+      }
       sweep(deps.state, deps.clock.now().getTime());
-      const ctx: HandlerContext = { state: deps.state, region, accountId: deps.accountId, clock: deps.clock, pool: deps.pool };
+      const ctx: HandlerContext = { state: deps.state, region, accountId: deps.accountId, clock: deps.clock, pool: deps.pool, faults: deps.faults };
       const out = await handler(ctx, input);
       persist();
+      if (dropAfter) {
+        entry.status = 0;
+        drop(req, res);
+        return;
+      }
       send(res, 200, out);
     } catch (e) {
+      if (e instanceof EmulatorClosing) {
+        entry.status = 0;
+        drop(req, res);
+        return;
+      }
       const err = e instanceof KmsException ? e : new KmsException('KMSInternalException', `internal error: ${e instanceof Error ? e.message : String(e)}`);
-      status = err.status;
+      entry.status = err.status;
       try {
         persist();
       } catch {
         // The error response matters more than a failed save of an unchanged state.
       }
-      send(res, status, { __type: err.type, message: err.message }, { 'x-amzn-errortype': err.type });
+      send(res, err.status, { __type: err.type, message: err.message }, { 'x-amzn-errortype': err.type });
     } finally {
-      deps.log.push({ operation, region, status });
+      deps.log.push(entry);
     }
   }
   return createServer((req, res) => {

@@ -9,6 +9,10 @@
  * Seeded specs (option `wrappingKeys`, PKCS#8 PEMs) never generate: their pairs are handed out round
  * robin, so with two or more seeds two consecutive calls get different pairs. Seeds are for tests.
  *
+ * A take that finds the pool empty waits for a background generation already under way (one per
+ * waiting caller) rather than starting yet another, so a burst costs at most one generation per take.
+ * The pool size (`target`, default 2) and warming at start are options of the emulator.
+ *
  * Contract: {@link WrappingKeyPool.close} stops refilling and waits for generations in flight, so
  * nothing keeps running after the emulator closes.
  */
@@ -60,25 +64,49 @@ export class WrappingKeyPool {
   private readonly seeds = new Map<WrappingKeySpec, WrappingKeyPair[]>();
   private readonly nextSeed = new Map<WrappingKeySpec, number>();
   private readonly ready = new Map<WrappingKeySpec, WrappingKeyPair[]>();
+  private readonly waiting = new Map<WrappingKeySpec, ((pair: WrappingKeyPair | undefined) => void)[]>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly pending = new Map<WrappingKeySpec, number>();
   private closed = false;
 
   /**
    * @param seeds PKCS#8 PEMs per spec; a seeded spec never generates
-   * @param target how many generated pairs each used spec keeps ready
+   * @param target how many generated pairs each used spec keeps ready (0: generate on demand only)
    */
   constructor(
     seeds: Partial<Record<WrappingKeySpec, readonly string[]>> = {},
     private readonly target = 2,
   ) {
+    if (!Number.isInteger(target) || target < 0 || target > 64) throw new Error(`wrapping key pool size must be an integer from 0 to 64, not ${target}`);
     for (const [spec, pems] of Object.entries(seeds) as [WrappingKeySpec, readonly string[]][]) {
       if (!(spec in BITS)) throw new Error(`unknown wrapping key spec ${spec}`);
       if (pems.length > 0) this.seeds.set(spec, pems.map((pem) => pairFromPem(spec, pem)));
     }
   }
 
-  /** A key pair of `spec`: the next seed, a ready generated pair, or one generated now. */
+  private readyOf(spec: WrappingKeySpec): WrappingKeyPair[] {
+    let ready = this.ready.get(spec);
+    if (!ready) {
+      ready = [];
+      this.ready.set(spec, ready);
+    }
+    return ready;
+  }
+
+  private waitersOf(spec: WrappingKeySpec): ((pair: WrappingKeyPair | undefined) => void)[] {
+    let w = this.waiting.get(spec);
+    if (!w) {
+      w = [];
+      this.waiting.set(spec, w);
+    }
+    return w;
+  }
+
+  /**
+   * A key pair of `spec`: the next seed, a ready generated pair (at once, without waiting for any
+   * generation), the next background generation to finish when one is under way for this caller, or
+   * one generated now.
+   */
   async take(spec: WrappingKeySpec): Promise<WrappingKeyPair> {
     if (this.closed) throw new Error('wrapping key pool is closed');
     const seeded = this.seeds.get(spec);
@@ -87,16 +115,37 @@ export class WrappingKeyPool {
       this.nextSeed.set(spec, (i + 1) % seeded.length);
       return seeded[i]!;
     }
-    const ready = this.ready.get(spec) ?? [];
-    this.ready.set(spec, ready);
-    const pair = ready.shift();
+    const pair = this.readyOf(spec).shift();
     if (pair) {
       this.refill(spec);
       return pair;
     }
+    const waiters = this.waitersOf(spec);
+    if ((this.pending.get(spec) ?? 0) > waiters.length) {
+      // A background generation is under way and nobody else is waiting for it: wait for it.
+      const handing = new Promise<WrappingKeyPair | undefined>((resolve) => waiters.push(resolve));
+      this.refill(spec); // keep `target` coming for the next callers
+      const handed = await handing;
+      if (handed) return handed;
+      // It failed, or the pool closed: generate one now (or fail when closed).
+      if (this.closed) throw new Error('wrapping key pool is closed');
+    }
     const generated = this.track(generate(spec));
     this.refill(spec);
     return generated;
+  }
+
+  /** Starts filling the pool of each spec now (seeded specs excepted), so the first takes do not wait. */
+  warm(specs: readonly WrappingKeySpec[]): void {
+    for (const spec of specs) {
+      if (!(spec in BITS)) throw new Error(`unknown wrapping key spec ${spec}`);
+      if (!this.seeds.has(spec)) this.refill(spec);
+    }
+  }
+
+  /** Pairs ready to hand out without waiting, per spec. */
+  readyCount(spec: WrappingKeySpec): number {
+    return this.seeds.get(spec)?.length ?? this.ready.get(spec)?.length ?? 0;
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -109,20 +158,23 @@ export class WrappingKeyPool {
     return p;
   }
 
-  /** Starts background generations until `target` pairs are ready or under way. */
+  /** Starts background generations until `target` pairs are ready or under way (plus one per waiter). */
   private refill(spec: WrappingKeySpec): void {
-    const ready = this.ready.get(spec) ?? [];
-    this.ready.set(spec, ready);
-    while (!this.closed && ready.length + (this.pending.get(spec) ?? 0) < this.target) {
+    const ready = this.readyOf(spec);
+    const waiters = this.waitersOf(spec);
+    while (!this.closed && ready.length + (this.pending.get(spec) ?? 0) < this.target + waiters.length) {
       this.pending.set(spec, (this.pending.get(spec) ?? 0) + 1);
       void this.track(generate(spec))
         .then(
-          (pair) => {
-            if (!this.closed) ready.push(pair);
-          },
+          (pair) => pair,
           () => undefined, // a failed background generation is retried on the next take
         )
-        .finally(() => this.pending.set(spec, (this.pending.get(spec) ?? 1) - 1));
+        .then((pair) => {
+          this.pending.set(spec, (this.pending.get(spec) ?? 1) - 1);
+          const waiter = waiters.shift();
+          if (waiter) waiter(this.closed ? undefined : pair);
+          else if (pair && !this.closed) ready.push(pair);
+        });
     }
   }
 
@@ -135,6 +187,9 @@ export class WrappingKeyPool {
   async close(): Promise<void> {
     this.closed = true;
     while (this.inFlight.size > 0) await Promise.all([...this.inFlight]);
+    // Let the hand-over callbacks of the last generations run.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    for (const w of this.waiting.values()) for (const resolve of w.splice(0)) resolve(undefined);
     this.ready.clear();
   }
 }

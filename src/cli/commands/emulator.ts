@@ -1,11 +1,24 @@
 /** `kms-byok emulator`: serve the embedded KMS emulator on 127.0.0.1 until interrupted. */
 import { ExitCode, KmsByokError } from '../../core/errors.js';
-import { OUTPUT_FLAGS, parseFlags, str, bool } from '../args.js';
+import { OUTPUT_FLAGS, parseFlags, str, strs, bool } from '../args.js';
 import { say, type Io } from '../io.js';
 import { EMULATOR_USAGE } from '../usage.js';
 
 export async function emulator(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, { ...OUTPUT_FLAGS, port: { type: 'string' }, region: { type: 'string' }, 'state-file': { type: 'string' } }, 'emulator');
+  const p = parseFlags(
+    argv,
+    {
+      ...OUTPUT_FLAGS,
+      port: { type: 'string' },
+      region: { type: 'string' },
+      'state-file': { type: 'string' },
+      quota: { type: 'string' },
+      latency: { type: 'string' },
+      fault: { type: 'string', multiple: true },
+      'wrapping-pool': { type: 'string' },
+    },
+    'emulator',
+  );
   if (bool(p, 'help')) {
     io.stdout.write(EMULATOR_USAGE);
     return ExitCode.ok;
@@ -17,21 +30,41 @@ export async function emulator(argv: string[], io: Io): Promise<number> {
   }
   const stateFile = str(p, 'state-file');
   const region = str(p, 'region');
-  const { startEmulator } = await import('../../emulator/index.js');
+  const { startEmulator, parseFaultFlag, parseLatencyFlag, parseQuotaFlag } = await import('../../emulator/index.js');
+  const drill = (() => {
+    try {
+      const quota = str(p, 'quota');
+      const latency = str(p, 'latency');
+      const poolText = str(p, 'wrapping-pool');
+      if (poolText !== undefined && !/^\d{1,2}$/.test(poolText)) throw new Error(`--wrapping-pool "${poolText}": expected a number of key pairs, 0 to 64`);
+      return {
+        ...(quota ? parseQuotaFlag(quota) : {}),
+        ...(latency ? { latency: parseLatencyFlag(latency) } : {}),
+        faults: strs(p, 'fault').map(parseFaultFlag),
+        ...(poolText !== undefined ? { wrappingKeyPoolSize: Number(poolText) } : {}),
+      };
+    } catch (e) {
+      throw new KmsByokError('ERR_INVALID_ARGUMENT', (e as Error).message, { hint: 'see kms-byok emulator --help' });
+    }
+  })();
   let emu;
   try {
-    emu = await startEmulator({ port, ...(region ? { region } : {}), ...(stateFile ? { stateFile } : {}) });
+    emu = await startEmulator({ port, ...(region ? { region } : {}), ...(stateFile ? { stateFile } : {}), ...drill });
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'EADDRINUSE') {
       throw new KmsByokError('ERR_INVALID_ARGUMENT', `port ${port} is already in use`, { hint: 'pick another --port, or --port 0 for a free one' });
     }
+    if (e instanceof Error && /^(emulator|fault):/.test(e.message)) throw new KmsByokError('ERR_INVALID_ARGUMENT', e.message, { hint: 'see kms-byok emulator --help' });
     throw e;
   }
   if (bool(p, 'json')) io.stdout.write(`${JSON.stringify({ endpoint: emu.endpoint, port: emu.port })}\n`);
   else io.stdout.write(`${emu.endpoint}\n`);
   say(io, 'note', `KMS emulator listening on ${emu.endpoint}${stateFile ? `, state in ${stateFile}` : ''}; Ctrl-C stops it`);
   say(io, 'note', `use it with: export AWS_ENDPOINT_URL_KMS=${emu.endpoint}`);
+  const quota = str(p, 'quota');
+  if (quota) say(io, 'note', `request quotas: AWS's defaults${quota === 'default' ? '' : ` × ${quota}`} per Region (over quota: ThrottlingException)`);
+  for (const f of emu.faults.list()) say(io, 'note', `fault: ${f.operation} ${f.kind} ×${Number.isFinite(f.times) ? f.times : '∞'}`);
   await io.interrupted;
   await emu.close();
   say(io, 'note', 'emulator stopped');

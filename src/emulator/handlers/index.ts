@@ -7,7 +7,7 @@
  */
 import type { Handler } from '../context.js';
 import { createAlias, deleteAlias, listAliases, updateAlias } from './aliases.js';
-import { advanceClock, getClock } from './control.js';
+import { advanceClock, clearFaults, getClock, injectFault, listFaults } from './control.js';
 import { decrypt, encrypt, generateDataKey, generateMac, getPublicKey, sign, verify, verifyMac } from './crypto.js';
 import { deleteImportedKeyMaterial, getParametersForImport, importKeyMaterial } from './import.js';
 import { cancelKeyDeletion, createKey, describeKey, disableKey, enableKey, listKeys, scheduleKeyDeletion, updateKeyDescription } from './keys.js';
@@ -48,5 +48,8 @@ export const KMS_OPERATIONS: Readonly<Record<string, Handler>> = {
 export const CONTROL_OPERATIONS: Readonly<Record<string, Handler>> = {
   AdvanceClock: advanceClock,
   GetClock: getClock,
+  InjectFault: injectFault,
+  ClearFaults: clearFaults,
+  ListFaults: listFaults,
 };
 
