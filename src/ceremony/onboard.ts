@@ -73,7 +73,7 @@ export interface OnboardResult {
 }
 
 /** Resolves the expiry to an absolute `ValidTo` at the moment of import, and checks it as KMS will. */
-function resolveValidTo(expiry: ExpiryChoice, now: Date): Date | undefined {
+export function resolveValidTo(expiry: ExpiryChoice, now: Date): Date | undefined {
   if (expiry.ExpirationModel === 'KEY_MATERIAL_DOES_NOT_EXPIRE') return undefined;
   // Whole seconds: what the escrow sidecar records is then exactly what KMS was sent.
   const ms = 'validTo' in expiry ? expiry.validTo.getTime() : now.getTime() + expiry.expiresInMs;
@@ -83,7 +83,7 @@ function resolveValidTo(expiry: ExpiryChoice, now: Date): Date | undefined {
 }
 
 /** Checks the alias is free before anything is created, so a key is never left without its alias. */
-async function assertAliasFree(kms: KmsPort, alias: string): Promise<void> {
+export async function assertAliasFree(kms: KmsPort, alias: string): Promise<void> {
   try {
     const existing = await kms.describeKey(alias);
     throw new KmsByokError('ERR_KMS_ALREADY_EXISTS', `alias ${alias} already points at key ${existing.KeyId}`, {

@@ -12,6 +12,9 @@ const COMMANDS: Record<string, () => Promise<CommandFn>> = {
   onboard: async () => (await import('./commands/onboard.js')).onboard,
   escrow: async () => (await import('./commands/escrow.js')).escrow,
   emulator: async () => (await import('./commands/emulator.js')).emulator,
+  wizard: async () => (await import('./commands/wizard.js')).wizard,
+  wrap: async () => (await import('./commands/wrap.js')).wrap,
+  import: async () => (await import('./commands/import.js')).importCommand,
   status: async () => (await import('./commands/status.js')).status,
   reimport: async () => (await import('./commands/reimport.js')).reimport,
   restore: async () => (await import('./commands/restore.js')).restore,
@@ -26,6 +29,10 @@ export const VERSION = '0.1.0';
 export async function main(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    if (command === undefined && io.interactive && !io.env.CI) {
+      // No arguments on a terminal: the ceremony wizard.
+      return await (await import('./commands/wizard.js')).wizard([], io);
+    }
     if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
       io.stdout.write(USAGE);
       return command === undefined && (!io.interactive || io.env.CI) ? ExitCode.usage : ExitCode.ok;

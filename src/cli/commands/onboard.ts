@@ -2,8 +2,6 @@
  * `kms-byok onboard`: flags → OnboardOptions → runOnboard over the chosen target. Every local input
  * (flags, recipients, passphrase, escrow directory) is checked here before any KMS call.
  */
-import { readFile } from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { parseDuration, parseIsoTime } from '../../core/time.js';
@@ -18,9 +16,9 @@ import {
   parseWrappingAlgorithm,
   parseWrappingKeySpec,
 } from '../../material/key-specs.js';
-import { parseMaterial } from '../../material/parse.js';
-import type { SecretBytes } from '../../core/secret.js';
-import type { KeySpec } from '../../core/aws-names.js';
+import { assertAliasName } from '../../ceremony/choices.js';
+import { assertBundleCreatable, operator, readMaterialFile, writeBundleFile } from '../bundles.js';
+import { fingerprintLines } from '../../wizard/render.js';
 import { OUTPUT_FLAGS, TARGET_FLAGS, bool, missing, parseFlags, str, strs, type Parsed } from '../args.js';
 import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
@@ -46,9 +44,9 @@ const FLAGS = {
   'key-spec': { type: 'string' },
   'key-usage': { type: 'string' },
   'material-file': { type: 'string' },
+  'export-parameters': { type: 'string' },
+  'key-id': { type: 'string' },
 } as const;
-
-const ALIAS = /^alias\/[a-zA-Z0-9/_-]{1,250}$/;
 
 /** Exactly one of --valid-to, --expires-in, --no-expiry (AWS defaults ExpirationModel to KEY_MATERIAL_EXPIRES). */
 export function parseExpiry(p: Parsed): ExpiryChoice {
@@ -70,12 +68,7 @@ export function parseExpiry(p: Parsed): ExpiryChoice {
 function parseAlias(p: Parsed): string | undefined {
   const alias = str(p, 'alias');
   if (alias === undefined) return undefined;
-  if (!ALIAS.test(alias) || alias.startsWith('alias/aws/')) {
-    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --alias "${alias}"`, {
-      hint: 'use alias/NAME with letters, digits, / _ - (alias/aws/ is reserved for AWS)',
-    });
-  }
-  return alias;
+  return assertAliasName(alias);
 }
 
 export async function onboard(argv: string[], io: Io): Promise<number> {
@@ -109,13 +102,21 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
       hint: 'review the flags, then re-run with --yes to confirm (the wizard asks interactively)',
     });
   }
+  const exportPath = str(p, 'export-parameters');
+  if (exportPath !== undefined) return exportParameters(p, io, resolve(io.cwd, exportPath), { keySpec, keyUsage, wrapping, expiry, ...(alias ? { alias } : {}) });
+  if (str(p, 'key-id') !== undefined) {
+    throw new KmsByokError('ERR_USAGE', '--key-id is only for --export-parameters (fresh parameters for a key of step 1)', { hint: 'run kms-byok onboard --help' });
+  }
   const escrowDir = resolve(io.cwd, str(p, 'escrow-dir') ?? 'escrow');
   const materialFile = str(p, 'material-file');
   const material = materialFile === undefined ? undefined : await readMaterialFile(resolve(io.cwd, materialFile), keySpec);
+  // Relative paths are relative to the invocation's working directory (`-` is stdin).
+  const local = (path: string) => (path === '-' ? path : resolve(io.cwd, path));
+  const passphraseFile = str(p, 'passphrase-file');
   const sealing = await readSealingInputs(io, {
     recipients: strs(p, 'recipient'),
-    recipientsFiles: strs(p, 'recipients-file'),
-    passphraseFile: str(p, 'passphrase-file'),
+    recipientsFiles: strs(p, 'recipients-file').map(local),
+    passphraseFile: passphraseFile === undefined ? undefined : local(passphraseFile),
   });
   try {
     const vault = await openEscrowVault(escrowDir, io);
@@ -151,36 +152,6 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
   }
 }
 
-/**
- * Reads a custodian's existing material (raw, hex, base64, or PKCS#8 PEM/DER) and checks it against
- * the key spec. The file's bytes are zeroed once parsed; the material is never copied unsealed.
- */
-async function readMaterialFile(path: string, keySpec: KeySpec): Promise<SecretBytes> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (e) {
-    throw new KmsByokError('ERR_FILE_READ', `cannot read --material-file ${path} (${(e as { code?: string }).code ?? 'error'})`, {
-      hint: 'check the path; nothing was created',
-    });
-  }
-  try {
-    return parseMaterial(bytes, keySpec);
-  } finally {
-    bytes.fill(0);
-  }
-}
-
-function operator(): string {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    /* no passwd entry (containers): keep "unknown" */
-  }
-  return `${user}@${hostname()}`;
-}
-
 function render(io: Io, r: OnboardResult, json: boolean, target: string): void {
   if (json) {
     printJson(io, { ...r, target });
@@ -198,4 +169,67 @@ function render(io: Io, r: OnboardResult, json: boolean, target: string): void {
     ['escrow', r.escrow.path],
     ['target', target],
   ]);
+}
+
+/** Flags that belong to the offline step (`wrap`), refused with --export-parameters. */
+const OFFLINE_FLAGS = ['recipient', 'recipients-file', 'passphrase-file', 'escrow-dir', 'material-file'] as const;
+
+/**
+ * Air-gapped step 1: create the key (+ alias), fetch import parameters, write them to a parameters
+ * bundle (create-only, 0600), and stop. With --key-id: fresh parameters for that key, nothing created.
+ */
+async function exportParameters(
+  p: Parsed,
+  io: Io,
+  path: string,
+  o: Pick<OnboardOptions, 'keySpec' | 'keyUsage' | 'wrapping' | 'expiry' | 'alias'>,
+): Promise<number> {
+  const misplaced = OFFLINE_FLAGS.filter((f) => p.values[f] !== undefined);
+  if (misplaced.length > 0) {
+    throw new KmsByokError('ERR_USAGE', `--${misplaced[0]} belongs to the offline step, not to --export-parameters`, {
+      hint: 'give the material and the escrow flags to kms-byok wrap --parameters FILE on the offline machine',
+    });
+  }
+  const existingKeyId = str(p, 'key-id');
+  if (existingKeyId !== undefined && (o.alias || str(p, 'description'))) {
+    throw new KmsByokError('ERR_USAGE', '--key-id fetches fresh parameters for an existing key: --alias and --description do not apply', { hint: 'drop them' });
+  }
+  await assertBundleCreatable(path, '--export-parameters');
+  const target = await openTarget(p, io);
+  try {
+    const { runExportParameters } = await import('../../ceremony/airgap.js');
+    const bundle = await runExportParameters(
+      { ...o, ...(str(p, 'description') ? { description: str(p, 'description')! } : {}), ...(existingKeyId ? { existingKeyId } : {}) },
+      { kms: target.kms, now: () => new Date(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), progress: (step) => say(io, null, `✓ ${step}`) },
+    );
+    await writeBundleFile(path, bundle);
+    say(io, null, `✓ wrote the parameters bundle ${path}`);
+    const result = {
+      keyId: bundle.key.keyId,
+      keyArn: bundle.key.keyArn,
+      ...(bundle.key.alias ? { alias: bundle.key.alias } : {}),
+      parametersBundle: path,
+      parametersValidTo: bundle.ParametersValidTo,
+      wrappingAlgorithm: bundle.WrappingAlgorithm,
+      wrappingKeySpec: bundle.WrappingKeySpec,
+      sha256: bundle.sha256,
+      target: target.label,
+    };
+    if (bool(p, 'json')) printJson(io, result);
+    else {
+      printRows(io, [
+        ['key', result.keyArn],
+        ['alias', result.alias],
+        ['state', 'PendingImport (no material yet)'],
+        ['parameters', `${path} (import token valid until ${result.parametersValidTo})`],
+        ['wrapping', `${result.wrappingAlgorithm} with ${result.wrappingKeySpec}`],
+        ['target', result.target],
+      ]);
+      io.stdout.write(`\nparameters bundle SHA-256 (compare on the offline machine):\n${fingerprintLines(bundle.sha256)}\n`);
+      io.stdout.write(`\nnext, offline: kms-byok wrap --parameters ${path} --recipient age1… --out import.json\n`);
+    }
+    return ExitCode.ok;
+  } finally {
+    await target.close();
+  }
 }

@@ -1,0 +1,90 @@
+/**
+ * The filesystem edge of the air-gapped ceremony, and the local inputs shared by `onboard` and the
+ * offline `wrap` step (material files, the operator's name). Imports nothing that reaches KMS: `wrap`
+ * loads this on a machine with no network and no AWS SDK.
+ */
+import { constants as fsConstants } from 'node:fs';
+import { access, open, readFile } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
+import { dirname } from 'node:path';
+import { KmsByokError } from '../core/errors.js';
+import type { SecretBytes } from '../core/secret.js';
+import type { KeySpec } from '../core/aws-names.js';
+import { parseMaterial } from '../material/parse.js';
+import { parseBundle, serializeBundle, type Bundle } from '../ceremony/airgap.js';
+
+/** Refuses, before anything is created, a bundle path that exists or whose directory is missing. */
+export async function assertBundleCreatable(path: string, flag: string): Promise<void> {
+  try {
+    await access(path, fsConstants.F_OK);
+  } catch {
+    try {
+      await access(dirname(path), fsConstants.W_OK);
+      return;
+    } catch {
+      throw new KmsByokError('ERR_FILE_READ', `cannot write ${flag} ${path}: its directory does not exist or is not writable`, { hint: 'choose another path; nothing was created' });
+    }
+  }
+  throw new KmsByokError('ERR_BUNDLE_EXISTS', `${flag} ${path} already exists`, { hint: 'bundles are never overwritten: choose a new file name; nothing was created' });
+}
+
+/** Writes a bundle create-only (wx), mode 0600, fsynced. */
+export async function writeBundleFile(path: string, bundle: Bundle): Promise<void> {
+  let handle;
+  try {
+    handle = await open(path, 'wx', 0o600);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new KmsByokError(code === 'EEXIST' ? 'ERR_BUNDLE_EXISTS' : 'ERR_FILE_READ', `cannot create ${path} (${code ?? 'error'})`, {
+      hint: code === 'EEXIST' ? 'bundles are never overwritten: choose a new file name' : 'check the directory exists and is writable',
+    });
+  }
+  try {
+    await handle.writeFile(serializeBundle(bundle));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads and strictly parses a bundle (format, version, fingerprint). */
+export async function readBundleFile(path: string, flag: string): Promise<Bundle> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new KmsByokError('ERR_FILE_READ', `cannot read ${flag} ${path} (${(e as { code?: string }).code ?? 'error'})`, { hint: 'check the path' });
+  }
+  return parseBundle(bytes, path);
+}
+
+/**
+ * Reads a custodian's existing material (raw, hex, base64, or PKCS#8 PEM/DER) and checks it against
+ * the key spec. The file's bytes are zeroed once parsed; the material is never copied unsealed.
+ */
+export async function readMaterialFile(path: string, keySpec: KeySpec): Promise<SecretBytes> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new KmsByokError('ERR_FILE_READ', `cannot read --material-file ${path} (${(e as { code?: string }).code ?? 'error'})`, {
+      hint: 'check the path; nothing was created',
+    });
+  }
+  try {
+    return parseMaterial(bytes, keySpec);
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/** "user@host", recorded in escrow manifests. */
+export function operator(): string {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    /* no passwd entry (containers): keep "unknown" */
+  }
+  return `${user}@${hostname()}`;
+}

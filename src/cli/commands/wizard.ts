@@ -1,0 +1,318 @@
+/**
+ * `kms-byok wizard` (and `kms-byok` with no arguments on a terminal): the interactive ceremonies.
+ * The flows in `src/wizard/` only ask questions and return the argv of the equivalent command; this
+ * edge runs that argv through the same command code the flags use, shows each step's progress, and
+ * ends with what witnesses compare and the equivalent non-interactive command line.
+ */
+import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { ExitCode, KmsByokError } from '../../core/errors.js';
+import type { Prompter } from '../../wizard/prompter.js';
+import type { WizardContext } from '../../wizard/onboard.js';
+import { commandLine, fingerprintLines, readAloud } from '../../wizard/render.js';
+import { parseBundle, type ImportBundleResult } from '../../ceremony/airgap.js';
+import { OUTPUT_FLAGS, TARGET_FLAGS, bool, parseFlags, str, type Parsed } from '../args.js';
+import type { Io } from '../io.js';
+import { pointsAtAws } from '../target.js';
+import { WIZARD_USAGE } from '../usage.js';
+import type { OnboardResult } from '../../ceremony/onboard.js';
+
+const FLAGS = { ...TARGET_FLAGS, ...OUTPUT_FLAGS } as const;
+
+/** The flags to use instead, for a wizard started where it cannot prompt. */
+const NON_INTERACTIVE_HINT =
+  'use the commands with flags instead: kms-byok onboard --yes --expires-in 365d --recipient age1… [--alias alias/NAME]; ' +
+  'air-gapped: kms-byok onboard --yes --export-parameters params.json …, kms-byok wrap --parameters params.json --recipient age1… --out import.json, ' +
+  'kms-byok import --bundle import.json (kms-byok COMMAND --help lists every flag)';
+
+export async function wizard(argv: string[], io: Io): Promise<number> {
+  const p = parseFlags(argv, FLAGS, 'wizard');
+  if (bool(p, 'help')) {
+    io.stdout.write(WIZARD_USAGE);
+    return ExitCode.ok;
+  }
+  assertCanPrompt(io, bool(p, 'json'));
+  const { createInquirerPrompter } = await import('../../wizard/prompter.js');
+  // The terminal itself: inquirer needs real streams (raw mode, columns), which only the process has.
+  return runWizard(p, io, createInquirerPrompter({ input: io.stdin as NodeJS.ReadStream, output: process.stderr }));
+}
+
+/** Exit 2 with the flags to use, when stdin/stderr is not a terminal, CI is set, or --json was asked. */
+export function assertCanPrompt(io: Io, json: boolean): void {
+  const why = !io.interactive ? 'stdin and stderr are not both terminals' : io.env.CI ? 'CI is set' : json ? '--json was given' : undefined;
+  if (why) throw new KmsByokError('ERR_NOT_A_TERMINAL', `the wizard needs a terminal to ask questions (${why})`, { hint: NON_INTERACTIVE_HINT });
+}
+
+function describeConfiguredTarget(p: Parsed, io: Io): string {
+  if (bool(p, 'emulator') || str(p, 'emulator-state')) return `the embedded KMS emulator (rehearsal${str(p, 'emulator-state') ? `, state in ${str(p, 'emulator-state')}` : ''})`;
+  const endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
+  const region = str(p, 'region') ?? io.env.AWS_REGION ?? io.env.AWS_DEFAULT_REGION;
+  const profile = str(p, 'profile') ?? io.env.AWS_PROFILE;
+  const parts = [region ? `Region ${region}` : 'the default Region', profile ? `profile ${profile}` : undefined].filter(Boolean).join(', ');
+  return endpoint ? `the KMS at ${endpoint} (${parts})` : `AWS KMS (${parts}; the account of those credentials)`;
+}
+
+/** The target flags the wizard was given, to pass through to the command it runs. */
+function targetArgv(p: Parsed): string[] {
+  const out: string[] = [];
+  for (const name of ['profile', 'region', 'endpoint-url', 'emulator-state'] as const) {
+    const v = str(p, name);
+    if (v !== undefined) out.push(`--${name}`, v);
+  }
+  if (bool(p, 'emulator')) out.push('--emulator');
+  return out;
+}
+
+export function wizardContext(p: Parsed, io: Io): WizardContext {
+  const at = (path: string) => resolve(io.cwd, path.trim());
+  return {
+    now: () => new Date(),
+    target: { argv: targetArgv(p), configured: pointsAtAws(p, io.env), label: describeConfiguredTarget(p, io) },
+    files: {
+      readable(path) {
+        if (path.trim() === '') return 'give a path';
+        try {
+          accessSync(at(path), constants.R_OK);
+          return statSync(at(path)).isFile() ? true : `${path.trim()} is not a file`;
+        } catch {
+          return `cannot read ${path.trim()}`;
+        }
+      },
+      creatable(path) {
+        if (path.trim() === '') return 'give a path';
+        if (existsSync(at(path))) return `${path.trim()} already exists (bundles are never overwritten)`;
+        return existsSync(dirname(at(path))) ? true : `the directory of ${path.trim()} does not exist`;
+      },
+      bundle(path) {
+        if (path.trim() === '') return 'give a path';
+        try {
+          const b = parseBundle(readFileSync(at(path)), path.trim());
+          return {
+            kind: b.format === 'kms-byok-parameters' ? 'parameters' : 'import',
+            sha256: b.sha256,
+            keyArn: b.key.keyArn,
+            keySpec: b.key.keySpec,
+            ...(b.key.alias ? { alias: b.key.alias } : {}),
+            parametersValidTo: b.ParametersValidTo,
+            ...(b.format === 'kms-byok-import' ? { checkValue: b.checkValue } : {}),
+          };
+        } catch (e) {
+          if (e instanceof KmsByokError) return e.message;
+          return `cannot read ${path.trim()} (${(e as { code?: string }).code ?? 'error'})`;
+        }
+      },
+    },
+  };
+}
+
+/** The wizard over any prompter (tests pass a scripted one). */
+export async function runWizard(p: Parsed, io: Io, prompter: Prompter): Promise<number> {
+  const ctx = wizardContext(p, io);
+  const flow = await prompter.select({
+    id: 'flow',
+    message: 'What do you want to do?',
+    choices: [
+      { value: 'onboard', name: 'onboard: create a key, import new material, escrow it (one machine)' },
+      { value: 'export', name: 'air-gapped step 1 (online): create a key and export its import parameters' },
+      { value: 'wrap', name: 'air-gapped step 2 (offline): generate, seal the escrow, wrap for import' },
+      { value: 'import', name: 'air-gapped step 3 (online): import the wrapped material and verify' },
+      { value: 'status', name: 'status: expiry, materials and escrow of keys (changes nothing)' },
+      { value: 'reimport', name: 'reimport: renew the expiry of a key from its escrow' },
+      { value: 'restore', name: 'restore: give a key in PendingImport its material back from the escrow' },
+      { value: 'rotate', name: 'rotate: new key material (in place, or a new key behind the alias)' },
+    ],
+    default: 'onboard',
+  });
+  switch (flow) {
+    case 'onboard':
+      return runOnboardFlow(io, prompter, ctx);
+    case 'export':
+      return runExportFlow(io, prompter, ctx);
+    case 'wrap':
+      return runWrapFlow(io, prompter, ctx);
+    case 'import':
+      return runImportFlow(io, prompter, ctx);
+    case 'status':
+    case 'reimport':
+    case 'restore':
+    case 'rotate':
+      return runLifecycleFlow(flow, io, prompter, ctx);
+  }
+  return ExitCode.usage;
+}
+
+/**
+ * Cancelling step 2 or 3 creates nothing, but step 1's key exists (PendingImport, no material): the
+ * hint says how to resume.
+ */
+function resumeHint(step: string, command: string): (e: unknown) => never {
+  return (e) => {
+    if (e instanceof KmsByokError && e.code === 'ERR_CANCELLED') {
+      throw new KmsByokError(e.code, e.message, {
+        hint: `nothing was created by step ${step}; the key of step 1 stays in PendingImport without material: resume with kms-byok wizard (step ${step}) or ${command} before the import token expires`,
+      });
+    }
+    throw e;
+  };
+}
+
+/** Declined at the confirmation: nothing was created. */
+function declined(): KmsByokError {
+  return new KmsByokError('ERR_CANCELLED', 'not confirmed', { hint: 'nothing was created' });
+}
+
+/** Runs `command(argv + --json)` with stdout captured, progress passed through on stderr. */
+async function runCaptured<T>(command: (argv: string[], io: Io) => Promise<number>, argv: string[], io: Io): Promise<{ code: number; result?: T }> {
+  let out = '';
+  const code = await command([...argv, '--json'], { ...io, stdout: { write: (t) => void (out += t) } });
+  return code === ExitCode.ok || code === ExitCode.attention ? { code, result: JSON.parse(out) as T } : { code };
+}
+
+async function runOnboardFlow(io: Io, prompter: Prompter, ctx: WizardContext): Promise<number> {
+  const { onboardWizard } = await import('../../wizard/onboard.js');
+  const plan = await onboardWizard(prompter, ctx);
+  if (!plan) throw declined();
+  const { onboard } = await import('./onboard.js');
+  prompter.say('');
+  const { code, result } = await runCaptured<OnboardResult & { target: string; transcript?: string }>(onboard, plan.argv, io);
+  if (!result) return code;
+  io.stdout.write(
+    [
+      '',
+      'Onboard complete.',
+      `  key ARN     ${result.keyArn}`,
+      `  alias       ${result.alias ?? '(none)'}`,
+      `  expiry      ${result.validTo ? `${result.validTo} (KEY_MATERIAL_EXPIRES)` : 'never (KEY_MATERIAL_DOES_NOT_EXPIRE)'}`,
+      `  escrow      ${result.escrow.path}`,
+      `  verified    ${result.verified.summary}`,
+      ...(result.transcript ? [`  transcript  ${result.transcript}`] : []),
+      '',
+      '  Check value — read it aloud; every witness compares it with the escrow:',
+      readAloud(result.checkValue),
+      '',
+      '  The same ceremony without the wizard (secrets are referenced by file, never typed):',
+      indentedCommand(['onboard', ...plan.argv]),
+      ...envNote(io, plan.target.argv),
+      '',
+    ].join('\n'),
+  );
+  return code;
+}
+
+/** When the target came from the environment, the command line needs the same environment. */
+function envNote(io: Io, targetArgv: string[]): string[] {
+  if (targetArgv.length > 0) return [];
+  const set = ['AWS_ENDPOINT_URL_KMS', 'AWS_PROFILE', 'AWS_REGION', 'AWS_DEFAULT_REGION'].filter((n) => io.env[n]);
+  return set.length > 0 ? [`    (with the same environment: ${set.join(', ')})`] : [];
+}
+
+function indentedCommand(argv: string[]): string {
+  return commandLine(argv)
+    .split('\n')
+    .map((l) => `    ${l}`)
+    .join('\n');
+}
+
+async function runExportFlow(io: Io, prompter: Prompter, ctx: WizardContext): Promise<number> {
+  const { exportParametersWizard } = await import('../../wizard/airgap.js');
+  const plan = await exportParametersWizard(prompter, ctx);
+  if (!plan) throw declined();
+  const { onboard } = await import('./onboard.js');
+  prompter.say('');
+  const { code, result } = await runCaptured<{ keyArn: string; alias?: string; parametersBundle: string; parametersValidTo: string; sha256: string }>(onboard, plan.argv, io);
+  if (!result) return code;
+  io.stdout.write(
+    [
+      '',
+      'Step 1 complete: the key exists in PendingImport.',
+      `  key ARN     ${result.keyArn}`,
+      `  alias       ${result.alias ?? '(none)'}`,
+      `  bundle      ${result.parametersBundle} (import token valid until ${result.parametersValidTo})`,
+      '',
+      '  Parameters bundle SHA-256 — the offline machine must show the same:',
+      fingerprintLines(result.sha256),
+      '',
+      '  Next, on the offline machine: kms-byok wizard (step 2), or kms-byok wrap --parameters FILE …',
+      '  The same step without the wizard:',
+      indentedCommand(['onboard', ...plan.argv]),
+      ...envNote(io, plan.target?.argv ?? []),
+      '',
+    ].join('\n'),
+  );
+  return code;
+}
+
+async function runWrapFlow(io: Io, prompter: Prompter, ctx: WizardContext): Promise<number> {
+  const { wrapWizard } = await import('../../wizard/airgap.js');
+  const plan = await wrapWizard(prompter, ctx).catch(resumeHint('2', 'kms-byok wrap --parameters FILE …'));
+  if (!plan) throw declined();
+  const { wrap } = await import('./wrap.js');
+  prompter.say('');
+  const { code, result } = await runCaptured<{ keyArn: string; importBundle: string; checkValue: string; escrow: string; parametersValidTo: string; sha256: string }>(wrap, plan.argv, io);
+  if (!result) return code;
+  io.stdout.write(
+    [
+      '',
+      'Step 2 complete: the escrow is sealed and the import bundle written.',
+      `  key ARN     ${result.keyArn}`,
+      `  escrow      ${result.escrow}`,
+      `  bundle      ${result.importBundle} (import before ${result.parametersValidTo})`,
+      '',
+      '  Check value — read it aloud; every witness compares it with the escrow:',
+      readAloud(result.checkValue),
+      '',
+      '  Import bundle SHA-256 — the online machine must show the same:',
+      fingerprintLines(result.sha256),
+      '',
+      '  The same step without the wizard (secrets are referenced by file, never typed):',
+      indentedCommand(['wrap', ...plan.argv]),
+      '',
+    ].join('\n'),
+  );
+  return code;
+}
+
+async function runImportFlow(io: Io, prompter: Prompter, ctx: WizardContext): Promise<number> {
+  const { importWizard } = await import('../../wizard/airgap.js');
+  const plan = await importWizard(prompter, ctx).catch(resumeHint('3', 'kms-byok import --bundle FILE'));
+  if (!plan) throw declined();
+  const { importCommand } = await import('./import.js');
+  prompter.say('');
+  const { code, result } = await runCaptured<ImportBundleResult>(importCommand, plan.argv, io);
+  if (!result) return code;
+  io.stdout.write(
+    [
+      '',
+      'Step 3 complete: the key holds the material.',
+      `  key ARN     ${result.keyArn}`,
+      `  alias       ${result.alias ?? '(none)'}`,
+      `  expiry      ${result.validTo ? `${result.validTo} (KEY_MATERIAL_EXPIRES)` : 'never (KEY_MATERIAL_DOES_NOT_EXPIRE)'}`,
+      `  verified    ${result.verified.summary}`,
+      `  sidecar     ${result.sidecar ?? 'not reachable: run import --record-only later'}`,
+      '',
+      '  Check value — read it aloud; every witness compares it with the escrow:',
+      readAloud(result.checkValue),
+      '',
+      '  The same step without the wizard:',
+      indentedCommand(['import', ...plan.argv]),
+      ...envNote(io, plan.target?.argv ?? []),
+      '',
+    ].join('\n'),
+  );
+  return code;
+}
+
+/** The lifecycle commands render their own results; the wizard adds the equivalent command line. */
+async function runLifecycleFlow(flow: 'status' | 'reimport' | 'restore' | 'rotate', io: Io, prompter: Prompter, ctx: WizardContext): Promise<number> {
+  const flows = await import('../../wizard/lifecycle.js');
+  const plan =
+    flow === 'status'
+      ? await flows.statusWizard(prompter, ctx)
+      : await (flow === 'reimport' ? flows.reimportWizard : flow === 'restore' ? flows.restoreWizard : flows.rotateWizard)(prompter, ctx);
+  if (!plan) throw declined();
+  const { main } = await import('../main.js');
+  prompter.say('');
+  const code = await main([plan.command, ...plan.argv], io);
+  prompter.say(`\nThe same without the wizard:\n${indentedCommand([plan.command, ...plan.argv])}`);
+  return code;
+}

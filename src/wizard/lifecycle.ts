@@ -1,0 +1,119 @@
+/**
+ * Lifecycle flows in the wizard: status (a query), and reimport, restore (in place) and rotate, each
+ * returning the argv of the command it stands for. They ask what those commands' flags take and state
+ * the consequences before anything changes; the commands themselves do the work.
+ */
+import { check } from '../ceremony/choices.js';
+import type { Prompter } from './prompter.js';
+import { askExpiry, askTarget, confirmConsequences, type WizardContext } from './onboard.js';
+
+export interface CommandPlan {
+  command: 'status' | 'reimport' | 'restore' | 'rotate';
+  argv: string[];
+}
+
+async function askKeyRef(p: Prompter, message = 'Key (key id, ARN or alias/NAME)'): Promise<string> {
+  return (await p.input({ id: 'key', message, validate: check.nonEmpty('a key id, ARN or alias') })).trim();
+}
+
+/** How the escrow is opened: an age identity file or a passphrase file (never typed here). */
+async function askOpener(p: Prompter, ctx: WizardContext): Promise<{ argv: string[]; text: string }> {
+  const how = await p.select({
+    id: 'opener',
+    message: 'How is the escrow opened?',
+    choices: [
+      { value: 'identity', name: "a custodian's age identity file (age-keygen output)" },
+      { value: 'passphrase', name: 'a passphrase file' },
+    ],
+    default: 'identity',
+  });
+  if (how === 'identity') {
+    const file = (await p.input({ id: 'identityFile', message: 'Identity file', validate: ctx.files.readable })).trim();
+    return { argv: ['--identity', file], text: `the identity in ${file}` };
+  }
+  const file = (await p.input({ id: 'passphraseFile', message: 'Passphrase file', validate: ctx.files.readable })).trim();
+  return { argv: ['--passphrase-file', file], text: `the passphrase in ${file}` };
+}
+
+async function askEscrowDir(p: Prompter): Promise<string> {
+  return (await p.input({ id: 'escrowDir', message: 'Escrow directory', default: './escrow', validate: check.nonEmpty('a directory') })).trim();
+}
+
+/** status: read-only, no confirmation. */
+export async function statusWizard(p: Prompter, ctx: WizardContext): Promise<CommandPlan> {
+  const target = await askTarget(p, ctx);
+  const key = (await p.input({ id: 'key', message: 'Key (empty: every EXTERNAL key)', default: '' })).trim();
+  const escrowDir = await askEscrowDir(p);
+  const warnDays = (await p.input({ id: 'warnDays', message: 'Warn when material expires within (days)', default: '30', validate: (t) => (/^\d{1,4}$/.test(t.trim()) ? true : 'give a whole number of days') })).trim();
+  return { command: 'status', argv: [...target.argv, ...(key ? [key] : []), '--escrow-dir', escrowDir, '--warn-days', warnDays] };
+}
+
+/** reimport: renew the expiry of a key's material from its escrow. */
+export async function reimportWizard(p: Prompter, ctx: WizardContext): Promise<CommandPlan | undefined> {
+  const target = await askTarget(p, ctx);
+  const key = await askKeyRef(p);
+  const expiry = await askExpiry(p, ctx);
+  const opener = await askOpener(p, ctx);
+  const escrowDir = await askEscrowDir(p);
+  const paragraph = [
+    'What happens next:',
+    `- The latest escrow of ${key} in ${escrowDir} is opened with ${opener.text} and checked.`,
+    `- Every material of the key is re-imported into it in ${target.label} (the same material: KMS checks its KeyMaterialId);`,
+    `  the material then ${expiry.text}. The key id, ARN and ciphertexts are unchanged.`,
+  ].join('\n');
+  if (!(await confirmConsequences(p, paragraph, 'Re-import now?'))) return undefined;
+  return { command: 'reimport', argv: [...target.argv, key, ...expiry.argv, ...opener.argv, '--escrow-dir', escrowDir] };
+}
+
+/** restore (in place): a key in PendingImport gets its material back from the escrow. */
+export async function restoreWizard(p: Prompter, ctx: WizardContext): Promise<CommandPlan | undefined> {
+  const target = await askTarget(p, ctx);
+  const key = await askKeyRef(p, 'Key to restore (key id, ARN or alias/NAME)');
+  const expiry = await askExpiry(p, ctx);
+  const opener = await askOpener(p, ctx);
+  const escrowDir = await askEscrowDir(p);
+  const paragraph = [
+    'What happens next:',
+    `- The latest escrow of ${key} in ${escrowDir} is opened with ${opener.text} and checked.`,
+    `- Every missing material is re-imported into ${key} in ${target.label}; the key becomes usable again and old`,
+    `  ciphertexts decrypt as before. The material ${expiry.text}.`,
+    '- (A new key from the escrow, in another account or Region: kms-byok restore --new-key, see --help.)',
+  ].join('\n');
+  if (!(await confirmConsequences(p, paragraph, 'Restore now?'))) return undefined;
+  return { command: 'restore', argv: [...target.argv, key, ...expiry.argv, ...opener.argv, '--escrow-dir', escrowDir] };
+}
+
+/** rotate: new material in place (symmetric) or a new key behind the alias. */
+export async function rotateWizard(p: Prompter, ctx: WizardContext): Promise<CommandPlan | undefined> {
+  const target = await askTarget(p, ctx);
+  const key = await askKeyRef(p);
+  const strategy = await p.select({
+    id: 'strategy',
+    message: 'Rotation strategy',
+    choices: [
+      { value: 'in-place', name: 'in place (symmetric keys): new material in the same key; old ciphertexts still decrypt' },
+      { value: 'new-key', name: 'new key: a new EXTERNAL key, the alias moves to it; the old key stays enabled' },
+    ],
+    default: 'in-place',
+  });
+  const expiry = await askExpiry(p, ctx);
+  const opener = strategy === 'in-place' ? await askOpener(p, ctx) : { argv: [], text: '' };
+  const escrowDir = await askEscrowDir(p);
+  const paragraph =
+    strategy === 'in-place'
+      ? [
+          'What happens next:',
+          `- New material is generated for ${key} and sealed in a NEW escrow version in ${escrowDir} (holding every material,`,
+          `  the old file is kept) BEFORE it is imported in ${target.label}; then RotateKeyOnDemand makes it current.`,
+          `- The new material ${expiry.text}. AWS allows 25 on-demand rotations per key.`,
+          `- The escrow is opened with ${opener.text} to carry the earlier materials into the new version.`,
+        ]
+      : [
+          'What happens next:',
+          `- A new EXTERNAL key with new material is created in ${target.label}; its escrow is written to ${escrowDir} first.`,
+          `- The aliases of ${key} move to the new key; ${key} stays enabled so old ciphertexts still decrypt.`,
+          `- The new material ${expiry.text}.`,
+        ];
+  if (!(await confirmConsequences(p, paragraph.join('\n'), 'Rotate now?'))) return undefined;
+  return { command: 'rotate', argv: [...target.argv, key, `--${strategy}`, '--yes', ...expiry.argv, ...opener.argv, '--escrow-dir', escrowDir] };
+}

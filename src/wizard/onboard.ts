@@ -1,0 +1,254 @@
+/**
+ * The onboard wizard: asks exactly what the `onboard` flags take, with safe defaults, validating each
+ * answer as it is typed, and returns the argv of the equivalent `kms-byok onboard` command. The CLI
+ * runs that argv through the very same command code, so the wizard and the flags cannot build two
+ * different `OnboardOptions`. Nothing here has effects: files are checked through the context.
+ */
+import type { KeySpec, KeyUsage, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
+import { DAY_MS, parseDuration, parseIsoTime } from '../core/time.js';
+import { check, keySpecChoices, type KeySpecChoice } from '../ceremony/choices.js';
+import type { Prompter } from './prompter.js';
+
+/** What a flow needs from the CLI: the clock, the target, and file checks (the wizard has no fs). */
+export interface WizardContext {
+  now(): Date;
+  target: {
+    /** Target flags the wizard was started with; passed through to the command. */
+    argv: string[];
+    /** Whether flags or environment already point at AWS (or an endpoint). */
+    configured: boolean;
+    /** e.g. "AWS KMS (eu-west-1, profile prod)" when configured. */
+    label: string;
+  };
+  files: {
+    /** `true` when `path` (relative to the working directory) can be read, else the reason. */
+    readable(path: string): true | string;
+    /** `true` when a new file can be created at `path` (it must not exist), else the reason. */
+    creatable(path: string): true | string;
+    /** A bundle's summary (format and fingerprint checked), or the reason it cannot be used. */
+    bundle(path: string): BundleSummary | string;
+  };
+}
+
+/** What the wizard shows of an air-gapped bundle before it is used. */
+export interface BundleSummary {
+  kind: 'parameters' | 'import';
+  sha256: string;
+  keyArn: string;
+  keySpec: string;
+  alias?: string;
+  parametersValidTo: string;
+  checkValue?: string;
+}
+
+export interface TargetAnswer {
+  argv: string[];
+  /** Where things will be created, for the consequences paragraph. */
+  label: string;
+  rehearsal: boolean;
+}
+
+/** Where the ceremony runs. Offers the embedded emulator when nothing points at AWS. */
+export async function askTarget(p: Prompter, ctx: WizardContext): Promise<TargetAnswer> {
+  if (ctx.target.configured || ctx.target.argv.length > 0) {
+    p.say(`Target: ${ctx.target.label}`);
+    return { argv: ctx.target.argv, label: ctx.target.label, rehearsal: /emulator/.test(ctx.target.label) };
+  }
+  p.say('No AWS profile, Region or endpoint is configured (--profile, --region, AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL_KMS).');
+  const where = await p.select({
+    id: 'target',
+    message: 'Where should the ceremony run?',
+    choices: [
+      { value: 'emulator', name: 'the embedded KMS emulator (a rehearsal: nothing is created in AWS)' },
+      { value: 'aws', name: 'AWS KMS (give a Region and optionally a profile)' },
+    ],
+    default: 'emulator',
+  });
+  if (where === 'emulator') {
+    const state = (await p.input({ id: 'emulatorState', message: 'Keep the emulator state in a file (empty: discard on exit)', default: '' })).trim();
+    return {
+      argv: ['--emulator', ...(state ? ['--emulator-state', state] : [])],
+      label: `the embedded KMS emulator (rehearsal${state ? `, state in ${state}` : ', discarded on exit'})`,
+      rehearsal: true,
+    };
+  }
+  const region = (await p.input({ id: 'region', message: 'AWS Region', validate: check.region })).trim();
+  const profile = (await p.input({ id: 'profile', message: 'AWS profile (empty: the default credential chain)', default: '' })).trim();
+  return {
+    argv: ['--region', region, ...(profile ? ['--profile', profile] : [])],
+    label: `AWS KMS in ${region} (the account of ${profile ? `profile ${profile}` : 'the default credentials'})`,
+    rehearsal: false,
+  };
+}
+
+export interface KeyAnswer {
+  keySpec: KeySpec;
+  keyUsage: KeyUsage;
+  wrapping: { algorithm: WrappingAlgorithm; wrappingKeySpec: WrappingKeySpec };
+  alias?: string;
+  description?: string;
+  argv: string[];
+}
+
+const KIND_NAMES: Record<string, string> = { symmetric: 'AES-256 encryption', hmac: 'HMAC', rsa: 'RSA', ecc: 'elliptic curve' };
+
+/** Key spec, usage, wrapping (the key-spec chooser's pick by default), alias and description. */
+export async function askKey(p: Prompter): Promise<KeyAnswer> {
+  const choices = keySpecChoices();
+  const keySpec = await p.select<KeySpec>({
+    id: 'keySpec',
+    message: 'Key spec',
+    choices: choices.map((c) => ({ value: c.spec, name: `${c.spec} (${KIND_NAMES[c.kind] ?? c.kind})` })),
+    default: 'SYMMETRIC_DEFAULT',
+  });
+  const choice = choices.find((c) => c.spec === keySpec) as KeySpecChoice;
+  const argv = ['--key-spec', keySpec];
+  let keyUsage = choice.defaultKeyUsage;
+  if (choice.keyUsages.length > 1) {
+    keyUsage = await p.select<KeyUsage>({
+      id: 'keyUsage',
+      message: 'Key usage (it can never be changed)',
+      choices: choice.keyUsages.map((u) => ({ value: u, name: u })),
+      default: choice.defaultKeyUsage,
+    });
+    argv.push('--key-usage', keyUsage);
+  }
+  const recommended = choice.wrappings[0]!;
+  const label = (w: { algorithm: string; wrappingKeySpec: string }) => `${w.algorithm}/${w.wrappingKeySpec}`;
+  const wrappingText = await p.select<string>({
+    id: 'wrapping',
+    message: 'Wrapping algorithm and wrapping key',
+    choices: choice.wrappings.map((w, i) => ({ value: label(w), name: `${w.algorithm} with an ${w.wrappingKeySpec} wrapping key${i === 0 ? ' (recommended)' : ''}` })),
+    default: label(recommended),
+  });
+  const wrapping = choice.wrappings.find((w) => label(w) === wrappingText)!;
+  if (wrapping !== recommended) argv.push('--wrapping-algorithm', wrapping.algorithm, '--wrapping-key-spec', wrapping.wrappingKeySpec);
+  const alias = (await p.input({ id: 'alias', message: 'Alias (alias/NAME, empty for none)', default: '', validate: check.alias })).trim();
+  if (alias) argv.push('--alias', alias);
+  const description = (await p.input({ id: 'description', message: 'Key description (empty for none)', default: '' })).trim();
+  if (description) argv.push('--description', description);
+  return { keySpec, keyUsage, wrapping, ...(alias ? { alias } : {}), ...(description ? { description } : {}), argv };
+}
+
+export interface ExpiryAnswer {
+  argv: string[];
+  /** For the consequences paragraph, e.g. "expires 2027-11-22T10:00:00Z (in 365 days)". */
+  text: string;
+}
+
+/** When the imported material expires: a duration (365d suggested), a date, or never. */
+export async function askExpiry(p: Prompter, ctx: WizardContext): Promise<ExpiryAnswer> {
+  const kind = await p.select({
+    id: 'expiry',
+    message: 'When does the imported material expire?',
+    choices: [
+      { value: 'in', name: 'after a duration (e.g. 365d; AWS allows at most 365 days)' },
+      { value: 'at', name: 'at a date (ISO-8601 UTC)' },
+      { value: 'never', name: 'never (KEY_MATERIAL_DOES_NOT_EXPIRE)' },
+    ],
+    default: 'in',
+  });
+  if (kind === 'never') return { argv: ['--no-expiry'], text: 'never expires (KEY_MATERIAL_DOES_NOT_EXPIRE)' };
+  if (kind === 'in') {
+    const text = (await p.input({ id: 'expiresIn', message: 'Expires in (m, h, d or w)', default: '365d', validate: check.expiresIn })).trim();
+    const at = new Date(ctx.now().getTime() + parseDuration(text, 'expiry'));
+    return { argv: ['--expires-in', text], text: `expires ${text} after the import, around ${at.toISOString().slice(0, 10)}` };
+  }
+  const suggested = new Date(ctx.now().getTime() + 365 * DAY_MS).toISOString().slice(0, 10);
+  const text = (await p.input({ id: 'validTo', message: 'Expires at (e.g. 2027-06-30 or 2027-06-30T00:00:00Z)', default: suggested, validate: (t) => check.validTo(t, ctx.now()) })).trim();
+  return { argv: ['--valid-to', text], text: `expires at ${parseIsoTime(text, 'expiry').toISOString()}` };
+}
+
+export interface SealingAnswer {
+  argv: string[];
+  /** "custodians age1…, age1…" or "whoever holds the passphrase in FILE". */
+  who: string;
+  escrowDir: string;
+}
+
+/** Who can open the escrow (age recipients, a recipients file, or a passphrase file) and where it goes. */
+export async function askSealing(p: Prompter, ctx: WizardContext): Promise<SealingAnswer> {
+  const how = await p.select({
+    id: 'sealing',
+    message: 'Who can open the escrow?',
+    choices: [
+      { value: 'recipients', name: 'custodians, by their age recipients (age1…, from age-keygen)' },
+      { value: 'recipients-file', name: 'custodians listed in a recipients file' },
+      { value: 'passphrase-file', name: 'whoever knows a passphrase (kept in a file)' },
+    ],
+    default: 'recipients',
+  });
+  const argv: string[] = [];
+  let who: string;
+  if (how === 'recipients') {
+    const recipients: string[] = [];
+    do {
+      recipients.push((await p.input({ id: 'recipient', message: `Custodian ${recipients.length + 1} age recipient`, validate: check.recipient })).trim());
+    } while (await p.confirm({ id: 'moreRecipients', message: 'Add another custodian?', default: false }));
+    for (const r of recipients) argv.push('--recipient', r);
+    who = `any one of ${recipients.length} custodian${recipients.length > 1 ? 's' : ''} (${recipients.map((r) => (r.length > 24 ? `${r.slice(0, 14)}…${r.slice(-6)}` : r)).join(', ')}) with their age identity`;
+  } else if (how === 'recipients-file') {
+    const file = (await p.input({ id: 'recipientsFile', message: 'Recipients file', validate: ctx.files.readable })).trim();
+    argv.push('--recipients-file', file);
+    who = `any one of the custodians listed in ${file}, with their age identity`;
+  } else {
+    const file = (await p.input({ id: 'passphraseFile', message: 'Passphrase file (the passphrase is never typed here)', validate: ctx.files.readable })).trim();
+    argv.push('--passphrase-file', file);
+    who = `whoever knows the passphrase now in ${file}`;
+  }
+  const escrowDir = (await p.input({ id: 'escrowDir', message: 'Escrow directory', default: './escrow', validate: check.nonEmpty('a directory') })).trim();
+  argv.push('--escrow-dir', escrowDir);
+  return { argv, who, escrowDir };
+}
+
+/** Generate the material here (default) or import an existing file. */
+export async function askMaterial(p: Prompter, ctx: WizardContext, keySpec: KeySpec): Promise<{ argv: string[]; text: string }> {
+  const source = await p.select({
+    id: 'material',
+    message: 'Key material',
+    choices: [
+      { value: 'generate', name: 'generate it now on this machine (node:crypto)' },
+      { value: 'file', name: `import existing material from a file (${keySpec === 'SYMMETRIC_DEFAULT' || keySpec.startsWith('HMAC') ? 'raw, hex or base64' : 'PKCS#8 PEM or DER'})` },
+    ],
+    default: 'generate',
+  });
+  if (source === 'generate') return { argv: [], text: 'generated on this machine' };
+  const file = (await p.input({ id: 'materialFile', message: 'Material file', validate: ctx.files.readable })).trim();
+  return { argv: ['--material-file', file], text: `read from ${file}` };
+}
+
+/** Asks the final question after the consequences paragraph; a "no" cancels with nothing created. */
+export async function confirmConsequences(p: Prompter, paragraph: string, question: string): Promise<boolean> {
+  p.say('');
+  p.say(paragraph);
+  p.say('');
+  return p.confirm({ id: 'confirm', message: question, default: false });
+}
+
+export interface OnboardPlan {
+  /** The `kms-byok onboard` argv, `--yes` included: what the CLI runs. */
+  argv: string[];
+  target: TargetAnswer;
+}
+
+/** The whole onboard flow. Returns undefined when the operator declines at the confirmation. */
+export async function onboardWizard(p: Prompter, ctx: WizardContext): Promise<OnboardPlan | undefined> {
+  p.say('Onboard: create an EXTERNAL KMS key, seal its material in an escrow, import it, and prove it.');
+  const target = await askTarget(p, ctx);
+  const key = await askKey(p);
+  const expiry = await askExpiry(p, ctx);
+  const material = await askMaterial(p, ctx, key.keySpec);
+  const sealing = await askSealing(p, ctx);
+  const paragraph = [
+    'What happens next:',
+    `- A new KMS key (${key.keySpec}, ${key.keyUsage}, origin EXTERNAL)${key.alias ? ` with alias ${key.alias}` : ''} is created in ${target.label}.`,
+    `- Its key material is ${material.text}, sealed in an escrow under ${sealing.escrowDir} BEFORE anything is imported,`,
+    `  then wrapped with ${key.wrapping.algorithm} (${key.wrapping.wrappingKeySpec}) and imported.`,
+    `- The material ${expiry.text}. After expiry the key is unusable until its material is re-imported from the escrow.`,
+    `- The escrow can be opened by ${sealing.who}.`,
+    '- If the escrow is lost, nobody can ever re-import this material (KMS never exports it): once it expires or',
+    '  is deleted, everything encrypted or signed under this key is lost with it.',
+  ].join('\n');
+  if (!(await confirmConsequences(p, paragraph, 'Create the key and run the ceremony now?'))) return undefined;
+  return { argv: ['--yes', ...target.argv, ...key.argv, ...expiry.argv, ...material.argv, ...sealing.argv], target };
+}

@@ -1,0 +1,33 @@
+/**
+ * The BUILT CLI (`node dist/bin.js`) for the tests that run it. test/global-setup.ts runs
+ * `npm run build`'s compiler once before the suite, so dist/ is the code under test; this only builds
+ * when dist/bin.js is missing (a run with another config), serialized across workers with a lock.
+ * It does not rebuild on every source change: with several engineers editing at once, a rebuild in
+ * the middle of a run could pick up someone's half-written file.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const BIN = join(ROOT, 'dist/bin.js');
+const LOCK = join(ROOT, 'node_modules/.kms-byok-build.lock');
+
+export async function ensureBuilt(): Promise<void> {
+  for (let waited = 0; ; waited += 100) {
+    if (existsSync(BIN)) return;
+    try {
+      mkdirSync(LOCK);
+    } catch {
+      if (waited > 60_000) rmSync(LOCK, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
+    try {
+      if (!existsSync(BIN)) execFileSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'pipe' });
+      return;
+    } finally {
+      rmSync(LOCK, { recursive: true, force: true });
+    }
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The wizard in a real terminal: the BUILT CLI (`npm run build`, then `node dist/bin.js` with no
+ * arguments) runs inside tmux; the test answers with `send-keys` and reads the screen with
+ * `capture-pane`, through a full onboard ceremony against an emulator the test started (as
+ * `kms-byok emulator` would be). Skipped only when tmux is absent and CI is not set (CI installs it).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestEmulator } from '../../src/emulator/emulator.test.helpers.js';
+import type { RunningEmulator } from '../../src/emulator/index.js';
+import { BIN, ensureBuilt } from '../e2e/airgap-build.js';
+import { custodian } from '../e2e/identities.js';
+
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const SOCKET = `kms-byok-test-${process.pid}`;
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', ['-L', SOCKET, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+}
+
+function screen(session: string): string {
+  return tmux('capture-pane', '-p', '-J', '-S', '-300', '-t', session);
+}
+
+async function waitFor(session: string, pattern: RegExp, timeoutMs = 15_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const text = screen(session);
+    if (pattern.test(text)) return text;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${pattern} on the screen:\n${text}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Types `text` (literally) and/or presses keys. */
+function keys(session: string, ...k: string[]): void {
+  tmux('send-keys', '-t', session, ...k);
+}
+function type(session: string, text: string): void {
+  tmux('send-keys', '-t', session, '-l', text);
+}
+
+let emu: RunningEmulator;
+let dir: string;
+
+function start(session: string, argv: string[] = []): void {
+  const env = ['env', '-i', `PATH=${process.env.PATH}`, `HOME=${dir}`, 'TERM=xterm-256color', `AWS_ENDPOINT_URL_KMS=${emu.endpoint}`, 'AWS_REGION=us-east-1'];
+  const command = `cd ${dir} && ${env.join(' ')} ${process.execPath} ${BIN} ${argv.join(' ')}; echo EXIT=$?; sleep 60`;
+  tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '60', command);
+}
+
+describe.skipIf(!hasTmux && !process.env.CI)('wizard in a real terminal (tmux, built CLI)', () => {
+  beforeAll(async () => {
+    await ensureBuilt();
+    emu = await startTestEmulator({ port: 0, region: 'us-east-1' });
+    dir = mkdtempSync(join(tmpdir(), 'kms-byok-tmux-'));
+  }, 60_000);
+  afterAll(async () => {
+    try {
+      tmux('kill-server');
+    } catch {
+      /* already gone */
+    }
+    await emu?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('kms-byok with no arguments: a full onboard ceremony, answered key by key; the key is Enabled', async () => {
+    const alice = await custodian(join(dir, 'alice.txt'));
+    const s = 'onboard';
+    start(s);
+    await waitFor(s, /What do you want to do\?/);
+    keys(s, 'Enter');
+    await waitFor(s, /Target: the KMS at http:\/\/127\.0\.0\.1:\d+ \(Region us-east-1\)[\s\S]*Key spec/);
+    keys(s, 'Enter'); // SYMMETRIC_DEFAULT
+    await waitFor(s, /Wrapping algorithm and wrapping key/);
+    keys(s, 'Enter'); // recommended
+    await waitFor(s, /Alias \(alias\/NAME, empty for none\)/);
+    type(s, 'payments');
+    keys(s, 'Enter');
+    await waitFor(s, /invalid alias "payments"/);
+    keys(s, 'C-u');
+    type(s, 'alias/tmux-payments');
+    keys(s, 'Enter');
+    await waitFor(s, /Key description/);
+    keys(s, 'Enter');
+    await waitFor(s, /When does the imported material expire\?/);
+    keys(s, 'Enter');
+    await waitFor(s, /Expires in \(m, h, d or w\)/);
+    keys(s, 'Enter'); // 365d
+    await waitFor(s, /Key material/);
+    keys(s, 'Enter'); // generate
+    await waitFor(s, /Who can open the escrow\?/);
+    keys(s, 'Enter'); // recipients
+    await waitFor(s, /Custodian 1 age recipient/);
+    type(s, alice.recipient);
+    keys(s, 'Enter');
+    await waitFor(s, /Add another custodian\?/);
+    keys(s, 'Enter'); // no
+    await waitFor(s, /Escrow directory/);
+    keys(s, 'Enter'); // ./escrow
+    const consequences = await waitFor(s, /Create the key and run the ceremony now\?/);
+    expect(consequences).toContain('A new KMS key (SYMMETRIC_DEFAULT, ENCRYPT_DECRYPT, origin EXTERNAL) with alias alias/tmux-payments is created in the KMS at');
+    expect(consequences).toContain('If the escrow is lost, nobody can ever re-import this material');
+    type(s, 'y');
+    keys(s, 'Enter');
+    const end = await waitFor(s, /EXIT=\d+/, 30_000);
+    expect(end).toContain('EXIT=0');
+    for (const step of ['created key', 'created alias alias/tmux-payments', 'got import parameters', 'material sealed in escrow', 'imported key material', 'verified: key Enabled']) {
+      expect(end).toContain(`✓ ${step}`);
+    }
+    expect(end).toContain('Onboard complete.');
+    expect(end).toMatch(/│ {2}[0-9A-F] [0-9A-F] [0-9A-F] {3}[0-9A-F] [0-9A-F] [0-9A-F] {2}│ {2}cmac-aes/);
+    expect(end).toContain('kms-byok onboard --yes --key-spec SYMMETRIC_DEFAULT --alias alias/tmux-payments');
+    expect(end).toContain('(with the same environment: AWS_ENDPOINT_URL_KMS, AWS_REGION)');
+    const arn = /key ARN\s+(arn:aws:kms:\S+)/.exec(end)?.[1];
+    const kms = new KMSClient({ region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }, maxAttempts: 1 });
+    try {
+      const d = await kms.send(new DescribeKeyCommand({ KeyId: 'alias/tmux-payments' }));
+      expect(d.KeyMetadata?.KeyState).toBe('Enabled');
+      expect(d.KeyMetadata?.Arn).toBe(arn);
+    } finally {
+      kms.destroy();
+    }
+  }, 60_000);
+
+  it('Ctrl-C at a question: exit 130, nothing created', async () => {
+    const before = emu.requests.length;
+    const s = 'cancel';
+    start(s, ['wizard']);
+    await waitFor(s, /What do you want to do\?/);
+    keys(s, 'Enter');
+    await waitFor(s, /Key spec/);
+    keys(s, 'C-c');
+    const end = await waitFor(s, /EXIT=\d+/);
+    expect(end).toContain('EXIT=130');
+    expect(end).toContain('kms-byok: hint: nothing was created');
+    expect(emu.requests.length).toBe(before);
+  }, 30_000);
+
+  it('Escape at a question: exit 130, nothing created', async () => {
+    const s = 'escape';
+    start(s, ['wizard']);
+    await waitFor(s, /What do you want to do\?/);
+    keys(s, 'Escape');
+    const end = await waitFor(s, /EXIT=\d+/);
+    expect(end).toContain('EXIT=130');
+  }, 30_000);
+});

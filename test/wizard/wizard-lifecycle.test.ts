@@ -1,0 +1,70 @@
+/**
+ * The lifecycle flows of the wizard (status, reimport, restore, rotate), driven by a scripted prompter
+ * against a started emulator: each asks what its command's flags take, states the consequences before
+ * changing anything, runs the command, and prints the equivalent command line.
+ */
+import { DeleteImportedKeyMaterialCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run, workspace, type Workspace } from '../e2e/harness.js';
+import { custodian } from '../e2e/identities.js';
+import { runScripted } from './helpers.js';
+
+let ws: Workspace;
+let keyId: string;
+beforeAll(async () => {
+  ws = await workspace();
+  const alice = await custodian(ws.path('alice.txt'));
+  const r = await run(['onboard', '--yes', ...ws.target, '--alias', 'alias/life', '--expires-in', '30d', '--recipient', alice.recipient, '--escrow-dir', 'escrow', '--json'], { cwd: ws.dir });
+  expect(r.code, r.stderr).toBe(0);
+  keyId = r.json<{ keyId: string }>().keyId;
+});
+afterAll(async () => ws?.close());
+
+// Absolute: the lifecycle commands resolve --identity against the process's directory, not io.cwd.
+const opener = (): [string, string][] => [['opener', 'identity'], ['identityFile', 'nope.txt'], ['identityFile', ws.path('alice.txt')], ['escrowDir', ws.path('escrow')]];
+
+describe('wizard: lifecycle flows', () => {
+  it('status: asks key, escrow dir and warning days; no confirmation; shows the command line', async () => {
+    const r = await runScripted(ws.target, [['flow', 'status'], ['key', 'alias/life'], ['escrowDir', ''], ['warnDays', 'soon'], ['warnDays', '7']], { cwd: ws.dir });
+    expect([0, 3], r.stderr).toContain(r.code);
+    r.prompter.assertDone();
+    expect(r.stdout).toContain(keyId);
+    const said = r.prompter.said.join('\n').replace(/ \\\n\s+/g, ' ');
+    expect(said).toContain('kms-byok status --region us-east-1 --endpoint-url');
+    expect(said).toContain('alias/life --escrow-dir ./escrow --warn-days 7');
+  });
+
+  it('reimport: consequences, then the re-import with the new expiry', async () => {
+    const r = await runScripted(ws.target, [['flow', 'reimport'], ['key', 'alias/life'], ['expiry', 'in'], ['expiresIn', '90d'], ...opener(), ['confirm', true]], { cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(0);
+    r.prompter.assertDone();
+    expect(r.prompter.refused.map((x) => x.id)).toEqual(['identityFile']);
+    expect(r.prompter.said.join('\n')).toContain(`is opened with the identity in ${ws.path('alice.txt')}`);
+    const d = await ws.kms.send(new DescribeKeyCommand({ KeyId: keyId }));
+    expect((d.KeyMetadata!.ValidTo!.getTime() - ws.emu.clock.now().getTime()) / 86_400_000).toBeGreaterThan(89);
+    expect(r.prompter.said.join('\n')).toContain('kms-byok reimport --region us-east-1');
+  });
+
+  it('restore: a key whose material was deleted is Enabled again', async () => {
+    await ws.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
+    const r = await runScripted(ws.target, [['flow', 'restore'], ['key', 'alias/life'], ['expiry', 'in'], ['expiresIn', '30d'], ...opener(), ['confirm', true]], { cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(0);
+    const d = await ws.kms.send(new DescribeKeyCommand({ KeyId: keyId }));
+    expect(d.KeyMetadata?.KeyState).toBe('Enabled');
+  });
+
+  it('rotate in place: asks the strategy, confirms, rotates', async () => {
+    const r = await runScripted(ws.target, [['flow', 'rotate'], ['key', 'alias/life'], ['strategy', 'in-place'], ['expiry', 'in'], ['expiresIn', '365d'], ...opener(), ['confirm', true]], { cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(0);
+    r.prompter.assertDone();
+    expect(r.prompter.said.join('\n')).toContain('sealed in a NEW escrow version');
+    expect(r.prompter.said.join('\n')).toContain('--in-place --yes');
+  });
+
+  it('declining changes nothing (exit 130)', async () => {
+    const before = ws.emu.requests.length;
+    const r = await runScripted(ws.target, [['flow', 'rotate'], ['key', 'alias/life'], ['strategy', 'new-key'], ['expiry', 'never'], ['escrowDir', ''], ['confirm', false]], { cwd: ws.dir });
+    expect(r.code).toBe(130);
+    expect(ws.emu.requests.length).toBe(before);
+  });
+});
