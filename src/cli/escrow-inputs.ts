@@ -2,6 +2,7 @@
  * CLI edge of the escrow: reads custodian inputs (recipients, recipients files, passphrase file or
  * stdin, identity files) and wires the ceremony's escrow vault to `escrow/file-store`.
  */
+import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KmsByokError } from '../core/errors.js';
 import type { SecretBytes } from '../core/secret.js';
@@ -28,9 +29,12 @@ async function readAll(stream: Readable): Promise<Uint8Array> {
   return all;
 }
 
-/** The file store's fs, where the path `-` means stdin. */
+/**
+ * The file store's fs as the invocation sees it: the path `-` means stdin, and relative paths are
+ * relative to the invocation's working directory (`io.cwd`), not the process's.
+ */
 function fsWithStdin(io: Io): EscrowFs {
-  return { ...nodeEscrowFs, readFile: (p) => (p === '-' ? readAll(io.stdin) : nodeEscrowFs.readFile(p)) };
+  return { ...nodeEscrowFs, readFile: (p) => (p === '-' ? readAll(io.stdin) : nodeEscrowFs.readFile(resolve(io.cwd, p))) };
 }
 
 /** Reads a passphrase from a file, or from stdin for `-`. */

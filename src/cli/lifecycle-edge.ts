@@ -13,7 +13,7 @@ import { hostname, userInfo } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
 import { checkValue } from '../material/check-value.js';
-import { openEscrow, parseEscrowFileName, recordImport, type EscrowOpener, type EscrowSealing, type EscrowSidecar } from '../escrow/index.js';
+import { carryOverFacts, openEscrow, parseEscrowFileName, recordImport, type EscrowOpener, type EscrowSealing, type EscrowSidecar } from '../escrow/index.js';
 import { findLatestVersion, nextEscrowVersion, readEscrow, updateSidecar, writeSealedEscrow, assertEscrowDirWritable } from '../escrow/file-store.js';
 import type { EscrowRef, JournalPort, LifecycleEscrow } from '../ceremony/lifecycle.js';
 import { say, type Io } from './io.js';
@@ -90,7 +90,15 @@ export function fileEscrowStore(o: EscrowStoreOptions): LifecycleEscrow {
     nextVersion: (keyId) => nextEscrowVersion(dirOf(o), keyId),
     async write(sealed) {
       await assertEscrowDirWritable(dirOf(o));
-      return writeSealedEscrow(dirOf(o), sealed.keyId, sealed);
+      const previous = await findLatestVersion(dirOf(o), sealed.keyId);
+      const written = await writeSealedEscrow(dirOf(o), sealed.keyId, sealed);
+      // A new version of the same key keeps every earlier material in order: carry what KMS told us
+      // about them (first import, ValidTo history) into its sidecar.
+      if (previous !== undefined) {
+        const old = (await readEscrow(previous.sidecarPath)).sidecar;
+        await updateSidecar(written.sidecarPath, (s) => carryOverFacts(s, old));
+      }
+      return written;
     },
     async recordImport(sidecarPath, fact) {
       await updateSidecar(sidecarPath, (s) => recordImport(s, fact));

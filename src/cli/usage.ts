@@ -65,9 +65,13 @@ Flags:
     --wrapping-algorithm ALG    RSAES_OAEP_SHA_256, RSAES_OAEP_SHA_1, RSA_AES_KEY_WRAP_SHA_256,
                                 RSA_AES_KEY_WRAP_SHA_1 (default: the strongest valid for the key spec)
     --wrapping-key-spec SPEC    RSA_4096 (default), RSA_3072, RSA_2048
-    --recipient AGE_RECIPIENT   seal the escrow to this custodian (age1…); repeatable
+    --recipient [NAME=]AGE      seal the escrow to this custodian (age1…, optionally labelled alice=age1…); repeatable
     --recipients-file FILE      seal to every recipient listed in FILE (one per line, # comments)
     --passphrase-file FILE      seal with the passphrase in FILE (- for stdin)
+    --threshold M               m-of-n: any M of the --recipient custodians open the escrow (one share
+                                file each, sealed to that custodian alone)
+    --split xor                 split knowledge: each recipient gets a full-length XOR component with its
+                                own check value; all are needed
     --escrow-dir DIR            where the escrow is written (default ./escrow)
     --export-parameters FILE    air-gapped step 1: create the key (+ alias), write its import parameters
                                 to FILE (create-only, 0600) and stop; then kms-byok wrap offline
@@ -307,7 +311,7 @@ Flags:
     --parameters FILE           the parameters bundle (step 1)
     --out FILE                  the import bundle to write (default import.json; never overwritten)
     --material-file PATH        existing material instead of generating it (as for onboard)
-    --recipient AGE_RECIPIENT   seal the escrow to this custodian (age1…); repeatable
+    --recipient [NAME=]AGE      seal the escrow to this custodian (age1…, optionally labelled alice=age1…); repeatable
     --recipients-file FILE      seal to every recipient listed in FILE
     --passphrase-file FILE      seal with the passphrase in FILE (- for stdin)
     --escrow-dir DIR            where the escrow is written (default ./escrow)

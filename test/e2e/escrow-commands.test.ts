@@ -119,3 +119,34 @@ describe('escrow export', () => {
     expect(readFileSync(out).equals(bytes)).toBe(true);
   });
 });
+
+describe('onboard with split knowledge', () => {
+  it('--threshold 2 with three labelled custodians: share files each sealed to one custodian; any two open it', async () => {
+    const r = await run(['onboard', ...ws.target, '--yes', '--json', '--no-expiry', '--escrow-dir', ws.path('escrow-2of3'), '--threshold', '2',
+      '--recipient', `bob=${bob.recipient}`, '--recipient', `carol=${carol.recipient}`, '--recipient', `dan=${dan.recipient}`]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.json<{ escrow: { path: string; files: { role: string; holder?: string }[] }; checkValue: string }>();
+    expect(out.escrow.files.filter((f) => f.role === 'share')).toHaveLength(3);
+    const v = await run(['escrow', 'verify', out.escrow.path, '--identity', carol.path, '--identity', dan.path, '--json']);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.json<{ materials: { checkValue: string }[] }>().materials[0]!.checkValue).toBe(out.checkValue);
+    expect((await run(['escrow', 'verify', out.escrow.path, '--identity', bob.path])).code).toBe(1);
+  });
+
+  it('--split xor: every custodian gets a component; all are needed', async () => {
+    const r = await run(['onboard', ...ws.target, '--yes', '--json', '--no-expiry', '--escrow-dir', ws.path('escrow-xor'), '--split', 'xor',
+      '--recipient', `bob=${bob.recipient}`, '--recipient', `carol=${carol.recipient}`]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = r.json<{ escrow: { path: string; files: { role: string }[] }; checkValue: string }>();
+    expect(out.escrow.files.filter((f) => f.role === 'component')).toHaveLength(2);
+    const both = await run(['escrow', 'verify', out.escrow.path, '--identity', bob.path, '--identity', carol.path, '--json']);
+    expect(both.code, both.stderr).toBe(0);
+    expect((await run(['escrow', 'verify', out.escrow.path, '--identity', bob.path])).code).toBe(1);
+  });
+
+  it('refuses a threshold larger than the number of custodians before any KMS call', async () => {
+    const r = await run(['onboard', ...ws.target, '--yes', '--no-expiry', '--escrow-dir', ws.path('escrow-bad'), '--threshold', '3', '--recipient', bob.recipient, '--recipient', carol.recipient]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('kms-byok: error: invalid --threshold "3" for 2 recipients');
+  });
+});

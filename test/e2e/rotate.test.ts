@@ -54,6 +54,18 @@ describe('rotate --in-place twice, delete all material, restore', () => {
     expect(files.sort()).toEqual([1, 2, 3].map((v) => `${key.keyId}.v${v}.age`));
   });
 
+  it('each new version keeps what KMS told us about earlier materials (first import, ValidTo history)', async () => {
+    const { readFileSync } = await import('node:fs');
+    type Side = { materials: { checkValue: string; keyMaterialId?: string; firstImport?: { importedAt: string }; validTo: unknown[] }[] };
+    const v1 = JSON.parse(readFileSync(ws.path(`escrow/${key.keyId}.v1.age.json`), 'utf8')) as Side;
+    const v3 = JSON.parse(readFileSync(ws.path(`escrow/${key.keyId}.v3.age.json`), 'utf8')) as Side;
+    expect(v1.materials[0]!.firstImport).toBeDefined();
+    expect(v3.materials[0]!.firstImport).toEqual(v1.materials[0]!.firstImport);
+    expect(v3.materials[0]!.validTo.slice(0, v1.materials[0]!.validTo.length)).toEqual(v1.materials[0]!.validTo);
+    expect(v3.materials.map((m) => m.keyMaterialId)).toEqual(expect.arrayContaining([expect.stringMatching(/^[0-9a-f]{64}$/)]));
+    expect(v3.materials.every((m) => m.firstImport !== undefined)).toBe(true);
+  });
+
   it('status shows three materials, the last rotation and rotations left', async () => {
     const r = await run(['status', key.keyId, ...ws.target, '--escrow-dir', ws.path('escrow'), '--json']);
     expect(r.code, r.stderr).toBe(0);

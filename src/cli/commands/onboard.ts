@@ -40,6 +40,8 @@ const FLAGS = {
   recipient: { type: 'string', multiple: true },
   'recipients-file': { type: 'string', multiple: true },
   'passphrase-file': { type: 'string' },
+  threshold: { type: 'string' },
+  split: { type: 'string' },
   'escrow-dir': { type: 'string' },
   'key-spec': { type: 'string' },
   'key-usage': { type: 'string' },
@@ -117,6 +119,8 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
     recipients: strs(p, 'recipient'),
     recipientsFiles: strs(p, 'recipients-file').map(local),
     passphraseFile: passphraseFile === undefined ? undefined : local(passphraseFile),
+    ...(str(p, 'threshold') !== undefined ? { threshold: str(p, 'threshold')! } : {}),
+    ...(str(p, 'split') !== undefined ? { split: str(p, 'split')! } : {}),
   });
   try {
     const vault = await openEscrowVault(escrowDir, io);
@@ -172,7 +176,7 @@ function render(io: Io, r: OnboardResult, json: boolean, target: string): void {
 }
 
 /** Flags that belong to the offline step (`wrap`), refused with --export-parameters. */
-const OFFLINE_FLAGS = ['recipient', 'recipients-file', 'passphrase-file', 'escrow-dir', 'material-file'] as const;
+const OFFLINE_FLAGS = ['recipient', 'recipients-file', 'passphrase-file', 'threshold', 'split', 'escrow-dir', 'material-file'] as const;
 
 /**
  * Air-gapped step 1: create the key (+ alias), fetch import parameters, write them to a parameters
