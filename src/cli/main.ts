@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<CommandFn>> = {
   rotate: async () => (await import('./commands/rotate.js')).rotate,
   revoke: async () => (await import('./commands/revoke.js')).revoke,
   transcript: async () => (await import('./commands/transcript.js')).transcript,
+  verify: async () => (await import('./commands/verify.js')).verify,
 };
 
 export const VERSION = '0.1.0';

@@ -432,3 +432,17 @@ Examples:
     $ kms-byok schedule --print kubernetes --key alias/payments --identity custodian.txt \\
         --image registry.example.com/kms-byok:0.1.0 --region eu-west-1 > cronjob.yaml
 `;
+
+export const VERIFY_USAGE = `Usage:
+    kms-byok verify KEY (--identity FILE... | --passphrase-file FILE) [--escrow-dir DIR | --escrow FILE] [--json]
+
+Proves that KMS holds exactly what the key's escrow holds, without changing anything: every material
+KMS lists must be in the escrow; each symmetric material is re-imported under its KeyMaterialId with
+the expiry KMS already has (KMS accepts only the very same material); and the current material is
+shown in use — Encrypt/Decrypt (symmetric), GenerateMac against a local HMAC (HMAC), GetPublicKey
+against the local public key and a KMS signature verified locally (RSA, ECC).
+Exit 0 when proven, 3 when KMS and the escrow disagree, 1 when it could not be checked.
+
+Example:
+    $ kms-byok verify alias/payments --identity custodian.txt --escrow-dir ./escrow --region eu-west-1
+`;

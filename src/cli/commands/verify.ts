@@ -1,0 +1,73 @@
+/**
+ * `kms-byok verify KEY`: on-demand proof that KMS holds exactly the escrowed material. Opens the
+ * key's latest escrow (or --escrow FILE) with the custodian's identity or passphrase. Exit 0 when
+ * proven, 3 when KMS and the escrow disagree (attention), 1 when it could not be checked.
+ */
+import { ExitCode, KmsByokError } from '../../core/errors.js';
+import { disposePayload, openEscrow } from '../../escrow/index.js';
+import { readEscrow } from '../../escrow/file-store.js';
+import { checkValue } from '../../material/check-value.js';
+import { describeExternalKey } from '../../ceremony/lifecycle.js';
+import { bool, missing, parseFlags, str } from '../args.js';
+import { say, type Io } from '../io.js';
+import { printJson, printRows } from '../render.js';
+import { openTarget } from '../target.js';
+import { VERIFY_USAGE } from '../usage.js';
+import { COMMON_FLAGS, escrowDirOf, optionalOpener } from '../lifecycle-cli.js';
+import { latestEscrow, loadEscrowRef } from '../lifecycle-edge.js';
+import { resolve } from 'node:path';
+
+export async function verify(argv: string[], io: Io): Promise<number> {
+  const p = parseFlags(argv, COMMON_FLAGS, 'verify');
+  if (bool(p, 'help')) {
+    io.stdout.write(VERIFY_USAGE);
+    return ExitCode.ok;
+  }
+  if (p.positionals.length !== 1) throw p.positionals.length === 0 ? missing('KEY', 'which key to verify (key id, ARN or alias/NAME)') : new KmsByokError('ERR_USAGE', 'verify takes one KEY', { hint: 'run verify once per key' });
+  const opener = await optionalOpener(p, io);
+  if (!opener) throw missing('--identity or --passphrase-file', 'the escrow must be opened to compare its material with KMS');
+  try {
+    const target = await openTarget(p, io);
+    try {
+      const key = await describeExternalKey(target.kms, p.positionals[0]!);
+      const file = str(p, 'escrow');
+      const ref = file !== undefined ? await loadEscrowRef(resolve(io.cwd, file)) : await latestEscrow(escrowDirOf(p, io), key.KeyId);
+      if (!ref) {
+        throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `no escrow for key ${key.KeyId} in ${escrowDirOf(p, io)}`, { hint: 'pass --escrow-dir DIR or --escrow FILE' });
+      }
+      const payload = await openEscrow(await readEscrow(ref.sidecarPath), opener, { computeCheckValue: checkValue });
+      try {
+        const { runVerify } = await import('../../ceremony/verify.js');
+        let result;
+        try {
+          result = await runVerify(target.kms, key, { payload, sidecar: ref.sidecar, path: ref.path }, (s) => say(io, null, `✓ ${s}`));
+        } catch (e) {
+          if (e instanceof KmsByokError && (e.code === 'ERR_VERIFY_FAILED' || e.code === 'ERR_KMS_INCORRECT_KEY_MATERIAL')) {
+            say(io, 'error', e.message);
+            say(io, 'hint', e.hint ?? 'do not use this key until KMS and the escrow agree');
+            io.stderr.write(`kms-byok: code: ${e.code}\n`);
+            if (bool(p, 'json')) printJson(io, { ok: false, code: e.code, message: e.message });
+            return ExitCode.attention;
+          }
+          throw e;
+        }
+        if (bool(p, 'json')) printJson(io, { ok: true, escrow: ref.path, ...result });
+        else
+          printRows(io, [
+            ['key', result.keyArn],
+            ['escrow', ref.path],
+            ...result.materials.map((m): [string, string] => [`material ${m.index}`, `${m.checkValue}${m.keyMaterialId ? `  KeyMaterialId ${m.keyMaterialId}` : ''}${m.confirmedByReimport ? '  confirmed by re-import' : ''}`]),
+            ['proof', result.proof.summary],
+            ['result', 'ok: KMS holds exactly the escrowed material'],
+          ]);
+        return ExitCode.ok;
+      } finally {
+        disposePayload(payload);
+      }
+    } finally {
+      await target.close();
+    }
+  } finally {
+    if ('passphrase' in opener) opener.passphrase.dispose();
+  }
+}
