@@ -38,6 +38,7 @@ import { sealEscrow, type EscrowSealing, type ImportFact, type SealedEscrow } fr
 import type { CeremonyDeps, WrittenEscrow } from './ports.js';
 import { assertAliasFree, resolveValidTo, type ExpiryChoice } from './onboard.js';
 import { retryWhileNotFound } from './retry.js';
+import { SIGNING } from './prove.js';
 
 export const PARAMETERS_FORMAT = 'kms-byok-parameters';
 export const IMPORT_FORMAT = 'kms-byok-import';
@@ -510,15 +511,6 @@ export interface ImportBundleResult {
   unrecorded?: ImportFact;
 }
 
-const SIGNING: Partial<Record<KeySpec, { algorithm: SigningAlgorithm; hash: string; pss?: boolean }>> = {
-  RSA_2048: { algorithm: 'RSASSA_PSS_SHA_256', hash: 'sha256', pss: true },
-  RSA_3072: { algorithm: 'RSASSA_PSS_SHA_256', hash: 'sha256', pss: true },
-  RSA_4096: { algorithm: 'RSASSA_PSS_SHA_256', hash: 'sha256', pss: true },
-  ECC_NIST_P256: { algorithm: 'ECDSA_SHA_256', hash: 'sha256' },
-  ECC_NIST_P384: { algorithm: 'ECDSA_SHA_384', hash: 'sha384' },
-  ECC_NIST_P521: { algorithm: 'ECDSA_SHA_512', hash: 'sha512' },
-  ECC_SECG_P256K1: { algorithm: 'ECDSA_SHA_256', hash: 'sha256' },
-};
 
 function wrongKey(message: string, hint: string): KmsByokError {
   return new KmsByokError('ERR_BUNDLE_WRONG_KEY', message, { hint });

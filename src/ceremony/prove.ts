@@ -23,7 +23,8 @@ export interface Proof {
   summary: string;
 }
 
-const SIGNING: Partial<Record<KeySpec, { algorithm: SigningAlgorithm; hash: string; pss?: boolean }>> = {
+/** The signature algorithm each asymmetric spec is proven with (RSA: PSS, salt = hash length). */
+export const SIGNING: Partial<Record<KeySpec, { algorithm: SigningAlgorithm; hash: string; pss?: boolean }>> = {
   RSA_2048: { algorithm: 'RSASSA_PSS_SHA_256', hash: 'sha256', pss: true },
   RSA_3072: { algorithm: 'RSASSA_PSS_SHA_256', hash: 'sha256', pss: true },
   RSA_4096: { algorithm: 'RSASSA_PSS_SHA_256', hash: 'sha256', pss: true },

@@ -9,7 +9,6 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
 import { checkValue } from '../material/check-value.js';
@@ -19,15 +18,8 @@ import type { EscrowRef, JournalPort, LifecycleEscrow } from '../ceremony/lifecy
 import { say, type Io } from './io.js';
 
 /** `user@host`, as the escrow manifest and the transcript record it. */
-export function operatorName(): string {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    /* no passwd entry (containers) */
-  }
-  return `${user}@${hostname()}`;
-}
+/** `user@host` of the operator, for manifests and transcripts (one definition: cli/bundles.ts). */
+export { operator as operatorName } from './bundles.js';
 
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');

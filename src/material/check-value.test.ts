@@ -12,16 +12,8 @@ import {
   verifyCheckValue,
 } from './check-value.js';
 import { generateKeyMaterial } from './generate.js';
+import { thrown } from '../../test/helpers/errors.js';
 
-function thrown(fn: () => unknown): KmsByokError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(KmsByokError);
-    return e as KmsByokError;
-  }
-  throw new Error('expected a KmsByokError, nothing was thrown');
-}
 
 const secret = (hex: string): SecretBytes => SecretBytes.adopt(new Uint8Array(Buffer.from(hex, 'hex')));
 const NIST_AES256 = '603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4';

@@ -20,16 +20,8 @@ import {
   parseWrappingKeySpec,
   validWrappings,
 } from './key-specs.js';
+import { thrown } from '../../test/helpers/errors.js';
 
-function thrown(fn: () => unknown): KmsByokError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(KmsByokError);
-    return e as KmsByokError;
-  }
-  throw new Error('expected a KmsByokError, nothing was thrown');
-}
 
 const NOT_IMPORTABLE: KeySpec[] = [
   'ECC_NIST_EDWARDS25519',

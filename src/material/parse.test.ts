@@ -4,16 +4,8 @@ import { openssl, withTempDir } from '../../test/vectors/helpers.js';
 import { KmsByokError } from '../core/errors.js';
 import type { SecretBytes } from '../core/secret.js';
 import { parseMaterial } from './parse.js';
+import { thrown } from '../../test/helpers/errors.js';
 
-function thrown(fn: () => unknown): KmsByokError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(KmsByokError);
-    return e as KmsByokError;
-  }
-  throw new Error('expected a KmsByokError, nothing was thrown');
-}
 
 const text = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'));
 const bytesOf = (s: SecretBytes): Buffer => s.use((b) => Buffer.from(b));

@@ -6,16 +6,8 @@ import { KmsByokError } from '../core/errors.js';
 import { SecretBytes } from '../core/secret.js';
 import { generateKeyMaterial } from '../material/generate.js';
 import { wrapKeyMaterial } from './index.js';
+import { thrown } from '../../test/helpers/errors.js';
 
-function thrown(fn: () => unknown): KmsByokError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(KmsByokError);
-    return e as KmsByokError;
-  }
-  throw new Error('expected a KmsByokError, nothing was thrown');
-}
 
 let wk2048: TestWrappingKey;
 let wk3072: TestWrappingKey;

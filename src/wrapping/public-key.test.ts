@@ -3,16 +3,8 @@ import forge from 'node-forge';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KmsByokError } from '../core/errors.js';
 import { parseWrappingPublicKey } from './public-key.js';
+import { thrown } from '../../test/helpers/errors.js';
 
-function thrown(fn: () => unknown): KmsByokError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(KmsByokError);
-    return e as KmsByokError;
-  }
-  throw new Error('expected a KmsByokError, nothing was thrown');
-}
 
 const spki = (key: { export(o: { type: 'spki'; format: 'der' }): Buffer }): Uint8Array => new Uint8Array(key.export({ type: 'spki', format: 'der' }));
 

@@ -8,7 +8,6 @@
  */
 import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { hostname, userInfo } from 'node:os';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { checkValue } from '../../material/check-value.js';
 import {
@@ -28,6 +27,7 @@ import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
 import { ESCROW_USAGE } from '../usage.js';
 import { SEALING_FLAGS, readOpener, readSealingInputs } from '../escrow-inputs.js';
+import { operator } from '../bundles.js';
 
 /** Failures of an escrow check that mean "this escrow does not match itself": attention, exit 3. */
 const MISMATCH_CODES = new Set(['ERR_CHECK_VALUE_MISMATCH', 'ERR_ESCROW_MISMATCH', 'ERR_ESCROW_TAMPERED']);
@@ -160,15 +160,6 @@ function disposeOpener(opener: EscrowOpener): void {
   if ('passphrase' in opener) opener.passphrase.dispose();
 }
 
-function operator(): string {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    /* no passwd entry: keep "unknown" */
-  }
-  return `${user}@${hostname()}`;
-}
 
 async function reseal(argv: string[], io: Io): Promise<number> {
   const p = parseFlags(argv, { ...OPEN_FLAGS, ...SEALING_FLAGS, 'new-passphrase-file': { type: 'string' } }, 'escrow reseal');
