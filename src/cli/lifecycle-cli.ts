@@ -13,6 +13,7 @@ import { TARGET_FLAGS, OUTPUT_FLAGS, str, strs, bool, type FlagSpec, type Parsed
 import { say, type Io } from './io.js';
 import { openTarget, type Target } from './target.js';
 import { readOpener } from './escrow-inputs.js';
+import { notify, type NotifyDocument } from './notify.js';
 import { fileEscrowStore, keyIdOf, latestEscrow, openJournal, operatorName, type CliJournal, type EscrowStoreOptions } from './lifecycle-edge.js';
 
 export const ESCROW_INPUT_FLAGS: FlagSpec = {
@@ -22,6 +23,7 @@ export const ESCROW_INPUT_FLAGS: FlagSpec = {
   'passphrase-file': { type: 'string' },
   transcript: { type: 'string' },
   resume: { type: 'boolean' },
+  'notify-command': { type: 'string' },
 };
 
 export const COMMON_FLAGS: FlagSpec = { ...TARGET_FLAGS, ...OUTPUT_FLAGS, ...ESCROW_INPUT_FLAGS };
@@ -113,6 +115,8 @@ export async function runCeremony<T>(
   } finally {
     await target.close();
     if (result === undefined || !c.quiet?.(result)) await transcriptEntry();
+    const hook = str(p, 'notify-command');
+    if (hook !== undefined) await notify(io, hook, notifyDocument(c.ceremony, result, failure));
   }
 
   async function transcriptEntry(): Promise<void> {
@@ -139,7 +143,7 @@ export async function runCeremony<T>(
 }
 
 /** Non-secret facts of a key's latest escrow for the transcript: custodians, files, check values, wrapping. */
-async function escrowFacts(dir: string, keyId: string | undefined): Promise<TranscriptRecord['fields']> {
+export async function escrowFacts(dir: string, keyId: string | undefined): Promise<TranscriptRecord['fields']> {
   if (keyId === undefined) return [];
   const ref = await latestEscrow(dir, keyId).catch(() => undefined);
   if (!ref) return [['escrow of ' + keyId, 'none found']];
@@ -182,4 +186,12 @@ export async function appendTranscript(io: Io, path: string, record: TranscriptR
     await h.close();
   }
   say(io, 'note', `transcript ${path}: head ${head}`);
+}
+
+/** The hook's document: the result object the JSON output prints, or the error's code and message. */
+export function notifyDocument(ceremony: string, result: unknown, failure: unknown): NotifyDocument {
+  const doc: NotifyDocument = { ceremony, ok: result !== undefined, time: new Date().toISOString() };
+  if (result !== undefined) doc.result = result;
+  else doc.error = failure instanceof KmsByokError ? { code: failure.code, message: failure.message } : { code: 'ERR_INTERNAL', message: failure instanceof Error ? failure.message : String(failure) };
+  return doc;
 }

@@ -45,6 +45,8 @@ const FLAGS = {
   'escrow-dir': { type: 'string' },
   'key-spec': { type: 'string' },
   'key-usage': { type: 'string' },
+  transcript: { type: 'string' },
+  'notify-command': { type: 'string' },
   'material-file': { type: 'string' },
   'export-parameters': { type: 'string' },
   'key-id': { type: 'string' },
@@ -124,7 +126,11 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
   });
   try {
     const vault = await openEscrowVault(escrowDir, io);
-    const target = await openTarget(p, io);
+    const requests: string[] = [];
+    const target = await openTarget(p, io, { onRequest: (op, id) => requests.push(`${op} ${id ?? '(no request id)'}`) });
+    const started = new Date();
+    let result: OnboardResult | undefined;
+    let failure: unknown;
     try {
       const { runOnboard } = await import('../../ceremony/onboard.js');
       const options: OnboardOptions = {
@@ -138,7 +144,7 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
         ...(alias ? { alias } : {}),
         ...(str(p, 'description') ? { description: str(p, 'description')! } : {}),
       };
-      const result = await runOnboard(options, {
+      result = await runOnboard(options, {
         kms: target.kms,
         escrow: vault,
         now: () => new Date(),
@@ -147,12 +153,53 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
       });
       render(io, result, bool(p, 'json'), target.label);
       return ExitCode.ok;
+    } catch (e) {
+      failure = e;
+      throw e;
     } finally {
       await target.close();
+      await recordOnboard(p, io, { escrowDir, started, result, failure, requests, target: target.label, alias });
     }
   } finally {
     sealing.passphrase?.dispose();
     material?.dispose();
+  }
+}
+
+/**
+ * Appends the ceremony record to the transcript (issue 6: every ceremony, failures too, with KMS
+ * request ids and the escrow's SHA-256s) and runs --notify-command. Never fails the ceremony.
+ */
+async function recordOnboard(
+  p: Parsed,
+  io: Io,
+  r: { escrowDir: string; started: Date; result: OnboardResult | undefined; failure: unknown; requests: string[]; target: string; alias: string | undefined },
+): Promise<void> {
+  const { appendTranscript, escrowFacts, notifyDocument } = await import('../lifecycle-cli.js');
+  const transcript = str(p, 'transcript') ? resolve(io.cwd, str(p, 'transcript')!) : resolve(r.escrowDir, 'transcript.md');
+  const outcome = r.result
+    ? `key ${r.result.keyId} Enabled; ${r.result.verified.summary}`
+    : r.failure instanceof KmsByokError
+      ? `failed: ${r.failure.code}: ${r.failure.message}`
+      : `failed: ${r.failure instanceof Error ? r.failure.message : String(r.failure)}`;
+  await appendTranscript(io, transcript, {
+    ceremony: 'onboard',
+    time: r.started.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    outcome,
+    fields: [
+      ['operator', operator()],
+      ['target', r.target],
+      ['key', r.result?.keyArn],
+      ['alias', r.alias],
+      ['expiry', r.result ? (r.result.validTo ?? 'never (KEY_MATERIAL_DOES_NOT_EXPIRE)') : undefined],
+      ...(await escrowFacts(r.escrowDir, r.result?.keyId)),
+      ['KMS requests', r.requests],
+    ],
+  }).catch((e: unknown) => say(io, 'warning', `could not append to the transcript: ${e instanceof Error ? e.message : String(e)}`));
+  const hook = str(p, 'notify-command');
+  if (hook !== undefined) {
+    const { notify } = await import('../notify.js');
+    await notify(io, hook, notifyDocument('onboard', r.result, r.failure));
   }
 }
 

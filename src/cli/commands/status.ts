@@ -20,6 +20,7 @@ const FLAGS = {
   'escrow-dir': { type: 'string' },
   'warn-days': { type: 'string' },
   'max-age': { type: 'string' },
+  format: { type: 'string' },
 } as const;
 
 export async function status(argv: string[], io: Io): Promise<number> {
@@ -31,6 +32,10 @@ export async function status(argv: string[], io: Io): Promise<number> {
   const warnText = str(p, 'warn-days') ?? '30';
   if (!/^\d{1,4}$/.test(warnText)) {
     throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --warn-days "${warnText}": expected a whole number of days`, { hint: 'e.g. --warn-days 30' });
+  }
+  const formatText = str(p, 'format');
+  if (formatText !== undefined && !['human', 'json', 'prometheus'].includes(formatText)) {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --format "${formatText}"`, { hint: 'use human, json or prometheus' });
   }
   const maxAge = str(p, 'max-age');
   const maxAgeMs = maxAge === undefined ? undefined : parseDuration(maxAge, '--max-age');
@@ -46,7 +51,14 @@ export async function status(argv: string[], io: Io): Promise<number> {
   } finally {
     await target.close();
   }
-  if (bool(p, 'json')) printJson(io, { ...result, escrowDir, target: target.label });
+  const format = str(p, 'format') ?? (bool(p, 'json') ? 'json' : 'human');
+  if (format === 'prometheus') {
+    // Alerts live in Prometheus: the metrics carry the attention flag, so a textfile-collector job
+    // exits 0 unless the status itself could not be taken.
+    io.stdout.write((await import('../prometheus.js')).renderPrometheus(result, new Date()));
+    return ExitCode.ok;
+  }
+  if (format === 'json') printJson(io, { ...result, escrowDir, target: target.label });
   else render(io, result);
   for (const k of result.keys) for (const a of k.attention) say(io, 'warning', `${k.keyId}: ${a}`);
   return result.attention ? ExitCode.attention : ExitCode.ok;
