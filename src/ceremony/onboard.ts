@@ -40,6 +40,8 @@ export interface OnboardOptions {
   createdBy: string;
   /** Existing material to import instead of generating it; owned (and disposed) by the ceremony. */
   material?: SecretBytes;
+  /** Key policy document (JSON) attached at CreateKey, e.g. one printed by `kms-byok policy`. */
+  policy?: string;
 }
 
 export interface OnboardDeps extends CeremonyDeps {
@@ -112,6 +114,7 @@ export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Pr
       KeySpec: options.keySpec,
       KeyUsage: options.keyUsage,
       ...(options.description ? { Description: options.description } : {}),
+      ...(options.policy ? { Policy: options.policy } : {}),
       Tags: [{ TagKey: 'created-by', TagValue: 'kms-byok' }],
     });
     deps.progress(`created key ${key.KeyId} (${key.KeySpec}, origin ${key.Origin}, ${key.KeyState})`);

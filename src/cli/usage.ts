@@ -76,6 +76,9 @@ Flags:
     --export-parameters FILE    air-gapped step 1: create the key (+ alias), write its import parameters
                                 to FILE (create-only, 0600) and stop; then kms-byok wrap offline
     --key-id KEY                with --export-parameters: fresh parameters for that key (expired token)
+    --apply-policy FILE         attach this key policy at CreateKey (see kms-byok policy)
+    --transcript FILE           the ceremony record to append to (default <escrow-dir>/transcript.md)
+    --notify-command CMD        run CMD (sh -c) afterwards with the JSON result on stdin (30 s limit)
     --json                      print one JSON document
     (and the target flags: --region, --profile, --endpoint-url, --emulator, --emulator-state)
 
@@ -168,8 +171,18 @@ const LIFECYCLE_ESCROW_FLAGS = `    --identity FILE         age identity file th
     --json                  print one JSON document
     (and the target flags: --region, --profile, --endpoint-url, --emulator, --emulator-state)`;
 
+const PLAN_FLAGS = `Fleet flags (see docs/fleet.md):
+    --plan FILE             run every key of a plan file instead of KEY... (validated whole first)
+    --resume                with --plan: run only the keys an earlier run of the plan did not finish
+    --concurrency N         keys in flight per account and Region (default 8)
+    --rate OP=N             client-side rate of a KMS operation, requests/s per account and Region
+                            (repeatable; default: the documented KMS quotas)
+    --rate-scale X          multiply every default rate by X (an account with raised quotas)
+    --progress-interval S   seconds between progress lines when stderr is not a terminal (default 5)`;
+
 export const STATUS_USAGE = `Usage:
-    kms-byok status [KEY...] [--escrow-dir DIR] [--warn-days N] [--max-age 90d] [--json]
+    kms-byok status [KEY...] [--escrow-dir DIR] [--warn-days N] [--max-age 90d] [--json | --format prometheus]
+    kms-byok status --plan FILE [--json]
 
 For each KEY (key id, ARN or alias/NAME; default: every EXTERNAL key the caller can list) shows the
 key state, every key material (ListKeyRotations) with its ValidTo and days left, the last rotation and
@@ -179,13 +192,25 @@ its age, on-demand rotations left, and whether the latest escrow in --escrow-dir
 Exit 3 when anything needs action: a material not imported, ValidTo within --warn-days (default 30),
 a rotation older than --max-age, a missing or mismatching escrow, a key pending deletion.
 
-Example:
+--format prometheus prints node_exporter textfile-collector gauges (seconds until each material
+expires, rotation age, key enabled, escrow present/matching, attention) and exits 0 unless the status
+could not be taken: the alert lives in Prometheus. --format json is the same as --json.
+
+With --plan FILE, every key of the plan, each with its own warnDays and maxAge (docs/fleet.md).
+
+${PLAN_FLAGS}
+
+Examples:
     $ kms-byok status --escrow-dir /srv/escrow --warn-days 30 --max-age 365d
+    $ kms-byok status --format prometheus > /var/lib/node_exporter/textfile/kms-byok.prom.tmp \\
+        && mv /var/lib/node_exporter/textfile/kms-byok.prom.tmp /var/lib/node_exporter/textfile/kms-byok.prom
+    $ kms-byok status --plan fleet.json
 `;
 
 export const REIMPORT_USAGE = `Usage:
     kms-byok reimport KEY... (--expires-in DURATION | --valid-to TIME | --no-expiry)
         (--identity FILE | --passphrase-file FILE) [--before 30d] [flags]
+    kms-byok reimport --plan FILE [--resume] [--concurrency N] [--rate OP=N] [--before 30d] [--json]
 
 Scripted renewal: opens each key's escrow unattended, fetches fresh import parameters, re-imports
 every material of the key (ImportType EXISTING_KEY_MATERIAL with its KeyMaterialId, so KMS itself
@@ -197,7 +222,10 @@ Flags:
     --valid-to TIME         new expiry, ISO-8601 UTC
     --no-expiry             KEY_MATERIAL_DOES_NOT_EXPIRE
     --before DURATION       only keys whose earliest ValidTo is within DURATION (else "not due", exit 0)
+    --notify-command CMD    run CMD (sh -c) afterwards with the JSON result on stdin (30 s limit)
 ${LIFECYCLE_ESCROW_FLAGS}
+
+${PLAN_FLAGS}
 
 Example (daily, see docs/lifecycle.md for cron and systemd timers):
     $ kms-byok reimport alias/payments --before 30d --expires-in 90d --identity /etc/kms-byok/custodian.txt
@@ -206,6 +234,7 @@ Example (daily, see docs/lifecycle.md for cron and systemd timers):
 export const RESTORE_USAGE = `Usage:
     kms-byok restore KEY (--expires-in DURATION | --valid-to TIME | --no-expiry) (--identity FILE | --passphrase-file FILE)
     kms-byok restore --new-key --escrow FILE --yes [--alias alias/NAME] [--multi-region --replica-region R...] [flags]
+    kms-byok restore --plan FILE [--resume] [--concurrency N] [--json]
 
 Disaster recovery. For a key in PendingImport (material expired or deleted), re-imports every missing
 material from its escrow so the key is usable again; old ciphertexts decrypt as before.

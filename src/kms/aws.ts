@@ -14,6 +14,7 @@ import {
   EncryptCommand,
   GenerateMacCommand,
   GetParametersForImportCommand,
+  GetKeyPolicyCommand,
   GetPublicKeyCommand,
   ImportKeyMaterialCommand,
   ListAliasesCommand,
@@ -224,6 +225,11 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
     async replicateKey(keyId, replicaRegion) {
       const out = await send<{ ReplicaKeyMetadata?: Record<string, unknown> }>('ReplicateKey', new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: replicaRegion }));
       return toKeyInfo('ReplicateKey', out.ReplicaKeyMetadata);
+    },
+
+    async getKeyPolicy(keyId) {
+      const out = await send<{ Policy?: string }>('GetKeyPolicy', new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default' }));
+      return requireString('GetKeyPolicy', 'Policy', out.Policy);
     },
 
     async listKeys() {

@@ -33,6 +33,10 @@ const SERVICE_EXCEPTIONS: Record<string, Mapping> = {
   UnsupportedOperationException: { code: 'ERR_KMS_UNSUPPORTED', hint: 'this key (origin, key spec or Region) does not support the operation' },
   ValidationException: { code: 'ERR_KMS_VALIDATION', hint: 'KMS rejected a parameter; check the flags against the KMS limits' },
   InvalidArnException: { code: 'ERR_KMS_VALIDATION', hint: 'check the key ARN' },
+  MalformedPolicyDocumentException: {
+    code: 'ERR_KMS_VALIDATION',
+    hint: 'fix the key policy (kms-byok policy prints one that keeps the account root in control); nothing was created',
+  },
   LimitExceededException: { code: 'ERR_KMS_LIMIT', hint: 'a KMS quota is exhausted in this account and Region; see the Service Quotas console' },
   ThrottlingException: { code: 'ERR_KMS_THROTTLED', hint: 'KMS is throttling requests: retry later or lower the request rate' },
   ConflictException: { code: 'ERR_KMS_CONFLICT', hint: 'another operation on this key is under way: retry in a few minutes' },

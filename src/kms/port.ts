@@ -131,6 +131,8 @@ export interface KmsPort {
   replicateKey(keyId: string, replicaRegion: string): Promise<KeyInfo>;
   /** Every key id the caller can list in this Region, all pages. */
   listKeys(): Promise<string[]>;
+  /** The key's `default` key policy document (JSON text). */
+  getKeyPolicy(keyId: string): Promise<string>;
 }
 
 export type MacAlgorithm = 'HMAC_SHA_224' | 'HMAC_SHA_256' | 'HMAC_SHA_384' | 'HMAC_SHA_512';

@@ -2,6 +2,7 @@
  * `kms-byok onboard`: flags → OnboardOptions → runOnboard over the chosen target. Every local input
  * (flags, recipients, passphrase, escrow directory) is checked here before any KMS call.
  */
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { parseDuration, parseIsoTime } from '../../core/time.js';
@@ -47,6 +48,7 @@ const FLAGS = {
   'key-usage': { type: 'string' },
   transcript: { type: 'string' },
   'notify-command': { type: 'string' },
+  'apply-policy': { type: 'string' },
   'material-file': { type: 'string' },
   'export-parameters': { type: 'string' },
   'key-id': { type: 'string' },
@@ -112,6 +114,8 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
     throw new KmsByokError('ERR_USAGE', '--key-id is only for --export-parameters (fresh parameters for a key of step 1)', { hint: 'run kms-byok onboard --help' });
   }
   const escrowDir = resolve(io.cwd, str(p, 'escrow-dir') ?? 'escrow');
+  const policyFile = str(p, 'apply-policy');
+  const policy = policyFile === undefined ? undefined : await readPolicyFile(resolve(io.cwd, policyFile));
   const materialFile = str(p, 'material-file');
   const material = materialFile === undefined ? undefined : await readMaterialFile(resolve(io.cwd, materialFile), keySpec);
   // Relative paths are relative to the invocation's working directory (`-` is stdin).
@@ -138,6 +142,7 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
         keyUsage,
         wrapping,
         ...(material ? { material } : {}),
+        ...(policy ? { policy } : {}),
         expiry,
         sealing,
         createdBy: operator(),
@@ -164,6 +169,29 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
     sealing.passphrase?.dispose();
     material?.dispose();
   }
+}
+
+/**
+ * Reads a key policy document for --apply-policy: JSON with a Statement list. KMS applies its own
+ * checks at CreateKey (malformed documents, the policy lockout safety check) before creating anything.
+ */
+async function readPolicyFile(path: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new KmsByokError('ERR_FILE_READ', `cannot read --apply-policy ${path} (${(e as { code?: string }).code ?? 'error'})`, { hint: 'check the path; nothing was created' });
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `--apply-policy ${path} is not JSON`, { hint: 'give a key policy document, e.g. the output of kms-byok policy --json' });
+  }
+  if (typeof doc !== 'object' || doc === null || !Array.isArray((doc as { Statement?: unknown }).Statement)) {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `--apply-policy ${path} has no Statement list`, { hint: 'give a key policy document, e.g. the output of kms-byok policy --json' });
+  }
+  return text;
 }
 
 /**

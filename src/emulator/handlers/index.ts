@@ -11,6 +11,7 @@ import { advanceClock, clearFaults, getClock, injectFault, listFaults } from './
 import { decrypt, encrypt, generateDataKey, generateMac, getPublicKey, sign, verify, verifyMac } from './crypto.js';
 import { deleteImportedKeyMaterial, getParametersForImport, importKeyMaterial } from './import.js';
 import { cancelKeyDeletion, createKey, describeKey, disableKey, enableKey, listKeys, scheduleKeyDeletion, updateKeyDescription } from './keys.js';
+import { getKeyPolicy, putKeyPolicy } from './policy.js';
 import { replicateKey } from './replicate.js';
 import { listKeyRotations, rotateKeyOnDemand } from './rotation.js';
 
@@ -42,6 +43,8 @@ export const KMS_OPERATIONS: Readonly<Record<string, Handler>> = {
   RotateKeyOnDemand: rotateKeyOnDemand,
   ListKeyRotations: listKeyRotations,
   ReplicateKey: replicateKey,
+  GetKeyPolicy: getKeyPolicy,
+  PutKeyPolicy: putKeyPolicy,
 };
 
 /** Emulator control operations, by name. */

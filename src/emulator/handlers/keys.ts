@@ -17,6 +17,7 @@ import { fail } from '../errors.js';
 import { bool, int, oneOf, str, tags as readTags, type Input } from '../input.js';
 import { hasAllMaterial, requireNotPendingDeletion } from '../lifecycle.js';
 import { keyArn, resolveKey } from '../lookup.js';
+import { readPolicy } from './policy.js';
 import { keyMetadata } from '../metadata.js';
 import { ALL_AWS_KEY_SPECS, SPECS, generateMaterial, keyMaterialId } from '../specs.js';
 import { regionState, type KeyRecord, type KeySpec, type KeyUsage, type Tag } from '../state.js';
@@ -40,19 +41,6 @@ export function defaultPolicy(accountId: string): string {
   );
 }
 
-/** Reads and checks Policy: JSON text, at most 32 KiB. */
-export function readPolicy(input: Input): string | undefined {
-  const policy = str(input, 'Policy', { min: 1, max: 32768 });
-  if (policy === undefined) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(policy);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-  } catch {
-    throw fail('MalformedPolicyDocumentException', 'The new key policy will not allow you to update the key policy in the future.');
-  }
-  return policy;
-}
-
 /** Reads and checks Tags: unique keys, no `aws:` prefix. */
 export function readTagList(input: Input): Tag[] {
   const list = readTags(input, 'Tags') ?? [];
@@ -70,14 +58,13 @@ function newKeyId(multiRegion: boolean): string {
 }
 
 export const createKey: Handler = async (ctx, input) => {
-  const policy = readPolicy(input);
+  const policy = readPolicy(input, ctx.accountId);
   const description = str(input, 'Description', { min: 0, max: 8192 }) ?? '';
   const usageIn = oneOf(input, 'KeyUsage', KEY_USAGES);
   const specIn = oneOf(input, 'KeySpec', ALL_AWS_KEY_SPECS);
   const cmkSpecIn = oneOf(input, 'CustomerMasterKeySpec', CMK_SPECS);
   const origin = oneOf(input, 'Origin', ORIGINS) ?? 'AWS_KMS';
   const customKeyStoreId = str(input, 'CustomKeyStoreId', { min: 1, max: 64 });
-  bool(input, 'BypassPolicyLockoutSafetyCheck');
   const tagList = readTagList(input);
   const multiRegion = bool(input, 'MultiRegion') ?? false;
   str(input, 'XksKeyId', { min: 1, max: 128 });

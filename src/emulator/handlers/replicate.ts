@@ -18,12 +18,13 @@ import { requireNotPendingDeletion, settleState } from '../lifecycle.js';
 import { keyArn } from '../lookup.js';
 import { keyMetadata } from '../metadata.js';
 import { regionState, type KeyRecord } from '../state.js';
-import { defaultPolicy, readKeyId, readPolicy, readTagList } from './keys.js';
+import { defaultPolicy, readKeyId, readTagList } from './keys.js';
+import { readPolicy } from './policy.js';
 
 export const replicateKey: Handler = (ctx, input) => {
   const primary = readKeyId(ctx, input);
   const replicaRegion = str(input, 'ReplicaRegion', { required: true, max: 32, pattern: /^([a-z]+-){2,3}\d+$/ });
-  const policy = readPolicy(input);
+  const policy = readPolicy(input, ctx.accountId);
   bool(input, 'BypassPolicyLockoutSafetyCheck');
   const description = str(input, 'Description', { min: 0, max: 8192 });
   const tagList = readTagList(input);
