@@ -6,16 +6,8 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KmsByokError } from '../core/errors.js';
 import type { SecretBytes } from '../core/secret.js';
-import { parseRecipient, recordImport, type EscrowOpener, type EscrowSealing } from '../escrow/index.js';
-import {
-  assertEscrowDirWritable,
-  nodeEscrowFs,
-  readIdentityFile,
-  readPassphraseFile,
-  updateSidecar,
-  writeSealedEscrow,
-  type EscrowFs,
-} from '../escrow/file-store.js';
+import { parseRecipient, type EscrowOpener, type EscrowSealing } from '../escrow/index.js';
+import { nodeEscrowFs, openFileVault, readIdentityFile, readPassphraseFile, type EscrowFs } from '../escrow/file-store.js';
 import type { OnboardDeps } from '../ceremony/onboard.js';
 import { missing } from './args.js';
 import { say, type Io } from './io.js';
@@ -128,12 +120,7 @@ export async function readOpener(io: Io, input: { identities: string[]; passphra
  * ceremony's escrow vault over it.
  */
 export async function openEscrowVault(dir: string, io: Io): Promise<OnboardDeps['escrow']> {
-  const warning = await assertEscrowDirWritable(dir);
+  const { vault, warning } = await openFileVault(dir);
   if (warning) say(io, 'warning', warning);
-  return {
-    write: (sealed) => writeSealedEscrow(dir, sealed.keyId, sealed),
-    recordImport: async (written, fact) => {
-      await updateSidecar(written.sidecarPath, (s) => recordImport(s, fact));
-    },
-  };
+  return vault;
 }

@@ -22,6 +22,8 @@ const COMMANDS: Record<string, () => Promise<CommandFn>> = {
   revoke: async () => (await import('./commands/revoke.js')).revoke,
   transcript: async () => (await import('./commands/transcript.js')).transcript,
   verify: async () => (await import('./commands/verify.js')).verify,
+  policy: async () => (await import('./commands/policy.js')).policy,
+  schedule: async () => (await import('./commands/schedule.js')).schedule,
 };
 
 export const VERSION = '0.1.0';

@@ -61,6 +61,9 @@ export type ErrorCode =
   | 'ERR_REVOKE_UNSAFE'
   | 'ERR_TRANSCRIPT_FORMAT'
   | 'ERR_JOURNAL'
+  // fleet plans (issue 8): an invalid plan is usage (exit 2); a changed plan cannot be resumed
+  | 'ERR_PLAN_INVALID'
+  | 'ERR_PLAN_CHANGED'
   // air-gapped ceremony bundles
   | 'ERR_BUNDLE_FORMAT'
   | 'ERR_BUNDLE_TAMPERED'
@@ -86,6 +89,8 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_POLICY_LOCKOUT',
   'ERR_POLICY_SEPARATION',
   'ERR_SCHEDULE_NOT_UNATTENDED',
+  'ERR_PLAN_INVALID',
+  'ERR_PLAN_CHANGED',
 ]);
 
 /** Exit codes of the CLI (see README "Exit codes"). */

@@ -15,7 +15,7 @@ import { KmsByokError } from '../core/errors.js';
 import { SecretBytes } from '../core/secret.js';
 import { type EscrowSidecar, parseEscrowFileName, parseSidecar, serializeSidecar, sha256Hex, sidecarFileName } from './format.js';
 import { parseIdentities } from './seal.js';
-import { assertSidecarUpdate, type LoadedEscrow, type SealedEscrow } from './store.js';
+import { assertSidecarUpdate, recordImport, type ImportFact, type LoadedEscrow, type SealedEscrow } from './store.js';
 
 /** The file handle operations the store uses (a subset of `fs/promises` FileHandle). */
 export interface EscrowFileHandle {
@@ -468,4 +468,23 @@ export async function readPassphraseFile(path: string, options: FileStoreOptions
     throw new KmsByokError('ERR_EMPTY_PASSPHRASE', `passphrase file ${path} is empty`, { hint: 'write the passphrase into the file (one trailing newline is ignored)' });
   }
   return secret;
+}
+
+/**
+ * The escrow vault a ceremony writes to (`OnboardDeps['escrow']`), over a directory: proves `dir`
+ * writable first (creating it 0700), then writes each sealed version create-only and records KMS's
+ * facts in its sidecar. Returns the vault and a warning when the directory is group/world-readable.
+ */
+export async function openFileVault(
+  dir: string,
+  options: FileStoreOptions = {},
+): Promise<{ vault: { write(sealed: SealedEscrow): Promise<WrittenEscrow>; recordImport(written: WrittenEscrow, fact: ImportFact): Promise<void> }; warning?: string }> {
+  const warning = await assertEscrowDirWritable(dir, options);
+  const vault = {
+    write: (sealed: SealedEscrow) => writeSealedEscrow(dir, sealed.keyId, sealed, options),
+    recordImport: async (written: WrittenEscrow, fact: ImportFact) => {
+      await updateSidecar(written.sidecarPath, (sc) => recordImport(sc, fact), options);
+    },
+  };
+  return warning === undefined ? { vault } : { vault, warning };
 }

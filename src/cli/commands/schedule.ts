@@ -1,0 +1,137 @@
+/**
+ * `kms-byok schedule --print systemd|cron|kubernetes`: prints a ready schedule for the unattended
+ * `kms-byok reimport --before 30d …` (or `status`) run. Refuses (exit 2) a schedule that would prompt.
+ * Generating reads nothing but a --plan file and contacts nothing.
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { ExitCode, KmsByokError } from '../../core/errors.js';
+import { parseDuration } from '../../core/time.js';
+import {
+  SCHEDULE_FORMATS,
+  kubernetesCronJob,
+  renderCron,
+  renderSystemd,
+  toYaml,
+  type ScheduleFormat,
+  type ScheduleOptions,
+  type ScheduledCommand,
+} from '../../policy/schedule.js';
+import { OUTPUT_FLAGS, bool, parseFlags, str, strs, type FlagSpec } from '../args.js';
+import { say, type Io } from '../io.js';
+import { printJson } from '../render.js';
+import { SCHEDULE_USAGE } from '../usage.js';
+
+const FLAGS: FlagSpec = {
+  ...OUTPUT_FLAGS,
+  print: { type: 'string' },
+  command: { type: 'string' },
+  key: { type: 'string', multiple: true },
+  plan: { type: 'string' },
+  before: { type: 'string' },
+  'expires-in': { type: 'string' },
+  'warn-days': { type: 'string' },
+  identity: { type: 'string' },
+  'passphrase-file': { type: 'string' },
+  'escrow-dir': { type: 'string' },
+  region: { type: 'string' },
+  profile: { type: 'string' },
+  'on-calendar': { type: 'string' },
+  cron: { type: 'string' },
+  image: { type: 'string' },
+  name: { type: 'string' },
+  bin: { type: 'string' },
+  user: { type: 'string' },
+  log: { type: 'string' },
+  'service-account': { type: 'string' },
+  secret: { type: 'string' },
+  'escrow-claim': { type: 'string' },
+};
+
+/** Keys listed in a plan file: one key id, ARN or alias per line; blank lines and # comments ignored. */
+async function planKeys(io: Io, file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(resolve(io.cwd, file), 'utf8');
+  } catch (e) {
+    throw new KmsByokError('ERR_FILE_READ', `cannot read --plan ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: 'give a file listing one key per line' });
+  }
+  return text
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter((l) => l.length > 0);
+}
+
+function abs(io: Io, path: string | undefined): string | undefined {
+  if (path === undefined || path === '-') return path;
+  return isAbsolute(path) ? path : resolve(io.cwd, path);
+}
+
+export async function schedule(argv: string[], io: Io): Promise<number> {
+  const p = parseFlags(argv, FLAGS, 'schedule');
+  if (bool(p, 'help')) {
+    io.stdout.write(SCHEDULE_USAGE);
+    return ExitCode.ok;
+  }
+  if (p.positionals.length > 0) throw new KmsByokError('ERR_USAGE', `unexpected argument "${p.positionals[0]}"`, { hint: 'keys are given with --key (repeatable) or --plan FILE' });
+  const format = str(p, 'print');
+  if (format === undefined) throw new KmsByokError('ERR_MISSING_INPUT', 'missing --print: which scheduler to print for', { hint: `pass --print ${SCHEDULE_FORMATS.join('|')}` });
+  if (!SCHEDULE_FORMATS.includes(format as ScheduleFormat)) throw new KmsByokError('ERR_INVALID_ARGUMENT', `unknown --print "${format}"`, { hint: `use ${SCHEDULE_FORMATS.join(', ')}` });
+  const command = (str(p, 'command') ?? 'reimport') as ScheduledCommand;
+  const before = str(p, 'before') ?? '30d';
+  const expiresIn = str(p, 'expires-in') ?? '90d';
+  if (command === 'reimport') {
+    const beforeMs = parseDuration(before, '--before');
+    const expiresMs = parseDuration(expiresIn, '--expires-in');
+    if (beforeMs >= expiresMs) {
+      throw new KmsByokError('ERR_INVALID_COMBINATION', `--before ${before} is not shorter than --expires-in ${expiresIn}: every run would re-import`, {
+        hint: 'e.g. --before 30d --expires-in 90d: a daily run re-imports once every 60 days, with 30 days to notice failures',
+      });
+    }
+  }
+  const keys = [...strs(p, 'key'), ...(str(p, 'plan') !== undefined ? await planKeys(io, str(p, 'plan')!) : [])];
+  const k8s = format === 'kubernetes';
+  const options: ScheduleOptions = {
+    command,
+    bin: str(p, 'bin') ?? (k8s ? 'kms-byok' : '/usr/local/bin/kms-byok'),
+    keys,
+    before,
+    expiresIn,
+    ...(str(p, 'warn-days') !== undefined ? { warnDays: str(p, 'warn-days')! } : {}),
+    ...(str(p, 'identity') !== undefined ? { identity: abs(io, str(p, 'identity'))! } : {}),
+    ...(str(p, 'passphrase-file') !== undefined ? { passphraseFile: abs(io, str(p, 'passphrase-file'))! } : {}),
+    escrowDir: abs(io, str(p, 'escrow-dir') ?? (k8s ? '/var/lib/kms-byok/escrow' : 'escrow'))!,
+    ...(str(p, 'region') !== undefined ? { region: str(p, 'region')! } : {}),
+    ...(str(p, 'profile') !== undefined ? { profile: str(p, 'profile')! } : {}),
+    onCalendar: str(p, 'on-calendar') ?? '*-*-* 03:17:00',
+    cron: str(p, 'cron') ?? '17 3 * * *',
+    ...(str(p, 'image') !== undefined ? { image: str(p, 'image')! } : {}),
+    name: str(p, 'name') ?? `kms-byok-${command}`,
+    ...(str(p, 'user') !== undefined ? { user: str(p, 'user')! } : {}),
+    ...(str(p, 'log') !== undefined ? { log: abs(io, str(p, 'log'))! } : {}),
+    ...(str(p, 'service-account') !== undefined ? { serviceAccount: str(p, 'service-account')! } : {}),
+    ...(str(p, 'secret') !== undefined ? { secret: str(p, 'secret')! } : {}),
+    ...(str(p, 'escrow-claim') !== undefined ? { escrowClaim: str(p, 'escrow-claim')! } : {}),
+  };
+  if (format === 'systemd') {
+    const units = renderSystemd(options);
+    if (bool(p, 'json')) printJson(io, units);
+    else io.stdout.write(`# ${units.serviceName}\n${units.service}\n# ${units.timerName}\n${units.timer}`);
+    say(io, 'hint', `save them as /etc/systemd/system/${units.serviceName} and ${units.timerName}, then: systemctl daemon-reload && systemctl enable --now ${units.timerName}`);
+  } else if (format === 'cron') {
+    const line = renderCron(options);
+    if (bool(p, 'json')) printJson(io, { crontab: line });
+    else io.stdout.write(line);
+    say(io, 'hint', 'add it with crontab -e as the user that may read the identity and write the escrow directory');
+  } else {
+    const manifest = kubernetesCronJob(options);
+    if (bool(p, 'json')) printJson(io, manifest);
+    else io.stdout.write(`---\n${toYaml(manifest)}`);
+    const secretKey = options.identity !== undefined ? 'identity' : 'passphrase';
+    const secretFile = options.identity ?? options.passphraseFile;
+    if (secretFile !== undefined) {
+      say(io, 'hint', `create the Secret first: kubectl create secret generic ${options.secret ?? `${options.name}-${secretKey}`} --from-file=${secretKey}=${secretFile}`);
+    }
+  }
+  return ExitCode.ok;
+}

@@ -1,0 +1,86 @@
+/**
+ * kms-byok as a library: the same ceremonies the CLI runs, over ports you wire yourself.
+ *
+ * Every ceremony is a function of an options object and its dependencies: a {@link KmsPort} (use
+ * {@link createAwsKms} for AWS KMS or any endpoint speaking its protocol), an escrow vault (use
+ * {@link openFileVault}), a clock and a progress callback. Secrets are {@link SecretBytes}; every
+ * failure is a {@link KmsByokError} with a stable `code`.
+ *
+ * @example Rehearse a ceremony in-process against the embedded emulator
+ * ```ts
+ * import { createAwsKms, openFileVault, runOnboard, startEmulator } from 'kms-byok';
+ *
+ * const emulator = await startEmulator();                      // AWS KMS protocol on 127.0.0.1
+ * const kms = await createAwsKms({                             // for AWS: { region, profile }
+ *   endpoint: emulator.endpoint, region: 'us-east-1',
+ *   credentials: { accessKeyId: 'rehearsal', secretAccessKey: 'rehearsal' },
+ * });
+ * const { vault } = await openFileVault('./escrow');           // created 0700; files 0600, create-only
+ * const result = await runOnboard(
+ *   {
+ *     keySpec: 'SYMMETRIC_DEFAULT', keyUsage: 'ENCRYPT_DECRYPT', alias: 'alias/embedded',
+ *     wrapping: { WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_4096' },
+ *     expiry: { ExpirationModel: 'KEY_MATERIAL_EXPIRES', expiresInMs: 90 * 86_400_000 },
+ *     sealing: { recipients: [{ recipient: 'age1…', label: 'alice' }] },
+ *     createdBy: 'ops@example',
+ *   },
+ *   { kms, escrow: vault, now: () => new Date(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), progress: console.error },
+ * );
+ * console.log(result.keyArn, result.checkValue, result.escrow.path);
+ * await emulator.close();
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+// Errors and secrets
+export { KmsByokError, ExitCode, type ErrorCode } from './core/errors.js';
+export { SecretBytes } from './core/secret.js';
+export type {
+  KeySpec,
+  KeyUsage,
+  WrappingAlgorithm,
+  WrappingKeySpec,
+  ExpirationModel,
+  ImportType,
+} from './core/aws-names.js';
+
+// KMS
+export type { KmsPort, KeyInfo, ImportParameters, KeyMaterialInfo, CreateKeyInput } from './kms/port.js';
+export { createAwsKms, type AwsKmsOptions } from './kms/aws.js';
+
+// Ceremonies
+export { runOnboard, type OnboardOptions, type OnboardDeps, type OnboardResult, type ExpiryChoice } from './ceremony/onboard.js';
+export { runVerify, type VerifyResult } from './ceremony/verify.js';
+export { runReimport, type ReimportOptions, type ReimportResult } from './ceremony/reimport.js';
+export { runRotateInPlace, runRotateNewKey, type RotateInPlaceOptions, type RotateNewKeyOptions } from './ceremony/rotate.js';
+export { runRevoke, type RevokeOptions, type RevokeResult } from './ceremony/revoke.js';
+export { runStatus, type StatusOptions, type StatusResult } from './ceremony/status.js';
+export { createKeyFromMaterial, type NewKeyOptions, type NewKeyResult } from './ceremony/new-key.js';
+export { runExportParameters, runWrap, runImportBundle } from './ceremony/airgap.js';
+export { proveKeyMaterial, type Proof } from './ceremony/prove.js';
+
+// Key material, check values, wrapping
+export { generateKeyMaterial } from './material/generate.js';
+export { parseMaterial } from './material/parse.js';
+export { checkValue, parseCheckValue } from './material/check-value.js';
+export { keySpecInfo, chooseWrapping, validWrappings, assertWrappingAllowed } from './material/key-specs.js';
+export { wrapKeyMaterial, parseWrappingPublicKey } from './wrapping/index.js';
+
+// Escrow
+export {
+  sealEscrow,
+  openEscrow,
+  inspectEscrow,
+  parseRecipient,
+  recordImport,
+  type EscrowSealing,
+  type EscrowOpener,
+  type EscrowPayload,
+  type EscrowSidecar,
+  type SealedEscrow,
+} from './escrow/index.js';
+export { openFileVault, readEscrow, readIdentityFile, readPassphraseFile, writeSealedEscrow, type WrittenEscrow } from './escrow/file-store.js';
+
+// Rehearsal
+export { startEmulator, type EmulatorOptions, type RunningEmulator } from './emulator/index.js';
