@@ -56,6 +56,19 @@ describe('onboard --apply-policy', () => {
   });
 });
 
+describe('kms-byok policy → onboard --apply-policy', () => {
+  it('a ceremony runs with the generated separation-of-duties policy attached', async () => {
+    const role = (n: string) => `arn:aws:iam::${ACCOUNT}:role/${n}`;
+    const printed = await run(['policy', '--account', ACCOUNT, '--custodian-role', role('custodian'), '--reimport-role', role('reimport'), '--key-user', role('app'), '--auditor', role('audit'), '--json']);
+    expect(printed.code, printed.stderr).toBe(0);
+    writeFileSync(ws.path('generated.json'), printed.stdout);
+    const r = await onboard('generated.json');
+    expect(r.code, r.stderr).toBe(0);
+    const got = await ws.kms.send(new GetKeyPolicyCommand({ KeyId: r.json<{ keyId: string }>().keyId, PolicyName: 'default' }));
+    expect(JSON.parse(got.Policy!)).toEqual(JSON.parse(printed.stdout));
+  });
+});
+
 describe('emulator PutKeyPolicy', () => {
   it('enforces the lockout safety check unless bypassed', async () => {
     const r = await onboard('good.json');
