@@ -98,6 +98,7 @@ export const ESCROW_USAGE = `Usage:
     kms-byok escrow verify FILE (--identity FILE... | --passphrase-file FILE) [--json]
     kms-byok escrow reseal FILE (--identity FILE... | --passphrase-file FILE) (--recipient [NAME=]AGE... | --new-passphrase-file FILE) [--threshold M | --split xor]
     kms-byok escrow export FILE (--identity FILE... | --passphrase-file FILE) --insecure-plaintext --out FILE [--material N]
+    kms-byok escrow acknowledge FILE --identity FILE --name "FULL NAME"
 
 inspect prints what the sidecar says (key, custodians, threshold, materials with check values and
 expiry, sealed files with SHA-256, versions) and needs no secret.
@@ -106,6 +107,8 @@ and prints the facts — never the material. Exit 3 when a check fails.
 reseal writes a new version sealed to a new set of custodians; the old version is kept.
 export writes one material's raw bytes to a new 0600 file, for disaster recovery without KMS access
 to this tool; it never writes to a terminal.
+acknowledge records a custodian's confirmation of receipt in the ceremony transcript: their identity
+must open the share or component they hold (or the escrow itself), so possession is proven.
 
 Flags:
     --identity FILE             age identity file (AGE-SECRET-KEY-1…, as age-keygen writes it); repeatable,

@@ -29,7 +29,7 @@ export {
   type SidecarMaterial,
   type ValidToRecord,
 } from './format.js';
-export { DEFAULT_SCRYPT_WORK_FACTOR, abbreviateRecipient, parseIdentities } from './seal.js';
+export { DEFAULT_SCRYPT_WORK_FACTOR, abbreviateRecipient, parseIdentities, recipientOfIdentity, unsealArmored } from './seal.js';
 export {
   assertSidecarUpdate,
   carryOverFacts,

@@ -150,3 +150,24 @@ describe('onboard with split knowledge', () => {
     expect(r.stderr).toContain('kms-byok: error: invalid --threshold "3" for 2 recipients');
   });
 });
+
+describe('escrow acknowledge', () => {
+  it('each custodian proves possession of their own share; the confirmation lands in the transcript', async () => {
+    const r = await run(['onboard', ...ws.target, '--yes', '--json', '--no-expiry', '--escrow-dir', ws.path('escrow-ack'), '--threshold', '2',
+      '--recipient', `bob=${bob.recipient}`, '--recipient', `carol=${carol.recipient}`, '--recipient', `dan=${dan.recipient}`]);
+    expect(r.code, r.stderr).toBe(0);
+    const file = r.json<{ escrow: { path: string } }>().escrow.path;
+    const ack = await run(['escrow', 'acknowledge', file, '--identity', carol.path, '--name', 'Carol Example', '--json']);
+    expect(ack.code, ack.stderr).toBe(0);
+    expect(ack.json<{ role: string; file: string }>()).toMatchObject({ role: 'share', file: expect.stringMatching(/\.share-2\.age$/) });
+    const transcript = readFileSync(ws.path('escrow-ack/transcript.md'), 'utf8');
+    expect(transcript).toContain('Carol Example (carol)');
+    expect(transcript).toContain('custodian acknowledgement');
+    expect((await run(['transcript', 'verify', ws.path('escrow-ack/transcript.md')])).code).toBe(0);
+    const stranger = await run(['escrow', 'acknowledge', file, '--identity', alice.path, '--name', 'Alice']);
+    expect(stranger.code).toBe(1);
+    expect(stranger.stderr).toContain('not a custodian of this escrow');
+    const nameless = await run(['escrow', 'acknowledge', file, '--identity', bob.path]);
+    expect(nameless.code).toBe(2);
+  });
+});

@@ -13,6 +13,9 @@ import { checkValue } from '../../material/check-value.js';
 import {
   carryOverFacts,
   disposePayload,
+  openCustodianFile,
+  recipientOfIdentity,
+  unsealArmored,
   inspectEscrow,
   openEscrow,
   resealContents,
@@ -42,6 +45,7 @@ export async function escrow(argv: string[], io: Io): Promise<number> {
   if (sub === 'inspect') return inspect(rest, io);
   if (sub === 'reseal') return reseal(rest, io);
   if (sub === 'export') return exportMaterial(rest, io);
+  if (sub === 'acknowledge') return acknowledge(rest, io);
   throw new KmsByokError('ERR_USAGE', `unknown escrow command "${sub}"`, { hint: 'run kms-byok escrow --help' });
 }
 
@@ -254,4 +258,58 @@ async function exportMaterial(argv: string[], io: Io): Promise<number> {
   } finally {
     disposeOpener(opener);
   }
+}
+
+/**
+ * `escrow acknowledge FILE --identity ME --name "…"`: a custodian confirms receipt of what they hold.
+ * Their identity must open their own share or component file (or, for a plain escrow, the escrow
+ * itself): possession is proven, not asserted. The confirmation — name, holder recipient, file,
+ * SHA-256, escrow id, time — is appended to the ceremony transcript. Nothing secret is printed or kept.
+ */
+async function acknowledge(argv: string[], io: Io): Promise<number> {
+  const p = parseFlags(argv, { ...OUTPUT_FLAGS, identity: { type: 'string', multiple: true }, name: { type: 'string' }, transcript: { type: 'string' } }, 'escrow acknowledge');
+  if (bool(p, 'help')) {
+    io.stdout.write(ESCROW_USAGE);
+    return ExitCode.ok;
+  }
+  const file = oneFile(p.positionals, 'kms-byok escrow acknowledge escrow/<key-id>.v1.age --identity alice.txt --name "Alice Example"');
+  const name = str(p, 'name')?.trim();
+  if (!name) throw new KmsByokError('ERR_MISSING_INPUT', 'missing --name: who acknowledges receipt', { hint: 'pass --name "Full Name" as it should appear in the ceremony record' });
+  const opener = await readOpener(io, { identities: strs(p, 'identity'), passphraseFile: undefined });
+  if (!('identities' in opener)) throw new KmsByokError('ERR_USAGE', 'acknowledge takes --identity', { hint: 'the custodian\'s own age identity file' });
+  const loaded = await readEscrow(resolve(io.cwd, file));
+  const mine = new Set<string>();
+  for (const id of opener.identities) mine.add(await recipientOfIdentity(id));
+  const held = loaded.sidecar.files.filter((f) => (f.role === 'share' || f.role === 'component') && f.holder !== undefined && mine.has(f.holder.recipient));
+  const plain = loaded.sidecar.files.find((f) => f.role === 'recipients');
+  const entry = held[0] ?? (plain && loaded.sidecar.manifest.custodians.recipients.some((r) => mine.has(r.recipient)) ? plain : undefined);
+  if (!entry) {
+    throw new KmsByokError('ERR_IDENTITY', 'this identity is not a custodian of this escrow', { hint: 'use the identity whose recipient is listed by kms-byok escrow inspect' });
+  }
+  const bytes = loaded.files.find((f) => f.name === entry.name)?.bytes;
+  if (!bytes) throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `${entry.name} is not beside the sidecar`, { hint: 'acknowledge next to the file you hold' });
+  const secret = entry.role === 'recipients' ? await unsealArmored(bytes, { identities: opener.identities }, entry.name) : await openCustodianFile(bytes, opener.identities, entry.name);
+  secret.dispose();
+  const m = loaded.sidecar.manifest;
+  const custodian = m.custodians.recipients.find((r) => mine.has(r.recipient));
+  const time = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const { appendTranscript } = await import('../lifecycle-cli.js');
+  const transcript = str(p, 'transcript') ? resolve(io.cwd, str(p, 'transcript')!) : resolve(dirname(loaded.sidecarPath), 'transcript.md');
+  await appendTranscript(io, transcript, {
+    ceremony: 'custodian acknowledgement',
+    time,
+    outcome: `${name} confirmed receipt of ${entry.role === 'recipients' ? 'the escrow' : `${entry.role} ${entry.index ?? ''}`.trim()} and opened it with their identity`,
+    fields: [
+      ['custodian', `${name}${custodian?.label ? ` (${custodian.label})` : ''}`],
+      ['recipient', custodian?.recipient],
+      ['key', m.keyArn],
+      ['escrow', `${m.escrowId} version ${m.escrowVersion}`],
+      ['file (SHA-256)', `${entry.name} ${entry.sha256}`],
+      ['operator', operator()],
+    ],
+  });
+  const result = { acknowledged: true, name, file: entry.name, role: entry.role, sha256: entry.sha256, escrowId: m.escrowId, time, transcript };
+  if (bool(p, 'json')) printJson(io, result);
+  else printRows(io, [['acknowledged', `${name}: ${entry.name}`], ['sha256', entry.sha256], ['recorded in', transcript]]);
+  return ExitCode.ok;
 }
