@@ -14,6 +14,7 @@ import { parseExpiry } from './onboard.js';
 import { COMMON_FLAGS, optionalOpener, runCeremony } from '../lifecycle-cli.js';
 import { escrowKeyIdOfPath, keyIdOf, loadEscrowRef } from '../lifecycle-edge.js';
 import { resolve } from 'node:path';
+import { FLEET_FLAGS } from '../fleet.js';
 
 const FLAGS = {
   ...COMMON_FLAGS,
@@ -21,6 +22,7 @@ const FLAGS = {
   'expires-in': { type: 'string' },
   'no-expiry': { type: 'boolean' },
   before: { type: 'string' },
+  ...FLEET_FLAGS,
 } as const;
 
 /** Refuses, before any KMS call, an explicit --escrow that belongs to another key than the one named. */
@@ -44,6 +46,7 @@ export async function reimport(argv: string[], io: Io): Promise<number> {
     io.stdout.write(REIMPORT_USAGE);
     return ExitCode.ok;
   }
+  if (str(p, 'plan') !== undefined) return (await import('../fleet-commands.js')).reimportPlan(p, io);
   const keys = p.positionals;
   if (keys.length === 0) throw missing('KEY', 'which key to re-import (key id, ARN or alias/NAME)', 'kms-byok reimport alias/payments --expires-in 90d --identity custodian.txt');
   const expiry = parseExpiry(p);

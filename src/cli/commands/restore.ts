@@ -16,6 +16,7 @@ import { COMMON_FLAGS, optionalOpener, runCeremony } from '../lifecycle-cli.js';
 import { keyIdOf, loadEscrowRef, operatorName } from '../lifecycle-edge.js';
 import { assertEscrowFileMatches, renderReimport } from './reimport.js';
 import { readSealingInputs } from '../escrow-inputs.js';
+import { FLEET_FLAGS } from '../fleet.js';
 
 const FLAGS = {
   ...COMMON_FLAGS,
@@ -30,6 +31,7 @@ const FLAGS = {
   'replica-region': { type: 'string', multiple: true },
   recipient: { type: 'string', multiple: true },
   description: { type: 'string' },
+  ...FLEET_FLAGS,
 } as const;
 
 const NOT_DECRYPTABLE = 'ciphertexts of the old key do NOT decrypt under the new key (KMS binds every ciphertext to its key): re-encrypt data with the new key, and keep the old escrow';
@@ -40,6 +42,7 @@ export async function restore(argv: string[], io: Io): Promise<number> {
     io.stdout.write(RESTORE_USAGE);
     return ExitCode.ok;
   }
+  if (str(p, 'plan') !== undefined) return (await import('../fleet-commands.js')).restorePlan(p, io);
   const expiry = parseExpiry(p);
   const newKey = bool(p, 'new-key');
   const keys = p.positionals;

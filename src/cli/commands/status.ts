@@ -13,6 +13,7 @@ import { printJson } from '../render.js';
 import { openTarget } from '../target.js';
 import { STATUS_USAGE } from '../usage.js';
 import { latestEscrow } from '../lifecycle-edge.js';
+import { FLEET_FLAGS } from '../fleet.js';
 
 const FLAGS = {
   ...TARGET_FLAGS,
@@ -21,6 +22,7 @@ const FLAGS = {
   'warn-days': { type: 'string' },
   'max-age': { type: 'string' },
   format: { type: 'string' },
+  ...FLEET_FLAGS,
 } as const;
 
 export async function status(argv: string[], io: Io): Promise<number> {
@@ -29,6 +31,7 @@ export async function status(argv: string[], io: Io): Promise<number> {
     io.stdout.write(STATUS_USAGE);
     return ExitCode.ok;
   }
+  if (str(p, 'plan') !== undefined) return (await import('../fleet-commands.js')).statusPlan(p, io);
   const warnText = str(p, 'warn-days') ?? '30';
   if (!/^\d{1,4}$/.test(warnText)) {
     throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --warn-days "${warnText}": expected a whole number of days`, { hint: 'e.g. --warn-days 30' });

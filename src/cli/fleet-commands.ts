@@ -1,0 +1,72 @@
+/**
+ * The per-key work of `reimport --plan`, `restore --plan` and `status --plan`: the same ceremonies
+ * the single-key commands run (src/ceremony/{reimport,status}.ts), wired with each plan entry's
+ * escrow, custodian identity source and the fleet's rate-limited KMS port. Secrets (the escrow
+ * opener's passphrase, the opened payload) are disposed after each key.
+ */
+import { parseDuration } from '../core/time.js';
+import type { PlanEntry } from '../ceremony/fleet-plan.js';
+import type { KmsPort } from '../kms/port.js';
+import { str, type Parsed } from './args.js';
+import type { Io } from './io.js';
+import { readOpener } from './escrow-inputs.js';
+import { fileEscrowStore, keyIdOf, latestEscrow, openJournal } from './lifecycle-edge.js';
+import { runFleet, type FleetRow } from './fleet.js';
+
+type Work = Omit<FleetRow, 'index' | 'key' | 'region' | 'profile'>;
+
+async function lifecycleWork(e: PlanEntry, kms: KmsPort, io: Io, mode: 'reimport' | 'restore', beforeMs: number | undefined): Promise<Work> {
+  const opener = await readOpener(io, { identities: e.identities, passphraseFile: e.passphraseFile });
+  try {
+    const store = fileEscrowStore({ dir: e.escrowDir, ...(e.escrow ? { file: e.escrow } : {}), opener });
+    const journal = await openJournal(io, e.escrowDir, mode, keyIdOf(e.key) ?? e.key);
+    const { runReimport } = await import('../ceremony/reimport.js');
+    const r = await runReimport(
+      { key: e.key, expiry: e.expiry!, mode, ...(beforeMs !== undefined ? { beforeMs } : {}) },
+      { kms, escrow: store, journal, now: () => new Date(), sleep: (ms) => new Promise((res) => setTimeout(res, ms)), progress: () => {} },
+    );
+    await journal.finish();
+    const imported = r.materials.filter((m) => m.reimported);
+    const validTo = imported.find((m) => m.validTo)?.validTo ?? r.earliestValidTo;
+    return {
+      status: 'ok',
+      action: r.action,
+      keyId: r.keyId,
+      ...(validTo ? { validTo } : {}),
+      detail: `${imported.length}/${r.materials.length} material(s) imported${r.replicas ? `, ${r.replicas.length} replica(s)` : ''}`,
+    };
+  } finally {
+    if ('passphrase' in opener) opener.passphrase.dispose();
+  }
+}
+
+/** `reimport --plan FILE`. */
+export function reimportPlan(p: Parsed, io: Io): Promise<number> {
+  const before = str(p, 'before');
+  const beforeMs = before === undefined ? undefined : parseDuration(before, '--before');
+  return runFleet(p, io, 'reimport', (e, kms, quiet) => lifecycleWork(e, kms, quiet, 'reimport', beforeMs));
+}
+
+/** `restore --plan FILE`. */
+export function restorePlan(p: Parsed, io: Io): Promise<number> {
+  return runFleet(p, io, 'restore', (e, kms, quiet) => lifecycleWork(e, kms, quiet, 'restore', undefined));
+}
+
+/** `status --plan FILE`: each entry's warnDays and maxAge apply to it. */
+export function statusPlan(p: Parsed, io: Io): Promise<number> {
+  return runFleet(p, io, 'status', async (e, kms) => {
+    const { runStatus } = await import('../ceremony/status.js');
+    const r = await runStatus(
+      { keys: [e.key], warnDays: e.warnDays, ...(e.maxAgeMs !== undefined ? { maxAgeMs: e.maxAgeMs } : {}) },
+      { kms, now: () => new Date(), escrowOf: (keyId) => latestEscrow(e.escrowDir, keyId) },
+    );
+    const k = r.keys[0]!;
+    return {
+      status: k.attention.length > 0 ? 'attention' : 'ok',
+      action: k.keyState,
+      keyId: k.keyId,
+      ...(k.validTo ? { validTo: k.validTo } : {}),
+      detail: k.attention.length > 0 ? k.attention.join('; ') : `escrow ${k.escrow.exists ? (k.escrow.matches ? `v${k.escrow.version} ok` : 'MISMATCH') : 'MISSING'}`,
+    };
+  });
+}

@@ -1,0 +1,346 @@
+/**
+ * Fleet runs (issue 8): `reimport --plan`, `restore --plan` and `status --plan` run every entry of a
+ * plan file (src/ceremony/fleet-plan.ts) concurrently, each (account, Region) in parallel with at
+ * most `--concurrency` keys in flight, every KMS request paced by the client-side limiter
+ * (src/ceremony/fleet-limiter.ts) at the documented quotas and retried on throttling.
+ *
+ * One failing key does not stop the others. The run ends with one result row per key (a table, or a
+ * JSON report with `--json`) and exit 1 when any failed. A run-state file beside the plan
+ * (`<plan>.run.jsonl`: one line per finished key, no secrets) lets `--resume` skip what finished.
+ * Progress goes to stderr: a redrawn bar on a terminal, plain periodic lines otherwise.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { ExitCode, KmsByokError } from '../core/errors.js';
+import type { KmsPort } from '../kms/port.js';
+import { parsePlan, planProblems, requireForCommand, type Plan, type PlanEntry } from '../ceremony/fleet-plan.js';
+import { RateLimiter, limitKms, resolveRates, runPool, type LimiterClock } from '../ceremony/fleet-limiter.js';
+import { bool, str, strs, type FlagSpec, type Parsed } from './args.js';
+import { say, type Io } from './io.js';
+import { printJson } from './render.js';
+import { appendTranscript } from './lifecycle-cli.js';
+import { operatorName } from './lifecycle-edge.js';
+
+export type FleetCommand = 'reimport' | 'restore' | 'status';
+
+/** Flags every `--plan` command accepts (besides the command's own). */
+export const FLEET_FLAGS: FlagSpec = {
+  plan: { type: 'string' },
+  concurrency: { type: 'string' },
+  rate: { type: 'string', multiple: true },
+  'rate-scale': { type: 'string' },
+  'progress-interval': { type: 'string' },
+  resume: { type: 'boolean' },
+  transcript: { type: 'string' },
+};
+
+/** One key's line in the report. */
+export interface FleetRow {
+  index: number;
+  key: string;
+  region: string;
+  profile?: string;
+  /** ok, failed, attention (status), or skipped (finished in an earlier run, with --resume). */
+  status: 'ok' | 'failed' | 'attention' | 'skipped';
+  action?: string;
+  keyId?: string;
+  validTo?: string;
+  detail?: string;
+  code?: string;
+  message?: string;
+  hint?: string;
+}
+
+export interface FleetReport {
+  command: FleetCommand;
+  plan: string;
+  resumed: boolean;
+  summary: { total: number; ok: number; failed: number; attention: number; skipped: number; seconds: number };
+  keys: FleetRow[];
+}
+
+/** What a command does with one entry, given its (limited) KMS port. */
+export type EntryWork = (entry: PlanEntry, kms: KmsPort, io: Io) => Promise<Omit<FleetRow, 'index' | 'key' | 'region' | 'profile'>>;
+
+const DUMMY_CREDENTIALS = { accessKeyId: 'AKIDKMSBYOKREHEARSAL', secretAccessKey: 'rehearsal-not-a-secret' };
+
+function isLoopback(url: string): boolean {
+  try {
+    const host = new URL(url).hostname;
+    return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
+
+/** Reads and validates the plan; every problem is printed before the error is thrown. */
+export function loadPlan(io: Io, path: string, command: FleetCommand): { plan: Plan; sha256: string } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new KmsByokError('ERR_FILE_READ', `cannot read the plan ${path} (${(e as { code?: string }).code ?? 'error'})`, { hint: 'check the --plan path' });
+  }
+  try {
+    const plan = parsePlan(text, { baseDir: dirname(path), exists: existsSync, now: new Date(), resolvePath: resolve });
+    requireForCommand(plan, command);
+    return { plan, sha256: createHash('sha256').update(text).digest('hex') };
+  } catch (e) {
+    for (const p of planProblems(e) ?? []) say(io, 'error', p);
+    throw e;
+  }
+}
+
+/** Path of the run-state file of a command over a plan: `.<plan file>.<command>.run.jsonl` beside it. */
+export function runStatePath(planPath: string, command: FleetCommand): string {
+  return resolve(dirname(planPath), `.${basename(planPath)}.${command}.run.jsonl`);
+}
+
+interface RunHeader {
+  format: 'kms-byok-fleet-run';
+  version: 1;
+  command: FleetCommand;
+  planSha256: string;
+  startedAt: string;
+}
+
+/** Ids of entries a previous run of the same plan and command finished (ok or attention). */
+async function finishedBefore(path: string, command: FleetCommand, sha: string, io: Io): Promise<Set<string> | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  const done = new Set<string>();
+  let header: RunHeader | undefined;
+  for (const line of lines) {
+    try {
+      const x = JSON.parse(line) as RunHeader | { id: string; status: string };
+      if ('format' in x) header = x;
+      else if (x.status === 'ok' || x.status === 'attention') done.add(x.id);
+    } catch {
+      /* a line cut short by a crash: ignore it (that key runs again) */
+    }
+  }
+  if (!header || header.command !== command) return undefined;
+  if (header.planSha256 !== sha) {
+    throw new KmsByokError('ERR_PLAN_CHANGED', `the plan changed since the run recorded in ${path}: cannot resume it`, {
+      hint: 'run without --resume to start over (re-importing a finished key again is safe)',
+    });
+  }
+  say(io, 'note', `resuming: ${done.size} key(s) finished in an earlier run are skipped`);
+  return done;
+}
+
+/** Runs a fleet command over a plan; returns the exit code. */
+export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: EntryWork): Promise<number> {
+  const planPath = resolve(io.cwd, str(p, 'plan')!);
+  if (p.positionals.length > 0) {
+    throw new KmsByokError('ERR_USAGE', `--plan names the keys: unexpected argument "${p.positionals[0]}"`, { hint: 'list the keys in the plan file, or drop --plan' });
+  }
+  const concurrencyText = str(p, 'concurrency') ?? '8';
+  if (!/^\d{1,4}$/.test(concurrencyText) || Number(concurrencyText) < 1) {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --concurrency "${concurrencyText}": expected a whole number ≥ 1`, { hint: 'e.g. --concurrency 8 (keys in flight per account and Region)' });
+  }
+  const scaleText = str(p, 'rate-scale');
+  if (scaleText !== undefined && !/^\d+(\.\d+)?$/.test(scaleText)) {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --rate-scale "${scaleText}": expected a positive number`, { hint: 'e.g. --rate-scale 20 (every default rate × 20)' });
+  }
+  const rates = resolveRates(strs(p, 'rate'), scaleText === undefined ? 1 : Number(scaleText));
+  const { plan, sha256 } = loadPlan(io, planPath, command);
+  const statePath = runStatePath(planPath, command);
+  const resuming = bool(p, 'resume');
+  const prior = resuming ? await finishedBefore(statePath, command, sha256, io) : undefined;
+  const skip = prior ?? new Set<string>();
+  if (resuming && prior === undefined) say(io, 'note', 'no earlier run of this plan to resume: running every key');
+
+  // The run-state file: appended as keys finish (a crash loses at most the keys in flight).
+  if (prior === undefined) {
+    const header: RunHeader = { format: 'kms-byok-fleet-run', version: 1, command, planSha256: sha256, startedAt: new Date().toISOString() };
+    await fs.writeFile(statePath, `${JSON.stringify(header)}\n`, { mode: 0o600 });
+  }
+  const state = await fs.open(statePath, 'a', 0o600);
+
+  const clock: LimiterClock = { now: () => performance.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+  const limiter = new RateLimiter(rates, clock);
+  const ports = new Map<string, Promise<KmsPort>>();
+  const closers: (() => Promise<void>)[] = [];
+  let endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
+  if (bool(p, 'emulator')) {
+    const { startEmulator } = await import('../emulator/index.js');
+    const emu = await startEmulator({ port: 0, ...(str(p, 'emulator-state') ? { stateFile: str(p, 'emulator-state')! } : {}) });
+    closers.push(() => emu.close());
+    endpoint = emu.endpoint;
+    say(io, 'note', 'target: embedded KMS emulator (rehearsal: nothing is created in AWS)');
+  }
+  let retries = 0;
+  const portOf = (e: PlanEntry): Promise<KmsPort> => {
+    const profile = e.profile ?? str(p, 'profile');
+    const k = `${profile ?? ''}/${e.region}`;
+    let port = ports.get(k);
+    if (!port) {
+      port = (async () => {
+        const { createAwsKms } = await import('../kms/aws.js');
+        const dummy = endpoint !== undefined && isLoopback(endpoint) && profile === undefined;
+        const raw = await createAwsKms({
+          region: e.region,
+          ...(profile ? { profile } : {}),
+          ...(endpoint ? { endpoint } : {}),
+          ...(dummy ? { credentials: DUMMY_CREDENTIALS } : {}),
+          // The limiter retries (with backoff, adapting its rate); the SDK must not retry on its own.
+          maxAttempts: 1,
+        });
+        return limitKms(raw, { limiter, clock, scope: (region) => `${profile ?? ''}/${region}`, onRetry: () => void retries++ });
+      })();
+      // A port that cannot be made fails its entries only; do not cache the rejection forever.
+      port.catch(() => ports.delete(k));
+      ports.set(k, port);
+    }
+    return port;
+  };
+
+  const groups = new Map<string, PlanEntry[]>();
+  const rows: FleetRow[] = new Array<FleetRow>(plan.entries.length);
+  for (const e of plan.entries) {
+    const base = { index: e.index, key: e.key, region: e.region, ...(e.profile ? { profile: e.profile } : {}) };
+    if (skip.has(e.id)) {
+      rows[e.index] = { ...base, status: 'skipped', detail: 'finished in an earlier run' };
+      continue;
+    }
+    const g = `${e.profile ?? ''}/${e.region}`;
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g)!.push(e);
+  }
+  const total = plan.entries.length - skip.size;
+  const started = performance.now();
+  const progress = new Progress(io, total, p);
+  const quietIo: Io = { ...io, stderr: { write: () => {} } };
+  try {
+    await runPool(groups, Number(concurrencyText), async (e) => {
+      const base = { index: e.index, key: e.key, region: e.region, ...(e.profile ? { profile: e.profile } : {}) };
+      let row: FleetRow;
+      try {
+        const kms = await portOf(e);
+        row = { ...base, ...(await work(e, kms, quietIo)) };
+      } catch (err) {
+        row =
+          err instanceof KmsByokError
+            ? { ...base, status: 'failed', code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) }
+            : { ...base, status: 'failed', code: 'ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) };
+      }
+      rows[e.index] = row;
+      await state.appendFile(`${JSON.stringify({ id: e.id, index: e.index, status: row.status, ...(row.code ? { code: row.code } : {}) })}\n`);
+      progress.tick(row.status === 'failed');
+    });
+  } finally {
+    progress.stop();
+    await state.close();
+    for (const c of closers) await c();
+  }
+
+  const seconds = Math.round((performance.now() - started) / 100) / 10;
+  const count = (s: FleetRow['status']) => rows.filter((r) => r.status === s).length;
+  const report: FleetReport = {
+    command,
+    plan: planPath,
+    resumed: resuming,
+    summary: { total: plan.entries.length, ok: count('ok'), failed: count('failed'), attention: count('attention'), skipped: count('skipped'), seconds },
+    keys: rows,
+  };
+  if (command !== 'status') await transcript(io, p, plan, report, sha256, retries);
+  if (bool(p, 'json')) printJson(io, report);
+  else renderTable(io, report);
+  const s = report.summary;
+  say(io, null, `${command} --plan: ${s.ok} ok, ${s.failed} failed${s.attention ? `, ${s.attention} need attention` : ''}${s.skipped ? `, ${s.skipped} skipped (finished before)` : ''} in ${seconds}s; ${retries} retried request(s)`);
+  for (const r of rows) if (r.status === 'failed') say(io, 'error', `${r.key} (${r.region}): ${r.code}: ${r.message}${r.hint ? ` — hint: ${r.hint}` : ''}`);
+  if (s.failed > 0) {
+    say(io, 'hint', `fix what failed and run again with --resume: only the ${s.failed} unfinished key(s) run`);
+    return ExitCode.failed;
+  }
+  return s.attention > 0 ? ExitCode.attention : ExitCode.ok;
+}
+
+/** One transcript entry per fleet run (not per key: the chain is re-read on every append). */
+async function transcript(io: Io, p: Parsed, plan: Plan, r: FleetReport, sha: string, retries: number): Promise<void> {
+  const path = str(p, 'transcript') ? resolve(io.cwd, str(p, 'transcript')!) : resolve(plan.entries[0]!.escrowDir, 'transcript.md');
+  await appendTranscript(io, path, {
+    ceremony: `${r.command} --plan`,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    outcome: `${r.summary.ok} ok, ${r.summary.failed} failed, ${r.summary.skipped} skipped`,
+    fields: [
+      ['operator', operatorName()],
+      ['plan', `${r.plan} (SHA-256 ${sha})`],
+      ['retried requests', String(retries)],
+      ['keys', r.keys.filter((k) => k.status !== 'skipped').map((k) => `${k.region} ${k.keyId ?? k.key}: ${k.status === 'failed' ? `failed ${k.code}` : `${k.action ?? k.status}${k.validTo ? ` ValidTo ${k.validTo}` : ''}`}`)],
+    ],
+  }).catch((e: unknown) => say(io, 'warning', `could not append to the transcript: ${e instanceof Error ? e.message : String(e)}`));
+}
+
+function renderTable(io: Io, r: FleetReport): void {
+  const rows = [['#', 'KEY', 'REGION', 'PROFILE', 'RESULT', 'DETAIL']];
+  for (const k of r.keys) {
+    rows.push([
+      String(k.index),
+      k.keyId ?? k.key,
+      k.region,
+      k.profile ?? '-',
+      k.status === 'ok' ? (k.action ?? 'ok') : k.status,
+      k.status === 'failed' ? `${k.code}: ${k.message}` : [k.validTo ? `ValidTo ${k.validTo}` : undefined, k.detail].filter(Boolean).join('  ') || '-',
+    ]);
+  }
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+  for (const row of rows) io.stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()}\n`);
+}
+
+/** Progress on stderr: a redrawn line on a terminal, plain lines every interval otherwise. */
+class Progress {
+  private done = 0;
+  private failed = 0;
+  private readonly start = performance.now();
+  private readonly timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly io: Io,
+    private readonly total: number,
+    p: Parsed,
+  ) {
+    const seconds = Number(str(p, 'progress-interval') ?? (io.stderrIsTTY ? '0.2' : '5'));
+    if (total > 0 && Number.isFinite(seconds) && seconds > 0) {
+      this.timer = setInterval(() => this.draw(false), seconds * 1000);
+      this.timer.unref();
+    }
+  }
+
+  tick(failed: boolean): void {
+    this.done++;
+    if (failed) this.failed++;
+  }
+
+  private line(): string {
+    const elapsed = (performance.now() - this.start) / 1000;
+    const rate = elapsed > 0 ? this.done / elapsed : 0;
+    const left = this.total - this.done;
+    const eta = rate > 0 ? `${Math.ceil(left / rate)}s` : '?';
+    return `${this.done}/${this.total} keys done, ${this.failed} failed, ${left} remaining, ${rate.toFixed(1)} keys/s, ETA ${eta}`;
+  }
+
+  private draw(final: boolean): void {
+    if (this.io.stderrIsTTY) {
+      const width = 24;
+      const filled = this.total === 0 ? width : Math.round((this.done / this.total) * width);
+      this.io.stderr.write(`\r\x1b[2K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.line()}${final ? '\n' : ''}`);
+    } else {
+      this.io.stderr.write(`kms-byok: progress: ${this.line()}\n`);
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.total > 0) this.draw(true);
+  }
+}
