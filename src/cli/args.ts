@@ -61,6 +61,7 @@ export const TARGET_FLAGS: FlagSpec = {
   'endpoint-url': { type: 'string' },
   emulator: { type: 'boolean' },
   'emulator-state': { type: 'string' },
+  'read-timeout': { type: 'string' },
 };
 
 export const OUTPUT_FLAGS: FlagSpec = {

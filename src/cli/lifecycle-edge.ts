@@ -160,6 +160,18 @@ async function writeAtomic(path: string, text: string): Promise<void> {
   }
 }
 
+function isStringRecord(v: unknown): v is Record<string, string> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
+}
+
+/** Whether a parsed journal has the fields a resume reads, with their types. */
+function isJournalShape(j: JournalFile): boolean {
+  return (
+    typeof j.ceremony === 'string' && typeof j.subject === 'string' && typeof j.startedAt === 'string' && isStringRecord(j.facts) &&
+    Array.isArray(j.steps) && j.steps.every((s) => typeof s === 'object' && s !== null && typeof s.step === 'string' && typeof s.at === 'string' && (s.facts === undefined || isStringRecord(s.facts)))
+  );
+}
+
 export interface CliJournal extends JournalPort {
   readonly path: string;
   /** Whether an unfinished earlier run was found. */
@@ -176,7 +188,10 @@ export async function openJournal(io: Io, dir: string, ceremony: string, subject
   let previous: JournalFile | undefined;
   try {
     const parsed = JSON.parse(await fs.readFile(path, 'utf8')) as JournalFile;
-    if (parsed.format === 'kms-byok-journal' && parsed.version === 1 && !parsed.done) previous = parsed;
+    // A journal of another shape (hand-edited, damaged) is treated like an unreadable one: ignored.
+    // Resuming never trusts it anyway (KMS and the escrow are asked before acting); before this
+    // check, e.g. `"steps": {}` crashed the run with an internal error.
+    if (parsed?.format === 'kms-byok-journal' && parsed.version === 1 && !parsed.done && isJournalShape(parsed)) previous = parsed;
   } catch (e) {
     if ((e as { code?: string }).code !== 'ENOENT' && !(e instanceof SyntaxError)) {
       throw new KmsByokError('ERR_JOURNAL', `cannot read the journal ${path} (${(e as { code?: string }).code ?? 'error'})`, { hint: 'check the escrow directory' });

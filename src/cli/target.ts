@@ -56,6 +56,16 @@ export async function openTarget(
   const endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
   const profile = str(p, 'profile');
   const region = str(p, 'region');
+  // Checked before any KMS call: a malformed Region used to create a key, then fail at the escrow
+  // manifest (which only accepts Region names), leaving an empty key behind.
+  if (region !== undefined && !/^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$/.test(region)) {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --region "${region}"`, { hint: 'give an AWS Region name such as us-east-1 or eu-west-3' });
+  }
+  const timeoutText = str(p, 'read-timeout');
+  if (timeoutText !== undefined && (!/^\d{1,4}(\.\d{1,3})?$/.test(timeoutText) || Number(timeoutText) <= 0)) {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --read-timeout "${timeoutText}"`, { hint: 'give the seconds to wait for each KMS answer, e.g. 30 (default 60)' });
+  }
+  const requestTimeout = timeoutText === undefined ? {} : { requestTimeoutMs: Math.round(Number(timeoutText) * 1000) };
   const { createAwsKms } = await import('../kms/aws.js');
 
   if (bool(p, 'emulator') || !pointsAtAws(p, io.env)) {
@@ -73,7 +83,7 @@ export async function openTarget(
       if (!bool(p, 'emulator')) say(io, 'note', 'to target AWS pass --region and/or --profile (or --endpoint-url)');
     }
     try {
-      const kms = await createAwsKms({ endpoint: emu.endpoint, region: emulatorRegion, credentials: DUMMY_CREDENTIALS, maxAttempts: 2, ...onRequest });
+      const kms = await createAwsKms({ endpoint: emu.endpoint, region: emulatorRegion, credentials: DUMMY_CREDENTIALS, maxAttempts: 2, ...onRequest, ...requestTimeout });
       return { kms, label: 'embedded emulator (rehearsal)', rehearsal: true, endpoint: emu.endpoint, close: () => emu.close() };
     } catch (e) {
       await emu.close();
@@ -88,6 +98,7 @@ export async function openTarget(
     ...(endpoint ? { endpoint } : {}),
     ...(dummy ? { credentials: DUMMY_CREDENTIALS, region: region ?? DEFAULT_EMULATOR_REGION } : {}),
     ...onRequest,
+    ...requestTimeout,
   });
   const label = endpoint ? `KMS at ${endpoint} (${kms.region})` : `AWS KMS (${kms.region}${profile ? `, profile ${profile}` : ''})`;
   return { kms, label, rehearsal: dummy, ...(endpoint ? { endpoint } : {}), close: async () => {} };

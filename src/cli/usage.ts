@@ -33,6 +33,7 @@ Target flags (every command that talks to KMS):
     --endpoint-url URL      KMS endpoint (also AWS_ENDPOINT_URL_KMS)
     --emulator              force the embedded emulator
     --emulator-state FILE   keep the embedded emulator's state in FILE between commands
+    --read-timeout SECONDS  how long to wait for each KMS answer before retrying (default 60)
 
 Output:
     Results go to stdout; progress, warnings and errors to stderr. --json prints one JSON document.

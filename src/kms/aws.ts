@@ -56,6 +56,9 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
     requestHandler: {
       connectionTimeout: options.connectionTimeoutMs ?? 5_000,
       requestTimeout: options.requestTimeoutMs ?? 60_000,
+      // Without this the handler only logs a warning and keeps waiting: a KMS that never answers
+      // would hang the CLI. With it, the SDK gives up (TimeoutError → ERR_KMS_UNREACHABLE).
+      throwOnRequestTimeout: true,
     },
   };
   if (options.region) config.region = options.region;
