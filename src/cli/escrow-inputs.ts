@@ -16,7 +16,9 @@ import { say, type Io } from './io.js';
 async function readAll(stream: Readable): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
-  const all = new Uint8Array(Buffer.concat(chunks));
+  const joined = Buffer.concat(chunks);
+  const all = new Uint8Array(joined);
+  joined.fill(0);
   for (const c of chunks) c.fill(0);
   return all;
 }

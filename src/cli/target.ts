@@ -77,7 +77,11 @@ export async function openTarget(
     const { startEmulator } = await import('../emulator/index.js');
     const stateFile = str(p, 'emulator-state');
     const emulatorRegion = region ?? DEFAULT_EMULATOR_REGION;
-    const emu = await startEmulator({ port: 0, region: emulatorRegion, ...(stateFile ? { stateFile } : {}) });
+    const emu = await startEmulator({ port: 0, region: emulatorRegion, ...(stateFile ? { stateFile } : {}) }).catch((e: unknown) => {
+      throw new KmsByokError('ERR_INVALID_ARGUMENT', `cannot use --emulator-state ${stateFile ?? ''}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`.replace(/\s+$/, ''), {
+        hint: 'give a file in an existing directory that is either new or written by the emulator',
+      });
+    });
     if (!options.quiet) {
       say(io, 'note', `target: embedded KMS emulator (rehearsal: nothing is created in AWS)${stateFile ? `, state in ${stateFile}` : ', state discarded on exit'}`);
       if (!bool(p, 'emulator')) say(io, 'note', 'to target AWS pass --region and/or --profile (or --endpoint-url)');

@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
 import { SecretBytes } from '../core/secret.js';
 import { type EscrowSidecar, parseEscrowFileName, parseSidecar, serializeSidecar, sha256Hex, sidecarFileName } from './format.js';
@@ -26,7 +26,7 @@ export interface EscrowFileHandle {
 
 /** The filesystem operations the store uses (a subset of `node:fs/promises`): the test seam. */
 export interface EscrowFs {
-  mkdir(path: string, options: { recursive: true; mode: number }): Promise<string | undefined>;
+  mkdir(path: string, options: { recursive?: boolean; mode: number }): Promise<string | undefined>;
   stat(path: string): Promise<{ mode: number; isDirectory(): boolean }>;
   open(path: string, flags: string, mode?: number): Promise<EscrowFileHandle>;
   link(existingPath: string, newPath: string): Promise<void>;
@@ -174,6 +174,33 @@ async function exists(fs: EscrowFs, path: string): Promise<boolean> {
 }
 
 /**
+ * Creates `dir` and its missing parents (0700) one level at a time. Node 20's recursive mkdir spins
+ * forever on some paths (e.g. under /proc); a non-recursive mkdir per level fails cleanly instead.
+ */
+async function makeDirs(fs: EscrowFs, dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let cur = resolvePath(dir); ; ) {
+    try {
+      await fs.stat(cur);
+      break;
+    } catch (e) {
+      if (errCode(e) !== 'ENOENT') throw e;
+      missing.push(cur);
+      const parent = dirname(cur);
+      if (parent === cur) break;
+      cur = parent;
+    }
+  }
+  for (const d of missing.reverse()) {
+    try {
+      await fs.mkdir(d, { mode: 0o700 });
+    } catch (e) {
+      if (errCode(e) !== 'EEXIST') throw e;
+    }
+  }
+}
+
+/**
  * Makes sure `dir` can hold escrows: creates it (mode 0700) when missing, and proves it writable by
  * creating and removing a probe file (create-only). Throws ERR_ESCROW_DIR_UNWRITABLE with a hint.
  * Returns a warning when the directory is readable by group or others, else undefined.
@@ -181,7 +208,7 @@ async function exists(fs: EscrowFs, path: string): Promise<boolean> {
 export async function assertEscrowDirWritable(dir: string, options: FileStoreOptions = {}): Promise<string | undefined> {
   const fs = options.fs ?? nodeEscrowFs;
   try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDirs(fs, dir);
   } catch (e) {
     throw unwritable(dir, e, 'create the directory');
   }

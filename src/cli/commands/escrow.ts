@@ -180,7 +180,10 @@ async function reseal(argv: string[], io: Io): Promise<number> {
     ...(str(p, 'threshold') !== undefined ? { threshold: str(p, 'threshold')! } : {}),
     ...(str(p, 'split') !== undefined ? { split: str(p, 'split')! } : {}),
   });
-  const opener = await readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file') });
+  const opener = await readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file') }).catch((e: unknown) => {
+    sealing.passphrase?.dispose();
+    throw e;
+  });
   let payload: EscrowPayload | undefined;
   try {
     const opened = await openFile(file, opener, io);

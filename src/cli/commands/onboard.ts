@@ -3,6 +3,7 @@
  * (flags, recipients, passphrase, escrow directory) is checked here before any KMS call.
  */
 import { readFile } from 'node:fs/promises';
+import type { SecretBytes } from '../../core/secret.js';
 import { resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { parseDuration, parseIsoTime } from '../../core/time.js';
@@ -117,7 +118,6 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
   const policyFile = str(p, 'apply-policy');
   const policy = policyFile === undefined ? undefined : await readPolicyFile(resolve(io.cwd, policyFile));
   const materialFile = str(p, 'material-file');
-  const material = materialFile === undefined ? undefined : await readMaterialFile(resolve(io.cwd, materialFile), keySpec);
   // Relative paths are relative to the invocation's working directory (`-` is stdin).
   const local = (path: string) => (path === '-' ? path : resolve(io.cwd, path));
   const passphraseFile = str(p, 'passphrase-file');
@@ -128,7 +128,10 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
     ...(str(p, 'threshold') !== undefined ? { threshold: str(p, 'threshold')! } : {}),
     ...(str(p, 'split') !== undefined ? { split: str(p, 'split')! } : {}),
   });
+  // Secrets are read last, each disposed in the finally below even when a later read fails.
+  let material: SecretBytes | undefined;
   try {
+    material = materialFile === undefined ? undefined : await readMaterialFile(resolve(io.cwd, materialFile), keySpec);
     const vault = await openEscrowVault(escrowDir, io);
     const requests: string[] = [];
     const target = await openTarget(p, io, { onRequest: (op, id) => requests.push(`${op} ${id ?? '(no request id)'}`) });

@@ -59,9 +59,10 @@ export async function restore(argv: string[], io: Io): Promise<number> {
     throw new KmsByokError('ERR_MISSING_INPUT', 'missing --yes: restore --new-key creates a KMS key', { hint: `review the flags, then re-run with --yes; note: ${NOT_DECRYPTABLE}` });
   }
   await assertEscrowFileMatches(p, io, keys);
+  // Recipients (no secret) are checked before the opener's passphrase is read, so a bad one leaves no secret behind.
+  const sealing = strs(p, 'recipient').length > 0 ? await readSealingInputs(io, { recipients: strs(p, 'recipient'), recipientsFiles: [], passphraseFile: undefined }) : undefined;
   const opener = await optionalOpener(p, io);
   if (!opener) throw missing('--identity or --passphrase-file', 'how to open the escrow', 'pass --identity custodian.txt or --passphrase-file FILE');
-  const sealing = strs(p, 'recipient').length > 0 ? await readSealingInputs(io, { recipients: strs(p, 'recipient'), recipientsFiles: [], passphraseFile: undefined }) : undefined;
   try {
     if (!newKey) {
       const key = keys[0]!;

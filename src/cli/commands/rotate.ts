@@ -52,9 +52,10 @@ export async function rotate(argv: string[], io: Io): Promise<number> {
   }
   const key = keys[0]!;
   await assertEscrowFileMatches(p, io, keys);
+  // Recipients (no secret) are checked before the opener's passphrase is read, so a bad one leaves no secret behind.
+  const sealing = strs(p, 'recipient').length > 0 ? await readSealingInputs(io, { recipients: strs(p, 'recipient'), recipientsFiles: [], passphraseFile: undefined }) : undefined;
   const opener = await optionalOpener(p, io);
   if (inPlace && !opener) throw missing('--identity or --passphrase-file', 'the escrow must be opened to seal the new version with every material', 'pass --identity custodian.txt or --passphrase-file FILE');
-  const sealing = strs(p, 'recipient').length > 0 ? await readSealingInputs(io, { recipients: strs(p, 'recipient'), recipientsFiles: [], passphraseFile: undefined }) : undefined;
   try {
     if (inPlace) {
       const r = await runCeremony<RotateInPlaceResult>(

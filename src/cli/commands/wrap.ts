@@ -57,6 +57,13 @@ export async function wrap(argv: string[], io: Io): Promise<number> {
     try {
       const vault = await openEscrowVault(escrowDir, io);
       const escrowVersion = await nextEscrowVersion(escrowDir, bundle.key.keyId);
+      // A second wrap would seal different material as a newer version the key will never hold, and
+      // every lifecycle command reads the newest version: refuse, and keep the first escrow authoritative.
+      if (escrowVersion > 1) {
+        throw new KmsByokError('ERR_ESCROW_EXISTS', `key ${bundle.key.keyId} already has an escrow in ${escrowDir}`, {
+          hint: 'import the import bundle written with that escrow; if its parameters expired, get fresh ones (onboard --export-parameters --key-id) and re-wrap the escrowed material with --material-file from kms-byok escrow export',
+        });
+      }
       const out = await runWrap(
         bundle,
         { ...(material ? { material } : {}), sealing, createdBy: operator(), escrowVersion },
