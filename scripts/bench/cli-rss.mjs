@@ -1,10 +1,24 @@
-// Runs the built CLI in this process (as dist/bin.js does) and, when it ends, writes this process's
-// peak RSS (process.resourceUsage().maxRSS, KiB) to the file named by KMS_BYOK_BENCH_RSS_FILE.
+// Runs the built CLI in this process (as dist/bin.js does) and, when it ends, writes as JSON to the
+// file named by KMS_BYOK_BENCH_RSS_FILE: peak RSS (KiB) and CPU time (µs, user + system) from
+// process.resourceUsage(), and the peaks of V8's heap and of external memory sampled every 50 ms
+// (bytes), which tell retained data from GC slack when RSS moves.
 import { writeFileSync } from 'node:fs';
 import { main } from '../../dist/cli/main.js';
 import { systemIo } from '../../dist/cli/io.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const peak = { heapUsed: 0, heapTotal: 0, external: 0 };
+const sample = () => {
+  const m = process.memoryUsage();
+  for (const k of Object.keys(peak)) peak[k] = Math.max(peak[k], m[k]);
+};
+const sampler = setInterval(sample, 50);
+sampler.unref();
 const code = await main(process.argv.slice(2), systemIo());
-if (process.env.KMS_BYOK_BENCH_RSS_FILE) writeFileSync(process.env.KMS_BYOK_BENCH_RSS_FILE, String(process.resourceUsage().maxRSS));
+clearInterval(sampler);
+sample();
+if (process.env.KMS_BYOK_BENCH_RSS_FILE) {
+  const u = process.resourceUsage();
+  writeFileSync(process.env.KMS_BYOK_BENCH_RSS_FILE, JSON.stringify({ maxRSS: u.maxRSS, cpuMicros: u.userCPUTime + u.systemCPUTime, peak }));
+}
 process.exitCode = code;

@@ -550,6 +550,8 @@ export async function runImportBundle(b: ImportBundle, options: ImportBundleOpti
   const now = deps.now();
   assertParametersValid(b, now, 'the import bundle');
   const expiry = toExpiryChoice(b.expiry);
+  // The expiry is checked as KMS will check it before any KMS call (a ValidTo can pass between the steps).
+  const validTo = resolveValidTo(expiry, now);
   const next = `this bundle is for key ${b.key.keyArn}`;
   if (options.expectKey !== undefined) {
     const meant = await kms.describeKey(options.expectKey);
@@ -567,7 +569,6 @@ export async function runImportBundle(b: ImportBundle, options: ImportBundleOpti
       hint: key.KeyState === 'Enabled' ? 'it already holds material: this bundle was probably imported already (kms-byok status shows the key)' : 'run kms-byok status for the key',
     });
   }
-  const validTo = resolveValidTo(expiry, now);
   const imported = await kms.importKeyMaterial({
     KeyId: key.KeyId,
     ImportToken: fromBase64(b.ImportToken),

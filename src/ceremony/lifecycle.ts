@@ -13,9 +13,8 @@ import { chooseWrapping } from '../material/key-specs.js';
 import { wrapKeyMaterial, parseWrappingPublicKey } from '../wrapping/index.js';
 import type { EscrowMaterial, EscrowPayload, EscrowSealing, EscrowSidecar, ImportFact, SealedEscrow } from '../escrow/index.js';
 import type { CeremonyDeps, WrittenEscrow } from './ports.js';
-import type { ExpiryChoice } from './onboard.js';
-import { assertValidTo } from '../core/time.js';
-import { proveKeyMaterial, type Proof } from './prove.js';
+import { resolveValidTo, type ExpiryChoice } from './onboard.js';
+import { proveAndDescribe, type Proof } from './prove.js';
 
 /** Symmetric keys accept ImportType / KeyMaterialId; other specs reject them. */
 export function isSymmetric(spec: KeySpec): boolean {
@@ -134,6 +133,11 @@ export function assertEscrowOfKey(sidecar: EscrowSidecar, key: { KeyId: string; 
   }
 }
 
+/** No escrow of the key where the ceremony looks: `problem` says which key and where. */
+export function escrowNotFound(problem: string): KmsByokError {
+  return new KmsByokError('ERR_ESCROW_NOT_FOUND', problem, { hint: 'pass --escrow-dir (where onboard wrote it) or --escrow FILE' });
+}
+
 /** Refuses to go on when KMS holds a material the escrow lacks (naming it). */
 export function assertEscrowCovers(unknown: KeyMaterialInfo[], keyId: string, path: string): void {
   const first = unknown[0];
@@ -145,13 +149,10 @@ export function assertEscrowCovers(unknown: KeyMaterialInfo[], keyId: string, pa
   );
 }
 
-/** Resolves an expiry choice to a whole-second ValidTo at `now`, checked as KMS checks it. */
+/** Resolves an expiry choice to a whole-second ValidTo at `now`, checked as KMS checks it (onboard's check). */
 export function resolveExpiry(expiry: ExpiryChoice, now: Date): { ExpirationModel: ExpirationModel; ValidTo?: Date } {
-  if (expiry.ExpirationModel === 'KEY_MATERIAL_DOES_NOT_EXPIRE') return { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' };
-  const ms = 'validTo' in expiry ? expiry.validTo.getTime() : now.getTime() + expiry.expiresInMs;
-  const validTo = new Date(Math.floor(ms / 1000) * 1000);
-  assertValidTo(validTo, now, 'validTo' in expiry ? '--valid-to' : '--expires-in');
-  return { ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: validTo };
+  const validTo = resolveValidTo(expiry, now);
+  return validTo === undefined ? { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' } : { ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: validTo };
 }
 
 /** ISO-8601 UTC without milliseconds, the escrow format's time form. */
@@ -259,8 +260,7 @@ export function withHint(e: unknown, hint: string): unknown {
  * symmetric keys, GenerateMac for HMAC, GetPublicKey/Sign for asymmetric keys).
  */
 export async function verifyKey(kms: KmsPort, key: KeyInfo, material: SecretBytes): Promise<{ key: KeyInfo; proof: Proof }> {
-  const proof = await proveKeyMaterial(kms, key.KeyId, key.KeySpec, key.KeyUsage, material);
-  return { key: await kms.describeKey(key.KeyId), proof };
+  return proveAndDescribe(kms, key.KeyId, key.KeySpec, key.KeyUsage, material);
 }
 
 /**

@@ -11,7 +11,7 @@ import { KmsByokError } from '../core/errors.js';
 import { bytesEqual } from '../core/bytes.js';
 import type { SecretBytes } from '../core/secret.js';
 import type { KeySpec, KeyUsage } from '../core/aws-names.js';
-import type { KmsPort, MacAlgorithm, SigningAlgorithm } from '../kms/port.js';
+import type { KeyInfo, KmsPort, MacAlgorithm, SigningAlgorithm } from '../kms/port.js';
 import { importableKeySpecInfo } from '../material/key-specs.js';
 import { publicKeyFromMaterial } from '../material/check-value.js';
 
@@ -45,7 +45,19 @@ function failed(keyId: string, what: string): KmsByokError {
  * Never prints or returns the material; the messages carry no secret.
  */
 export async function proveKeyMaterial(kms: KmsPort, keyId: string, keySpec: KeySpec, keyUsage: KeyUsage, material: SecretBytes): Promise<Proof> {
+  return (await proveAndDescribe(kms, keyId, keySpec, keyUsage, material)).proof;
+}
+
+/**
+ * {@link proveKeyMaterial}, also returning the key as DescribeKey showed it just before the proof
+ * (a proof changes no key state, so callers need not describe it again).
+ */
+export async function proveAndDescribe(kms: KmsPort, keyId: string, keySpec: KeySpec, keyUsage: KeyUsage, material: SecretBytes): Promise<{ proof: Proof; key: KeyInfo }> {
   const key = await kms.describeKey(keyId);
+  return { proof: await proveWith(kms, key, keyId, keySpec, keyUsage, material), key };
+}
+
+async function proveWith(kms: KmsPort, key: KeyInfo, keyId: string, keySpec: KeySpec, keyUsage: KeyUsage, material: SecretBytes): Promise<Proof> {
   if (key.KeyState !== 'Enabled') {
     throw new KmsByokError('ERR_VERIFY_FAILED', `key ${keyId} is ${key.KeyState}, expected Enabled`, {
       hint: 'run kms-byok status for the key; the escrow holds the material',

@@ -9,7 +9,7 @@
  */
 import { KmsByokError } from '../core/errors.js';
 import type { ExpirationModel } from '../core/aws-names.js';
-import type { KeyMaterialInfo } from '../kms/port.js';
+import type { KeyInfo, KeyMaterialInfo } from '../kms/port.js';
 import { disposePayload } from '../escrow/index.js';
 import type { ExpiryChoice } from './onboard.js';
 import {
@@ -17,6 +17,7 @@ import {
   assertEscrowCovers,
   assertEscrowOfKey,
   describeExternalKey,
+  escrowNotFound,
   importFact,
   knownIds,
   materialAt,
@@ -47,12 +48,14 @@ export interface ReimportResult {
   /** What happened: re-imported, or skipped and why. */
   action: 'reimported' | 'restored' | 'not-due' | 'nothing-to-restore';
   keyState: string;
+  /** The earliest ValidTo KMS listed before this run (materials it lacked have none). */
   earliestValidTo?: string;
   escrow: string;
   materials: {
     index: number;
     keyMaterialId?: string;
     keyMaterialState?: string;
+    /** As KMS listed it before this run: PENDING_IMPORT when the material was revoked or had expired. */
     importState?: string;
     validToBefore?: string;
     validTo?: string;
@@ -79,29 +82,25 @@ export function earliestValidTo(materials: KeyMaterialInfo[], now: Date): Date |
  * its replicas (expiry and state are per Region): `replicas` holds their results.
  */
 export async function runReimport(options: ReimportOptions, deps: LifecycleDeps): Promise<ReimportResult> {
-  const result = await reimportInRegion(options, deps);
-  const key = await deps.kms.describeKey(result.keyId);
+  // The key as last described in its Region (after the import and proof): no extra DescribeKey.
+  const { result, key } = await reimportInRegion(options, deps);
   if (key.MultiRegionKeyType === 'PRIMARY' && (key.ReplicaRegions?.length ?? 0) > 0) {
     result.replicas = [];
     for (const region of key.ReplicaRegions!) {
       deps.progress(`replica in ${region}:`);
-      result.replicas.push(await reimportInRegion({ ...options, key: key.KeyId }, { ...deps, kms: await deps.kms.forRegion(region) }));
+      result.replicas.push((await reimportInRegion({ ...options, key: key.KeyId }, { ...deps, kms: await deps.kms.forRegion(region) })).result);
     }
   }
   return result;
 }
 
-async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): Promise<ReimportResult> {
+async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): Promise<{ result: ReimportResult; key: KeyInfo }> {
   const { kms } = deps;
   // Precondition: the expiry is checked locally before any KMS call.
   resolveExpiry(options.expiry, deps.now());
   const key = await describeExternalKey(kms, options.key);
   const ref = await deps.escrow.latest(key.KeyId);
-  if (!ref) {
-    throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `no escrow of key ${key.KeyId} in the escrow directory`, {
-      hint: 'pass --escrow-dir (where onboard wrote it) or --escrow FILE',
-    });
-  }
+  if (!ref) throw escrowNotFound(`no escrow of key ${key.KeyId} in the escrow directory`);
   assertEscrowOfKey(ref.sidecar, key, ref.path);
   const kmsMaterials = await materialsOf(kms, key);
   const initial = pairMaterials(ref.sidecar, kmsMaterials);
@@ -116,7 +115,10 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
     escrow: ref.path,
     materials: [],
   };
-  if (earliest) result.earliestValidTo = earliest.toISOString();
+  // Reported: the earliest ValidTo KMS lists. A material KMS lacks (revoked or expired: PENDING_IMPORT)
+  // counts as due now for --before, but has no ValidTo to report: reporting `now` read as an expiry.
+  const listedEarliest = earliestValidTo(kmsMaterials.filter((m) => m.ImportState !== 'PENDING_IMPORT'), now);
+  if (listedEarliest) result.earliestValidTo = listedEarliest.toISOString();
   const missingInKms = kmsMaterials.filter((m) => m.ImportState === 'PENDING_IMPORT');
 
   if (options.mode === 'reimport' && options.beforeMs !== undefined && (!earliest || earliest.getTime() > now.getTime() + options.beforeMs)) {
@@ -127,13 +129,13 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
     result.action = 'not-due';
     result.materials = initial.pairs.map((p) => describePair(p));
     deps.progress(`key ${key.KeyId}: not due (earliest ValidTo ${earliest ? earliest.toISOString() : 'none'})`);
-    return result;
+    return { result, key };
   }
   if (options.mode === 'restore' && missingInKms.length === 0 && key.KeyState !== 'PendingImport') {
     result.action = 'nothing-to-restore';
     result.materials = initial.pairs.map((p) => describePair(p));
     deps.progress(`key ${key.KeyId} is ${key.KeyState} with every material imported: nothing to restore`);
-    return result;
+    return { result, key };
   }
 
   await deps.journal.step('started', { keyId: key.KeyId, region: key.Region, escrow: ref.path });
@@ -160,7 +162,7 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
       await deps.journal.step('verified', { keyId: key.KeyId });
       result.keyState = verified.key.KeyState;
       result.verified = verified.proof.summary;
-      return result;
+      return { result, key: verified.key };
     }
     if (initial.unknown.length > 0) {
       const r = await reconcileUnknown(kms, key, ref, payload, initial.unknown, expiry, session, deps);
@@ -198,7 +200,7 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
     deps.progress(`verified: key ${key.KeyId} ${verified.key.KeyState}, ${verified.proof.summary}`);
     result.keyState = verified.key.KeyState;
     result.verified = verified.proof.summary;
-    return result;
+    return { result, key: verified.key };
   } finally {
     disposePayload(payload);
   }

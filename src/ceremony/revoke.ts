@@ -28,6 +28,13 @@ export interface RevokeResult {
   escrowVerified: 'opened' | 'sidecar' | 'none';
 }
 
+/** The refusal of a revoke that no verified escrow would let anyone undo. */
+export function revokeUnsafe(escrowProblem: string): KmsByokError {
+  return new KmsByokError('ERR_REVOKE_UNSAFE', `refusing to revoke: ${escrowProblem}`, {
+    hint: 'without a verified escrow the deletion cannot be undone; fix the escrow, or pass --without-escrow to destroy the key material for good',
+  });
+}
+
 export async function runRevoke(o: RevokeOptions, deps: LifecycleDeps): Promise<RevokeResult> {
   const { kms } = deps;
   const key = await describeExternalKey(kms, o.key);
@@ -55,11 +62,7 @@ export async function runRevoke(o: RevokeOptions, deps: LifecycleDeps): Promise<
     }
   }
   if (escrowProblem !== undefined) {
-    if (!o.withoutEscrow) {
-      throw new KmsByokError('ERR_REVOKE_UNSAFE', `refusing to revoke: ${escrowProblem}`, {
-        hint: 'without a verified escrow the deletion cannot be undone; fix the escrow, or pass --without-escrow to destroy the key material for good',
-      });
-    }
+    if (!o.withoutEscrow) throw revokeUnsafe(escrowProblem);
     deps.progress(`WARNING: revoking WITHOUT a verified escrow (${escrowProblem}): this cannot be undone`);
   } else {
     deps.progress(`escrow ${ref!.path} holds every material being deleted (${escrowVerified === 'opened' ? 'opened, check values verified' : 'sidecar and file hashes checked'})`);

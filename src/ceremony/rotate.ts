@@ -27,6 +27,7 @@ import {
   assertEscrowCovers,
   assertEscrowOfKey,
   describeExternalKey,
+  escrowNotFound,
   importFact,
   isSymmetric,
   isoSeconds,
@@ -87,7 +88,7 @@ export async function runRotateInPlace(o: RotateInPlaceOptions, deps: LifecycleD
     });
   }
   let ref = await deps.escrow.latest(key.KeyId);
-  if (!ref) throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `no escrow of key ${key.KeyId} in the escrow directory`, { hint: 'pass --escrow-dir (where onboard wrote it)' });
+  if (!ref) throw escrowNotFound(`no escrow of key ${key.KeyId} in the escrow directory`);
   assertEscrowOfKey(ref.sidecar, key, ref.path);
   let kmsMaterials = await kms.listKeyRotations(key.KeyId);
   const used = onDemandUsed(kmsMaterials);

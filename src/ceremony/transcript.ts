@@ -49,6 +49,11 @@ export function renderBody(r: TranscriptRecord): string {
 /** The text to append to a transcript whose current head is `prev` (undefined: empty file). */
 export function appendEntry(existing: string, r: TranscriptRecord): { text: string; head: string } {
   const check = verifyTranscript(existing);
+  if (check.foreign) {
+    throw new KmsByokError('ERR_NOT_A_TRANSCRIPT', 'the file is not a kms-byok transcript: nothing was appended to it', {
+      hint: 'give --transcript a new file, or the transcript.md a ceremony wrote',
+    });
+  }
   if (!check.ok) {
     throw new KmsByokError('ERR_TRANSCRIPT_FORMAT', `the transcript's chain is broken at entry ${check.broken!.entry}: ${check.broken!.reason}`, {
       hint: 'kms-byok transcript verify FILE shows where; keep the damaged file for the auditors and start a new one with --transcript',
@@ -63,6 +68,11 @@ export function appendEntry(existing: string, r: TranscriptRecord): { text: stri
 
 export interface TranscriptCheck {
   ok: boolean;
+  /**
+   * The text is not a kms-byok transcript at all: no header, no entry marker, no entry. A transcript
+   * whose header or markers were damaged still has the others, and is `broken` instead.
+   */
+  foreign?: true;
   entries: number;
   /** SHA-256 of the last intact entry (undefined when none). */
   head?: string;
@@ -70,10 +80,24 @@ export interface TranscriptCheck {
   broken?: { entry: number; reason: string };
 }
 
-/** Checks every entry's hash and link; `expectHead` also detects removed trailing entries. */
+/** What a damaged transcript still shows: its title, an entry marker, an entry's outcome line. */
+const TRANSCRIPT_TRACES = [/^# kms-byok/, /^# kms-byok ceremony transcript\s*$/m, /<!-- kms-byok-entry /, /^- \*\*outcome\*\*: /m];
+
+/** No trace of a transcript, and not a transcript cut short inside its header. */
+function isForeign(text: string): boolean {
+  return !TRANSCRIPT_HEADER.startsWith(text) && !TRANSCRIPT_TRACES.some((re) => re.test(text));
+}
+
+/**
+ * Checks every entry's hash and link; `expectHead` also detects removed trailing entries. A text that
+ * is no transcript at all is `foreign` (not `broken`).
+ */
 export function verifyTranscript(text: string, expectHead?: string): TranscriptCheck {
   if (text.length === 0) return expectHead ? { ok: false, entries: 0, broken: { entry: 1, reason: 'the transcript is empty' } } : { ok: true, entries: 0 };
-  if (!text.startsWith(TRANSCRIPT_HEADER)) return { ok: false, entries: 0, broken: { entry: 0, reason: 'the header is missing or changed' } };
+  if (!text.startsWith(TRANSCRIPT_HEADER)) {
+    if (isForeign(text)) return { ok: false, foreign: true, entries: 0 };
+    return { ok: false, entries: 0, broken: { entry: 0, reason: 'the header is missing or changed' } };
+  }
   let pos = TRANSCRIPT_HEADER.length;
   let prev = GENESIS;
   let entries = 0;

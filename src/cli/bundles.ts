@@ -35,7 +35,8 @@ export async function writeBundleFile(path: string, bundle: Bundle): Promise<voi
     handle = await open(path, 'wx', 0o600);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    throw new KmsByokError(code === 'EEXIST' ? 'ERR_BUNDLE_EXISTS' : 'ERR_FILE_READ', `cannot create ${path} (${code ?? 'error'})`, {
+    // Checked creatable before any work (assertBundleCreatable): failing now is an I/O failure (exit 1), not a usage error.
+    throw new KmsByokError(code === 'EEXIST' ? 'ERR_BUNDLE_EXISTS' : 'ERR_FILE_WRITE', `cannot create ${path} (${code ?? 'error'})`, {
       hint: code === 'EEXIST' ? 'bundles are never overwritten: choose a new file name' : 'check the directory exists and is writable',
     });
   }

@@ -1,42 +1,74 @@
 /**
  * The per-key work of `reimport --plan`, `restore --plan` and `status --plan`: the same ceremonies
  * the single-key commands run (src/ceremony/{reimport,status}.ts), wired with each plan entry's
- * escrow, custodian identity source and the fleet's rate-limited KMS port. Secrets (the escrow
- * opener's passphrase, the opened payload) are disposed after each key.
+ * escrow, custodian identity source and the fleet's rate-limited KMS port. The opened payload is
+ * disposed after each key; each custodian input (identity file, passphrase file) is read once per run
+ * — a plan names the same few for hundreds of keys, and stdin can be read only once — and passphrases
+ * are disposed when the run ends.
  */
 import { parseDuration } from '../core/time.js';
 import type { PlanEntry } from '../ceremony/fleet-plan.js';
 import type { KmsPort } from '../kms/port.js';
 import { str, type Parsed } from './args.js';
 import type { Io } from './io.js';
+import type { EscrowOpener } from '../escrow/index.js';
 import { readOpener } from './escrow-inputs.js';
 import { fileEscrowStore, keyIdOf, latestEscrow, openJournal } from './lifecycle-edge.js';
 import { runFleet, type FleetRow } from './fleet.js';
 
 type Work = Omit<FleetRow, 'index' | 'key' | 'region' | 'profile'>;
 
-async function lifecycleWork(e: PlanEntry, kms: KmsPort, io: Io, mode: 'reimport' | 'restore', beforeMs: number | undefined): Promise<Work> {
-  const opener = await readOpener(io, { identities: e.identities, passphraseFile: e.passphraseFile });
+/** Escrow openers of one run, by custodian input; {@link dispose} zeroes the passphrases. */
+class OpenerCache {
+  private readonly openers = new Map<string, Promise<EscrowOpener>>();
+  get(io: Io, e: PlanEntry): Promise<EscrowOpener> {
+    const id = JSON.stringify([e.identities, e.passphraseFile ?? null]);
+    let o = this.openers.get(id);
+    if (!o) {
+      o = readOpener(io, { identities: e.identities, passphraseFile: e.passphraseFile });
+      // A failed read is not cached as such: the next entry with this input tries (and reports) again.
+      o.catch(() => this.openers.delete(id));
+      this.openers.set(id, o);
+    }
+    return o;
+  }
+  async dispose(): Promise<void> {
+    for (const o of this.openers.values()) {
+      const opener = await o.catch(() => undefined);
+      if (opener && 'passphrase' in opener) opener.passphrase.dispose();
+    }
+    this.openers.clear();
+  }
+}
+
+async function lifecycleWork(e: PlanEntry, kms: KmsPort, io: Io, mode: 'reimport' | 'restore', beforeMs: number | undefined, openers: OpenerCache): Promise<Work> {
+  const opener = await openers.get(io, e);
+  const store = fileEscrowStore({ dir: e.escrowDir, ...(e.escrow ? { file: e.escrow } : {}), opener });
+  const journal = await openJournal(io, e.escrowDir, mode, keyIdOf(e.key) ?? e.key);
+  const { runReimport } = await import('../ceremony/reimport.js');
+  const r = await runReimport(
+    { key: e.key, expiry: e.expiry!, mode, ...(beforeMs !== undefined ? { beforeMs } : {}) },
+    { kms, escrow: store, journal, now: () => new Date(), sleep: (ms) => new Promise((res) => setTimeout(res, ms)), progress: () => {} },
+  );
+  await journal.finish();
+  const imported = r.materials.filter((m) => m.reimported);
+  const validTo = imported.find((m) => m.validTo)?.validTo ?? r.earliestValidTo;
+  return {
+    status: 'ok',
+    action: r.action,
+    keyId: r.keyId,
+    ...(validTo ? { validTo } : {}),
+    detail: `${imported.length}/${r.materials.length} material(s) imported${r.replicas ? `, ${r.replicas.length} replica(s)` : ''}`,
+  };
+}
+
+/** Runs a lifecycle plan with one opener cache, disposed however the run ends. */
+async function lifecyclePlan(p: Parsed, io: Io, mode: 'reimport' | 'restore', beforeMs: number | undefined): Promise<number> {
+  const openers = new OpenerCache();
   try {
-    const store = fileEscrowStore({ dir: e.escrowDir, ...(e.escrow ? { file: e.escrow } : {}), opener });
-    const journal = await openJournal(io, e.escrowDir, mode, keyIdOf(e.key) ?? e.key);
-    const { runReimport } = await import('../ceremony/reimport.js');
-    const r = await runReimport(
-      { key: e.key, expiry: e.expiry!, mode, ...(beforeMs !== undefined ? { beforeMs } : {}) },
-      { kms, escrow: store, journal, now: () => new Date(), sleep: (ms) => new Promise((res) => setTimeout(res, ms)), progress: () => {} },
-    );
-    await journal.finish();
-    const imported = r.materials.filter((m) => m.reimported);
-    const validTo = imported.find((m) => m.validTo)?.validTo ?? r.earliestValidTo;
-    return {
-      status: 'ok',
-      action: r.action,
-      keyId: r.keyId,
-      ...(validTo ? { validTo } : {}),
-      detail: `${imported.length}/${r.materials.length} material(s) imported${r.replicas ? `, ${r.replicas.length} replica(s)` : ''}`,
-    };
+    return await runFleet(p, io, mode, (e, kms, quiet) => lifecycleWork(e, kms, quiet, mode, beforeMs, openers));
   } finally {
-    if ('passphrase' in opener) opener.passphrase.dispose();
+    await openers.dispose();
   }
 }
 
@@ -44,12 +76,12 @@ async function lifecycleWork(e: PlanEntry, kms: KmsPort, io: Io, mode: 'reimport
 export function reimportPlan(p: Parsed, io: Io): Promise<number> {
   const before = str(p, 'before');
   const beforeMs = before === undefined ? undefined : parseDuration(before, '--before');
-  return runFleet(p, io, 'reimport', (e, kms, quiet) => lifecycleWork(e, kms, quiet, 'reimport', beforeMs));
+  return lifecyclePlan(p, io, 'reimport', beforeMs);
 }
 
 /** `restore --plan FILE`. */
 export function restorePlan(p: Parsed, io: Io): Promise<number> {
-  return runFleet(p, io, 'restore', (e, kms, quiet) => lifecycleWork(e, kms, quiet, 'restore', undefined));
+  return lifecyclePlan(p, io, 'restore', undefined);
 }
 
 /** `status --plan FILE`: each entry's warnDays and maxAge apply to it. */

@@ -15,6 +15,7 @@ import { openTarget, type Target } from './target.js';
 import { readOpener } from './escrow-inputs.js';
 import { notify, type NotifyDocument } from './notify.js';
 import { fileEscrowStore, keyIdOf, latestEscrow, openJournal, operatorName, type CliJournal, type EscrowStoreOptions } from './lifecycle-edge.js';
+import { findLatestVersion } from '../escrow/file-store.js';
 
 export const ESCROW_INPUT_FLAGS: FlagSpec = {
   'escrow-dir': { type: 'string' },
@@ -39,6 +40,9 @@ export async function optionalOpener(p: Parsed, io: Io): Promise<EscrowOpener | 
   if (strs(p, 'identity').length === 0 && str(p, 'passphrase-file') === undefined) return undefined;
   return readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file') });
 }
+
+/** A ceremony that cannot run without the key's escrow; `refuse` turns the problem into its error. */
+export type EscrowNeed = true | { refuse: (problem: string) => Promise<KmsByokError> };
 
 export interface CeremonyContext {
   deps: LifecycleDeps;
@@ -69,6 +73,13 @@ export async function runCeremony<T>(
     keyOf?: (result: T) => string | undefined;
     /** When true for a result, nothing happened worth an audit entry (e.g. "not due"). */
     quiet?: (result: T) => boolean;
+    /**
+     * The ceremony cannot run without an escrow of the key in the escrow directory: a missing
+     * directory, or one without an escrow of the key, is refused before the target is opened (by key
+     * id) or right after the alias is resolved — nothing sent to KMS that changes anything, nothing
+     * written (no directory, journal or transcript). `refuse` builds the error (default ERR_ESCROW_NOT_FOUND).
+     */
+    needsEscrow?: EscrowNeed;
   },
   body: (ctx: CeremonyContext) => Promise<T>,
 ): Promise<T> {
@@ -76,6 +87,9 @@ export async function runCeremony<T>(
   const requests: string[] = [];
   const file = str(p, 'escrow');
   const store = fileEscrowStore({ dir: escrowDir, ...(file ? { file: resolve(io.cwd, file) } : {}), ...(c.opener ? { opener: c.opener } : {}), ...c.store });
+  // An explicit --escrow FILE was read before (assertEscrowFileMatches); the directory is checked here.
+  const escrowNeeded = file === undefined ? c.needsEscrow : undefined;
+  if (escrowNeeded) await assertEscrowPresent(escrowDir, keyIdOf(c.subject), escrowNeeded);
   const target = await openTarget(p, io, { onRequest: (op, id) => requests.push(`${op} ${id ?? '(no request id)'}`) });
   let journal: CliJournal;
   let subject = c.subject;
@@ -83,6 +97,7 @@ export async function runCeremony<T>(
     // The journal is named by key id, so `alias/x` and the key's id or ARN find the same one.
     subject =
       keyIdOf(c.subject) ?? (!c.literalSubject && c.subject.startsWith('alias/') ? await target.kms.describeKey(c.subject).then((k) => k.KeyId, () => c.subject) : c.subject);
+    if (escrowNeeded && keyIdOf(c.subject) === undefined && keyIdOf(subject) !== undefined) await assertEscrowPresent(escrowDir, keyIdOf(subject), escrowNeeded);
     journal = await openJournal(io, escrowDir, c.ceremony, subject);
   } catch (e) {
     await target.close();
@@ -140,6 +155,23 @@ export async function runCeremony<T>(
       ],
     }).catch((e: unknown) => say(io, 'warning', `could not append to the transcript: ${e instanceof Error ? e.message : String(e)}`));
   }
+}
+
+/**
+ * Refuses (without writing anything) when `dir` is not an existing directory or, once the key id is
+ * known, holds no escrow version of it. Listing errors other than "missing" are ERR_ESCROW_UNREADABLE.
+ */
+async function assertEscrowPresent(dir: string, keyId: string | undefined, needs: EscrowNeed): Promise<void> {
+  let problem: string | undefined;
+  const isDir = await fs.stat(dir).then(
+    (st) => st.isDirectory(),
+    (e: unknown) => ((e as { code?: string }).code === 'ENOENT' ? undefined : true),
+  );
+  if (isDir === undefined) problem = `escrow directory ${dir} does not exist`;
+  else if (!isDir) problem = `escrow directory ${dir} is not a directory`;
+  else if (keyId !== undefined && (await findLatestVersion(dir, keyId)) === undefined) problem = `no escrow of key ${keyId} in ${dir}`;
+  if (problem === undefined) return;
+  throw needs === true ? (await import('../ceremony/lifecycle.js')).escrowNotFound(problem) : await needs.refuse(problem);
 }
 
 /** Non-secret facts of a key's latest escrow for the transcript: custodians, files, check values, wrapping. */

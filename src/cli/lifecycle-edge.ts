@@ -141,10 +141,20 @@ export function journalPath(dir: string, ceremony: string, subject: string): str
   return join(dir, '.journal', `${ceremony}-${safe}.json`);
 }
 
-async function writeAtomic(path: string, text: string): Promise<void> {
-  await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+/** Creates a temp file beside `path` (0600), creating its directory (0700) the first time it is missing. */
+async function openTemp(path: string): Promise<{ tmp: string; h: fs.FileHandle }> {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const h = await fs.open(tmp, 'wx', 0o600);
+  try {
+    return { tmp, h: await fs.open(tmp, 'wx', 0o600) };
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ENOENT') throw e;
+    await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    return { tmp, h: await fs.open(tmp, 'wx', 0o600) };
+  }
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  const { tmp, h } = await openTemp(path);
   try {
     await h.writeFile(text);
     await h.sync();

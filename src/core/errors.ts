@@ -15,8 +15,12 @@ export type ErrorCode =
   | 'ERR_EMPTY_PASSPHRASE'
   | 'ERR_INVALID_COMBINATION'
   | 'ERR_NOT_A_TERMINAL'
+  /** A file named on the command line does not exist or cannot be read (exit 2, before any KMS request). */
+  | 'ERR_FILE_READ'
   // local files
   | 'ERR_ESCROW_DIR_UNWRITABLE'
+  /** The escrow directory, or a file in it the tool looked up, exists but cannot be listed or read. */
+  | 'ERR_ESCROW_UNREADABLE'
   | 'ERR_ESCROW_EXISTS'
   | 'ERR_ESCROW_NOT_FOUND'
   | 'ERR_ESCROW_FORMAT'
@@ -29,7 +33,8 @@ export type ErrorCode =
   | 'ERR_ESCROW_FOREIGN_SHARE'
   | 'ERR_CHECK_VALUE_MISMATCH'
   | 'ERR_IDENTITY'
-  | 'ERR_FILE_READ'
+  /** A file could not be written after the ceremony had done work (e.g. a bundle after KMS calls). */
+  | 'ERR_FILE_WRITE'
   | 'ERR_MATERIAL'
   // KMS
   | 'ERR_KMS_UNREACHABLE'
@@ -60,6 +65,8 @@ export type ErrorCode =
   | 'ERR_ROTATION_LIMIT'
   | 'ERR_REVOKE_UNSAFE'
   | 'ERR_TRANSCRIPT_FORMAT'
+  /** `transcript verify FILE` on a file that is not a kms-byok transcript at all (exit 2). */
+  | 'ERR_NOT_A_TRANSCRIPT'
   | 'ERR_JOURNAL'
   // fleet plans (issue 8): an invalid plan is usage (exit 2); a changed plan cannot be resumed
   | 'ERR_PLAN_INVALID'
@@ -86,6 +93,8 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_EMPTY_PASSPHRASE',
   'ERR_INVALID_COMBINATION',
   'ERR_NOT_A_TERMINAL',
+  'ERR_FILE_READ',
+  'ERR_NOT_A_TRANSCRIPT',
   'ERR_POLICY_LOCKOUT',
   'ERR_POLICY_SEPARATION',
   'ERR_SCHEDULE_NOT_UNATTENDED',

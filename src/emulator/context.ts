@@ -10,6 +10,7 @@ import type { OffsetClock } from './clock.js';
 import type { FaultRegistry } from './faults.js';
 import type { Input } from './input.js';
 import type { EmulatorState } from './state.js';
+import type { UnwrapEngine } from './unwrap.js';
 import type { WrappingKeyPool } from './wrapping-pool.js';
 
 export interface HandlerContext {
@@ -21,6 +22,8 @@ export interface HandlerContext {
   pool: WrappingKeyPool;
   /** Injected faults (for the control operations). */
   faults: FaultRegistry;
+  /** How ImportKeyMaterial decrypts the RSA part of wrapped material. */
+  unwrapEngine: UnwrapEngine;
 }
 
 /** One operation: request body in, response body out. */

@@ -26,6 +26,7 @@ import { KMS_OPERATIONS } from './handlers/index.js';
 import { QuotaLimiter, resolveQuotas, type QuotaTable } from './quotas.js';
 import { EmulatorClosing, createKmsServer, persister, type RequestLogEntry } from './server.js';
 import { emptyState, loadStateFile, type WrappingKeySpec } from './state.js';
+import { UNWRAP_ENGINES, type UnwrapEngine } from './unwrap.js';
 import { WrappingKeyPool } from './wrapping-pool.js';
 
 export type { EmulatorClock } from './clock.js';
@@ -33,6 +34,8 @@ export type { RequestLogEntry } from './server.js';
 export type { FaultController, FaultKind, FaultSpec, InjectedFault, LatencyOptions } from './faults.js';
 export { FAULT_KINDS, parseFaultFlag, parseLatencyFlag, parseQuotaFlag } from './faults.js';
 export type { QuotaTable } from './quotas.js';
+export type { UnwrapEngine } from './unwrap.js';
+export { UNWRAP_ENGINES } from './unwrap.js';
 export { KMS_DEFAULT_QUOTAS, KMS_EARLIER_DEFAULT_QUOTAS, KMS_QUOTAS_SOURCE, QUOTA_GROUPS } from './quotas.js';
 
 /** Options of {@link startEmulator}. */
@@ -47,6 +50,8 @@ export interface EmulatorOptions {
   now?: () => Date;
   /** Load state from this file at start when it exists; save it after every request that changes it (atomic, mode 0600). */
   stateFile?: string;
+  /** With `stateFile`: false loads it but never writes it (a benchmark's fixed starting state). Default true. */
+  saveState?: boolean;
   /** Pre-generated RSA wrapping key pairs (PKCS#8 PEM) per WrappingKeySpec, handed out round robin instead of generating. */
   wrappingKeys?: Partial<Record<'RSA_2048' | 'RSA_3072' | 'RSA_4096', string[]>>;
   /** Generated wrapping key pairs kept ready per WrappingKeySpec in use (0–64); default 2. */
@@ -65,6 +70,12 @@ export interface EmulatorOptions {
   latency?: LatencyOptions;
   /** Faults in force from the start (see `emu.faults`). */
   faults?: readonly FaultSpec[];
+  /**
+   * How ImportKeyMaterial decrypts RSA: `node-forge` (default; pure JavaScript, independent of the
+   * product's OpenSSL wrapping, ~0.2 s per RSA-4096 unwrap) or `openssl` (Node's crypto, for
+   * benchmarks and large rehearsals that need KMS-like throughput).
+   */
+  unwrapEngine?: UnwrapEngine;
   /** Source of randomness for latency ranges and fault probabilities; default Math.random. */
   random?: () => number;
 }
@@ -115,6 +126,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     options.quotas !== undefined || options.quotaScale !== undefined
       ? new QuotaLimiter(resolveQuotas(options.quotas ?? 'default', options.quotaScale ?? 1, operations))
       : undefined;
+  const unwrapEngine = options.unwrapEngine ?? 'node-forge';
+  if (!UNWRAP_ENGINES.includes(unwrapEngine)) throw new Error(`emulator: unknown unwrap engine ${String(unwrapEngine)}`);
   const warm = (options.warmWrappingKeys ?? []) as WrappingKeySpec[];
   for (const spec of warm) if (!['RSA_2048', 'RSA_3072', 'RSA_4096'].includes(spec)) throw new Error(`emulator: unknown wrapping key spec ${spec}`);
   const pool = new WrappingKeyPool(options.wrappingKeys ?? {}, options.wrappingKeyPoolSize ?? 2);
@@ -142,10 +155,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     accountId,
     log,
     faults,
+    unwrapEngine,
     ...(quotas ? { quotas } : {}),
     latency,
     sleep,
-    ...(options.stateFile ? { stateFile: options.stateFile } : {}),
+    ...(options.stateFile && options.saveState !== false ? { stateFile: options.stateFile } : {}),
   };
   const persist = persister(deps);
   const server = createKmsServer(deps, persist);

@@ -29,6 +29,7 @@ import { CONTROL_OPERATIONS, KMS_OPERATIONS } from './handlers/index.js';
 import type { Input } from './input.js';
 import { sweep } from './lifecycle.js';
 import { saveStateFile, serialiseState, type EmulatorState } from './state.js';
+import type { UnwrapEngine } from './unwrap.js';
 import type { WrappingKeyPool } from './wrapping-pool.js';
 
 /** One entry of the request log. */
@@ -59,6 +60,7 @@ export interface ServerDeps {
   stateFile?: string;
   log: RequestLogEntry[];
   faults: FaultRegistry;
+  unwrapEngine: UnwrapEngine;
   /** Request-rate quotas; absent when none apply. */
   quotas?: QuotaLimiter;
   /** Injected latency (ms) for one request of `operation`. */
@@ -187,7 +189,7 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
         }
       }
       sweep(deps.state, deps.clock.now().getTime());
-      const ctx: HandlerContext = { state: deps.state, region, accountId: deps.accountId, clock: deps.clock, pool: deps.pool, faults: deps.faults };
+      const ctx: HandlerContext = { state: deps.state, region, accountId: deps.accountId, clock: deps.clock, pool: deps.pool, faults: deps.faults, unwrapEngine: deps.unwrapEngine };
       const out = await handler(ctx, input);
       persist();
       if (dropAfter) {

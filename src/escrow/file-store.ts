@@ -335,27 +335,54 @@ function sidecarPathOf(path: string): string {
   return join(dirname(path), parsed.sidecarName);
 }
 
-async function readOrFail(fs: EscrowFs, path: string, missing: 'ERR_ESCROW_NOT_FOUND' | 'ERR_FILE_READ'): Promise<Uint8Array> {
+/** Reads a file the caller named (identity, passphrase): ERR_FILE_READ (exit 2) when missing or unreadable. */
+async function readInputFile(fs: EscrowFs, path: string, what: string): Promise<Uint8Array> {
   try {
     return await fs.readFile(path);
   } catch (e) {
-    if (errCode(e) === 'ENOENT') {
-      throw new KmsByokError(missing, `${path} does not exist`, { hint: 'check the path and the escrow directory' });
-    }
-    throw new KmsByokError('ERR_FILE_READ', `cannot read ${path} (${describe(e)})`, { cause: e });
+    throw new KmsByokError('ERR_FILE_READ', errCode(e) === 'ENOENT' ? `${what} ${path} does not exist` : `cannot read ${what} ${path} (${describe(e)})`, {
+      hint: 'check the path',
+      cause: e,
+    });
   }
 }
 
 /**
+ * Reads an escrow's sidecar. `named` is the path the caller gave: when neither it nor the sidecar
+ * exists, the caller named a file that is not there (ERR_FILE_READ, a usage error); a named file
+ * without its sidecar is an incomplete escrow, and a sidecar the store found itself and then lost is
+ * ERR_ESCROW_NOT_FOUND.
+ */
+async function readSidecarFile(fs: EscrowFs, sidecarPath: string, named: string | undefined): Promise<Uint8Array> {
+  try {
+    return await fs.readFile(sidecarPath);
+  } catch (e) {
+    if (errCode(e) !== 'ENOENT') throw unreadable(sidecarPath, e);
+    if (named !== undefined && !(await exists(fs, named).catch(() => true))) {
+      throw new KmsByokError('ERR_FILE_READ', `${named} does not exist`, { hint: 'check the path: escrow files are named <key-id>.v<N>.age (and .age.json)' });
+    }
+    throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `${sidecarPath} does not exist`, { hint: 'the sidecar (.age.json) must be beside the escrow file: copy it there' });
+  }
+}
+
+/** An escrow file or directory that exists but cannot be read or listed (exit 1). */
+function unreadable(path: string, e: unknown, what = 'read'): KmsByokError {
+  return new KmsByokError('ERR_ESCROW_UNREADABLE', `cannot ${what} ${path} (${describe(e)})`, {
+    hint: 'check that the escrow directory is a directory you may read (and its files too)',
+    cause: e,
+  });
+}
+
+/**
  * Reads an escrow version: `path` is any of its files (`.age`, `.passphrase.age`, `.share-<i>.age`…)
- * or its sidecar (`.age.json`). Reads the sidecar (ERR_ESCROW_NOT_FOUND when missing) and every
- * sealed file it lists that is present; files held elsewhere (a custodian's share) are listed in
+ * or its sidecar (`.age.json`). Reads the sidecar (ERR_FILE_READ when neither `path` nor the sidecar
+ * exists, ERR_ESCROW_NOT_FOUND when only the sidecar is missing) and every sealed file it lists that is present; files held elsewhere (a custodian's share) are listed in
  * `missing`. Hashes are checked when the escrow is opened, not here.
  */
 export async function readEscrow(path: string, options: FileStoreOptions = {}): Promise<LoadedEscrow & { sidecarPath: string; missing: string[] }> {
   const fs = options.fs ?? nodeEscrowFs;
   const sidecarPath = sidecarPathOf(path);
-  const sidecar = parseSidecar(await readOrFail(fs, sidecarPath, 'ERR_ESCROW_NOT_FOUND'));
+  const sidecar = parseSidecar(await readSidecarFile(fs, sidecarPath, path));
   const dir = dirname(sidecarPath);
   if (basename(sidecarPath) !== sidecarFileName(sidecar.manifest.keyId, sidecar.manifest.escrowVersion)) {
     throw new KmsByokError('ERR_ESCROW_MISMATCH', `${sidecarPath} describes ${sidecarFileName(sidecar.manifest.keyId, sidecar.manifest.escrowVersion)}`, {
@@ -368,7 +395,7 @@ export async function readEscrow(path: string, options: FileStoreOptions = {}): 
     try {
       files.push({ name: f.name, bytes: await fs.readFile(join(dir, f.name)) });
     } catch (e) {
-      if (errCode(e) !== 'ENOENT') throw new KmsByokError('ERR_FILE_READ', `cannot read ${join(dir, f.name)} (${describe(e)})`, { cause: e });
+      if (errCode(e) !== 'ENOENT') throw unreadable(join(dir, f.name), e);
       missing.push(f.name);
     }
   }
@@ -388,7 +415,7 @@ export async function updateSidecar(
   const fs = options.fs ?? nodeEscrowFs;
   const sidecarPath = sidecarPathOf(path);
   const dir = dirname(sidecarPath);
-  const current = parseSidecar(await readOrFail(fs, sidecarPath, 'ERR_ESCROW_NOT_FOUND'));
+  const current = parseSidecar(await readSidecarFile(fs, sidecarPath, undefined));
   const next = update(current);
   assertSidecarUpdate(current, next);
   const bytes = serializeSidecar(next);
@@ -422,10 +449,12 @@ export async function listVersions(dir: string, keyId: string, options: FileStor
     names = await fs.readdir(dir);
   } catch (e) {
     if (errCode(e) === 'ENOENT') return [];
-    throw new KmsByokError('ERR_FILE_READ', `cannot list ${dir} (${describe(e)})`, { cause: e });
+    throw unreadable(dir, e, 'list');
   }
   const versions: { escrowVersion: number; sidecarPath: string }[] = [];
   for (const name of names) {
+    // Cheap filter first: a fleet's escrow directory holds thousands of other keys' files.
+    if (!name.startsWith(keyId)) continue;
     const p = parseEscrowFileName(name);
     if (p !== undefined && p.sidecar && p.keyId === keyId) versions.push({ escrowVersion: p.escrowVersion, sidecarPath: join(dir, name) });
   }
@@ -445,10 +474,11 @@ export async function nextEscrowVersion(dir: string, keyId: string, options: Fil
     names = await fs.readdir(dir);
   } catch (e) {
     if (errCode(e) === 'ENOENT') return 1;
-    throw new KmsByokError('ERR_FILE_READ', `cannot list ${dir} (${describe(e)})`, { cause: e });
+    throw unreadable(dir, e, 'list');
   }
   let highest = 0;
   for (const name of names) {
+    if (!name.startsWith(keyId) && !name.startsWith(`.${keyId}`)) continue;
     const p = parseEscrowFileName(name) ?? parseEscrowFileName(name.replace(/^\.(.*)\.[0-9a-f]{12}\.tmp$/, '$1'));
     if (p !== undefined && p.keyId === keyId) highest = Math.max(highest, p.escrowVersion);
   }
@@ -464,11 +494,11 @@ export async function findLatestVersion(dir: string, keyId: string, options: Fil
 /**
  * Reads an age identity file as age-keygen writes it (`#` comments, `AGE-SECRET-KEY-1…` or
  * `AGE-SECRET-KEY-PQ-1…` lines). ERR_IDENTITY when it holds none or an invalid one; ERR_FILE_READ
- * when it cannot be read.
+ * when it does not exist or cannot be read.
  */
 export async function readIdentityFile(path: string, options: FileStoreOptions = {}): Promise<string[]> {
   const fs = options.fs ?? nodeEscrowFs;
-  const bytes = await readOrFail(fs, path, 'ERR_FILE_READ');
+  const bytes = await readInputFile(fs, path, 'identity file');
   try {
     return await parseIdentities(new TextDecoder().decode(bytes), path);
   } finally {
@@ -482,7 +512,7 @@ export async function readIdentityFile(path: string, options: FileStoreOptions =
  */
 export async function readPassphraseFile(path: string, options: FileStoreOptions = {}): Promise<SecretBytes> {
   const fs = options.fs ?? nodeEscrowFs;
-  const bytes = await readOrFail(fs, path, 'ERR_FILE_READ');
+  const bytes = await readInputFile(fs, path, 'passphrase file');
   let end = bytes.length;
   if (end > 0 && bytes[end - 1] === 0x0a) {
     end--;

@@ -135,6 +135,26 @@ export async function sealArmored(plaintext: Uint8Array, to: SealTo): Promise<Ui
   return new TextEncoder().encode(age.armor.encode(binary));
 }
 
+// One Decrypter per identities list: parsing an identity derives its public key (a scalar
+// multiplication), which a fleet run would otherwise repeat for every escrow it opens.
+const decrypters = new WeakMap<readonly string[], age.Decrypter>();
+
+function decrypterFor(identities: readonly string[]): age.Decrypter {
+  let d = decrypters.get(identities);
+  if (!d) {
+    d = new age.Decrypter();
+    for (const identity of identities) {
+      try {
+        d.addIdentity(identity);
+      } catch {
+        throw new KmsByokError('ERR_IDENTITY', 'not a valid age identity', { hint: 'give a file written by age-keygen' });
+      }
+    }
+    decrypters.set(identities, d);
+  }
+  return d;
+}
+
 /** What opens one sealed file. */
 export type UnsealWith = { identities: string[] } | { passphrase: SecretBytes };
 
@@ -153,17 +173,12 @@ export async function unsealArmored(file: Uint8Array, opener: UnsealWith, name: 
       hint: 'the file is damaged or not an escrow file: use another copy',
     });
   }
-  const d = new age.Decrypter();
+  let d: age.Decrypter;
   if ('identities' in opener) {
     if (opener.identities.length === 0) throw new KmsByokError('ERR_IDENTITY', 'no age identity given');
-    for (const identity of opener.identities) {
-      try {
-        d.addIdentity(identity);
-      } catch {
-        throw new KmsByokError('ERR_IDENTITY', 'not a valid age identity', { hint: 'give a file written by age-keygen' });
-      }
-    }
+    d = decrypterFor(opener.identities);
   } else {
+    d = new age.Decrypter();
     d.addPassphrase(passphraseText(opener.passphrase));
   }
   try {

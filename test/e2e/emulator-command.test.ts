@@ -70,6 +70,13 @@ describe('kms-byok emulator', () => {
     expect(r.stderr).toContain('kms-byok: error: invalid --port "eighty"');
   });
 
+  it('refuses an unknown --unwrap-engine with a usage error, before listening', () => {
+    const r = spawnSync(process.execPath, [BIN, 'emulator', '--port', '0', '--unwrap-engine', 'fast'], { env: cleanEnv(), encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('kms-byok: error: --unwrap-engine "fast": expected node-forge or openssl');
+    expect(r.stdout).toBe('');
+  });
+
   it('on Node < 22 the SDK warning stays out of the output, other warnings do not', () => {
     // A warning raised inside the same process while the ceremony runs (after the SDK is loaded) must
     // still print: only the SDK's own version notice is switched off, through the SDK's own setting.

@@ -282,6 +282,9 @@ describe('reading, versions, sidecar updates', () => {
       expect(loaded.missing).toEqual([`${KEY_ID}.v1.share-3.age`]);
       expect(loaded.files).toHaveLength(3);
     }
+    // A named file that is not there is a usage error (exit 2); a file there without its sidecar is an incomplete escrow.
+    expect(await codeOf(() => readEscrow(join(dir, `${KEY_ID}.v2.age`)))).toBe('ERR_FILE_READ');
+    await writeFile(join(dir, `${KEY_ID}.v2.age`), 'sealed, but its sidecar is elsewhere');
     expect(await codeOf(() => readEscrow(join(dir, `${KEY_ID}.v2.age`)))).toBe('ERR_ESCROW_NOT_FOUND');
     expect(await codeOf(() => readEscrow(join(dir, 'notes.txt')))).toBe('ERR_ESCROW_NOT_FOUND');
   });

@@ -16,6 +16,7 @@ export async function emulator(argv: string[], io: Io): Promise<number> {
       latency: { type: 'string' },
       fault: { type: 'string', multiple: true },
       'wrapping-pool': { type: 'string' },
+      'unwrap-engine': { type: 'string' },
     },
     'emulator',
   );
@@ -30,18 +31,21 @@ export async function emulator(argv: string[], io: Io): Promise<number> {
   }
   const stateFile = str(p, 'state-file');
   const region = str(p, 'region');
-  const { startEmulator, parseFaultFlag, parseLatencyFlag, parseQuotaFlag } = await import('../../emulator/index.js');
+  const { startEmulator, parseFaultFlag, parseLatencyFlag, parseQuotaFlag, UNWRAP_ENGINES } = await import('../../emulator/index.js');
   const drill = (() => {
     try {
       const quota = str(p, 'quota');
       const latency = str(p, 'latency');
       const poolText = str(p, 'wrapping-pool');
       if (poolText !== undefined && !/^\d{1,2}$/.test(poolText)) throw new Error(`--wrapping-pool "${poolText}": expected a number of key pairs, 0 to 64`);
+      const engine = str(p, 'unwrap-engine');
+      if (engine !== undefined && !(UNWRAP_ENGINES as readonly string[]).includes(engine)) throw new Error(`--unwrap-engine "${engine}": expected ${UNWRAP_ENGINES.join(' or ')}`);
       return {
         ...(quota ? parseQuotaFlag(quota) : {}),
         ...(latency ? { latency: parseLatencyFlag(latency) } : {}),
         faults: strs(p, 'fault').map(parseFaultFlag),
         ...(poolText !== undefined ? { wrappingKeyPoolSize: Number(poolText) } : {}),
+        ...(engine !== undefined ? { unwrapEngine: engine as 'node-forge' | 'openssl' } : {}),
       };
     } catch (e) {
       throw new KmsByokError('ERR_INVALID_ARGUMENT', (e as Error).message, { hint: 'see kms-byok emulator --help' });

@@ -7,7 +7,7 @@ import type { SecretBytes } from '../../core/secret.js';
 import { resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { parseDuration, parseIsoTime } from '../../core/time.js';
-import type { ExpiryChoice, OnboardOptions, OnboardResult } from '../../ceremony/onboard.js';
+import { resolveValidTo, type ExpiryChoice, type OnboardOptions, type OnboardResult } from '../../ceremony/onboard.js';
 import {
   assertKeyUsageAllowed,
   assertWrappingAllowed,
@@ -55,8 +55,18 @@ const FLAGS = {
   'key-id': { type: 'string' },
 } as const;
 
-/** Exactly one of --valid-to, --expires-in, --no-expiry (AWS defaults ExpirationModel to KEY_MATERIAL_EXPIRES). */
+/**
+ * Exactly one of --valid-to, --expires-in, --no-expiry (AWS defaults ExpirationModel to KEY_MATERIAL_EXPIRES),
+ * checked at once as KMS will check it (in the future, at most 365 days ahead): every command that sets a
+ * ValidTo (onboard, reimport, restore, rotate) refuses a bad one before reading, creating or sending anything.
+ */
 export function parseExpiry(p: Parsed): ExpiryChoice {
+  const expiry = expiryFlags(p);
+  resolveValidTo(expiry, new Date());
+  return expiry;
+}
+
+function expiryFlags(p: Parsed): ExpiryChoice {
   const validTo = str(p, 'valid-to');
   const expiresIn = str(p, 'expires-in');
   const noExpiry = bool(p, 'no-expiry');

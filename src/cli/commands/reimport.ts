@@ -67,6 +67,7 @@ export async function reimport(argv: string[], io: Io): Promise<number> {
           ceremony: 'reimport',
           subject: keyIdOf(key) ?? key,
           opener,
+          needsEscrow: true,
           record: (r) => [
             ['key', r?.keyArn ?? key],
             ['escrow', r?.escrow],
@@ -103,11 +104,18 @@ export async function reimport(argv: string[], io: Io): Promise<number> {
 }
 
 export function renderReimport(io: Io, r: ReimportResult): void {
+  const lacking = r.materials.filter((m) => m.importState === 'PENDING_IMPORT');
   printRows(io, [
     ['key', r.keyArn],
     ['result', r.action],
     ['state', r.keyState],
     ['ValidTo before', r.earliestValidTo ? `${r.earliestValidTo} (earliest)` : undefined],
+    [
+      'missing before',
+      lacking.length > 0
+        ? `material ${lacking.map((m) => m.index).join(', ')}: not in KMS (revoked or expired)${lacking.every((m) => m.reimported) ? ', imported again from the escrow' : ''}`
+        : undefined,
+    ],
     ...r.materials.map((m): [string, string] => [
       `material ${m.index}`,
       [m.keyMaterialId, m.keyMaterialState, m.reimported ? 're-imported' : 'unchanged', m.validTo ? `ValidTo ${m.validTo}` : m.expirationModel === 'KEY_MATERIAL_DOES_NOT_EXPIRE' ? 'no expiry' : undefined]

@@ -12,7 +12,7 @@ import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
 import { RESTORE_USAGE } from '../usage.js';
 import { parseExpiry } from './onboard.js';
-import { COMMON_FLAGS, optionalOpener, runCeremony } from '../lifecycle-cli.js';
+import { COMMON_FLAGS, escrowDirOf, optionalOpener, runCeremony } from '../lifecycle-cli.js';
 import { keyIdOf, loadEscrowRef, operatorName } from '../lifecycle-edge.js';
 import { assertEscrowFileMatches, renderReimport } from './reimport.js';
 import { readSealingInputs } from '../escrow-inputs.js';
@@ -73,6 +73,7 @@ export async function restore(argv: string[], io: Io): Promise<number> {
           ceremony: 'restore',
           subject: keyIdOf(key) ?? key,
           opener,
+          needsEscrow: true,
           record: (x) => [
             ['key', x?.keyArn ?? key],
             ['escrow', x?.escrow],
@@ -101,6 +102,7 @@ export async function restore(argv: string[], io: Io): Promise<number> {
         ceremony: 'restore-new-key',
         subject: keyIdOf(subjectKey) ?? subjectKey,
         opener,
+        needsEscrow: true,
         ...(sealing ? { store: { sealing } } : {}),
         record: (x) => [
           ['from escrow of', subjectKey],
@@ -114,9 +116,10 @@ export async function restore(argv: string[], io: Io): Promise<number> {
       },
       async ({ deps }) => {
         const { createKeyFromMaterial } = await import('../../ceremony/new-key.js');
+        const { escrowNotFound } = await import('../../ceremony/lifecycle.js');
         const { disposePayload } = await import('../../escrow/index.js');
         const source = await deps.escrow.latest(keyIdOf(subjectKey) ?? subjectKey);
-        if (!source) throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `no escrow of key ${subjectKey}`, { hint: 'pass --escrow FILE' });
+        if (!source) throw escrowNotFound(`no escrow of key ${subjectKey} in ${escrowDirOf(p, io)}`);
         const payload = await deps.escrow.open(source);
         try {
           const m = payload.manifest;

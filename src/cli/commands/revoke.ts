@@ -57,6 +57,8 @@ export async function revoke(argv: string[], io: Io): Promise<number> {
         ceremony: 'revoke',
         subject: keyIdOf(key) ?? key,
         ...(opener ? { opener } : {}),
+        // Without --without-escrow, a missing escrow is the same refusal the ceremony makes, made before anything.
+        ...(without ? {} : { needsEscrow: { refuse: async (problem: string) => (await import('../../ceremony/revoke.js')).revokeUnsafe(problem) } }),
         record: (x) => [
           ['key', x?.keyArn ?? key],
           ['reason', reason],

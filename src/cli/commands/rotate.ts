@@ -65,6 +65,7 @@ export async function rotate(argv: string[], io: Io): Promise<number> {
           ceremony: 'rotate-in-place',
           subject: keyIdOf(key) ?? key,
           ...(opener ? { opener } : {}),
+          needsEscrow: true,
           record: (x) => [
             ['key', x?.keyArn ?? key],
             ['new KeyMaterialId', x?.keyMaterialId],

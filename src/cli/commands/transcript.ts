@@ -36,6 +36,11 @@ export async function transcript(argv: string[], io: Io): Promise<number> {
     throw new KmsByokError('ERR_FILE_READ', `cannot read ${file} (${(e as { code?: string }).code ?? 'error'})`, { hint: 'check the path' });
   }
   const check = verifyTranscript(text, head);
+  if (check.foreign) {
+    throw new KmsByokError('ERR_NOT_A_TRANSCRIPT', `${file} is not a kms-byok transcript`, {
+      hint: 'give the transcript.md a ceremony wrote (in the escrow directory, or the --transcript FILE it was given)',
+    });
+  }
   if (bool(p, 'json')) printJson(io, { file, ...check });
   else printRows(io, [['transcript', file], ['entries', String(check.entries)], ['head', check.head], ['result', check.ok ? 'ok: the chain is intact' : `BROKEN at entry ${check.broken!.entry}: ${check.broken!.reason}`]]);
   if (!check.ok) {

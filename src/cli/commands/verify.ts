@@ -24,14 +24,16 @@ export async function verify(argv: string[], io: Io): Promise<number> {
     return ExitCode.ok;
   }
   if (p.positionals.length !== 1) throw p.positionals.length === 0 ? missing('KEY', 'which key to verify (key id, ARN or alias/NAME)') : new KmsByokError('ERR_USAGE', 'verify takes one KEY', { hint: 'run verify once per key' });
+  // A named escrow file is read before the opener's secret and before anything is sent to KMS.
+  const file = str(p, 'escrow');
+  const named = file !== undefined ? await loadEscrowRef(resolve(io.cwd, file)) : undefined;
   const opener = await optionalOpener(p, io);
   if (!opener) throw missing('--identity or --passphrase-file', 'the escrow must be opened to compare its material with KMS');
   try {
     const target = await openTarget(p, io);
     try {
       const key = await describeExternalKey(target.kms, p.positionals[0]!);
-      const file = str(p, 'escrow');
-      const ref = file !== undefined ? await loadEscrowRef(resolve(io.cwd, file)) : await latestEscrow(escrowDirOf(p, io), key.KeyId);
+      const ref = named ?? (await latestEscrow(escrowDirOf(p, io), key.KeyId));
       if (!ref) {
         throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `no escrow for key ${key.KeyId} in ${escrowDirOf(p, io)}`, { hint: 'pass --escrow-dir DIR or --escrow FILE' });
       }

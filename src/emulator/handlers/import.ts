@@ -160,7 +160,7 @@ export const importKeyMaterial: Handler = (ctx, input) => {
   const record = tokenFor(ctx, key, token);
   let plaintext: Buffer;
   try {
-    plaintext = unwrapKeyMaterial(record.wrappingAlgorithm, record.privateKeyPem, encrypted);
+    plaintext = unwrapKeyMaterial(record.wrappingAlgorithm, record.privateKeyPem, encrypted, ctx.unwrapEngine);
   } catch (e) {
     if (e instanceof UnwrapFailure) {
       throw fail('InvalidCiphertextException', `The encrypted key material could not be unwrapped with the wrapping key and ${record.wrappingAlgorithm} of this import token.`);
