@@ -4,7 +4,7 @@
  * `.tmp/reliability/<suite>.json` into `.tmp/reliability.json` and prints the Markdown table
  * (ceremonies × faults tried, completed after a re-run, materials lost, secrets found, tampered inputs
  * rejected). Exit 1 when any material was lost, any secret found, any scenario not completed or any
- * tampered input accepted.
+ * tampered input accepted — or, after a full run (KMS_BYOK_SLOW=1), when a ceremony has no scenario.
  *
  *   node scripts/reliability/table.mjs           # print the table of the last run
  *   node scripts/reliability/table.mjs --clean   # forget the last run (npm run test:faults does this first)
@@ -48,7 +48,10 @@ function faultClass(f) {
   return f;
 }
 const CLASSES = ['kill after journal step', 'ThrottlingException', 'HTTP 500', 'KMSInternalException', 'latency > SDK timeout', 'drop before request', 'drop after request', 'escrow write ENOSPC/EACCES'];
-const CEREMONIES = ['onboard', 'reimport', 'restore', 'rotate --in-place', 'rotate --new-key', 'restore --new-key'];
+// Every ceremony of test/reliability/ceremonies.ts, in table order (a full run must cover each).
+const CEREMONIES = ['onboard', 'reimport', 'restore', 'rotate --in-place', 'rotate --new-key', 'restore --new-key', 'air-gapped import', 'reimport --plan'];
+/** The suites that run every ceremony under their fault class. */
+const FAULT_SUITES = ['crash', 'kms-faults', 'escrow-write-faults'];
 const ceremonies = [...CEREMONIES.filter((c) => scenarios.some((s) => s.ceremony === c)), ...new Set(scenarios.map((s) => s.ceremony).filter((c) => !CEREMONIES.includes(c)))];
 
 const sum = (xs, f) => xs.reduce((a, x) => a + f(x), 0);
@@ -79,6 +82,13 @@ const total = {
 };
 const slow = suites.every((s) => s.slow);
 const at = suites.map((s) => s.at).sort().at(-1);
+// A full run in which a ceremony, or one of the fault suites, produced no scenario is incomplete.
+const missing = slow
+  ? [
+      ...CEREMONIES.filter((c) => !scenarios.some((s) => s.ceremony === c)).map((c) => `no scenario for ceremony "${c}"`),
+      ...FAULT_SUITES.filter((f) => !suites.some((s) => s.suite === f && s.scenarios.length > 0)).map((f) => `no scenario from suite ${f}`),
+    ]
+  : [];
 
 const lines = [];
 lines.push(`Reliability run of ${at} (${slow ? 'full tier, KMS_BYOK_SLOW=1' : 'default tier'}; suites: ${suites.map((s) => s.suite).join(', ')})`, '');
@@ -109,6 +119,7 @@ mkdirSync(join(root, '.tmp'), { recursive: true });
 writeFileSync(join(root, '.tmp', 'reliability.json'), `${JSON.stringify({ at, slow, total, rows, tamper: Object.fromEntries(byInput), hygiene, markdown: table }, null, 2)}\n`);
 process.stdout.write(table);
 
-const bad = total.materialsLost > 0 || total.secretsFound > 0 || total.completed !== total.tried || total.tamperRejected + total.tamperAccepted !== total.tamperTried || total.escrowFilesDamaged > 0;
+const bad = total.materialsLost > 0 || total.secretsFound > 0 || total.completed !== total.tried || total.tamperRejected + total.tamperAccepted !== total.tamperTried || total.escrowFilesDamaged > 0 || missing.length > 0;
+for (const m of missing) process.stderr.write(`reliability: ${m}\n`);
 if (bad) process.stderr.write('reliability: FAILED (see the table)\n');
 process.exit(bad ? 1 : 0);

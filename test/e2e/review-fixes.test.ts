@@ -2,7 +2,8 @@
  * Regressions for what a pre-release review found: a second `wrap` of the same key, an escrow
  * directory Node cannot create recursively, and a bad --emulator-state — each a clean user error.
  */
-import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, workspace, type Workspace } from './harness.js';
 import { custodian } from './identities.js';
@@ -25,6 +26,29 @@ describe('review fixes', () => {
     expect(second.code).toBe(1);
     expect(second.stderr).toContain('kms-byok: code: ERR_ESCROW_EXISTS');
     expect(second.stderr).toMatch(/already has an escrow/);
+  });
+
+  it('a wrap run again with the same --material-file (interrupted after sealing) uses the escrow it sealed; other material is refused', async () => {
+    const dir = ws.path('escrow-same');
+    writeFileSync(ws.path('same.hex'), randomBytes(32).toString('hex'), { mode: 0o600 });
+    writeFileSync(ws.path('other.hex'), randomBytes(32).toString('hex'), { mode: 0o600 });
+    const wrap = (material: string, out: string) => run(['wrap', '--parameters', ws.path('params-same.json'), '--recipient', recipient, '--escrow-dir', dir, '--material-file', ws.path(material), '--out', ws.path(out), '--json']);
+    expect((await run(['onboard', ...ws.target, '--export-parameters', ws.path('params-same.json'), '--yes', '--no-expiry'])).code).toBe(0);
+    const first = await wrap('same.hex', 'import-1.json');
+    expect(first.code, first.stderr).toBe(0);
+    const sealed = Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(`${dir}/${f}`, 'latin1')]));
+    const again = await wrap('same.hex', 'import-2.json');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/already has escrow version 1 of this material .*nothing new is sealed/);
+    // Nothing new sealed, nothing rewritten; the new bundle names the same escrow files.
+    expect(Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(`${dir}/${f}`, 'latin1')]))).toEqual(sealed);
+    const escrowOf = (f: string) => (JSON.parse(readFileSync(ws.path(f), 'utf8')) as { escrow: unknown }).escrow;
+    expect(escrowOf('import-2.json')).toEqual(escrowOf('import-1.json'));
+    const other = await wrap('other.hex', 'import-3.json');
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain('kms-byok: code: ERR_ESCROW_EXISTS');
+    const imported = await run(['import', ...ws.target, '--bundle', ws.path('import-2.json'), '--escrow-dir', dir]);
+    expect(imported.code, imported.stderr).toBe(0);
   });
 
   it('an escrow directory that cannot be created fails fast with ERR_ESCROW_DIR_UNWRITABLE', async () => {

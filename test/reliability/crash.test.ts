@@ -5,10 +5,15 @@
  *     kills itself right after the step is durably journalled);
  *   - onboard (whose command does not journal yet): SIGKILL from outside as soon as its progress line
  *     for the step appears on stderr (the process may have gone a little further: the assertions hold
- *     for any point).
+ *     for any point);
+ *   - the air-gapped import (three commands, none journalled): a preloaded test hook
+ *     (kill-after-line.mjs) SIGKILLs the command right after it writes the step's progress line;
+ *   - a fleet run (`reimport --plan`): each key journals, so KMS_BYOK_CRASH_AFTER_STEP kills the whole
+ *     run when the first key reaches the step; the re-run is `--resume`.
  * After the crash: no KMS material absent from the escrow; no sealed escrow file changed. Then the
  * same command again (onboard: `restore KEY` once its escrow is sealed, as docs/lifecycle.md says)
- * completes the ceremony. The argv, stdout and stderr of every child, and every journal, transcript
+ * completes the ceremony (the air-gapped import: its re-run continues from what the killed command
+ * left, see ceremonies.ts). The argv, stdout and stderr of every child, and every journal, transcript
  * and sidecar left behind, are scanned for the escrowed materials: none may appear.
  *
  * Default tier: one step per ceremony; KMS_BYOK_SLOW=1: every step. (test/e2e/crash-resume.test.ts
@@ -17,13 +22,13 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workspace, type RunResult, type Workspace } from '../e2e/harness.js';
-import { custodian } from '../e2e/identities.js';
-import { CEREMONIES, allKeyIds, type Custodian } from './ceremonies.js';
-import { ROOT, SLOW, Summary, brokenSidecars, countSecretHits, escrowedMaterials, filesUnder, materialsLost, sealedChanges, sealedSnapshot } from './support.js';
+import { describe, expect, it } from 'vitest';
+import type { RunResult, Workspace } from '../e2e/harness.js';
+import { CEREMONIES, allKeyIds, perform, rerun, type Exec } from './ceremonies.js';
+import { ROOT, SLOW, brokenSidecars, countSecretHits, escrowedMaterials, filesUnder, materialsLost, reliabilityWorkspace, sealedChanges, sealedSnapshot } from './support.js';
 
 const BIN = join(ROOT, 'dist/bin.js');
+const KILL_HOOK = join(ROOT, 'test/reliability/kill-after-line.mjs');
 
 interface Spawned extends RunResult {
   signal: NodeJS.Signals | null;
@@ -32,9 +37,9 @@ interface Spawned extends RunResult {
 
 const spawnedArgv: string[][] = [];
 
-/** Spawns the built CLI; `killOn` SIGKILLs it when a stderr line matches. */
-function cli(ws: Workspace, args: string[], env: Record<string, string> = {}, killOn?: RegExp): Promise<Spawned> {
-  const argv = [BIN, ...args];
+/** Spawns the built CLI; `killOn` SIGKILLs it when a stderr line matches; `node` are node's own flags. */
+function cli(ws: Workspace, args: string[], env: Record<string, string> = {}, killOn?: RegExp, node: string[] = []): Promise<Spawned> {
+  const argv = [...node, BIN, ...args];
   spawnedArgv.push(argv);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, argv, { cwd: ws.dir, env: { PATH: process.env.PATH ?? '', HOME: ws.dir, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -50,60 +55,65 @@ function cli(ws: Workspace, args: string[], env: Record<string, string> = {}, ki
   });
 }
 
-/** Journal steps per ceremony (lifecycle ceremonies) or progress lines (onboard). */
-const STEPS: Record<string, string[]> = {
-  onboard: ['created key', 'got import parameters', 'material sealed in escrow', 'imported key material', 'verified'],
-  reimport: ['started', 'got parameters', 'imported', 'verified'],
-  restore: ['started', 'got parameters', 'imported', 'verified'],
-  'rotate --in-place': ['started', 'escrow sealed', 'got parameters', 'imported', 'rotated', 'verified'],
-  'rotate --new-key': ['planned', 'created key', 'got parameters', 'escrow sealed', 'imported', 'alias', 'verified'],
-  'restore --new-key': ['created key', 'got parameters', 'escrow sealed', 'imported', 'alias', 'verified'],
-};
-const DEFAULT_STEP: Record<string, string> = {
-  onboard: 'material sealed in escrow',
-  reimport: 'imported',
-  restore: 'got parameters',
-  'rotate --new-key': 'escrow sealed',
-  'restore --new-key': 'imported',
+/**
+ * Where each ceremony is killed: after each journal step (`journal`: KMS_BYOK_CRASH_AFTER_STEP), from
+ * outside when its progress line appears (`outside`: onboard), or by the preloaded kill hook right
+ * after the progress line is written (`hook`: the air-gapped import's three commands, none of which
+ * journals — each step is a line `✓ <step>…` of one of them). `default` is the default tier's step.
+ */
+const KILL: Record<string, { how: 'journal' | 'outside' | 'hook'; steps: string[]; default?: string }> = {
+  onboard: { how: 'outside', steps: ['created key', 'got import parameters', 'material sealed in escrow', 'imported key material', 'verified'], default: 'material sealed in escrow' },
+  reimport: { how: 'journal', steps: ['started', 'got parameters', 'imported', 'verified'], default: 'imported' },
+  restore: { how: 'journal', steps: ['started', 'got parameters', 'imported', 'verified'], default: 'got parameters' },
+  'rotate --in-place': { how: 'journal', steps: ['started', 'escrow sealed', 'got parameters', 'imported', 'rotated', 'verified'] },
+  'rotate --new-key': { how: 'journal', steps: ['planned', 'created key', 'got parameters', 'escrow sealed', 'imported', 'alias', 'verified'], default: 'escrow sealed' },
+  'restore --new-key': { how: 'journal', steps: ['created key', 'got parameters', 'escrow sealed', 'imported', 'alias', 'verified'], default: 'imported' },
+  'air-gapped import': {
+    how: 'hook',
+    steps: ['created key', 'got import parameters', 'wrote the parameters bundle', 'material sealed in escrow', 'wrote the import bundle', 'imported key material', 'recorded the import in the escrow sidecar', 'verified'],
+    default: 'material sealed in escrow',
+  },
+  // Each key journals its own steps; the first key to reach the step takes the whole run down.
+  'reimport --plan': { how: 'journal', steps: ['started', 'got parameters', 'imported', 'verified'], default: 'imported' },
 };
 
-const summary = new Summary('crash');
-let ws: Workspace;
-let alice: Custodian;
-let n = 0;
+const R = reliabilityWorkspace('crash');
 const leftBehind: string[] = [];
 const allSecrets: Uint8Array[] = [];
 const outputs: string[] = [];
 
-beforeAll(async () => {
-  ws = await workspace();
-  alice = await custodian(ws.path('alice.txt'));
-}, 120_000);
-afterAll(async () => {
-  summary.write();
-  await ws?.close();
-});
-
-const cases = CEREMONIES.filter((c) => SLOW || DEFAULT_STEP[c.name] !== undefined).flatMap((c) =>
-  (SLOW ? STEPS[c.name]! : [DEFAULT_STEP[c.name]!]).map((step) => [c.name, step] as const),
+const cases = CEREMONIES.filter((c) => SLOW || KILL[c.name]?.default !== undefined).flatMap((c) =>
+  (SLOW ? KILL[c.name]!.steps : [KILL[c.name]!.default!]).map((step) => [c.name, step] as const),
 );
 
 describe('SIGKILL after each journal step', () => {
+  it('every ceremony has its kill points', () => {
+    for (const c of CEREMONIES) expect(KILL[c.name]?.steps.length, c.name).toBeGreaterThan(0);
+  });
+
   it.each(cases)('%s killed after "%s": nothing lost or overwritten; a re-run completes', async (name, step) => {
+    const { ws, alice, summary } = R;
     const c = CEREMONIES.find((x) => x.name === name)!;
-    const p = await c.prepare(ws, alice, `c${++n}`);
+    const kill = KILL[name]!;
+    const p = await c.prepare(ws, alice, R.tag('c'));
     const keysBefore = new Set(await allKeyIds(ws));
     const snapshot = sealedSnapshot(p.escrowDir);
-    const crashed =
-      name === 'onboard'
-        ? await cli(ws, p.args, {}, new RegExp(`✓ ${step}`))
-        : await cli(ws, p.args, { KMS_BYOK_CRASH_AFTER_STEP: step });
+    const escaped = step.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const killing: Exec =
+      kill.how === 'outside'
+        ? (args) => cli(ws, args, {}, new RegExp(`✓ ${escaped}`))
+        : kill.how === 'hook'
+          ? (args) => cli(ws, args, { KMS_BYOK_TEST_KILL_AFTER: `^kms-byok: ✓ ${escaped}` }, undefined, ['--import', KILL_HOOK])
+          : (args) => cli(ws, args, { KMS_BYOK_CRASH_AFTER_STEP: step });
+    const crashed = (await perform(p, killing)) as Spawned;
     const reached = crashed.signal === 'SIGKILL';
     const keys = () => allKeyIds(ws).then((all) => [...new Set([...p.keyIds, ...all.filter((k) => !keysBefore.has(k))])]);
     const lostAtCrash = await materialsLost(ws.kms, await keys(), p.escrowDir, alice.identity);
     expect(lostAtCrash, `material in KMS and in no escrow after a crash at "${step}"`).toEqual([]);
+    const afterCrash = sealedSnapshot(p.escrowDir);
 
     let again: RunResult;
+    const plain: Exec = (args) => cli(ws, args);
     if (name === 'onboard') {
       // Spawned re-run: the same rule as the in-process one (restore KEY once the escrow is sealed).
       const sealed = /material sealed in escrow \S*?([0-9a-f-]{36}|mrk-[0-9a-f]{32})\.v1/.exec(crashed.stderr);
@@ -116,21 +126,24 @@ describe('SIGKILL after each journal step', () => {
         again = { ...again, json: <T,>() => ({ keyId }) as T };
       }
     } else {
-      again = await cli(ws, p.args);
+      again = await rerun(ws, p, crashed, plain);
     }
     const completed = (reached ? again.code === 0 : crashed.code === 0) && (await p.done(ws, reached ? again : crashed));
-    if (reached && name !== 'onboard' && step !== 'verified') expect(again.stderr).toMatch(/resuming an unfinished/);
+    if (reached && kill.how === 'journal' && step !== 'verified') expect(again.stderr).toMatch(p.resumeNote ?? /resuming an unfinished/);
     const lost = await materialsLost(ws.kms, await keys(), p.escrowDir, alice.identity);
-    const damaged = [...sealedChanges(snapshot, sealedSnapshot(p.escrowDir)), ...brokenSidecars(p.escrowDir)];
+    const now = sealedSnapshot(p.escrowDir);
+    const damaged = [...new Set([...sealedChanges(snapshot, now), ...sealedChanges(afterCrash, now), ...brokenSidecars(p.escrowDir)])];
     const secrets = [...p.known, ...[...(await escrowedMaterials(p.escrowDir, alice.identity)).values()].flat()];
     allSecrets.push(...secrets);
     // Everything the run left in plain text: journals, transcript, sidecars (sealed files are ciphertext).
-    const plain = filesUnder(p.escrowDir).filter((f) => f.includes('/.journal/') || f.endsWith('.md') || f.endsWith('.json'));
-    leftBehind.push(...plain);
-    const texts = [crashed.stdout, crashed.stderr, again.stdout, again.stderr, crashed.argv.join(' '), 'argv' in again ? (again as Spawned).argv.join(' ') : '', ...plain.map((f) => readFileSync(f, 'latin1'))];
+    const plainFiles = filesUnder(p.escrowDir).filter((f) => f.includes('/.journal/') || f.endsWith('.md') || f.endsWith('.json'));
+    leftBehind.push(...plainFiles);
+    const texts = [crashed.stdout, crashed.stderr, again.stdout, again.stderr, crashed.argv.join(' '), 'argv' in again ? (again as Spawned).argv.join(' ') : '', ...plainFiles.map((f) => readFileSync(f, 'latin1'))];
     outputs.push(...texts);
     const hits = countSecretHits(texts.join('\n'), secrets);
     if (reached) summary.scenario({ ceremony: name, fault: 'process killed after a journal step', completed, rerun: reached, materialsLost: lost.length, escrowFilesDamaged: damaged.length, secretsFound: hits });
+    // The hook kills deterministically: the step must have been reached.
+    if (kill.how !== 'outside') expect(reached, `never killed at "${step}": ${crashed.stderr}`).toBe(true);
     expect(completed, `${crashed.stderr}\n---\n${again.stderr}`).toBe(true);
     expect(lost).toEqual([]);
     expect(damaged).toEqual([]);
@@ -142,6 +155,6 @@ describe('SIGKILL after each journal step', () => {
     expect(countSecretHits(spawnedArgv.flat().join('\n'), allSecrets)).toBe(0);
     expect(countSecretHits(outputs.join('\n'), allSecrets)).toBe(0);
     expect(leftBehind.some((f) => f.includes('/.journal/'))).toBe(true);
-    summary.hygiene.push({ scanned: outputs.length + spawnedArgv.length, files: leftBehind.length, secretsFound: 0 });
+    R.summary.hygiene.push({ scanned: outputs.length + spawnedArgv.length, files: leftBehind.length, secretsFound: 0 });
   });
 });

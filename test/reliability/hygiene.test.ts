@@ -10,14 +10,12 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SecretBytes } from '../../src/core/secret.js';
-import { run, workspace, type RunResult, type Workspace } from '../e2e/harness.js';
+import { run, type RunResult, type Workspace } from '../e2e/harness.js';
 import { custodian } from '../e2e/identities.js';
-import type { Custodian } from './ceremonies.js';
-import { KNOWN_AES, KNOWN_HMAC, Summary, countSecretHits, escrowedMaterials, filesUnder } from './support.js';
+import { KNOWN_AES, KNOWN_HMAC, countSecretHits, escrowedMaterials, filesUnder, reliabilityWorkspace, type Custodian } from './support.js';
 
-const summary = new Summary('hygiene');
 let ws: Workspace;
 let alice: Custodian;
 let bob: Custodian;
@@ -35,18 +33,13 @@ async function ok(argv: string[], opts: { cwd?: string } = {}): Promise<RunResul
   return r;
 }
 
-beforeAll(async () => {
-  ws = await workspace();
-  alice = await custodian(ws.path('alice.txt'));
+const { summary } = reliabilityWorkspace('hygiene', async (r) => {
+  ({ ws, alice } = r);
   bob = await custodian(ws.path('bob.txt'));
   carol = await custodian(ws.path('carol.txt'));
   writeFileSync(ws.path('aes.hex'), `${KNOWN_AES.toString('hex')}\n`, { mode: 0o600 });
   writeFileSync(ws.path('hmac.b64'), `${KNOWN_HMAC.toString('base64')}\n`, { mode: 0o600 });
   writeFileSync(ws.path('ec.pem'), ec.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
-}, 120_000);
-afterAll(async () => {
-  summary.write();
-  await ws?.close();
 });
 
 describe('every scenario with known material: no secret in any output or file', () => {

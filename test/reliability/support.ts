@@ -12,14 +12,69 @@ import { createHash, createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ListKeyRotationsCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { KMSClient, ListKeyRotationsCommand } from '@aws-sdk/client-kms';
+import { afterAll, beforeAll } from 'vitest';
 import { disposePayload, openEscrow } from '../../src/escrow/index.js';
 import { readEscrow } from '../../src/escrow/file-store.js';
 import { checkValue } from '../../src/material/check-value.js';
+import { workspace, type RunResult, type Workspace } from '../e2e/harness.js';
+import { custodian } from '../e2e/identities.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Heavier cases (every operation × fault, every crash step, more fuzz runs). CI and test:faults set it. */
 export const SLOW = process.env.KMS_BYOK_SLOW === '1';
+
+/** A custodian: an age identity, its recipient, and the identity file (mode 0600). */
+export interface Custodian {
+  identity: string;
+  recipient: string;
+  path: string;
+}
+
+/** What every suite file shares: its workspace (emulator + temp dir), custodian Alice, its summary. */
+export interface ReliabilityContext {
+  readonly summary: Summary;
+  readonly ws: Workspace;
+  readonly alice: Custodian;
+  /** A tag unique within the file, for escrow directories and aliases: `${prefix}${n}`. */
+  tag(prefix: string): string;
+}
+
+/**
+ * Registers the suite file's hooks: before all, a fresh workspace (the in-test emulator over
+ * loopback) and custodian Alice (then `setup`, e.g. more custodians or a key); after all, the summary
+ * is written for scripts/reliability/table.mjs and the workspace closed.
+ */
+export function reliabilityWorkspace(suite: string, setup?: (ctx: ReliabilityContext) => Promise<void>): ReliabilityContext {
+  const summary = new Summary(suite);
+  let ws: Workspace | undefined;
+  let alice: Custodian | undefined;
+  let n = 0;
+  const ctx: ReliabilityContext = {
+    summary,
+    get ws() {
+      if (!ws) throw new Error('the reliability workspace is made in beforeAll');
+      return ws;
+    },
+    get alice() {
+      if (!alice) throw new Error('the reliability workspace is made in beforeAll');
+      return alice;
+    },
+    tag: (prefix) => `${prefix}${++n}`,
+  };
+  beforeAll(async () => {
+    ws = await workspace();
+    alice = await custodian(ws.path('alice.txt'));
+    await setup?.(ctx);
+  }, 120_000);
+  afterAll(async () => {
+    summary.write();
+    for (const c of regional.values()) c.destroy();
+    regional.clear();
+    await ws?.close();
+  });
+  return ctx;
+}
 
 /** A known 32-byte AES material (not random: the scans look for it everywhere). */
 export const KNOWN_AES = createHash('sha256').update('kms-byok reliability: known AES-256 material').digest();
@@ -136,24 +191,64 @@ export async function escrowedMaterials(escrowDir: string, identity: string): Pr
   return out;
 }
 
-/** KeyMaterialIds KMS lists for `keyId` (every material ever imported and not deleted). */
-export async function kmsMaterialIds(kms: KMSClient, keyId: string): Promise<string[]> {
-  const r = await kms.send(new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
+const regional = new Map<string, KMSClient>();
+
+/**
+ * The client for `key` (a key id, or a key ARN — possibly of another Region than `kms`'s, as in a
+ * fleet plan over two Regions) and the key id: a client for the ARN's Region, on the same endpoint
+ * and credentials, is made once and closed with the workspace.
+ */
+export async function kmsForKey(kms: KMSClient, key: string): Promise<{ client: KMSClient; keyId: string }> {
+  const arn = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):\d{12}:key\/(.+)$/.exec(key);
+  if (!arn) return { client: kms, keyId: key };
+  const region = arn[1]!;
+  if (region === (await kms.config.region())) return { client: kms, keyId: arn[2]! };
+  const endpoint = await kms.config.endpoint!();
+  const url = `${endpoint.protocol}//${endpoint.hostname}${endpoint.port ? `:${endpoint.port}` : ''}${endpoint.path}`;
+  let client = regional.get(`${url} ${region}`);
+  if (!client) {
+    client = new KMSClient({ region, endpoint: url, credentials: await kms.config.credentials(), maxAttempts: 1 });
+    regional.set(`${url} ${region}`, client);
+  }
+  return { client, keyId: arn[2]! };
+}
+
+/** KeyMaterialIds KMS lists for `key` (id or ARN; every material ever imported and not deleted). */
+export async function kmsMaterialIds(kms: KMSClient, key: string): Promise<string[]> {
+  const { client, keyId } = await kmsForKey(kms, key);
+  const r = await client.send(new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
   return (r.Rotations ?? []).map((m) => m.KeyMaterialId!).filter(Boolean);
 }
 
 /**
- * KeyMaterialIds that KMS holds for `keyIds` but no escrow in `escrowDir` holds (must be none).
- * Symmetric/HMAC keys only (the emulator's id is over the raw bytes).
+ * KeyMaterialIds that KMS holds for `keyIds` (ids, or ARNs of any Region) but no escrow in
+ * `escrowDir` holds (must be none). Symmetric/HMAC keys only (the emulator's id is over the raw bytes).
  */
 export async function materialsLost(kms: KMSClient, keyIds: readonly string[], escrowDir: string, identity: string): Promise<string[]> {
   const escrowed = await escrowedMaterials(escrowDir, identity);
   const lost: string[] = [];
-  for (const keyId of keyIds) {
+  for (const key of keyIds) {
+    const { keyId } = await kmsForKey(kms, key);
     const held = new Set((escrowed.get(keyId) ?? []).map((m) => emulatorMaterialId(keyId, m)));
-    for (const id of await kmsMaterialIds(kms, keyId)) if (!held.has(id)) lost.push(`${keyId}/${id}`);
+    for (const id of await kmsMaterialIds(kms, key)) if (!held.has(id)) lost.push(`${keyId}/${id}`);
   }
   return lost;
+}
+
+/**
+ * How a failed run must report itself: an error line and a specific ERR code (a `kms-byok: code:`
+ * line, or — for a fleet run — the code in each failed key's error line), never `internal error`,
+ * ERR_INTERNAL or a stack trace. Undefined when the run is fine; else what is wrong.
+ */
+export function badManners(r: RunResult): string | undefined {
+  if (![0, 1, 2, 3].includes(r.code)) return `exit ${r.code}`;
+  if (/error: internal error/.test(r.stderr) || /\bERR_INTERNAL\b/.test(r.stderr)) return `internal error: ${r.stderr.slice(-400)}`;
+  if (/\n\s+at .+:\d+:\d+/.test(r.stderr)) return `stack trace: ${r.stderr.slice(-400)}`;
+  if (r.code === 1 || r.code === 2) {
+    if (!/^kms-byok: error: /m.test(r.stderr)) return `no error line: ${r.stderr.slice(-300)}`;
+    if (!/^kms-byok: code: ERR_[A-Z_]+$/m.test(r.stderr) && !/^kms-byok: error: .*\bERR_[A-Z_]+: /m.test(r.stderr)) return `no ERR code: ${r.stderr.slice(-300)}`;
+  }
+  return undefined;
 }
 
 // ------------------------------------------------------------------------------------------------

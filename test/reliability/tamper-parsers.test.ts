@@ -19,35 +19,12 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { journalPath } from '../../src/cli/lifecycle-edge.js';
-import { run, workspace, type RunResult, type Workspace } from '../e2e/harness.js';
-import { custodian } from '../e2e/identities.js';
-import { CEREMONIES, allKeyIds, knownMaterialFile, type Custodian } from './ceremonies.js';
-import { SLOW, Summary, brokenSidecars, kmsMaterialIds, materialsLost, sealedChanges, sealedSnapshot } from './support.js';
+import { run } from '../e2e/harness.js';
+import { CEREMONIES, allKeyIds, knownMaterialFile } from './ceremonies.js';
+import { SLOW, badManners as manners, brokenSidecars, kmsMaterialIds, materialsLost, reliabilityWorkspace, sealedChanges, sealedSnapshot } from './support.js';
 
 const RUNS = SLOW ? 60 : 4;
-const summary = new Summary('tamper-parsers');
-let ws: Workspace;
-let alice: Custodian;
-let n = 0;
-
-beforeAll(async () => {
-  ws = await workspace();
-  alice = await custodian(ws.path('alice.txt'));
-}, 120_000);
-afterAll(async () => {
-  summary.write();
-  await ws?.close();
-});
-
-function manners(r: RunResult): string | undefined {
-  if (![0, 1, 2, 3].includes(r.code)) return `exit ${r.code}`;
-  if (/error: internal error/.test(r.stderr)) return `internal error: ${r.stderr.slice(-400)}`;
-  if (/\n\s+at .+:\d+:\d+/.test(r.stderr)) return `stack trace: ${r.stderr.slice(-400)}`;
-  if (r.code === 1 || r.code === 2) {
-    if (!/^kms-byok: error: /m.test(r.stderr) || !/^kms-byok: code: ERR_[A-Z_]+$/m.test(r.stderr)) return `no error line / ERR code: ${r.stderr.slice(-300)}`;
-  }
-  return undefined;
-}
+const R = reliabilityWorkspace('tamper-parsers');
 
 /** A JSON-level or byte-level mutation of a journal file's text. */
 const journalMutation = fc.oneof(
@@ -83,8 +60,9 @@ function mutate(text: string, m: JournalMutation): string {
 
 /** Leaves an unfinished journal of `name` (the import fails), mutates it, re-runs; checks safety. */
 async function resumeFromTamperedJournal(name: string, ceremony: string, m: JournalMutation): Promise<number> {
+  const { ws, alice } = R;
   const c = CEREMONIES.find((x) => x.name === name)!;
-  const p = await c.prepare(ws, alice, `j${++n}`);
+  const p = await c.prepare(ws, alice, R.tag('j'));
   const keyId = p.keyIds[0]!;
   ws.emu.faults.add({ operation: 'ImportKeyMaterial', kind: 'internal', times: 3 });
   const failed = await run(p.args);
@@ -130,7 +108,7 @@ describe('tampered journals', () => {
       }),
       { numRuns: RUNS },
     );
-    summary.tampered(`journal files (${name})`, tried, rejected, accepted);
+    R.summary.tampered(`journal files (${name})`, tried, rejected, accepted);
   }, 300_000);
 });
 
@@ -140,7 +118,7 @@ describe('tampered transcripts', () => {
   let head = '';
   beforeAll(async () => {
     const c = CEREMONIES.find((x) => x.name === 'reimport')!;
-    const p = await c.prepare(ws, alice, 'transcript');
+    const p = await c.prepare(R.ws, R.alice, 'transcript');
     expect((await run(p.args)).code).toBe(0);
     expect((await run(p.args)).code).toBe(0);
     file = `${p.escrowDir}/transcript.md`;
@@ -154,7 +132,7 @@ describe('tampered transcripts', () => {
   it('any flipped byte, truncation or removed line: verify exits 3 (never 0, never a crash); cut at an entry boundary: exits 3 with --head', async () => {
     let tried = 0;
     let rejected = 0;
-    const target = ws.path('tampered-transcript.md');
+    const target = R.ws.path('tampered-transcript.md');
     await fc.assert(
       fc.asyncProperty(
         fc.oneof(
@@ -192,7 +170,7 @@ describe('tampered transcripts', () => {
       ),
       { numRuns: SLOW ? 300 : 60 },
     );
-    summary.tampered('transcript files', rejected, rejected);
+    R.summary.tampered('transcript files', rejected, rejected);
     expect(tried).toBeGreaterThan(0);
   }, 120_000);
 });
@@ -207,7 +185,7 @@ describe('a tampered wrapping public key from KMS', () => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const url = new URL(ws.emu.endpoint);
+        const url = new URL(R.ws.emu.endpoint);
         const up = request({ host: url.hostname, port: url.port, path: req.url, method: req.method, headers: req.headers }, (ur) => {
           const body: Buffer[] = [];
           ur.on('data', (c: Buffer) => body.push(c));
@@ -250,6 +228,7 @@ describe('a tampered wrapping public key from KMS', () => {
           fc.constant({ kind: 'not-base64' as const }),
         ),
         async (m) => {
+          const { ws, alice } = R;
           tried++;
           replace = (pk) => {
             if (m.kind === 'random') return Buffer.from(m.bytes).toString('base64');
@@ -265,7 +244,7 @@ describe('a tampered wrapping public key from KMS', () => {
             return '%%%not base64%%%';
           };
           const before = new Set(await allKeyIds(ws));
-          const escrowDir = ws.path(`escrow-pk-${++n}`);
+          const escrowDir = ws.path(`escrow-${R.tag('pk-')}`);
           const r = await run(['onboard', '--endpoint-url', endpoint, '--region', 'us-east-1', '--yes', '--json', '--recipient', alice.recipient, '--escrow-dir', escrowDir, '--no-expiry', '--material-file', knownMaterialFile(ws)]);
           replace = undefined;
           expect(manners(r)).toBeUndefined();
@@ -280,6 +259,6 @@ describe('a tampered wrapping public key from KMS', () => {
       ),
       { numRuns: SLOW ? 80 : 12 },
     );
-    summary.tampered('wrapping public key from KMS', tried, rejected);
+    R.summary.tampered('wrapping public key from KMS', tried, rejected);
   }, 300_000);
 });

@@ -298,6 +298,8 @@ async function acknowledge(argv: string[], io: Io): Promise<number> {
   const time = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const { appendTranscript } = await import('../lifecycle-cli.js');
   const transcript = str(p, 'transcript') ? resolve(io.cwd, str(p, 'transcript')!) : resolve(dirname(loaded.sidecarPath), 'transcript.md');
+  // The acknowledgement IS the transcript entry: a transcript that cannot be written fails it (a
+  // directory, no permission), with its code rather than as an internal error.
   await appendTranscript(io, transcript, {
     ceremony: 'custodian acknowledgement',
     time,
@@ -310,6 +312,10 @@ async function acknowledge(argv: string[], io: Io): Promise<number> {
       ['file (SHA-256)', `${entry.name} ${entry.sha256}`],
       ['operator', operator()],
     ],
+  }).catch((e: unknown) => {
+    if (e instanceof KmsByokError) throw e;
+    const code = (e as { code?: string }).code;
+    throw new KmsByokError('ERR_FILE_READ', `cannot append the acknowledgement to the transcript ${transcript} (${code ?? 'error'})`, { hint: 'give --transcript a writable file (not a directory), or run it where the escrow\'s transcript.md is writable' });
   });
   const result = { acknowledged: true, name, file: entry.name, role: entry.role, sha256: entry.sha256, escrowId: m.escrowId, time, transcript };
   if (bool(p, 'json')) printJson(io, result);

@@ -5,7 +5,8 @@
  */
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { parseDuration, parseIsoTime } from '../../core/time.js';
-import type { ExpirationModel, KeySpec, KeyUsage, WrappingAlgorithm, WrappingKeySpec } from '../../core/aws-names.js';
+import { KEY_SPECS, KEY_USAGES, type ExpirationModel, type KeySpec, type KeyUsage, type WrappingAlgorithm, type WrappingKeySpec } from '../../core/aws-names.js';
+import { assertKeyUsageAllowed } from '../../material/key-specs.js';
 import {
   MAX_VALID_TO_DAYS,
   buildIdentityPolicy,
@@ -78,6 +79,13 @@ export async function policy(argv: string[], io: Io): Promise<number> {
   if (p.positionals.length > 0) throw new KmsByokError('ERR_USAGE', `unexpected argument "${p.positionals[0]}"`, { hint: 'run kms-byok policy --help' });
   const account = str(p, 'account');
   if (account === undefined) throw new KmsByokError('ERR_MISSING_INPUT', 'missing --account: the 12-digit account that owns the key', { hint: 'pass --account 111122223333' });
+  // A key spec and usage KMS would never pair (e.g. HMAC_256 with ENCRYPT_DECRYPT): no key can have the policy.
+  const specText = str(p, 'key-spec');
+  const usageText = str(p, 'key-usage');
+  const spec = specText ?? 'SYMMETRIC_DEFAULT';
+  if (usageText !== undefined && (KEY_SPECS as readonly string[]).includes(spec) && (KEY_USAGES as readonly string[]).includes(usageText)) {
+    assertKeyUsageAllowed(spec as KeySpec, usageText as KeyUsage);
+  }
   const model = (str(p, 'expiration-model') ?? 'KEY_MATERIAL_EXPIRES') as ExpirationModel;
   const now = new Date();
   const validToMax = validToBound(p, model, now);

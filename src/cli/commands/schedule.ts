@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { parseDuration } from '../../core/time.js';
+import { MAX_VALID_TO_DAYS } from '../../core/aws-names.js';
 import {
   SCHEDULE_FORMATS,
   kubernetesCronJob,
@@ -87,6 +88,26 @@ export async function schedule(argv: string[], io: Io): Promise<number> {
       throw new KmsByokError('ERR_INVALID_COMBINATION', `--before ${before} is not shorter than --expires-in ${expiresIn}: every run would re-import`, {
         hint: 'e.g. --before 30d --expires-in 90d: a daily run re-imports once every 60 days, with 30 days to notice failures',
       });
+    }
+    // Every scheduled run would refuse it (exit 2), as reimport does: refuse the schedule instead.
+    if (expiresMs > MAX_VALID_TO_DAYS * 86_400_000) {
+      throw new KmsByokError('ERR_INVALID_VALID_TO', `--expires-in ${expiresIn} is more than ${MAX_VALID_TO_DAYS} days`, { hint: `AWS accepts a ValidTo at most ${MAX_VALID_TO_DAYS} days after the import; use --expires-in ${MAX_VALID_TO_DAYS}d or less` });
+    }
+  }
+  // Values the scheduled command would refuse on every run (exit 2), checked as it checks them.
+  const warnDays = str(p, 'warn-days');
+  if (warnDays !== undefined && !/^\d{1,4}$/.test(warnDays)) {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --warn-days "${warnDays}": expected a whole number of days`, { hint: 'e.g. --warn-days 30' });
+  }
+  const region = str(p, 'region');
+  if (region !== undefined && !/^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$/.test(region)) {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --region "${region}"`, { hint: 'give an AWS Region name such as us-east-1 or eu-west-3' });
+  }
+  // Kubernetes object names (DNS subdomains): kubectl would refuse the manifest.
+  for (const flag of ['service-account', 'secret', 'escrow-claim']) {
+    const name = str(p, flag);
+    if (name !== undefined && (name.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(name))) {
+      throw new KmsByokError('ERR_INVALID_ARGUMENT', `--${flag} "${name}" is not a valid Kubernetes name`, { hint: 'lower-case letters, digits, - and ., starting and ending with a letter or digit' });
     }
   }
   const keys = [...strs(p, 'key'), ...(str(p, 'plan') !== undefined ? await planKeys(io, str(p, 'plan')!) : [])];

@@ -6,10 +6,14 @@
  * never load `kms/aws`, `cli/target` or `@aws-sdk/*` (test/e2e/airgap.test.ts runs it under an import
  * hook that refuses them, with networking disabled).
  */
-import { resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { dirname, join, resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
-import { expectKind, PARAMETERS_FORMAT, runWrap } from '../../ceremony/airgap.js';
-import { nextEscrowVersion } from '../../escrow/file-store.js';
+import type { SecretBytes } from '../../core/secret.js';
+import { expectKind, PARAMETERS_FORMAT, runWrap, type ParametersBundle, type WrapDeps } from '../../ceremony/airgap.js';
+import type { WrittenEscrow } from '../../ceremony/ports.js';
+import { findLatestVersion, nextEscrowVersion, readEscrow } from '../../escrow/file-store.js';
+import { checkValue } from '../../material/check-value.js';
 import { fingerprintLines } from '../../wizard/render.js';
 import { OUTPUT_FLAGS, bool, missing, parseFlags, str, strs } from '../args.js';
 import { assertBundleCreatable, operator, readBundleFile, readMaterialFile, writeBundleFile } from '../bundles.js';
@@ -55,14 +59,22 @@ export async function wrap(argv: string[], io: Io): Promise<number> {
       passphraseFile: passphraseFile === undefined ? undefined : local(passphraseFile),
     });
     try {
-      const vault = await openEscrowVault(escrowDir, io);
-      const escrowVersion = await nextEscrowVersion(escrowDir, bundle.key.keyId);
+      let vault: WrapDeps['escrow'] = await openEscrowVault(escrowDir, io);
+      let escrowVersion = await nextEscrowVersion(escrowDir, bundle.key.keyId);
       // A second wrap would seal different material as a newer version the key will never hold, and
       // every lifecycle command reads the newest version: refuse, and keep the first escrow authoritative.
+      // The same material again (--material-file, e.g. a wrap interrupted after sealing, run again, or
+      // material from kms-byok escrow export) is wrapped with the escrow that already holds it.
       if (escrowVersion > 1) {
-        throw new KmsByokError('ERR_ESCROW_EXISTS', `key ${bundle.key.keyId} already has an escrow in ${escrowDir}`, {
-          hint: 'import the import bundle written with that escrow; if its parameters expired, get fresh ones (onboard --export-parameters --key-id) and re-wrap the escrowed material with --material-file from kms-byok escrow export',
-        });
+        const sealedBefore = material ? await escrowOfMaterial(escrowDir, bundle, material) : undefined;
+        if (!sealedBefore) {
+          throw new KmsByokError('ERR_ESCROW_EXISTS', `key ${bundle.key.keyId} already has an escrow in ${escrowDir}`, {
+            hint: 'import the import bundle written with that escrow; if its parameters expired, get fresh ones (onboard --export-parameters --key-id) and re-wrap the escrowed material with --material-file from kms-byok escrow export',
+          });
+        }
+        say(io, 'note', `key ${bundle.key.keyId} already has escrow version ${sealedBefore.escrowVersion} of this material (${sealedBefore.written.path}): it stands, nothing new is sealed`);
+        escrowVersion = sealedBefore.escrowVersion;
+        vault = { write: async () => sealedBefore.written };
       }
       const out = await runWrap(
         bundle,
@@ -99,4 +111,31 @@ export async function wrap(argv: string[], io: Io): Promise<number> {
   } finally {
     material?.dispose();
   }
+}
+
+/**
+ * The latest escrow of the bundle's key in `dir`, when it holds exactly `material` (same key ARN, one
+ * material, same check value) and every sealed file it lists is present and matches its SHA-256:
+ * what `wrap` wrote before for this very material. Undefined otherwise.
+ */
+async function escrowOfMaterial(dir: string, bundle: ParametersBundle, material: SecretBytes): Promise<{ escrowVersion: number; written: WrittenEscrow } | undefined> {
+  const latest = await findLatestVersion(dir, bundle.key.keyId);
+  if (!latest) return undefined;
+  const loaded = await readEscrow(latest.sidecarPath);
+  const { manifest, materials, files } = loaded.sidecar;
+  if (manifest.keyArn !== bundle.key.keyArn || materials.length !== 1 || materials[0]!.checkValue !== checkValue(material, bundle.key.keySpec)) return undefined;
+  if (loaded.missing.length > 0) return undefined;
+  for (const f of loaded.files) {
+    if (files.find((x) => x.name === f.name)?.sha256 !== createHash('sha256').update(f.bytes).digest('hex')) return undefined;
+  }
+  const at = (name: string) => join(dirname(loaded.sidecarPath), name);
+  const main = files.find((f) => f.role !== 'share' && f.role !== 'component' && f.role !== 'passphrase') ?? files.find((f) => f.role === 'passphrase');
+  return {
+    escrowVersion: latest.escrowVersion,
+    written: {
+      path: main ? at(main.name) : loaded.sidecarPath,
+      sidecarPath: loaded.sidecarPath,
+      files: files.map((f) => ({ path: at(f.name), sha256: f.sha256, role: f.role, ...(f.holder ? { holder: f.holder.label ?? f.holder.recipient } : {}) })),
+    },
+  };
 }
