@@ -15,7 +15,7 @@ import { openTarget, type Target } from './target.js';
 import { readOpener } from './escrow-inputs.js';
 import { notify, type NotifyDocument } from './notify.js';
 import { fileEscrowStore, keyIdOf, latestEscrow, openJournal, operatorName, type CliJournal, type EscrowStoreOptions } from './lifecycle-edge.js';
-import { findLatestVersion } from '../escrow/file-store.js';
+import { ensureDirectory, findLatestVersion } from '../escrow/file-store.js';
 
 export const ESCROW_INPUT_FLAGS: FlagSpec = {
   'escrow-dir': { type: 'string' },
@@ -209,7 +209,7 @@ export async function appendTranscript(io: Io, path: string, record: TranscriptR
     if ((e as { code?: string }).code !== 'ENOENT') throw e;
   }
   const { text, head } = appendEntry(existing, record);
-  await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await ensureDirectory(dirname(path));
   const h = await fs.open(path, 'a', 0o600);
   try {
     await h.writeFile(text);

@@ -13,7 +13,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
 import { checkValue } from '../material/check-value.js';
 import { carryOverFacts, openEscrow, parseEscrowFileName, recordImport, type EscrowOpener, type EscrowSealing, type EscrowSidecar } from '../escrow/index.js';
-import { findLatestVersion, nextEscrowVersion, readEscrow, updateSidecar, writeSealedEscrow, assertEscrowDirWritable } from '../escrow/file-store.js';
+import { ensureDirectory, findLatestVersion, nextEscrowVersion, readEscrow, updateSidecar, writeSealedEscrow, assertEscrowDirWritable } from '../escrow/file-store.js';
 import type { EscrowRef, JournalPort, LifecycleEscrow } from '../ceremony/lifecycle.js';
 import { say, type Io } from './io.js';
 
@@ -148,7 +148,7 @@ async function openTemp(path: string): Promise<{ tmp: string; h: fs.FileHandle }
     return { tmp, h: await fs.open(tmp, 'wx', 0o600) };
   } catch (e) {
     if ((e as { code?: string }).code !== 'ENOENT') throw e;
-    await fs.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    await ensureDirectory(dirname(path));
     return { tmp, h: await fs.open(tmp, 'wx', 0o600) };
   }
 }

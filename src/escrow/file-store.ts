@@ -177,6 +177,11 @@ async function exists(fs: EscrowFs, path: string): Promise<boolean> {
  * Creates `dir` and its missing parents (0700) one level at a time. Node 20's recursive mkdir spins
  * forever on some paths (e.g. under /proc); a non-recursive mkdir per level fails cleanly instead.
  */
+/** {@link makeDirs} on the real file system: for other directories kms-byok creates (transcripts, journals). */
+export function ensureDirectory(dir: string): Promise<void> {
+  return makeDirs(nodeEscrowFs, dir);
+}
+
 async function makeDirs(fs: EscrowFs, dir: string): Promise<void> {
   const missing: string[] = [];
   for (let cur = resolvePath(dir); ; ) {

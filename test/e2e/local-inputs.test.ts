@@ -201,3 +201,11 @@ describe('restore after revoke', () => {
     expect(r.stdout).not.toContain('missing before');
   });
 });
+
+describe('a --transcript path that cannot be created', () => {
+  it('under /proc: the ceremony ends (Node 20 recursive mkdir would spin there) and warns, naming the path', async () => {
+    const r = await run(['reimport', key.keyId, ...ws.target, '--identity', alice.path, '--escrow-dir', ws.path('escrow'), '--expires-in', '30d', '--transcript', '/proc/kms-byok-none/deeper/t.md']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: could not append to the transcript: .*\/proc\/kms-byok-none/);
+  }, 60_000);
+});
