@@ -10,13 +10,27 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const peak = { heapUsed: 0, heapTotal: 0, external: 0 };
 const sample = () => {
   const m = process.memoryUsage();
-  for (const k of Object.keys(peak)) peak[k] = Math.max(peak[k], m[k]);
+  for (const k of ['heapUsed', 'heapTotal', 'external']) peak[k] = Math.max(peak[k], m[k]);
 };
-const sampler = setInterval(sample, 50);
+// KMS_BYOK_BENCH_GC=1 (with node --expose-gc): a full GC every second, recording the heap left after
+// it and once at the end (`retained`): what the run holds on to, without the garbage V8 lets pile up between collections.
+let ticks = 0;
+peak.retained = 0;
+const sampler = setInterval(() => {
+  sample();
+  if (process.env.KMS_BYOK_BENCH_GC === '1' && globalThis.gc && ++ticks % 20 === 0) {
+    globalThis.gc();
+    peak.retained = Math.max(peak.retained, process.memoryUsage().heapUsed);
+  }
+}, 50);
 sampler.unref();
 const code = await main(process.argv.slice(2), systemIo());
 clearInterval(sampler);
 sample();
+if (process.env.KMS_BYOK_BENCH_GC === '1' && globalThis.gc) {
+  globalThis.gc();
+  peak.retained = Math.max(peak.retained, process.memoryUsage().heapUsed);
+}
 if (process.env.KMS_BYOK_BENCH_RSS_FILE) {
   const u = process.resourceUsage();
   writeFileSync(process.env.KMS_BYOK_BENCH_RSS_FILE, JSON.stringify({ maxRSS: u.maxRSS, cpuMicros: u.userCPUTime + u.systemCPUTime, peak }));
