@@ -11,7 +11,7 @@
 //      run measures kms-byok, not the emulator's pure-JavaScript RSA (see src/emulator/unwrap.ts).
 //   3. CLI cold start (`--help`, `status --json` against the emulator) ÷ `node -e 0` (goal ≤ 3×)
 //
-// Sizes: BENCH_CONCURRENCY (default 8, keys in flight per Region), BENCH_SMALL (default 100),
+// Sizes: BENCH_CONCURRENCY (default 12, keys in flight per Region), BENCH_SMALL (default 100),
 // BENCH_LARGE (default 1000), BENCH_REPEAT (default 3: runs of each size, medians reported), BENCH_ONLY (e.g. 2: run only benchmark 2), BENCH_CPU_PROF (a directory:
 // CPU profiles of the reimport runs, for `node --cpu-prof`), BENCH_HEAP_PROF (the same with `--heap-prof`), BENCH_QUOTA_SCALE (default 20: AWS's quotas × 20, GetParametersForImport
 // 20/s per Region, as issue 8 suggests, so 1,000 keys take under a minute rather than 5.5 minutes).
@@ -115,7 +115,7 @@ if (selected(2)) {
     }, 5);
     const s = performance.now();
     const child = await new Promise((resolve) => {
-      const c = spawn(process.execPath, [...(gcRun ? ['--expose-gc'] : []), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), ...(process.env.BENCH_HEAP_PROF ? ['--heap-prof', '--heap-prof-dir', process.env.BENCH_HEAP_PROF] : []), RSS, 'reimport', '--plan', plan, '--endpoint-url', emu.endpoint, '--rate-scale', String(SCALE), '--concurrency', String(process.env.BENCH_CONCURRENCY ?? 8), '--json', '--progress-interval', '30'], {
+      const c = spawn(process.execPath, [...(gcRun ? ['--expose-gc'] : []), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), ...(process.env.BENCH_HEAP_PROF ? ['--heap-prof', '--heap-prof-dir', process.env.BENCH_HEAP_PROF] : []), RSS, 'reimport', '--plan', plan, '--endpoint-url', emu.endpoint, '--rate-scale', String(SCALE), '--concurrency', String(process.env.BENCH_CONCURRENCY ?? 12), '--json', '--progress-interval', '30'], {
         env: { ...ENV, KMS_BYOK_BENCH_RSS_FILE: rssFile, ...(gcRun ? { KMS_BYOK_BENCH_GC: '1' } : {}) },
         cwd: work,
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,7 +4,7 @@
  * escrow, custodian identity source and the fleet's rate-limited KMS port. The opened payload is
  * disposed after each key; each custodian input (identity file, passphrase file) is read once per run
  * — a plan names the same few for hundreds of keys, and stdin can be read only once — and passphrases
- * are disposed when the run ends.
+ * are disposed when the run ends. Each escrow directory is listed once per run (indexedVersionFinder).
  */
 import { parseDuration } from '../core/time.js';
 import type { PlanEntry } from '../ceremony/fleet-plan.js';
@@ -13,7 +13,7 @@ import { str, type Parsed } from './args.js';
 import type { Io } from './io.js';
 import type { EscrowOpener } from '../escrow/index.js';
 import { readOpener } from './escrow-inputs.js';
-import { fileEscrowStore, keyIdOf, latestEscrow, openJournal } from './lifecycle-edge.js';
+import { fileEscrowStore, indexedVersionFinder, keyIdOf, latestEscrow, openJournal, type VersionFinder } from './lifecycle-edge.js';
 import { runFleet, type FleetRow } from './fleet.js';
 
 type Work = Omit<FleetRow, 'index' | 'key' | 'region' | 'profile'>;
@@ -41,9 +41,9 @@ class OpenerCache {
   }
 }
 
-async function lifecycleWork(e: PlanEntry, kms: KmsPort, io: Io, mode: 'reimport' | 'restore', beforeMs: number | undefined, openers: OpenerCache): Promise<Work> {
+async function lifecycleWork(e: PlanEntry, kms: KmsPort, io: Io, mode: 'reimport' | 'restore', beforeMs: number | undefined, openers: OpenerCache, find: VersionFinder): Promise<Work> {
   const opener = await openers.get(io, e);
-  const store = fileEscrowStore({ dir: e.escrowDir, ...(e.escrow ? { file: e.escrow } : {}), opener });
+  const store = fileEscrowStore({ dir: e.escrowDir, ...(e.escrow ? { file: e.escrow } : {}), opener, find });
   const journal = await openJournal(io, e.escrowDir, mode, keyIdOf(e.key) ?? e.key);
   const { runReimport } = await import('../ceremony/reimport.js');
   const r = await runReimport(
@@ -65,8 +65,9 @@ async function lifecycleWork(e: PlanEntry, kms: KmsPort, io: Io, mode: 'reimport
 /** Runs a lifecycle plan with one opener cache, disposed however the run ends. */
 async function lifecyclePlan(p: Parsed, io: Io, mode: 'reimport' | 'restore', beforeMs: number | undefined): Promise<number> {
   const openers = new OpenerCache();
+  const find = indexedVersionFinder();
   try {
-    return await runFleet(p, io, mode, (e, kms, quiet) => lifecycleWork(e, kms, quiet, mode, beforeMs, openers));
+    return await runFleet(p, io, mode, (e, kms, quiet) => lifecycleWork(e, kms, quiet, mode, beforeMs, openers, find));
   } finally {
     await openers.dispose();
   }
@@ -86,11 +87,12 @@ export function restorePlan(p: Parsed, io: Io): Promise<number> {
 
 /** `status --plan FILE`: each entry's warnDays and maxAge apply to it. */
 export function statusPlan(p: Parsed, io: Io): Promise<number> {
+  const find = indexedVersionFinder();
   return runFleet(p, io, 'status', async (e, kms) => {
     const { runStatus } = await import('../ceremony/status.js');
     const r = await runStatus(
       { keys: [e.key], warnDays: e.warnDays, ...(e.maxAgeMs !== undefined ? { maxAgeMs: e.maxAgeMs } : {}) },
-      { kms, now: () => new Date(), escrowOf: (keyId) => latestEscrow(e.escrowDir, keyId) },
+      { kms, now: () => new Date(), escrowOf: (keyId) => latestEscrow(e.escrowDir, keyId, find) },
     );
     const k = r.keys[0]!;
     return {

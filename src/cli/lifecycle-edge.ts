@@ -13,7 +13,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
 import { checkValue } from '../material/check-value.js';
 import { carryOverFacts, openEscrow, parseEscrowFileName, recordImport, type EscrowOpener, type EscrowSealing, type EscrowSidecar } from '../escrow/index.js';
-import { ensureDirectory, findLatestVersion, nextEscrowVersion, readEscrow, updateSidecar, writeSealedEscrow, assertEscrowDirWritable } from '../escrow/file-store.js';
+import { ensureDirectory, findLatestVersion, indexLatestVersions, nextEscrowVersion, readEscrow, updateSidecar, writeSealedEscrow, assertEscrowDirWritable } from '../escrow/file-store.js';
 import type { EscrowRef, JournalPort, LifecycleEscrow } from '../ceremony/lifecycle.js';
 import { say, type Io } from './io.js';
 
@@ -38,10 +38,32 @@ export async function loadEscrowRef(path: string): Promise<EscrowRef> {
   return { path: main ? join(dir, main.name) : loaded.sidecarPath, sidecarPath: loaded.sidecarPath, sidecar: loaded.sidecar, damaged };
 }
 
+/** Finds the latest version of a key's escrow in a directory (default: {@link findLatestVersion}). */
+export type VersionFinder = (dir: string, keyId: string) => Promise<{ escrowVersion: number; sidecarPath: string } | undefined>;
+
 /** The latest escrow version of `keyId` in `dir`, or undefined. */
-export async function latestEscrow(dir: string, keyId: string): Promise<EscrowRef | undefined> {
-  const latest = await findLatestVersion(dir, keyId);
+export async function latestEscrow(dir: string, keyId: string, find: VersionFinder = findLatestVersion): Promise<EscrowRef | undefined> {
+  const latest = await find(dir, keyId);
   return latest ? loadEscrowRef(latest.sidecarPath) : undefined;
+}
+
+/**
+ * A {@link VersionFinder} that lists each directory once ({@link indexLatestVersions}) for a run over
+ * many keys. A key missing from the snapshot is looked up directly, so it never answers "none" for
+ * an escrow that exists. A newer version written during the run is not seen: fleet runs write none,
+ * and a ceremony refuses an escrow that lacks a material KMS holds (assertEscrowCovers).
+ */
+export function indexedVersionFinder(): VersionFinder {
+  const indexes = new Map<string, ReturnType<typeof indexLatestVersions>>();
+  return async (dir, keyId) => {
+    let index = indexes.get(dir);
+    if (!index) {
+      index = indexLatestVersions(dir);
+      index.catch(() => indexes.delete(dir));
+      indexes.set(dir, index);
+    }
+    return (await index).get(keyId) ?? findLatestVersion(dir, keyId);
+  };
 }
 
 export interface EscrowStoreOptions {
@@ -52,6 +74,8 @@ export interface EscrowStoreOptions {
   opener?: EscrowOpener;
   /** New custodians for a new version (--recipient / --passphrase-file); default: the previous manifest's. */
   sealing?: EscrowSealing;
+  /** How to find a key's latest version (default: list the directory each time). */
+  find?: VersionFinder;
   /** TESTS ONLY (KMS_BYOK_SCRYPT_WORK_FACTOR is never read): scrypt work factor. */
   scryptWorkFactor?: number;
 }
@@ -64,11 +88,11 @@ export function fileEscrowStore(o: EscrowStoreOptions): LifecycleEscrow {
         const ref = await loadEscrowRef(o.file);
         // An explicit file stands for its key; a newer version beside it is used instead, so a
         // rotation's materials are never missed.
-        if (ref.sidecar.manifest.keyId === keyId) return (await latestEscrow(dirname(ref.sidecarPath), keyId)) ?? ref;
+        if (ref.sidecar.manifest.keyId === keyId) return (await latestEscrow(dirname(ref.sidecarPath), keyId, o.find)) ?? ref;
         // Another key's file: an escrow of `keyId` beside it (a new key's) wins; else the caller refuses the file.
-        return (await latestEscrow(dirname(ref.sidecarPath), keyId)) ?? ref;
+        return (await latestEscrow(dirname(ref.sidecarPath), keyId, o.find)) ?? ref;
       }
-      return latestEscrow(o.dir, keyId);
+      return latestEscrow(o.dir, keyId, o.find);
     },
     async open(ref) {
       if (!o.opener) throw new KmsByokError('ERR_MISSING_INPUT', 'missing --identity or --passphrase-file: the escrow must be opened', { hint: 'pass --identity custodian.txt or --passphrase-file FILE' });

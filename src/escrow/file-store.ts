@@ -490,6 +490,31 @@ export async function nextEscrowVersion(dir: string, keyId: string, options: Fil
   return highest + 1;
 }
 
+/**
+ * The latest complete escrow version of every key in `dir`, from one listing: for runs over many
+ * keys of one directory, where listing it once per key would cost O(keys²). A snapshot: a version
+ * written after it is not in it (fleet runs write none; a ceremony that does uses
+ * {@link findLatestVersion}).
+ */
+export async function indexLatestVersions(dir: string, options: FileStoreOptions = {}): Promise<Map<string, { escrowVersion: number; sidecarPath: string }>> {
+  const fs = options.fs ?? nodeEscrowFs;
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch (e) {
+    if (errCode(e) === 'ENOENT') return new Map();
+    throw unreadable(dir, e, 'list');
+  }
+  const latest = new Map<string, { escrowVersion: number; sidecarPath: string }>();
+  for (const name of names) {
+    const p = parseEscrowFileName(name);
+    if (p === undefined || !p.sidecar) continue;
+    const seen = latest.get(p.keyId);
+    if (!seen || seen.escrowVersion < p.escrowVersion) latest.set(p.keyId, { escrowVersion: p.escrowVersion, sidecarPath: join(dir, name) });
+  }
+  return latest;
+}
+
 /** The latest escrow version of `keyId` in `dir`, or undefined when there is none. */
 export async function findLatestVersion(dir: string, keyId: string, options: FileStoreOptions = {}): Promise<{ escrowVersion: number; sidecarPath: string } | undefined> {
   const all = await listVersions(dir, keyId, options);

@@ -6,6 +6,7 @@ import { sha256Hex } from '../../src/escrow/format.js';
 import {
   assertEscrowDirWritable,
   findLatestVersion,
+  indexLatestVersions,
   listVersions,
   nextEscrowVersion,
   nodeEscrowFs,
@@ -393,5 +394,20 @@ describe('identity and passphrase files', () => {
     const p = join(dir, 'pw.txt');
     await writeFile(p, text);
     expect(await codeOf(() => readPassphraseFile(p))).toBe('ERR_EMPTY_PASSPHRASE');
+  });
+});
+
+describe('indexLatestVersions (one listing for a fleet run)', () => {
+  const A = '11111111-2222-3333-4444-555555555555';
+  const B = 'mrk-0123456789abcdef0123456789abcdef';
+  test('agrees with findLatestVersion for every key: complete versions only, the highest wins', async () => {
+    for (const name of [`${A}.v1.age`, `${A}.v1.age.json`, `${A}.v2.age`, `${A}.v2.age.json`, `${A}.v3.age`, `${B}.v1.age`, `${B}.v1.age.json`, `.${A}.v4.age.json.0123456789ab.tmp`, 'transcript.md']) {
+      await writeFile(join(dir, name), '');
+    }
+    const index = await indexLatestVersions(dir);
+    expect([...index.keys()].sort()).toEqual([A, B].sort());
+    for (const k of [A, B]) expect(index.get(k)).toEqual(await findLatestVersion(dir, k));
+    expect(index.get(A)?.escrowVersion).toBe(2); // v3 has no sidecar: incomplete, not the latest
+    expect(await indexLatestVersions(join(dir, 'absent'))).toEqual(new Map());
   });
 });
