@@ -228,18 +228,28 @@ export function limitKms(port: KmsPort, o: LimitOptions): KmsPort {
  * Runs `work` over `items` with at most `concurrency` in flight per group (e.g. per account and
  * Region, so every Region's quota is used at once); groups run in parallel. Pulls items lazily from
  * each group's list, so nothing per item is held beyond the ones in flight.
+ *
+ * When `work` throws, no group starts another item; the items in flight finish (resolved or not),
+ * and only then does runPool reject, with the first error. So a caller's cleanup after runPool (e.g.
+ * zeroing shared secrets) never runs under work still in progress.
  */
 export async function runPool<T>(groups: ReadonlyMap<string, readonly T[]>, concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
   const runners: Promise<void>[] = [];
+  let failure: { error: unknown } | undefined;
   for (const items of groups.values()) {
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < items.length) {
+      while (failure === undefined && next < items.length) {
         const item = items[next++]!;
-        await work(item);
+        try {
+          await work(item);
+        } catch (error) {
+          failure ??= { error };
+        }
       }
     };
     for (let i = 0; i < Math.min(concurrency, items.length); i++) runners.push(worker());
   }
   await Promise.all(runners);
+  if (failure !== undefined) throw failure.error;
 }

@@ -90,12 +90,15 @@ function isForeign(text: string): boolean {
 
 /**
  * Checks every entry's hash and link; `expectHead` also detects removed trailing entries. A text that
- * is no transcript at all is `foreign` (not `broken`).
+ * is no transcript at all is `foreign` (not `broken`) — unless `expectHead` says a transcript with
+ * entries was there: then it was replaced, and that is `broken`.
  */
 export function verifyTranscript(text: string, expectHead?: string): TranscriptCheck {
   if (text.length === 0) return expectHead ? { ok: false, entries: 0, broken: { entry: 1, reason: 'the transcript is empty' } } : { ok: true, entries: 0 };
   if (!text.startsWith(TRANSCRIPT_HEADER)) {
-    if (isForeign(text)) return { ok: false, foreign: true, entries: 0 };
+    if (isForeign(text)) {
+      return expectHead ? { ok: false, entries: 0, broken: { entry: 1, reason: 'the transcript was replaced by text that is no transcript' } } : { ok: false, foreign: true, entries: 0 };
+    }
     return { ok: false, entries: 0, broken: { entry: 0, reason: 'the header is missing or changed' } };
   }
   let pos = TRANSCRIPT_HEADER.length;

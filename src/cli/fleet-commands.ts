@@ -21,7 +21,10 @@ type Work = Omit<FleetRow, 'index' | 'key' | 'region' | 'profile'>;
 /** Escrow openers of one run, by custodian input; {@link dispose} zeroes the passphrases. */
 class OpenerCache {
   private readonly openers = new Map<string, Promise<EscrowOpener>>();
+  private disposed = false;
   get(io: Io, e: PlanEntry): Promise<EscrowOpener> {
+    // Precondition: the run is still going (runPool settles every key before the run's cleanup).
+    if (this.disposed) throw new Error('internal: escrow opener requested after the run ended');
     const id = JSON.stringify([e.identities, e.passphraseFile ?? null]);
     let o = this.openers.get(id);
     if (!o) {
@@ -33,6 +36,7 @@ class OpenerCache {
     return o;
   }
   async dispose(): Promise<void> {
+    this.disposed = true;
     for (const o of this.openers.values()) {
       const opener = await o.catch(() => undefined);
       if (opener && 'passphrase' in opener) opener.passphrase.dispose();

@@ -26,8 +26,8 @@ function sha256(bytes: Uint8Array): string {
 }
 
 /** Reads an escrow version (by any of its files) and notes sealed files that are missing or damaged. */
-export async function loadEscrowRef(path: string): Promise<EscrowRef> {
-  const loaded = await readEscrow(path);
+export async function loadEscrowRef(path: string, found = false): Promise<EscrowRef> {
+  const loaded = await readEscrow(path, { found });
   const damaged = [...loaded.missing];
   for (const f of loaded.files) {
     const entry = loaded.sidecar.files.find((x) => x.name === f.name);
@@ -44,7 +44,7 @@ export type VersionFinder = (dir: string, keyId: string) => Promise<{ escrowVers
 /** The latest escrow version of `keyId` in `dir`, or undefined. */
 export async function latestEscrow(dir: string, keyId: string, find: VersionFinder = findLatestVersion): Promise<EscrowRef | undefined> {
   const latest = await find(dir, keyId);
-  return latest ? loadEscrowRef(latest.sidecarPath) : undefined;
+  return latest ? loadEscrowRef(latest.sidecarPath, true) : undefined;
 }
 
 /**
@@ -101,7 +101,7 @@ export function fileEscrowStore(o: EscrowStoreOptions): LifecycleEscrow {
           hint: 'restore the file from a custodian\'s copy before importing from it',
         });
       }
-      return openEscrow(await readEscrow(ref.sidecarPath), o.opener, { computeCheckValue: checkValue });
+      return openEscrow(await readEscrow(ref.sidecarPath, { found: true }), o.opener, { computeCheckValue: checkValue });
     },
     nextVersion: (keyId) => nextEscrowVersion(dirOf(o), keyId),
     async write(sealed) {
@@ -111,7 +111,7 @@ export function fileEscrowStore(o: EscrowStoreOptions): LifecycleEscrow {
       // A new version of the same key keeps every earlier material in order: carry what KMS told us
       // about them (first import, ValidTo history) into its sidecar.
       if (previous !== undefined) {
-        const old = (await readEscrow(previous.sidecarPath)).sidecar;
+        const old = (await readEscrow(previous.sidecarPath, { found: true })).sidecar;
         await updateSidecar(written.sidecarPath, (s) => carryOverFacts(s, old));
       }
       return written;

@@ -352,6 +352,9 @@ Flags:
     --recipients-file FILE      seal to every recipient listed in FILE
     --passphrase-file FILE      seal with the passphrase in FILE (- for stdin)
     --escrow-dir DIR            where the escrow is written (default ./escrow)
+    --identity FILE             when the key already has an escrow: a custodian's age identity, so wrap
+                                can open it and, if it holds exactly --material-file, write the import
+                                bundle for it instead of refusing (re-running an interrupted wrap)
     --json                      print one JSON document
 
 Example:

@@ -384,10 +384,11 @@ function unreadable(path: string, e: unknown, what = 'read'): KmsByokError {
  * exists, ERR_ESCROW_NOT_FOUND when only the sidecar is missing) and every sealed file it lists that is present; files held elsewhere (a custodian's share) are listed in
  * `missing`. Hashes are checked when the escrow is opened, not here.
  */
-export async function readEscrow(path: string, options: FileStoreOptions = {}): Promise<LoadedEscrow & { sidecarPath: string; missing: string[] }> {
+export async function readEscrow(path: string, options: FileStoreOptions & { found?: boolean } = {}): Promise<LoadedEscrow & { sidecarPath: string; missing: string[] }> {
   const fs = options.fs ?? nodeEscrowFs;
   const sidecarPath = sidecarPathOf(path);
-  const sidecar = parseSidecar(await readSidecarFile(fs, sidecarPath, path));
+  // `found`: the path came from listing the escrow directory, not from the user (see readSidecarFile).
+  const sidecar = parseSidecar(await readSidecarFile(fs, sidecarPath, options.found ? undefined : path));
   const dir = dirname(sidecarPath);
   if (basename(sidecarPath) !== sidecarFileName(sidecar.manifest.keyId, sidecar.manifest.escrowVersion)) {
     throw new KmsByokError('ERR_ESCROW_MISMATCH', `${sidecarPath} describes ${sidecarFileName(sidecar.manifest.keyId, sidecar.manifest.escrowVersion)}`, {

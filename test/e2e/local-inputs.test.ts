@@ -170,6 +170,12 @@ describe('transcript verify on a file that is not a transcript', () => {
       expect(r.stderr).toMatch(/^kms-byok: error: the transcript chain is broken at entry \d+/m);
     }
   });
+
+  it('with --head, a transcript replaced by foreign text is broken (exit 3), not a usage error', async () => {
+    const r = await run(['transcript', 'verify', ws.path('notes.md'), '--head', 'a'.repeat(64)]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toMatch(/broken at entry 1: the transcript was replaced/);
+  });
 });
 
 describe('restore after revoke', () => {

@@ -28,15 +28,21 @@ describe('review fixes', () => {
     expect(second.stderr).toMatch(/already has an escrow/);
   });
 
-  it('a wrap run again with the same --material-file (interrupted after sealing) uses the escrow it sealed; other material is refused', async () => {
+  it('a wrap run again with the same --material-file and a custodian --identity (interrupted after sealing) uses the escrow it sealed; other material, or no identity, is refused', async () => {
     const dir = ws.path('escrow-same');
     writeFileSync(ws.path('same.hex'), randomBytes(32).toString('hex'), { mode: 0o600 });
     writeFileSync(ws.path('other.hex'), randomBytes(32).toString('hex'), { mode: 0o600 });
-    const wrap = (material: string, out: string) => run(['wrap', '--parameters', ws.path('params-same.json'), '--recipient', recipient, '--escrow-dir', dir, '--material-file', ws.path(material), '--out', ws.path(out), '--json']);
+    const wrap = (material: string, out: string, extra: string[] = ['--identity', ws.path('alice.txt')]) =>
+      run(['wrap', '--parameters', ws.path('params-same.json'), '--recipient', recipient, '--escrow-dir', dir, '--material-file', ws.path(material), '--out', ws.path(out), '--json', ...extra]);
     expect((await run(['onboard', ...ws.target, '--export-parameters', ws.path('params-same.json'), '--yes', '--no-expiry'])).code).toBe(0);
     const first = await wrap('same.hex', 'import-1.json');
     expect(first.code, first.stderr).toBe(0);
     const sealed = Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(`${dir}/${f}`, 'latin1')]));
+    // A 3-byte check value cannot prove it is the same material: without a custodian to open the escrow, refused.
+    const unproven = await wrap('same.hex', 'import-0.json', []);
+    expect(unproven.code).toBe(1);
+    expect(unproven.stderr).toContain('kms-byok: code: ERR_ESCROW_EXISTS');
+    expect(unproven.stderr).toContain('--identity');
     const again = await wrap('same.hex', 'import-2.json');
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/already has escrow version 1 of this material .*nothing new is sealed/);

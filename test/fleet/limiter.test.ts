@@ -131,4 +131,24 @@ describe('fleet rate limiter', () => {
     expect(peak).toBe(3);
     expect(groupsAtOnce).toBe(2);
   });
+
+  it('runPool: after a throw no item starts, in-flight items finish, then it rejects with the first error', async () => {
+    const groups = new Map<string, number[]>([['a', Array.from({ length: 10 }, (_, i) => i)], ['b', Array.from({ length: 10 }, (_, i) => 100 + i)]]);
+    const started: number[] = [];
+    let inFlight = 0;
+    let inFlightAtReject = -1;
+    const pool = runPool(groups, 2, async (n) => {
+      started.push(n);
+      inFlight++;
+      try {
+        if (n === 1) throw new Error('disk full');
+        await new Promise((r) => setTimeout(r, n === 100 ? 30 : 5));
+      } finally {
+        inFlight--;
+      }
+    });
+    await expect(pool.finally(() => (inFlightAtReject = inFlight))).rejects.toThrow('disk full');
+    expect(inFlightAtReject).toBe(0);
+    expect(started.sort((x, y) => x - y)).toEqual([0, 1, 100, 101]);
+  });
 });

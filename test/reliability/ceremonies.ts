@@ -299,7 +299,7 @@ export const CEREMONIES: Ceremony[] = [
       let bundle = fresh('import');
       const history: string[] = [];
       const step1 = (out: string, keyId?: string) => ['onboard', '--yes', ...w.target, '--export-parameters', out, '--no-expiry', '--json', ...(keyId ? ['--key-id', keyId] : [])];
-      const step2 = (params: string, out: string) => ['wrap', '--parameters', params, '--recipient', alice.recipient, '--escrow-dir', escrowDir, '--material-file', material, '--out', out, '--json'];
+      const step2 = (params: string, out: string) => ['wrap', '--parameters', params, '--recipient', alice.recipient, '--escrow-dir', escrowDir, '--material-file', material, '--identity', alice.path, '--out', out, '--json'];
       const step3 = (b: string) => ['import', ...w.target, '--bundle', b, '--escrow-dir', escrowDir, '--json'];
       const usable = (path: string, format: string): boolean => {
         try {

@@ -13,11 +13,12 @@ import type { SecretBytes } from '../../core/secret.js';
 import { expectKind, PARAMETERS_FORMAT, runWrap, type ParametersBundle, type WrapDeps } from '../../ceremony/airgap.js';
 import type { WrittenEscrow } from '../../ceremony/ports.js';
 import { findLatestVersion, nextEscrowVersion, readEscrow } from '../../escrow/file-store.js';
+import { disposePayload, openEscrow, type EscrowOpener } from '../../escrow/index.js';
 import { checkValue } from '../../material/check-value.js';
 import { fingerprintLines } from '../../wizard/render.js';
 import { OUTPUT_FLAGS, bool, missing, parseFlags, str, strs } from '../args.js';
 import { assertBundleCreatable, operator, readBundleFile, readMaterialFile, writeBundleFile } from '../bundles.js';
-import { openEscrowVault, readSealingInputs } from '../escrow-inputs.js';
+import { openEscrowVault, readOpener, readSealingInputs } from '../escrow-inputs.js';
 import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
 import { WRAP_USAGE } from '../usage.js';
@@ -31,6 +32,7 @@ const FLAGS = {
   'recipients-file': { type: 'string', multiple: true },
   'passphrase-file': { type: 'string' },
   'escrow-dir': { type: 'string' },
+  identity: { type: 'string', multiple: true },
 } as const;
 
 export async function wrap(argv: string[], io: Io): Promise<number> {
@@ -66,7 +68,12 @@ export async function wrap(argv: string[], io: Io): Promise<number> {
       // The same material again (--material-file, e.g. a wrap interrupted after sealing, run again, or
       // material from kms-byok escrow export) is wrapped with the escrow that already holds it.
       if (escrowVersion > 1) {
-        const sealedBefore = material ? await escrowOfMaterial(escrowDir, bundle, material) : undefined;
+        // Proving the escrow holds this very material needs more than a 3-byte check value: a custodian
+        // opens it (--identity, or the sealing --passphrase-file when the escrow has a passphrase copy).
+        const identities = strs(p, 'identity').map(local);
+        const opener: EscrowOpener | undefined =
+          identities.length > 0 ? await readOpener(io, { identities, passphraseFile: undefined }) : sealing.passphrase ? { passphrase: sealing.passphrase } : undefined;
+        const sealedBefore = material ? await escrowOfMaterial(escrowDir, bundle, material, opener) : undefined;
         if (!sealedBefore) {
           throw new KmsByokError('ERR_ESCROW_EXISTS', `key ${bundle.key.keyId} already has an escrow in ${escrowDir}`, {
             hint: 'import the import bundle written with that escrow; if its parameters expired, get fresh ones (onboard --export-parameters --key-id) and re-wrap the escrowed material with --material-file from kms-byok escrow export',
@@ -114,11 +121,15 @@ export async function wrap(argv: string[], io: Io): Promise<number> {
 }
 
 /**
- * The latest escrow of the bundle's key in `dir`, when it holds exactly `material` (same key ARN, one
- * material, same check value) and every sealed file it lists is present and matches its SHA-256:
- * what `wrap` wrote before for this very material. Undefined otherwise.
+ * The latest escrow of the bundle's key in `dir`, when it holds exactly `material` and every sealed
+ * file it lists is present and matches its SHA-256: what `wrap` wrote before for this very material.
+ * Undefined when it holds other material. Same key ARN, one material and the same check value are
+ * required; a full-strength check value (`spki-sha256`, asymmetric keys) settles it, a 3-byte one
+ * (symmetric, HMAC: one wrong file in 2^24 would match) only with the escrow opened by `opener` and
+ * the bytes compared.
+ * @throws KmsByokError ERR_ESCROW_EXISTS when the bytes must be compared and there is no opener
  */
-async function escrowOfMaterial(dir: string, bundle: ParametersBundle, material: SecretBytes): Promise<{ escrowVersion: number; written: WrittenEscrow } | undefined> {
+async function escrowOfMaterial(dir: string, bundle: ParametersBundle, material: SecretBytes, opener: EscrowOpener | undefined): Promise<{ escrowVersion: number; written: WrittenEscrow } | undefined> {
   const latest = await findLatestVersion(dir, bundle.key.keyId);
   if (!latest) return undefined;
   const loaded = await readEscrow(latest.sidecarPath);
@@ -127,6 +138,19 @@ async function escrowOfMaterial(dir: string, bundle: ParametersBundle, material:
   if (loaded.missing.length > 0) return undefined;
   for (const f of loaded.files) {
     if (files.find((x) => x.name === f.name)?.sha256 !== createHash('sha256').update(f.bytes).digest('hex')) return undefined;
+  }
+  if (!materials[0]!.checkValue.startsWith('spki-sha256:')) {
+    if (!opener) {
+      throw new KmsByokError('ERR_ESCROW_EXISTS', `key ${bundle.key.keyId} already has an escrow in ${dir}, with this material's check value`, {
+        hint: 'to wrap the escrowed material again, pass --identity FILE (a custodian of that escrow) so wrap can open it and compare the material itself',
+      });
+    }
+    const payload = await openEscrow(loaded, opener, { computeCheckValue: checkValue });
+    try {
+      if (!payload.materials[0]!.material.equals(material)) return undefined;
+    } finally {
+      disposePayload(payload);
+    }
   }
   const at = (name: string) => join(dirname(loaded.sidecarPath), name);
   const main = files.find((f) => f.role !== 'share' && f.role !== 'component' && f.role !== 'passphrase') ?? files.find((f) => f.role === 'passphrase');
