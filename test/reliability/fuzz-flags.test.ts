@@ -137,7 +137,7 @@ const COMMANDS: Cmd[] = [
   },
   { name: 'transcript verify', words: 2, positional: true, local: true, files: ['(positional)'], base: () => ['transcript', 'verify', `${E}/transcript.md`], flags: ['head'] },
   { name: 'import', base: () => ['import', ...target()], flags: ['bundle', 'key-id', 'escrow-dir'] },
-  { name: 'wrap', local: true, files: ['parameters', 'out', 'material-file', 'recipients-file', 'passphrase-file', 'escrow-dir'], base: () => ['wrap', '--recipient', alice.recipient], flags: ['parameters', 'out', 'material-file', 'recipient', 'passphrase-file', 'escrow-dir'] },
+  { name: 'wrap', local: true, files: ['parameters', 'out', 'material-file', 'recipients-file', 'passphrase-file', 'escrow-dir', 'identity'], base: () => ['wrap', '--recipient', alice.recipient], flags: ['parameters', 'out', 'material-file', 'recipient', 'passphrase-file', 'escrow-dir', 'identity'] },
   {
     name: 'policy',
     local: true,

@@ -54,6 +54,12 @@ export async function wrap(argv: string[], io: Io): Promise<number> {
   const materialFile = str(p, 'material-file');
   const material = materialFile === undefined ? undefined : await readMaterialFile(local(materialFile), bundle.key.keySpec);
   const passphraseFile = str(p, 'passphrase-file');
+  // Read (and checked) up front like every other input, though only a re-run over an existing escrow uses it.
+  const identityFiles = strs(p, 'identity').map(local);
+  const custodian: EscrowOpener | undefined = identityFiles.length > 0 ? await readOpener(io, { identities: identityFiles, passphraseFile: undefined }).catch((e: unknown) => {
+    material?.dispose();
+    throw e;
+  }) : undefined;
   try {
     const sealing = await readSealingInputs(io, {
       recipients: strs(p, 'recipient'),
@@ -70,9 +76,7 @@ export async function wrap(argv: string[], io: Io): Promise<number> {
       if (escrowVersion > 1) {
         // Proving the escrow holds this very material needs more than a 3-byte check value: a custodian
         // opens it (--identity, or the sealing --passphrase-file when the escrow has a passphrase copy).
-        const identities = strs(p, 'identity').map(local);
-        const opener: EscrowOpener | undefined =
-          identities.length > 0 ? await readOpener(io, { identities, passphraseFile: undefined }) : sealing.passphrase ? { passphrase: sealing.passphrase } : undefined;
+        const opener: EscrowOpener | undefined = custodian ?? (sealing.passphrase ? { passphrase: sealing.passphrase } : undefined);
         const sealedBefore = material ? await escrowOfMaterial(escrowDir, bundle, material, opener) : undefined;
         if (!sealedBefore) {
           throw new KmsByokError('ERR_ESCROW_EXISTS', `key ${bundle.key.keyId} already has an escrow in ${escrowDir}`, {
