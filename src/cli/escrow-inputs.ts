@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KmsByokError } from '../core/errors.js';
 import type { SecretBytes } from '../core/secret.js';
-import { parseRecipient, type EscrowOpener, type EscrowSealing } from '../escrow/index.js';
+import { assertSealingValid, parseRecipient, type EscrowOpener, type EscrowSealing } from '../escrow/index.js';
 import { nodeEscrowFs, openFileVault, readIdentityFile, readPassphraseFile, type EscrowFs } from '../escrow/file-store.js';
 import type { OnboardDeps } from '../ceremony/onboard.js';
 import { missing } from './args.js';
@@ -100,6 +100,14 @@ export async function readSealingInputs(
     sealing.split = 'xor';
   }
   if (input.passphraseFile !== undefined) sealing.passphrase = await readPassphrase(input.passphraseFile, io);
+  // Everything sealing will check (an XOR split of one recipient, a split with a passphrase copy…), now:
+  // before any KMS request, not after a key was created.
+  try {
+    assertSealingValid(sealing);
+  } catch (e) {
+    sealing.passphrase?.dispose();
+    throw e;
+  }
   return sealing;
 }
 

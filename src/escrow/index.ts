@@ -31,6 +31,7 @@ export {
 } from './format.js';
 export { DEFAULT_SCRYPT_WORK_FACTOR, abbreviateRecipient, parseIdentities, recipientOfIdentity, unsealArmored } from './seal.js';
 export {
+  assertSealingValid,
   assertSidecarUpdate,
   carryOverFacts,
   resealContents,

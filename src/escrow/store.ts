@@ -167,6 +167,15 @@ function checkLabel(label: string | undefined, what: string): void {
   }
 }
 
+/**
+ * Checks a sealing as {@link sealEscrow} will (recipients, threshold or split against their count,
+ * combinations), so commands can refuse it before any KMS request.
+ * @throws KmsByokError with the code sealEscrow would throw
+ */
+export function assertSealingValid(sealing: EscrowSealing): void {
+  validateSealing(sealing);
+}
+
 function validateSealing(sealing: EscrowSealing): CustodianRecipient[] {
   const recipients: CustodianRecipient[] = [];
   const seen = new Set<string>();
@@ -219,7 +228,9 @@ function validateSealing(sealing: EscrowSealing): CustodianRecipient[] {
   if (sealing.split !== undefined) {
     if (sealing.split !== 'xor') throw new KmsByokError('ERR_INVALID_ARGUMENT', `unknown split ${JSON.stringify(sealing.split)}`);
     if (recipients.length < 2 || recipients.length > 255) {
-      throw new KmsByokError('ERR_INVALID_ARGUMENT', `an XOR split needs 2 to 255 recipients, got ${recipients.length}`);
+      throw new KmsByokError('ERR_INVALID_ARGUMENT', `an XOR split needs 2 to 255 recipients, got ${recipients.length}`, {
+        hint: 'give each custodian who holds a component with --recipient (all are needed to open it), or drop --split',
+      });
     }
   }
   if (!splitting) {

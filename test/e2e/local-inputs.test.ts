@@ -215,3 +215,13 @@ describe('a --transcript path that cannot be created', () => {
     expect(r.stderr).toMatch(/warning: could not append to the transcript: .*\/proc\/kms-byok-none/);
   }, 60_000);
 });
+
+describe('a sealing the escrow would refuse is refused before any KMS request', () => {
+  it('onboard --split xor with one recipient (found by the flag fuzzer): exit 2, no key created, nothing written', async () => {
+    const r = await refused(['onboard', ...ws.target, '--yes', '--no-expiry', '--recipient', alice.recipient, '--split', 'xor', '--escrow-dir', ws.path('split-escrow')]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('kms-byok: code: ERR_INVALID_ARGUMENT');
+    expect(r.stderr).toMatch(/XOR split needs 2 to 255 recipients, got 1/);
+    expect(r.ops).toEqual([]);
+  });
+});
