@@ -1,7 +1,7 @@
 /**
  * Client-side request-rate limiting for fleet runs (issue 8): one pacer per (account, Region,
  * operation or shared group) whose rate starts at the documented KMS request quota and adapts
- * (AIMD: multiply by 0.85 on ThrottlingException, add back a tenth of the configured rate per
+ * (AIMD: multiply by 0.85 on ThrottlingException, add back a fiftieth of the configured rate per
  * success, never above it); retries of throttling and transient errors with exponential backoff and full
  * jitter. Pure: time and sleeping are injected.
  *
@@ -133,11 +133,15 @@ export class RateLimiter {
     p.rate = Math.max(p.max * this.floor, p.rate * 0.85);
   }
 
-  /** A request succeeded: add back a tenth of the configured rate (not above it). */
+  /**
+   * A request succeeded: add back a fiftieth of the configured rate (not above it). Slow on purpose:
+   * when the real quota is far below the configured rate (an account on lower quotas), adding back a
+   * tenth overshot the quota after a single success and kept the run in a throttling storm.
+   */
   succeeded(scope: string, operation: string): void {
     const p = this.pacer(scope, operation);
     if (!p || p.rate >= p.max) return;
-    p.rate = Math.min(p.max, p.rate + p.max / 10);
+    p.rate = Math.min(p.max, p.rate + p.max / 50);
   }
 
   /** Current rate, configured rate, admissions and throttles of a scope's operation (for reports and tests). */

@@ -71,6 +71,8 @@ describe('fleet rate limiter', () => {
     expect(limiter.stats('s', 'ImportKeyMaterial')!.rate).toBeCloseTo(13.6);
     for (let i = 0; i < 40; i++) limiter.throttled('s', 'ImportKeyMaterial');
     expect(limiter.stats('s', 'ImportKeyMaterial')).toMatchObject({ rate: 1, max: 16, throttles: 41 });
+    limiter.succeeded('s', 'ImportKeyMaterial');
+    expect(limiter.stats('s', 'ImportKeyMaterial')!.rate).toBeCloseTo(1 + 16 / 50);
     for (let i = 0; i < 100; i++) limiter.succeeded('s', 'ImportKeyMaterial');
     expect(limiter.stats('s', 'ImportKeyMaterial')!.rate).toBe(16);
     expect(new RateLimiter({ ImportKeyMaterial: 10 }, virtual().clock).stats('s', 'ImportKeyMaterial')!.max).toBeCloseTo(9.7);
