@@ -20,15 +20,17 @@ import {
   ListAliasesCommand,
   ListKeyRotationsCommand,
   ListKeysCommand,
+  ListResourceTagsCommand,
   ReplicateKeyCommand,
   RotateKeyOnDemandCommand,
   SignCommand,
+  TagResourceCommand,
   UpdateAliasCommand,
   type KMSClientConfig,
 } from '@aws-sdk/client-kms';
-import type { AliasInfo, CreateKeyInput, ImportKeyMaterialInput, ImportParameters, KeyInfo, KeyMaterialInfo, KmsPort } from './port.js';
+import type { AliasInfo, CreateKeyInput, ImportKeyMaterialInput, ImportParameters, KeyInfo, KeyMaterialInfo, KmsPort, Tag } from './port.js';
 import { fromSdkError } from './errors.js';
-import { badResponse, requireBytes, requireDate, requireString, toKeyInfo, toKeyMaterialInfo } from './validate.js';
+import { MAX_LIST_PAGES, badResponse, nextMarker, requireBytes, requireDate, requireString, toKeyInfo, toKeyMaterialInfo, toTag } from './validate.js';
 
 export interface AwsKmsOptions {
   region?: string;
@@ -233,6 +235,25 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
     async getKeyPolicy(keyId) {
       const out = await send<{ Policy?: string }>('GetKeyPolicy', new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default' }));
       return requireString('GetKeyPolicy', 'Policy', out.Policy);
+    },
+
+    async tagResource(keyId, tags) {
+      await send('TagResource', new TagResourceCommand({ KeyId: keyId, Tags: tags.map((t) => ({ TagKey: t.TagKey, TagValue: t.TagValue })) }));
+    },
+
+    async listResourceTags(keyId) {
+      const op = 'ListResourceTags';
+      const tags: Tag[] = [];
+      const seen = new Set<string>();
+      let marker: string | undefined;
+      for (let pages = 1; ; pages++) {
+        const out = await send<{ Tags?: unknown; NextMarker?: unknown; Truncated?: unknown }>(op, new ListResourceTagsCommand({ KeyId: keyId, Marker: marker }));
+        if (out.Tags !== undefined && !Array.isArray(out.Tags)) throw badResponse(op, 'Tags is not a list');
+        for (const t of (out.Tags ?? []) as unknown[]) tags.push(toTag(op, t));
+        marker = nextMarker(op, out, seen);
+        if (marker === undefined) return tags;
+        if (pages >= MAX_LIST_PAGES) throw badResponse(op, `still truncated after ${MAX_LIST_PAGES} pages`);
+      }
     },
 
     async listKeys() {

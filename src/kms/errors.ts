@@ -37,6 +37,7 @@ const SERVICE_EXCEPTIONS: Record<string, Mapping> = {
     code: 'ERR_KMS_VALIDATION',
     hint: 'fix the key policy (kms-byok policy prints one that keeps the account root in control); nothing was created',
   },
+  TagException: { code: 'ERR_KMS_VALIDATION', hint: 'KMS refused a tag: keys are 1–128 characters, values 0–256, and the aws: prefix is reserved' },
   LimitExceededException: { code: 'ERR_KMS_LIMIT', hint: 'a KMS quota is exhausted in this account and Region; see the Service Quotas console' },
   ThrottlingException: { code: 'ERR_KMS_THROTTLED', hint: 'KMS is throttling requests: retry later or lower the request rate' },
   ConflictException: { code: 'ERR_KMS_CONFLICT', hint: 'another operation on this key is under way: retry in a few minutes' },

@@ -133,6 +133,10 @@ export interface KmsPort {
   listKeys(): Promise<string[]>;
   /** The key's `default` key policy document (JSON text). */
   getKeyPolicy(keyId: string): Promise<string>;
+  /** Adds tags to the key, or overwrites the values of tags it has (TagResource). Key id or ARN, not an alias. */
+  tagResource(keyId: string, tags: Tag[]): Promise<void>;
+  /** Every tag of the key, all pages (ListResourceTags). Key id or ARN, not an alias. */
+  listResourceTags(keyId: string): Promise<Tag[]>;
 }
 
 export type MacAlgorithm = 'HMAC_SHA_224' | 'HMAC_SHA_256' | 'HMAC_SHA_384' | 'HMAC_SHA_512';
