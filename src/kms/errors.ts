@@ -77,8 +77,11 @@ export function fromSdkError(e: unknown, operation: string, target: string): Kms
     return new KmsByokError(mapped.code, `${operation}: ${tidy(message) || name}`, { hint: mapped.hint, cause: e });
   }
   if (NETWORK_CODES.has(code) || name === 'TimeoutError' || /socket hang up|ECONNREFUSED/.test(message)) {
-    return new KmsByokError('ERR_KMS_UNREACHABLE', `cannot reach KMS at ${target} (${code || name})`, {
-      hint: 'check --endpoint-url / AWS_ENDPOINT_URL_KMS, --region and the network; nothing was changed by this call',
+    // Say only what is known: a refused or unresolvable connection never carried the request; after a
+    // timeout or a reset the request may have been carried out (docs/architecture.md, "Unknown outcomes").
+    const neverSent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || /ECONNREFUSED/.test(message);
+    return new KmsByokError('ERR_KMS_UNREACHABLE', `${neverSent ? 'cannot reach' : `no answer to ${operation} from`} KMS at ${target} (${code || name})`, {
+      hint: `check --endpoint-url / AWS_ENDPOINT_URL_KMS, --region and the network; ${neverSent ? 'the request never reached KMS' : `whether KMS carried out ${operation} is unknown until it is asked`}`,
       cause: e,
     });
   }

@@ -150,3 +150,14 @@ export type SigningAlgorithm =
   | 'ECDSA_SHA_256'
   | 'ECDSA_SHA_384'
   | 'ECDSA_SHA_512';
+
+/**
+ * Whether a failed call may nevertheless have been carried out by KMS: no answer arrived (timeout,
+ * connection reset, unreachable after sending), or KMS answered with a server fault. After such an
+ * error on a mutating call the outcome is unknown until KMS is asked (docs/architecture.md,
+ * "Unknown outcomes"); a KMS error document for a client fault (4xx) is a definite "not done".
+ */
+export function outcomeUnknown(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'ERR_KMS_UNREACHABLE' || code === 'ERR_KMS_INTERNAL' || code === 'ERR_KMS';
+}
