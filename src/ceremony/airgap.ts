@@ -40,6 +40,9 @@ import { assertAliasFree, resolveValidTo, type ExpiryChoice } from './onboard.js
 import { retryWhileNotFound } from './retry.js';
 import { SIGNING } from './prove.js';
 import { ImportSession, type Imported } from './import-session.js';
+import { ensureAlias, obtainKey } from './create-key.js';
+import { NO_JOURNAL, type JournalPort } from './lifecycle.js';
+import { randomUUID } from 'node:crypto';
 
 export const PARAMETERS_FORMAT = 'kms-byok-parameters';
 export const IMPORT_FORMAT = 'kms-byok-import';
@@ -330,7 +333,7 @@ export interface ExportParametersOptions {
 }
 
 /** Creates the key (+ alias), fetches import parameters, and returns the parameters bundle. */
-export async function runExportParameters(options: ExportParametersOptions, deps: CeremonyDeps): Promise<ParametersBundle> {
+export async function runExportParameters(options: ExportParametersOptions, deps: CeremonyDeps & { journal?: JournalPort }): Promise<ParametersBundle> {
   const { kms } = deps;
   // Precondition: every local check before the first KMS call that creates anything.
   assertKeyUsageAllowed(options.keySpec, options.keyUsage);
@@ -351,17 +354,22 @@ export async function runExportParameters(options: ExportParametersOptions, deps
     }
     deps.progress(`found key ${key.KeyId} (${key.KeySpec}, origin ${key.Origin}, ${key.KeyState})`);
   } else {
-    if (options.alias) await assertAliasFree(kms, options.alias);
-    key = await kms.createKey({
-      KeySpec: options.keySpec,
-      KeyUsage: options.keyUsage,
-      ...(options.description ? { Description: options.description } : {}),
-      Tags: [{ TagKey: 'created-by', TagValue: 'kms-byok' }],
-    });
-    deps.progress(`created key ${key.KeyId} (${key.KeySpec}, origin ${key.Origin}, ${key.KeyState})`);
+    // Journalled like onboard: re-running the same step 1 after a lost CreateKey answer or an
+    // interruption finds the key it created (src/ceremony/create-key.ts) instead of making a second.
+    const journal = deps.journal ?? NO_JOURNAL;
+    const ceremonyId = journal.resumed.ceremonyId ?? randomUUID();
+    if (!journal.resumed.ceremonyId) await journal.step('started', { ceremonyId });
+    const finish = 're-run the same command to finish it';
+    key = await obtainKey(
+      kms,
+      { KeySpec: options.keySpec, KeyUsage: options.keyUsage, ...(options.description ? { Description: options.description } : {}) },
+      { journal, ceremonyId, ...(options.alias ? { alias: options.alias } : {}), finish, keyIdFact: 'keyId', keyArnFact: 'keyArn' },
+      deps,
+    );
     if (options.alias) {
-      await retryWhileNotFound(() => kms.createAlias(options.alias!, key.KeyId), deps.sleep);
-      deps.progress(`created alias ${options.alias}`);
+      const done = await ensureAlias(kms, options.alias, key.KeyId, deps.sleep);
+      if (done === 'created') deps.progress(`created alias ${options.alias}`);
+      await journal.step('alias', { alias: options.alias });
     }
   }
   const params = await retryWhileNotFound(() => kms.getParametersForImport(key.KeyId, options.wrapping), deps.sleep);

@@ -13,7 +13,10 @@ import { checkValue } from '../material/check-value.js';
 import { sealEscrow, disposePayload, type EscrowSealing } from '../escrow/index.js';
 import type { ExpiryChoice } from './onboard.js';
 import { retryWhileNotFound } from './retry.js';
-import { ImportSession, importFact, isSymmetric, isoSeconds, materialsOf, resolveExpiry, verifyKey, knownIds, type EscrowRef, type LifecycleDeps } from './lifecycle.js';
+import { randomUUID } from 'node:crypto';
+import { outcomeUnknown } from '../kms/port.js';
+import { CEREMONY_TAG, findCeremonyKey } from './create-key.js';
+import { ImportSession, importFact, isSymmetric, isoSeconds, materialsOf, resolveExpiry, verifyKey, knownIds, withHint, type EscrowRef, type LifecycleDeps } from './lifecycle.js';
 
 export interface NewKeyOptions {
   keySpec: KeySpec;
@@ -53,19 +56,34 @@ export async function createKeyFromMaterial(o: NewKeyOptions, deps: LifecycleDep
   const kcv = checkValue(o.material, o.keySpec);
   let key: KeyInfo;
   const resumedId = deps.journal.resumed.newKeyId;
-  if (resumedId) {
-    key = await kms.describeKey(resumedId);
+  // A CreateKey whose answer was lost is found by its ceremony tag (src/ceremony/onboard.ts).
+  const ceremonyId = deps.journal.resumed.ceremonyId ?? randomUUID();
+  const found = resumedId ? undefined : deps.journal.resumed.ceremonyId ? await findCeremonyKey(kms, ceremonyId) : undefined;
+  if (resumedId || found) {
+    key = found ?? (await kms.describeKey(resumedId!));
+    if (found) await deps.journal.step('created key', { newKeyId: key.KeyId, newKeyArn: key.Arn });
     deps.progress(`resuming with key ${key.KeyId} (${key.KeyState})`);
   } else {
-    key = await kms.createKey({
-      KeySpec: o.keySpec,
-      KeyUsage: o.keyUsage,
-      ...(o.description ? { Description: o.description } : {}),
-      ...(o.multiRegion ? { MultiRegion: true } : {}),
-      Tags: o.tags ?? [{ TagKey: 'created-by', TagValue: 'kms-byok' }],
-    });
+    if (!deps.journal.resumed.ceremonyId) await deps.journal.step('new key planned', { ceremonyId });
+    try {
+      key = await kms.createKey({
+        KeySpec: o.keySpec,
+        KeyUsage: o.keyUsage,
+        ...(o.description ? { Description: o.description } : {}),
+        ...(o.multiRegion ? { MultiRegion: true } : {}),
+        Tags: [...(o.tags ?? [{ TagKey: 'created-by', TagValue: 'kms-byok' }]), { TagKey: CEREMONY_TAG, TagValue: ceremonyId }],
+      });
+    } catch (e) {
+      if (!outcomeUnknown(e)) throw e;
+      const late = await findCeremonyKey(kms, ceremonyId).catch(() => undefined);
+      if (!late) throw withHint(e, `whether KMS created the new key is unknown (no answer); re-running the same command looks for it (tag ${CEREMONY_TAG}=${ceremonyId}) before creating one`);
+      key = late;
+    }
     await deps.journal.step('created key', { newKeyId: key.KeyId, newKeyArn: key.Arn });
     deps.progress(`created key ${key.KeyId} (${key.KeySpec}, origin ${key.Origin}${o.multiRegion ? ', multi-Region primary' : ''})`);
+  }
+  if (key.Origin !== 'EXTERNAL') {
+    throw new KmsByokError('ERR_KMS_BAD_RESPONSE', `KMS answered key ${key.KeyId} with origin ${key.Origin}, not EXTERNAL`, { hint: 'the endpoint is not behaving like KMS for an import ceremony: check --endpoint-url' });
   }
 
   // Escrow of the new key: written before anything is imported; reused when a previous run wrote it.
@@ -127,7 +145,15 @@ export async function createKeyFromMaterial(o: NewKeyOptions, deps: LifecycleDep
       replica = await regional.describeKey(key.KeyId);
     } catch (e) {
       if (!(e instanceof KmsByokError) || e.code !== 'ERR_KMS_NOT_FOUND') throw e;
-      replica = await kms.replicateKey(key.KeyId, region);
+      try {
+        replica = await kms.replicateKey(key.KeyId, region);
+      } catch (r) {
+        if (!outcomeUnknown(r)) throw r;
+        // Ask the replica Region whether the replica exists after all.
+        replica = await retryWhileNotFound(() => regional.describeKey(key.KeyId), deps.sleep).catch(() => {
+          throw withHint(r, `whether KMS created the replica in ${region} is unknown; re-running the same command asks KMS first`);
+        });
+      }
       await deps.journal.step('replicated', { newKeyId: key.KeyId, replicaRegion: region });
       deps.progress(`replicated ${key.KeyId} to ${region}`);
     }
@@ -158,9 +184,16 @@ export async function createKeyFromMaterial(o: NewKeyOptions, deps: LifecycleDep
       aliases.push(alias);
       continue;
     }
-    if (target === undefined) await kms.createAlias(alias, key.KeyId);
-    else if (o.moveAliases) await kms.updateAlias(alias, key.KeyId);
-    else {
+    if (target === undefined || o.moveAliases) {
+      try {
+        if (target === undefined) await kms.createAlias(alias, key.KeyId);
+        else await kms.updateAlias(alias, key.KeyId);
+      } catch (e) {
+        if (!(e instanceof KmsByokError) || !(outcomeUnknown(e) || e.code === 'ERR_KMS_ALREADY_EXISTS')) throw e;
+        const now = await kms.describeKey(alias).then((k) => k.KeyId, () => undefined);
+        if (now !== key.KeyId) throw outcomeUnknown(e) ? withHint(e, `whether alias ${alias} now points at ${key.KeyId} is unknown; re-running the same command asks KMS first`) : e;
+      }
+    } else {
       throw new KmsByokError('ERR_KMS_ALREADY_EXISTS', `alias ${alias} points at key ${target}`, {
         hint: `pass --move-alias to move it to the new key ${key.KeyId} (re-running resumes)`,
       });

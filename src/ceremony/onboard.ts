@@ -24,7 +24,7 @@ import { proveKeyMaterial, type Proof } from './prove.js';
 import { ImportSession, type ImportSource, type Imported, type WrappedMaterial } from './import-session.js';
 import { proveWithoutMaterial, recordedProof, type BundleProof } from './airgap.js';
 import { NO_JOURNAL, type EscrowRef, type JournalPort } from './lifecycle.js';
-import { outcomeUnknown, type KeyInfo, type Tag } from '../kms/port.js';
+import { ensureAlias, obtainKey } from './create-key.js';
 import { randomUUID } from 'node:crypto';
 
 export type ExpiryChoice =
@@ -107,54 +107,6 @@ export async function assertAliasFree(kms: KmsPort, alias: string): Promise<void
   }
 }
 
-/** The tag every key onboard creates carries, so a key whose CreateKey answer was lost can be found. */
-export const CEREMONY_TAG = 'kms-byok:ceremony';
-
-/**
- * Finds the key an earlier run of this ceremony created (CreateKey answered nothing, or the process
- * stopped before the key id was journalled): the key tagged `kms-byok:ceremony=<id>`. Lists every
- * key and its tags: this runs only after an unknown CreateKey outcome.
- */
-export async function findCeremonyKey(kms: KmsPort, ceremonyId: string): Promise<KeyInfo | undefined> {
-  for (const id of await kms.listKeys()) {
-    let tags: Tag[];
-    try {
-      tags = await kms.listResourceTags(id);
-    } catch (e) {
-      if (e instanceof KmsByokError && (e.code === 'ERR_KMS_NOT_FOUND' || e.code === 'ERR_KMS_ACCESS_DENIED')) continue;
-      throw e;
-    }
-    if (tags.some((t) => t.TagKey === CEREMONY_TAG && t.TagValue === ceremonyId)) return kms.describeKey(id);
-  }
-  return undefined;
-}
-
-/** Makes `alias` point at `keyId`: created when free; after a lost answer, KMS is asked. */
-async function ensureAlias(kms: KmsPort, alias: string, keyId: string, sleep: (ms: number) => Promise<void>): Promise<'created' | 'present'> {
-  const target = await kms.describeKey(alias).then(
-    (k) => k.KeyId,
-    (e: unknown) => {
-      if (e instanceof KmsByokError && e.code === 'ERR_KMS_NOT_FOUND') return undefined;
-      throw e;
-    },
-  );
-  if (target === keyId) return 'present';
-  if (target !== undefined) {
-    throw new KmsByokError('ERR_KMS_ALREADY_EXISTS', `alias ${alias} now points at key ${target}, not at ${keyId} which this onboard created`, {
-      hint: `someone took the alias meanwhile: the key ${keyId} goes on without it; give it another alias later (aws kms create-alias)`,
-    });
-  }
-  try {
-    await retryWhileNotFound(() => kms.createAlias(alias, keyId), sleep);
-    return 'created';
-  } catch (e) {
-    if (!(e instanceof KmsByokError) || !(outcomeUnknown(e) || e.code === 'ERR_KMS_ALREADY_EXISTS')) throw e;
-    const now = await kms.describeKey(alias).then((k) => k.KeyId, () => undefined);
-    if (now === keyId) return 'created';
-    throw e;
-  }
-}
-
 /** The wrapped copy of the material a resumed run imports (journal facts: base64, not secret). */
 function wrappedFacts(w: WrappedMaterial): Record<string, string> {
   return {
@@ -199,50 +151,12 @@ export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Pr
     const finish = deps.resumeCommand ? `re-run the same command to finish it (${deps.resumeCommand})` : 're-run the same command to finish it';
 
     // 1. The key: the journalled one, the one an interrupted run created, or a new one.
-    let key: KeyInfo;
-    if (resumed.keyId) {
-      key = await kms.describeKey(resumed.keyId);
-      assertResumable(key);
-      deps.progress(`resuming the interrupted onboard: key ${key.KeyId} (${key.KeyState})`);
-    } else {
-      const found = resumed.ceremonyId ? await findCeremonyKey(kms, ceremonyId) : undefined;
-      if (found) {
-        assertResumable(found);
-        key = found;
-        deps.progress(`found key ${key.KeyId}, created by the interrupted run (tag ${CEREMONY_TAG}=${ceremonyId})`);
-      } else {
-        if (options.alias) await assertAliasFree(kms, options.alias);
-        const tags = [
-          { TagKey: 'created-by', TagValue: 'kms-byok' },
-          { TagKey: CEREMONY_TAG, TagValue: ceremonyId },
-        ];
-        try {
-          key = await kms.createKey({
-            KeySpec: options.keySpec,
-            KeyUsage: options.keyUsage,
-            ...(options.description ? { Description: options.description } : {}),
-            ...(options.policy ? { Policy: options.policy } : {}),
-            Tags: tags,
-          });
-        } catch (e) {
-          if (!outcomeUnknown(e)) throw e;
-          const late = await findCeremonyKey(kms, ceremonyId).catch(() => undefined);
-          if (!late) {
-            throw withHint(e, `whether KMS created the key is unknown (no answer); ${finish}: it first looks for the key tagged ${CEREMONY_TAG}=${ceremonyId}`);
-          }
-          key = late;
-          deps.progress(`CreateKey got no answer, but KMS lists the key it created: ${key.KeyId}`);
-        }
-        deps.progress(`created key ${key.KeyId} (${key.KeySpec}, origin ${key.Origin}, ${key.KeyState})`);
-      }
-      await journal.step('created key', { keyId: key.KeyId, keyArn: key.Arn });
-    }
-    // Strict proof: only an EXTERNAL key holds imported material (docs/architecture.md, "Strict proof").
-    if (key.Origin !== 'EXTERNAL') {
-      throw new KmsByokError('ERR_KMS_BAD_RESPONSE', `KMS answered key ${key.KeyId} with origin ${key.Origin}, not EXTERNAL`, {
-        hint: 'the endpoint is not behaving like KMS for an import ceremony; nothing was imported: check --endpoint-url',
-      });
-    }
+    const key = await obtainKey(
+      kms,
+      { KeySpec: options.keySpec, KeyUsage: options.keyUsage, ...(options.description ? { Description: options.description } : {}), ...(options.policy ? { Policy: options.policy } : {}) },
+      { journal, ceremonyId, ...(options.alias ? { alias: options.alias } : {}), finish, keyIdFact: 'keyId', keyArnFact: 'keyArn' },
+      deps,
+    );
     const exists = `key ${key.KeyId} exists`;
 
     // 2. The alias.
@@ -408,15 +322,6 @@ export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Pr
   }
 }
 
-/** A key found from a journal must still be a key an onboard can finish. */
-function assertResumable(key: KeyInfo): void {
-  if (key.KeyState === 'PendingDeletion') {
-    throw new KmsByokError('ERR_KMS_INVALID_STATE', `key ${key.KeyId} of the interrupted onboard is pending deletion`, {
-      hint: 'cancel the deletion (aws kms cancel-key-deletion) to finish it, or remove the onboard journal in <escrow-dir>/.journal/ to start afresh',
-    });
-  }
-}
-
 /** The escrow an interrupted run wrote after journalling its wrapped copy, when its check value matches. */
 async function sealedByInterruptedRun(deps: OnboardDeps, keyId: string, kcv: string | undefined): Promise<{ escrow: string; sidecar: string } | undefined> {
   const ref = await deps.escrow.latest!(keyId);
@@ -430,7 +335,7 @@ function isoSeconds(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-function withHint(e: unknown, hint: string): unknown {
+export function withHint(e: unknown, hint: string): unknown {
   if (e instanceof KmsByokError) return new KmsByokError(e.code, e.message, { hint: e.hint ? `${e.hint}; ${hint}` : hint, cause: e.cause ?? e });
   return e;
 }

@@ -6,7 +6,8 @@
  */
 import { KmsByokError } from '../core/errors.js';
 import { disposePayload } from '../escrow/index.js';
-import { assertEscrowOfKey, describeExternalKey, materialsOf, pairMaterials, type LifecycleDeps } from './lifecycle.js';
+import { assertEscrowOfKey, describeExternalKey, materialsOf, pairMaterials, withHint, type LifecycleDeps } from './lifecycle.js';
+import { outcomeUnknown } from '../kms/port.js';
 
 export interface RevokeOptions {
   key: string;
@@ -70,7 +71,21 @@ export async function runRevoke(o: RevokeOptions, deps: LifecycleDeps): Promise<
   await deps.journal.step('started', { keyId: key.KeyId, reason: o.reason, materials: targets.map((t) => t.KeyMaterialId ?? 'current').join(',') });
   const deleted: string[] = [];
   for (const t of targets) {
-    await kms.deleteImportedKeyMaterial(key.KeyId, t.KeyMaterialId);
+    if (t.ImportState === 'PENDING_IMPORT') {
+      deps.progress(`material ${t.KeyMaterialId ?? '(current)'} of ${key.KeyId} is already deleted (pending import)`);
+      continue;
+    }
+    try {
+      await kms.deleteImportedKeyMaterial(key.KeyId, t.KeyMaterialId);
+    } catch (e) {
+      // After a lost answer (or a retry meeting the done deletion) KMS is asked whether it happened.
+      if (!(e instanceof KmsByokError) || !(outcomeUnknown(e) || e.code === 'ERR_KMS_INVALID_STATE')) throw e;
+      const now = (await materialsOf(kms, await kms.describeKey(key.KeyId)).catch(() => undefined))?.find((m) => m.KeyMaterialId === t.KeyMaterialId);
+      if (now?.ImportState !== 'PENDING_IMPORT') {
+        throw outcomeUnknown(e) ? withHint(e, `whether KMS deleted material ${t.KeyMaterialId ?? '(current)'} is unknown; re-running the same command asks KMS first`) : e;
+      }
+      deps.progress(`DeleteImportedKeyMaterial got no answer, but KMS shows material ${t.KeyMaterialId ?? '(current)'} deleted`);
+    }
     deleted.push(t.KeyMaterialId ?? 'current');
     await deps.journal.step('deleted', { keyId: key.KeyId, keyMaterialId: t.KeyMaterialId ?? 'current' });
     deps.progress(`deleted imported key material ${t.KeyMaterialId ?? '(current)'} of ${key.KeyId}`);

@@ -15,7 +15,7 @@
  */
 import { KmsByokError } from '../core/errors.js';
 import type { SecretBytes } from '../core/secret.js';
-import type { KeyMaterialInfo } from '../kms/port.js';
+import { outcomeUnknown, type KeyMaterialInfo } from '../kms/port.js';
 import { generateKeyMaterial } from '../material/generate.js';
 import { checkValue } from '../material/check-value.js';
 import { disposePayload, nextEscrowContents, sealEscrow, type EscrowPayload } from '../escrow/index.js';
@@ -213,13 +213,19 @@ export async function runRotateInPlace(o: RotateInPlaceOptions, deps: LifecycleD
       try {
         await kms.rotateKeyOnDemand(key.KeyId);
       } catch (e) {
-        if (e instanceof KmsByokError && e.code === 'ERR_KMS_CONFLICT') {
+        if (outcomeUnknown(e)) {
+          // Ask KMS: the rotation may have happened (on AWS it completes asynchronously).
+          const after = (await kms.listKeyRotations(key.KeyId).catch(() => undefined))?.find((m) => m.KeyMaterialId === id);
+          if (after?.KeyMaterialState !== 'CURRENT') {
+            throw withHint(e, `whether RotateKeyOnDemand started is unknown (no answer); the new material ${id} is escrowed and imported: re-running the same command asks KMS first and finishes the rotation`);
+          }
+          deps.progress(`RotateKeyOnDemand got no answer, but KMS shows ${id} CURRENT`);
+        } else if (e instanceof KmsByokError && e.code === 'ERR_KMS_CONFLICT') {
           throw new KmsByokError('ERR_KMS_CONFLICT', `RotateKeyOnDemand of ${key.KeyId} conflicts with a rotation under way or due within 20 minutes`, {
             hint: 'the new material is escrowed and imported; run the same command again in about 20 minutes to finish the rotation',
             cause: e,
           });
-        }
-        throw e;
+        } else throw e;
       }
       await deps.journal.step('rotated', { keyId: key.KeyId, keyMaterialId: id });
       deps.progress(`RotateKeyOnDemand: ${id} is now CURRENT${previousCurrent ? `, ${previousCurrent} NON_CURRENT (decrypt only)` : ''}`);

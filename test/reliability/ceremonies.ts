@@ -55,6 +55,8 @@ export interface Prepared {
   faultRegion?: string;
   /** What a re-run after a crash prints when it picks the interrupted run up (journalled ceremonies). */
   resumeNote?: RegExp;
+  /** The ceremony deliberately leaves its key without material (revoke): no status/verify of it afterwards. */
+  revokes?: boolean;
 }
 
 export interface Ceremony {
@@ -174,19 +176,8 @@ export const CEREMONIES: Ceremony[] = [
           const keyId = r.json<{ keyId: string }>().keyId;
           return (await state(w2, keyId)).state === 'Enabled';
         },
-        // An onboard interrupted after its escrow was sealed is finished by `restore KEY` (docs/lifecycle.md);
-        // before that, nothing is in KMS but an empty key, and onboarding again is the re-run.
-        async rerun(w2, first, exec) {
-          const sealed = /material sealed in escrow \S*?([0-9a-f-]{36}|mrk-[0-9a-f]{32})\.v1/.exec(first.stderr);
-          if (sealed) {
-            const keyId = sealed[1]!;
-            const r = await exec(['restore', keyId, ...w2.target, ...escrowFlags(escrowDir, alice), '--no-expiry', '--json']);
-            // Already imported (the failure came later, e.g. during the proof): the key is complete.
-            if (r.code !== 0 && (await state(w2, keyId)).state === 'Enabled') return { ...r, code: 0, json: <T,>() => ({ keyId }) as T };
-            return { ...r, json: <T,>() => ({ keyId }) as T };
-          }
-          return exec(args);
-        },
+        // The re-run is the same command: the onboard journal (named by the inputs) finishes the same
+        // key and escrow (docs/lifecycle.md, "Onboard").
       };
     },
   },
@@ -282,6 +273,43 @@ export const CEREMONIES: Ceremony[] = [
     },
   },
   {
+    name: 'revoke',
+    async prepare(w, alice, tag) {
+      const escrowDir = w.path(`escrow-${tag}`);
+      const key = await onboardInto(w, alice, escrowDir, ['--no-expiry']);
+      return {
+        escrowDir,
+        keyIds: [key.keyId],
+        known: [KNOWN_AES],
+        args: ['revoke', key.keyId, ...w.target, ...escrowFlags(escrowDir, alice), '--all', '--yes', '--reason', 'reliability drill', '--json'],
+        revokes: true,
+        done: async (w2) => (await state(w2, key.keyId)).state === 'PendingImport',
+      };
+    },
+  },
+  {
+    name: 'restore --new-key --multi-region',
+    async prepare(w, alice, tag) {
+      const escrowDir = w.path(`escrow-${tag}`);
+      const alias = `alias/rel-mr-${tag}`;
+      const key = await onboardInto(w, alice, escrowDir, ['--no-expiry']);
+      return {
+        escrowDir,
+        keyIds: [key.keyId],
+        known: [KNOWN_AES],
+        args: ['restore', '--new-key', '--yes', '--escrow', key.escrow.path, '--alias', alias, '--multi-region', '--replica-region', 'eu-west-1', '--no-expiry', ...w.target, '--identity', alice.path, '--json'],
+        async done(w2) {
+          try {
+            const s = await state(w2, alias);
+            return s.state === 'Enabled' && s.keyId !== key.keyId && (await state(w2, `arn:aws:kms:eu-west-1:${(await w2.kms.send(new DescribeKeyCommand({ KeyId: s.keyId }))).KeyMetadata!.AWSAccountId}:key/${s.keyId}`)).state === 'Enabled';
+          } catch {
+            return false;
+          }
+        },
+      };
+    },
+  },
+  {
     // docs/air-gapped.md: 1. online `onboard --export-parameters`, 2. offline `wrap` (seals the escrow,
     // writes the import bundle), 3. online `import`. A re-run continues from what the interrupted run
     // left, as an operator would: a parameters bundle that is missing or does not parse → step 1 again
@@ -320,7 +348,9 @@ export const CEREMONIES: Ceremony[] = [
         };
         if (!usable(parameters, 'kms-byok-parameters')) {
           const created = continuing ? /✓ created key (\S+)/.exec(history.join('\n'))?.[1] : undefined;
-          if (continuing) parameters = fresh('parameters');
+          // The same command again (its journal finishes the same key); a new file only when the
+          // interrupted run left a damaged one behind (bundles are create-only).
+          if (continuing && existsSync(parameters)) parameters = fresh('parameters');
           if (!(await step(step1(parameters, created)))) return combined(results);
         }
         if (!usable(bundle, 'kms-byok-import')) {

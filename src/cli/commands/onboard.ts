@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { SecretBytes } from '../../core/secret.js';
-import { resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { parseDuration, parseIsoTime } from '../../core/time.js';
 import { resolveValidTo, type ExpiryChoice, type OnboardOptions, type OnboardResult } from '../../ceremony/onboard.js';
@@ -27,7 +27,7 @@ import { printJson, printRows } from '../render.js';
 import { openTarget } from '../target.js';
 import { ONBOARD_USAGE } from '../usage.js';
 import { openEscrowVault, readSealingInputs } from '../escrow-inputs.js';
-import { latestEscrow } from '../lifecycle-edge.js';
+import { latestEscrow, openJournal } from '../lifecycle-edge.js';
 import { openOnboardJournal } from '../onboard-journal.js';
 
 const FLAGS = {
@@ -296,14 +296,17 @@ async function exportParameters(
     throw new KmsByokError('ERR_USAGE', '--key-id fetches fresh parameters for an existing key: --alias and --description do not apply', { hint: 'drop them' });
   }
   await assertBundleCreatable(path, '--export-parameters');
+  // Journalled by the bundle path: the same command re-run after an interruption finishes the same key.
+  const journal = existingKeyId === undefined ? await openJournal(io, dirname(path), 'export-parameters', basename(path)) : undefined;
   const target = await openTarget(p, io);
   try {
     const { runExportParameters } = await import('../../ceremony/airgap.js');
     const bundle = await runExportParameters(
       { ...o, ...(str(p, 'description') ? { description: str(p, 'description')! } : {}), ...(existingKeyId ? { existingKeyId } : {}) },
-      { kms: target.kms, now: () => new Date(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), progress: (step) => say(io, null, `✓ ${step}`) },
+      { kms: target.kms, now: () => new Date(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), progress: (step) => say(io, null, `✓ ${step}`), ...(journal ? { journal } : {}) },
     );
     await writeBundleFile(path, bundle);
+    await journal?.finish();
     say(io, null, `✓ wrote the parameters bundle ${path}`);
     const result = {
       keyId: bundle.key.keyId,
