@@ -62,8 +62,9 @@ function isCi(env: Io['env']): boolean {
 }
 
 /**
- * Exit-2 checks of the target choice, made before any KMS request or write (every command that talks
- * to KMS calls this first; {@link openTarget} calls it again):
+ * Exit-2 checks of the target choice, made before any KMS request or write: {@link openTarget} makes
+ * them for every command, and a command that writes before opening its target (onboard: the escrow
+ * directory) calls this first:
  * - nothing points at AWS, no rehearsal was asked for, and no one is at a terminal or CI is set →
  *   ERR_NO_TARGET;
  * - `--material-file` with `--emulator-state` without `--i-understand-plaintext-state` → ERR_USAGE.
