@@ -23,6 +23,8 @@ import { say, type Io } from './io.js';
 import { printJson } from './render.js';
 import { appendTranscript } from './lifecycle-cli.js';
 import { operatorName } from './lifecycle-edge.js';
+import { plaintextStateWarning, wantsEmulator } from './target.js';
+import { isLoopbackUrl } from '../core/endpoints.js';
 
 export type FleetCommand = 'reimport' | 'restore' | 'status';
 
@@ -66,15 +68,6 @@ export interface FleetReport {
 export type EntryWork = (entry: PlanEntry, kms: KmsPort, io: Io) => Promise<Omit<FleetRow, 'index' | 'key' | 'region' | 'profile'>>;
 
 const DUMMY_CREDENTIALS = { accessKeyId: 'AKIDKMSBYOKREHEARSAL', secretAccessKey: 'rehearsal-not-a-secret' };
-
-function isLoopback(url: string): boolean {
-  try {
-    const host = new URL(url).hostname;
-    return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
-  } catch {
-    return false;
-  }
-}
 
 /** Reads and validates the plan; every problem is printed before the error is thrown. */
 export function loadPlan(io: Io, path: string, command: FleetCommand): { plan: Plan; sha256: string } {
@@ -171,12 +164,18 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
   const ports = new Map<string, Promise<KmsPort>>();
   const closers: (() => Promise<void>)[] = [];
   let endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
-  if (bool(p, 'emulator')) {
+  if (wantsEmulator(p)) {
     const { startEmulator } = await import('../emulator/index.js');
-    const emu = await startEmulator({ port: 0, ...(str(p, 'emulator-state') ? { stateFile: str(p, 'emulator-state')! } : {}) });
+    const stateFile = str(p, 'emulator-state');
+    const emu = await startEmulator({ port: 0, ...(stateFile ? { stateFile } : {}) }).catch((e: unknown) => {
+      throw new KmsByokError('ERR_INVALID_ARGUMENT', `cannot use --emulator-state ${stateFile ?? ''}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`.replace(/\s+$/, ''), {
+        hint: 'give a file in an existing directory that is either new or written by the emulator',
+      });
+    });
     closers.push(() => emu.close());
     endpoint = emu.endpoint;
     say(io, 'note', 'target: embedded KMS emulator (rehearsal: nothing is created in AWS)');
+    if (stateFile) say(io, 'warning', plaintextStateWarning(stateFile));
   }
   let retries = 0;
   const portOf = (e: PlanEntry): Promise<KmsPort> => {
@@ -186,7 +185,7 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
     if (!port) {
       port = (async () => {
         const { createAwsKms } = await import('../kms/aws.js');
-        const dummy = endpoint !== undefined && isLoopback(endpoint) && profile === undefined;
+        const dummy = endpoint !== undefined && isLoopbackUrl(endpoint) && profile === undefined;
         const raw = await createAwsKms({
           region: e.region,
           ...(profile ? { profile } : {}),

@@ -1,13 +1,20 @@
 /**
  * Target selection: the only place that decides between AWS and the embedded emulator (design §2.3:
  * the same ceremony code runs against both). Order:
- *   1. `--emulator` → embedded emulator (in-process, loopback, optional `--emulator-state FILE`);
+ *   1. `--emulator` or `--emulator-state FILE` → embedded emulator (in-process, loopback);
  *   2. `--endpoint-url` or AWS_ENDPOINT_URL_KMS → that endpoint with the default credential chain
  *      (dummy static credentials when the endpoint is loopback and no credentials are configured,
  *      because nothing on loopback is AWS: that is `kms-byok emulator`);
  *   3. `--profile`, `--region`, AWS_PROFILE, AWS_REGION or AWS_DEFAULT_REGION → AWS KMS;
- *   4. nothing points at AWS → embedded emulator, announced on stderr as a rehearsal.
+ *   4. nothing points at AWS → on a terminal (and CI unset), the embedded emulator, announced on stderr
+ *      as a rehearsal; otherwise (cron, CI, a monitoring job) ERR_NO_TARGET, exit 2, before any KMS
+ *      request or write: an unattended run must never report on a rehearsal it did not ask for.
+ *
+ * The emulator's state file holds imported material and wrapping private keys in the clear, so a
+ * `--material-file` (the user's own material) with `--emulator-state` is refused unless
+ * `--i-understand-plaintext-state` is given ({@link assertTargetChosen}).
  */
+import { isLoopbackUrl } from '../core/endpoints.js';
 import { KmsByokError } from '../core/errors.js';
 import type { KmsPort } from '../kms/port.js';
 import { bool, str, type Parsed } from './args.js';
@@ -26,15 +33,6 @@ export interface Target {
 const DUMMY_CREDENTIALS = { accessKeyId: 'AKIDKMSBYOKREHEARSAL', secretAccessKey: 'rehearsal-not-a-secret' };
 const DEFAULT_EMULATOR_REGION = 'us-east-1';
 
-function isLoopback(url: string): boolean {
-  try {
-    const host = new URL(url).hostname;
-    return host === 'localhost' || host === '[::1]' || host === '::1' || /^127\./.test(host);
-  } catch {
-    return false;
-  }
-}
-
 function hasConfiguredCredentials(env: Io['env']): boolean {
   return Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI);
 }
@@ -47,11 +45,50 @@ export function pointsAtAws(p: Parsed, env: Io['env']): boolean {
   );
 }
 
+/** The warning printed whenever an emulator state file is used (also by `kms-byok emulator`). */
+export function plaintextStateWarning(file: string): string {
+  return `the emulator state file ${file} holds imported key material and wrapping private keys in the clear: it is for rehearsals only, never for real key material`;
+}
+
+/** The rehearsal was asked for by name: `--emulator` or `--emulator-state FILE`. */
+export function wantsEmulator(p: Parsed): boolean {
+  return bool(p, 'emulator') || str(p, 'emulator-state') !== undefined;
+}
+
+/** `CI` set to anything but empty, `0` or `false` (as CI services set it). */
+function isCi(env: Io['env']): boolean {
+  const v = env.CI;
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+/**
+ * Exit-2 checks of the target choice, made before any KMS request or write: {@link openTarget} makes
+ * them for every command, and a command that writes before opening its target (onboard: the escrow
+ * directory) calls this first:
+ * - nothing points at AWS, no rehearsal was asked for, and no one is at a terminal or CI is set →
+ *   ERR_NO_TARGET;
+ * - `--material-file` with `--emulator-state` without `--i-understand-plaintext-state` → ERR_USAGE.
+ */
+export function assertTargetChosen(p: Parsed, io: Io): void {
+  if (!wantsEmulator(p) && !pointsAtAws(p, io.env) && (!io.interactive || isCi(io.env))) {
+    throw new KmsByokError('ERR_NO_TARGET', 'no AWS target: give --region, --profile or --endpoint-url, or --emulator for a rehearsal', {
+      hint: `${isCi(io.env) ? 'CI is set' : 'no terminal'}, so kms-byok does not fall back to a rehearsal on the embedded emulator; AWS_REGION, AWS_PROFILE or AWS_ENDPOINT_URL_KMS in the environment also count`,
+    });
+  }
+  const state = str(p, 'emulator-state');
+  if (state !== undefined && str(p, 'material-file') !== undefined && !bool(p, 'i-understand-plaintext-state')) {
+    throw new KmsByokError('ERR_USAGE', `--material-file with --emulator-state ${state} would write that material in the clear to the state file`, {
+      hint: 'rehearse without --emulator-state (state discarded on exit) or with generated material; --i-understand-plaintext-state overrides this for material that is not real',
+    });
+  }
+}
+
 export async function openTarget(
   p: Parsed,
   io: Io,
   options: { quiet?: boolean; onRequest?: (operation: string, requestId: string | undefined) => void } = {},
 ): Promise<Target> {
+  assertTargetChosen(p, io);
   const onRequest = options.onRequest ? { onRequest: options.onRequest } : {};
   const endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
   const profile = str(p, 'profile');
@@ -68,9 +105,9 @@ export async function openTarget(
   const requestTimeout = timeoutText === undefined ? {} : { requestTimeoutMs: Math.round(Number(timeoutText) * 1000) };
   const { createAwsKms } = await import('../kms/aws.js');
 
-  if (bool(p, 'emulator') || !pointsAtAws(p, io.env)) {
-    if (bool(p, 'emulator') && (str(p, 'endpoint-url') || profile)) {
-      throw new KmsByokError('ERR_USAGE', '--emulator cannot be combined with --endpoint-url or --profile', {
+  if (wantsEmulator(p) || !pointsAtAws(p, io.env)) {
+    if (wantsEmulator(p) && (str(p, 'endpoint-url') || profile)) {
+      throw new KmsByokError('ERR_USAGE', `${bool(p, 'emulator') ? '--emulator' : '--emulator-state'} cannot be combined with --endpoint-url or --profile`, {
         hint: 'drop --emulator to target that endpoint, or drop the others to rehearse',
       });
     }
@@ -84,8 +121,10 @@ export async function openTarget(
     });
     if (!options.quiet) {
       say(io, 'note', `target: embedded KMS emulator (rehearsal: nothing is created in AWS)${stateFile ? `, state in ${stateFile}` : ', state discarded on exit'}`);
-      if (!bool(p, 'emulator')) say(io, 'note', 'to target AWS pass --region and/or --profile (or --endpoint-url)');
+      if (!wantsEmulator(p)) say(io, 'note', 'to target AWS pass --region and/or --profile (or --endpoint-url); unattended runs need one of them, or --emulator');
     }
+    // Said even when quiet: the file is on disk whatever the command prints.
+    if (stateFile) say(io, 'warning', plaintextStateWarning(stateFile));
     try {
       const kms = await createAwsKms({ endpoint: emu.endpoint, region: emulatorRegion, credentials: DUMMY_CREDENTIALS, maxAttempts: 2, ...onRequest, ...requestTimeout });
       return { kms, label: 'embedded emulator (rehearsal)', rehearsal: true, endpoint: emu.endpoint, close: () => emu.close() };
@@ -95,7 +134,7 @@ export async function openTarget(
     }
   }
 
-  const dummy = endpoint !== undefined && isLoopback(endpoint) && !profile && !hasConfiguredCredentials(io.env);
+  const dummy = endpoint !== undefined && isLoopbackUrl(endpoint) && !profile && !hasConfiguredCredentials(io.env);
   const kms = await createAwsKms({
     ...(region ? { region } : {}),
     ...(profile ? { profile } : {}),

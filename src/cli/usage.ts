@@ -9,7 +9,9 @@ Bring your own key material into AWS KMS: create an EXTERNAL key, generate the m
 locally, seal it in an escrow for the custodians, wrap it, import it, and prove KMS holds it.
 
 With no AWS target (--region, --profile, --endpoint-url, AWS_REGION, AWS_PROFILE or
-AWS_ENDPOINT_URL_KMS) every command runs against an embedded KMS emulator: a rehearsal.
+AWS_ENDPOINT_URL_KMS) a command on a terminal runs against an embedded KMS emulator: a
+rehearsal. Without a terminal, or with CI set, it exits 2 (ERR_NO_TARGET) unless --emulator
+asks for the rehearsal.
 
 Commands:
     onboard     run a full import ceremony for a new key
@@ -31,8 +33,9 @@ Target flags (every command that talks to KMS):
     --region REGION         AWS Region (default: the AWS default chain)
     --profile NAME          AWS shared-config profile
     --endpoint-url URL      KMS endpoint (also AWS_ENDPOINT_URL_KMS)
-    --emulator              force the embedded emulator
-    --emulator-state FILE   keep the embedded emulator's state in FILE between commands
+    --emulator              rehearse on the embedded emulator (needed without a terminal)
+    --emulator-state FILE   keep the embedded emulator's state in FILE between commands (holds
+                            imported material and wrapping private keys in the clear: rehearsals only)
     --read-timeout SECONDS  how long to wait for each KMS answer before retrying (default 60)
 
 Output:
@@ -63,6 +66,8 @@ Flags:
                                 SIGN_VERIFY (RSA, ECC)
     --material-file PATH        import existing material (raw, hex or base64; PKCS#8 PEM/DER for
                                 asymmetric keys) instead of generating it
+    --i-understand-plaintext-state  allow --material-file with --emulator-state (which writes the
+                                material in the clear to the state file); only for material that is not real
     --wrapping-algorithm ALG    RSAES_OAEP_SHA_256, RSAES_OAEP_SHA_1, RSA_AES_KEY_WRAP_SHA_256,
                                 RSA_AES_KEY_WRAP_SHA_1 (default: the strongest valid for the key spec)
     --wrapping-key-spec SPEC    RSA_4096 (default), RSA_3072, RSA_2048
@@ -134,12 +139,16 @@ export const EMULATOR_USAGE = `Usage:
         [--unwrap-engine node-forge|openssl]
 
 Serves the embedded KMS emulator on 127.0.0.1 until interrupted (Ctrl-C). It speaks the AWS KMS
-JSON protocol, so kms-byok, the AWS CLI and any SDK work against it with dummy credentials.
+JSON protocol, so kms-byok, the AWS CLI and any SDK work against it with dummy credentials. It
+answers only requests addressed to a loopback name (Host: localhost, 127.x.x.x or [::1]), so a web
+page cannot reach it by DNS rebinding.
 
 Flags:
     --port N            port to listen on (default 4566; 0 picks a free one)
     --region REGION     default Region for requests that carry none (default us-east-1)
-    --state-file FILE   load and save the emulator's state in FILE (mode 0600)
+    --state-file FILE   load and save the emulator's state in FILE (mode 0600, never through a
+                        symbolic link); it holds imported key material and wrapping private keys
+                        in the clear: rehearsals only
     --quota default     enforce AWS KMS's default request quotas per Region (GetParametersForImport
                         1/s, ImportKeyMaterial 15/s, CreateKey 5/s...); over it: ThrottlingException
     --quota SCALE       the same quotas times SCALE (80: 80x AWS's, to rehearse a raised quota)

@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'ERR_EMPTY_PASSPHRASE'
   | 'ERR_INVALID_COMBINATION'
   | 'ERR_NOT_A_TERMINAL'
+  /** Nothing points at AWS and nobody is at a terminal (or CI is set): no silent rehearsal (exit 2). */
+  | 'ERR_NO_TARGET'
   /** A file named on the command line does not exist or cannot be read (exit 2, before any KMS request). */
   | 'ERR_FILE_READ'
   // local files
@@ -95,6 +97,7 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_EMPTY_PASSPHRASE',
   'ERR_INVALID_COMBINATION',
   'ERR_NOT_A_TERMINAL',
+  'ERR_NO_TARGET',
   'ERR_FILE_READ',
   'ERR_NOT_A_TRANSCRIPT',
   'ERR_POLICY_LOCKOUT',

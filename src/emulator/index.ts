@@ -25,7 +25,7 @@ import { FaultRegistry, latencySampler, type FaultController, type FaultSpec, ty
 import { KMS_OPERATIONS } from './handlers/index.js';
 import { QuotaLimiter, resolveQuotas, type QuotaTable } from './quotas.js';
 import { EmulatorClosing, createKmsServer, persister, type RequestLogEntry } from './server.js';
-import { emptyState, loadStateFile, type WrappingKeySpec } from './state.js';
+import { createStateFile, emptyState, loadStateFile, serialiseState, type WrappingKeySpec } from './state.js';
 import { UNWRAP_ENGINES, type UnwrapEngine } from './unwrap.js';
 import { WrappingKeyPool } from './wrapping-pool.js';
 
@@ -48,7 +48,11 @@ export interface EmulatorOptions {
   accountId?: string;
   /** Base clock; default real time. The emulator clock is this plus an offset that `clock` moves. */
   now?: () => Date;
-  /** Load state from this file at start when it exists; save it after every request that changes it (atomic, mode 0600). */
+  /**
+   * Load state from this file at start when it exists, else create it at start (exclusively, mode 0600);
+   * save it after every request that changes it (atomic rename). Never followed through a symbolic link.
+   * It holds imported key material and wrapping private keys in the clear: for rehearsals only.
+   */
   stateFile?: string;
   /** With `stateFile`: false loads it but never writes it (a benchmark's fixed starting state). Default true. */
   saveState?: boolean;
@@ -115,7 +119,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   if (options.stateFile !== undefined && !existsSync(dirname(resolve(options.stateFile)))) {
     throw new Error(`emulator: the directory of the state file ${options.stateFile} does not exist`);
   }
-  const state = (options.stateFile ? loadStateFile(options.stateFile) : undefined) ?? emptyState();
+  const loaded = options.stateFile ? loadStateFile(options.stateFile) : undefined;
+  const state = loaded ?? emptyState();
   const clock = new OffsetClock(options.now, state.clockOffsetMs);
   const operations = new Set(Object.keys(KMS_OPERATIONS));
   const random = options.random ?? Math.random;
@@ -170,6 +175,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       resolve();
     });
   });
+  // The path is claimed at once, exclusively: nothing planted there later is followed or replaced unseen.
+  if (deps.stateFile !== undefined && loaded === undefined) {
+    try {
+      createStateFile(deps.stateFile, serialiseState(state));
+    } catch (e) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw e;
+    }
+  }
   pool.warm(warm);
   const bound = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;

@@ -8,6 +8,10 @@
  * - The Region is the one the request was signed for — the credential scope of the SigV4
  *   `Authorization` header (`Credential=AKID/<date>/<region>/kms/aws4_request`) — else the emulator's
  *   default Region. Signatures are not verified.
+ * - Only requests addressed to this machine are answered: a `Host` header that is not a loopback name
+ *   or address (`localhost`, 127.0.0.0/8, `[::1]`, any port) gets 403 `AccessDeniedException` before the
+ *   body is read, so a web page cannot use the emulator's keys by DNS rebinding. Nothing is done or
+ *   saved for such a request; it is logged with status 403.
  * - Every response carries `x-amzn-RequestId`. Success: 200 with the JSON body. Failure: the
  *   exception's status with `{"__type": name, "message": …}` and `x-amzn-ErrorType`; anything that is
  *   not a `KmsException` is a 500 `KMSInternalException`.
@@ -72,6 +76,20 @@ export interface ServerDeps {
 const MAX_BODY_BYTES = 1 << 20;
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
 const CREDENTIAL_SCOPE = /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]+)\/kms\/aws4_request/;
+
+const IPV4_LOOPBACK = /^127\.(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){2}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/**
+ * Whether a `Host` header names this machine: `localhost`, an address in 127.0.0.0/8 or `[::1]`, with
+ * or without a port. A missing header is not loopback (every HTTP/1.1 client sends one).
+ */
+export function isLoopbackHostHeader(host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const m = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::\d{1,5})?$/i.exec(host.trim());
+  if (!m) return false;
+  const name = m[1]!.toLowerCase();
+  return name === 'localhost' || name === '[::1]' || IPV4_LOOPBACK.test(name);
+}
 
 /** The Region of the request's SigV4 credential scope, if any. */
 export function regionOfRequest(authorization: string | undefined): string | undefined {
@@ -145,6 +163,16 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
     const service = target.slice(0, dot);
     const operation = dot >= 0 ? target.slice(dot + 1) : target;
     const entry: RequestLogEntry = { operation, region, status: 200 };
+    if (!isLoopbackHostHeader(req.headers.host)) {
+      entry.status = 403;
+      deps.log.push(entry);
+      // The connection is closed after the answer: nothing more is read from a foreign origin.
+      send(res, 403, { __type: 'AccessDeniedException', message: 'The emulator answers only requests addressed to a loopback name (localhost, 127.0.0.1 or [::1])' }, {
+        'x-amzn-errortype': 'AccessDeniedException',
+        connection: 'close',
+      });
+      return;
+    }
     try {
       const body = await readBody(req);
       const table = service === 'TrentService' ? KMS_OPERATIONS : service === 'KmsByokEmulator' ? CONTROL_OPERATIONS : undefined;

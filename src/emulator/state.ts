@@ -7,10 +7,13 @@
  * - Key material bytes are held only while the material is imported (`material` present); a deleted or
  *   expired material keeps its `keyMaterialId` (which is how KMS recognises "the same material" on
  *   re-import) but not its bytes.
- * - {@link saveStateFile} replaces the file atomically (temp file created 0600, fsync, rename, fsync of
- *   the directory), so a crash leaves the old or the new state, never a torn one.
+ * - The state file holds imported key material and wrapping private keys in the clear: it is for
+ *   rehearsals only. It is never read or written through a symbolic link (refused with an Error), its
+ *   first version is created exclusively ({@link createStateFile}, mode 0600, fails if anything is at
+ *   the path), and {@link saveStateFile} replaces it atomically (temp file created 0600, fsync, rename,
+ *   fsync of the directory), so a crash leaves the old or the new state, never a torn one.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -164,14 +167,64 @@ export function parseState(text: string): EmulatorState {
   return o as EmulatorState;
 }
 
-/** Loads the state file when it exists; `undefined` when it does not. */
-export function loadStateFile(path: string): EmulatorState | undefined {
-  if (!existsSync(path)) return undefined;
-  return parseState(readFileSync(path, 'utf8'));
+/** 0 where the platform has no O_NOFOLLOW (the lstat checks below still refuse links). */
+const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
+
+/** Throws when something other than a regular file (a symbolic link above all) is at `path`; false when nothing is. */
+function regularFileAt(path: string): boolean {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return false;
+    throw e;
+  }
+  if (st.isSymbolicLink()) throw new Error(`emulator: the state file ${path} is a symbolic link: refusing to follow it`);
+  if (!st.isFile()) throw new Error(`emulator: the state file ${path} is not a regular file`);
+  return true;
 }
 
-/** Atomically replaces `path` with `text` (mode 0600). */
+/** Loads the state file when it exists; `undefined` when it does not. Never follows a symbolic link. */
+export function loadStateFile(path: string): EmulatorState | undefined {
+  if (!regularFileAt(path)) return undefined;
+  const fd = openSync(path, constants.O_RDONLY | O_NOFOLLOW);
+  try {
+    if (!fstatSync(fd).isFile()) throw new Error(`emulator: the state file ${path} is not a regular file`);
+    return parseState(readFileSync(fd, 'utf8'));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Creates the first version of the state file: exclusively (fails if anything, even a dangling link, is at `path`), mode 0600. */
+export function createStateFile(path: string, text: string): void {
+  const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  fsyncDir(dirname(path));
+}
+
+function fsyncDir(dir: string): void {
+  try {
+    const dfd = openSync(dir, 'r');
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    // Some platforms cannot fsync a directory; the rename is still atomic.
+  }
+}
+
+/** Atomically replaces the regular file `path` with `text` (mode 0600); refuses a symbolic link at `path`. */
 export function saveStateFile(path: string, text: string): void {
+  // rename() replaces a link rather than following it; refusing it says that someone planted one.
+  regularFileAt(path);
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', 0o600);
@@ -190,14 +243,5 @@ export function saveStateFile(path: string, text: string): void {
     unlinkSync(tmp);
     throw e;
   }
-  try {
-    const dfd = openSync(dir, 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    // Some platforms cannot fsync a directory; the rename is still atomic.
-  }
+  fsyncDir(dir);
 }

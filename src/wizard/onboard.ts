@@ -239,8 +239,12 @@ export async function onboardWizard(p: Prompter, ctx: WizardContext): Promise<On
   const expiry = await askExpiry(p, ctx);
   const material = await askMaterial(p, ctx, key.keySpec);
   const sealing = await askSealing(p, ctx);
+  // The rehearsal's state file holds imported material in the clear: said here, consented to by the final "yes".
+  const stateAt = target.argv.indexOf('--emulator-state');
+  const plaintextState = stateAt >= 0 && material.argv.includes('--material-file');
   const paragraph = [
     'What happens next:',
+    ...(plaintextState ? [`- The emulator state file ${target.argv[stateAt + 1]} will hold the material from your file IN THE CLEAR: use material that is not real.`] : []),
     `- A new KMS key (${key.keySpec}, ${key.keyUsage}, origin EXTERNAL)${key.alias ? ` with alias ${key.alias}` : ''} is created in ${target.label}.`,
     `- Its key material is ${material.text}, sealed in an escrow under ${sealing.escrowDir} BEFORE anything is imported,`,
     `  then wrapped with ${key.wrapping.algorithm} (${key.wrapping.wrappingKeySpec}) and imported.`,
@@ -250,5 +254,6 @@ export async function onboardWizard(p: Prompter, ctx: WizardContext): Promise<On
     '  is deleted, everything encrypted or signed under this key is lost with it.',
   ].join('\n');
   if (!(await confirmConsequences(p, paragraph, 'Create the key and run the ceremony now?'))) return undefined;
-  return { argv: ['--yes', ...target.argv, ...key.argv, ...expiry.argv, ...material.argv, ...sealing.argv], target };
+  const consent = plaintextState ? ['--i-understand-plaintext-state'] : [];
+  return { argv: ['--yes', ...target.argv, ...key.argv, ...expiry.argv, ...material.argv, ...consent, ...sealing.argv], target };
 }

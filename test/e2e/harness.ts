@@ -20,8 +20,14 @@ export interface RunResult {
   json<T = Record<string, unknown>>(): T;
 }
 
-/** Runs the CLI in-process. `env` replaces the environment entirely (no ambient AWS settings leak in). */
-export async function run(argv: string[], options: { env?: Record<string, string>; stdin?: string | Uint8Array; cwd?: string } = {}): Promise<RunResult> {
+/**
+ * Runs the CLI in-process. `env` replaces the environment entirely (no ambient AWS settings leak in).
+ * `interactive` (default false) says whether stdin and stderr are terminals.
+ */
+export async function run(
+  argv: string[],
+  options: { env?: Record<string, string>; stdin?: string | Uint8Array; cwd?: string; interactive?: boolean } = {},
+): Promise<RunResult> {
   let stdout = '';
   let stderr = '';
   const io: Io = {
@@ -30,7 +36,7 @@ export async function run(argv: string[], options: { env?: Record<string, string
     stdin: Readable.from(options.stdin === undefined ? [] : [Buffer.from(options.stdin)]),
     env: { ...(options.env ?? {}) },
     cwd: options.cwd ?? process.cwd(),
-    interactive: false,
+    interactive: options.interactive ?? false,
     stderrIsTTY: false,
     interrupted: new Promise(() => {}),
   };

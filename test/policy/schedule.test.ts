@@ -132,6 +132,18 @@ describe('schedule --print systemd', () => {
   });
 });
 
+describe('schedule without a target', () => {
+  it('says that the unattended run needs a Region or profile from its environment, or exits 2 (ERR_NO_TARGET)', async () => {
+    const noRegion = BASE.filter((a, i) => a !== '--region' && BASE[i - 1] !== '--region');
+    const r = await cli(['schedule', '--print', 'cron', ...noRegion]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('kms-byok: note: the scheduled run gets no --region or --profile');
+    expect(r.stderr).toContain('ERR_NO_TARGET');
+    const withRegion = await cli(['schedule', '--print', 'cron', ...BASE]);
+    expect(withRegion.stderr).not.toContain('ERR_NO_TARGET');
+  });
+});
+
 describe('schedule --print cron', () => {
   it('prints one crontab line with a valid 5-field schedule and the exact command', async () => {
     const r = await cli(['schedule', '--print', 'cron', ...BASE, '--cron', '*/30 1-5 * * 1-5']);

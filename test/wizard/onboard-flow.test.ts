@@ -108,6 +108,19 @@ describe('onboard wizard flow', () => {
     ]);
   });
 
+  it('a material file in a rehearsal with a state file: the paragraph says the state holds it in the clear, and the argv carries that consent', async () => {
+    const script = DEFAULTS.map(([id, a]): [string, string | boolean] => (id === 'emulatorState' ? [id, 'rehearsal.json'] : id === 'material' ? [id, 'file'] : [id, a]));
+    script.splice(script.findIndex(([id]) => id === 'material') + 1, 0, ['materialFile', 'key.pem']);
+    const p = scripted(script);
+    const plan = await onboardWizard(p, ctx());
+    p.assertDone();
+    expect(p.said.join('\n')).toContain('The emulator state file rehearsal.json will hold the material from your file IN THE CLEAR');
+    expect(plan?.argv).toEqual([
+      '--yes', '--emulator', '--emulator-state', 'rehearsal.json', '--key-spec', 'SYMMETRIC_DEFAULT', '--expires-in', '365d',
+      '--material-file', 'key.pem', '--i-understand-plaintext-state', '--recipient', RECIPIENT, '--escrow-dir', './escrow',
+    ]);
+  });
+
   it('refuses an expiry duration over 365 days, and asks key usage only when the spec has a choice', async () => {
     const p = scripted([
       ['target', 'emulator'],

@@ -2,6 +2,7 @@
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { OUTPUT_FLAGS, parseFlags, str, strs, bool } from '../args.js';
 import { say, type Io } from '../io.js';
+import { plaintextStateWarning } from '../target.js';
 import { EMULATOR_USAGE } from '../usage.js';
 
 export async function emulator(argv: string[], io: Io): Promise<number> {
@@ -65,6 +66,7 @@ export async function emulator(argv: string[], io: Io): Promise<number> {
   if (bool(p, 'json')) io.stdout.write(`${JSON.stringify({ endpoint: emu.endpoint, port: emu.port })}\n`);
   else io.stdout.write(`${emu.endpoint}\n`);
   say(io, 'note', `KMS emulator listening on ${emu.endpoint}${stateFile ? `, state in ${stateFile}` : ''}; Ctrl-C stops it`);
+  if (stateFile) say(io, 'warning', plaintextStateWarning(stateFile));
   say(io, 'note', `use it with: export AWS_ENDPOINT_URL_KMS=${emu.endpoint}`);
   const quota = str(p, 'quota');
   if (quota) say(io, 'note', `request quotas: AWS's defaults${quota === 'default' ? '' : ` × ${quota}`} per Region (over quota: ThrottlingException)`);

@@ -24,7 +24,7 @@ import { fingerprintLines } from '../../wizard/render.js';
 import { OUTPUT_FLAGS, TARGET_FLAGS, bool, missing, parseFlags, str, strs, type Parsed } from '../args.js';
 import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
-import { openTarget } from '../target.js';
+import { assertTargetChosen, openTarget } from '../target.js';
 import { ONBOARD_USAGE } from '../usage.js';
 import { openEscrowVault, readSealingInputs } from '../escrow-inputs.js';
 import { latestEscrow, openJournal } from '../lifecycle-edge.js';
@@ -53,6 +53,7 @@ const FLAGS = {
   'notify-command': { type: 'string' },
   'apply-policy': { type: 'string' },
   'material-file': { type: 'string' },
+  'i-understand-plaintext-state': { type: 'boolean' },
   'export-parameters': { type: 'string' },
   'key-id': { type: 'string' },
   resume: { type: 'boolean' },
@@ -145,6 +146,8 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
   let material: SecretBytes | undefined;
   try {
     material = materialFile === undefined ? undefined : await readMaterialFile(resolve(io.cwd, materialFile), keySpec);
+    // Before the escrow directory is touched: openTarget checks again, too late for that.
+    assertTargetChosen(p, io);
     const vault = await openEscrowVault(escrowDir, io);
     // The journal is named by this invocation's inputs: the same command finds the run it interrupted.
     const journal = await openOnboardJournal(p, io, escrowDir);

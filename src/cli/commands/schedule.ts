@@ -134,6 +134,10 @@ export async function schedule(argv: string[], io: Io): Promise<number> {
     ...(str(p, 'secret') !== undefined ? { secret: str(p, 'secret')! } : {}),
     ...(str(p, 'escrow-claim') !== undefined ? { escrowClaim: str(p, 'escrow-claim')! } : {}),
   };
+  // A scheduled run has no terminal: with no target it exits 2 (ERR_NO_TARGET) rather than rehearse.
+  if (options.region === undefined && options.profile === undefined) {
+    say(io, 'note', 'the scheduled run gets no --region or --profile: it needs AWS_REGION or AWS_PROFILE in its environment, or every run exits 2 (ERR_NO_TARGET)');
+  }
   if (format === 'systemd') {
     const units = renderSystemd(options);
     if (bool(p, 'json')) printJson(io, units);
