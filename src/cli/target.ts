@@ -66,6 +66,8 @@ export async function openTarget(
     throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --read-timeout "${timeoutText}"`, { hint: 'give the seconds to wait for each KMS answer, e.g. 30 (default 60)' });
   }
   const requestTimeout = timeoutText === undefined ? {} : { requestTimeoutMs: Math.round(Number(timeoutText) * 1000) };
+  // Every port of the command (replicas' too: forRegion keeps the options) stops on a signal.
+  const gate = { gate: io.cancel.gate() };
   const { createAwsKms } = await import('../kms/aws.js');
 
   if (bool(p, 'emulator') || !pointsAtAws(p, io.env)) {
@@ -87,7 +89,7 @@ export async function openTarget(
       if (!bool(p, 'emulator')) say(io, 'note', 'to target AWS pass --region and/or --profile (or --endpoint-url)');
     }
     try {
-      const kms = await createAwsKms({ endpoint: emu.endpoint, region: emulatorRegion, credentials: DUMMY_CREDENTIALS, maxAttempts: 2, ...onRequest, ...requestTimeout });
+      const kms = await createAwsKms({ endpoint: emu.endpoint, region: emulatorRegion, credentials: DUMMY_CREDENTIALS, maxAttempts: 2, ...onRequest, ...requestTimeout, ...gate });
       return { kms, label: 'embedded emulator (rehearsal)', rehearsal: true, endpoint: emu.endpoint, close: () => emu.close() };
     } catch (e) {
       await emu.close();
@@ -103,6 +105,7 @@ export async function openTarget(
     ...(dummy ? { credentials: DUMMY_CREDENTIALS, region: region ?? DEFAULT_EMULATOR_REGION } : {}),
     ...onRequest,
     ...requestTimeout,
+    ...gate,
   });
   const label = endpoint ? `KMS at ${endpoint} (${kms.region})` : `AWS KMS (${kms.region}${profile ? `, profile ${profile}` : ''})`;
   return { kms, label, rehearsal: dummy, ...(endpoint ? { endpoint } : {}), close: async () => {} };

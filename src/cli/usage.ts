@@ -149,7 +149,8 @@ Flags:
                         operation OP (* for all). KIND: throttle; internal (KMSInternalException);
                         http500 (bare 500); latency (60 s, or OP:latency:TIMES:30s); drop-before
                         (connection closed, nothing done); drop-after (done, connection closed
-                        unanswered). Repeatable. Live: X-Amz-Target KmsByokEmulator.InjectFault
+                        unanswered); drip (done, answered one byte a second, or OP:drip:TIMES:250ms);
+                        loop-marker (List* answers Truncated with the same marker forever). Repeatable. Live: X-Amz-Target KmsByokEmulator.InjectFault
     --wrapping-pool N   RSA wrapping key pairs kept ready per spec (default 2)
     --unwrap-engine E   how ImportKeyMaterial decrypts RSA: node-forge (default; pure JavaScript,
                         independent of kms-byok's OpenSSL wrapping, ~0.2 s per RSA-4096 import) or
