@@ -215,6 +215,8 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
       }
       sweep(deps.state, deps.clock.now().getTime());
       const ctx: HandlerContext = { state: deps.state, region, accountId: deps.accountId, clock: deps.clock, pool: deps.pool, faults: deps.faults, unwrapEngine: deps.unwrapEngine };
+      // The loop's own marker names no page: the operation answers its first page again.
+      if (loopMarker && input.Marker === LOOP_MARKER) delete input.Marker;
       let out = await handler(ctx, input);
       persist();
       if (dropAfter) {
