@@ -33,11 +33,12 @@ Target flags (every command that talks to KMS):
     --endpoint-url URL      KMS endpoint (also AWS_ENDPOINT_URL_KMS)
     --emulator              force the embedded emulator
     --emulator-state FILE   keep the embedded emulator's state in FILE between commands
-    --read-timeout SECONDS  how long to wait for each KMS answer before retrying (default 60)
+    --read-timeout SECONDS  deadline of each attempt of a KMS call, whole answer (default 60)
 
 Output:
     Results go to stdout; progress, warnings and errors to stderr. --json prints one JSON document.
-    Exit codes: 0 done, 1 failed, 2 usage or missing input, 3 needs attention, 130 cancelled.
+    Exit codes: 0 done, 1 failed, 2 usage or missing input, 3 needs attention, 130/143/129 stopped
+    by SIGINT/SIGTERM/SIGHUP (re-run the same command to finish).
 
 Run kms-byok COMMAND --help for a command's flags and examples.
 `;
