@@ -168,3 +168,54 @@ describe('an onboard interrupted by a signal, run again unchanged', () => {
     expect((await allKeyIds(ws)).filter((k) => !keysBefore.has(k)), 'one onboard, one key').toHaveLength(1);
   }, 90_000);
 });
+
+describe('a second SIGINT while a call that changes state is in flight', () => {
+  it('abandons it, names it and says its outcome is unknown; the hinted re-run finishes the rotation', async () => {
+    const { ws, alice } = R;
+    const p = await CEREMONIES.find((x) => x.name === 'rotate --in-place')!.prepare(ws, alice, R.tag('a'));
+    // The import takes 3 s in the emulator (which imports it anyway: the answer is what gets lost).
+    const fault = ws.emu.faults.add({ operation: 'ImportKeyMaterial', kind: 'latency', delayMs: 3000, times: 1 });
+    const registry = ws.emu.faults as unknown as { select(operation: string, region: string): unknown };
+    const select = registry.select.bind(registry);
+    let child: import('node:child_process').ChildProcess | undefined;
+    let firstSent = false;
+    registry.select = (operation, region) => {
+      if (operation === 'ImportKeyMaterial' && !firstSent) {
+        firstSent = true;
+        child?.kill('SIGINT');
+      }
+      return select(operation, region);
+    };
+    let first: Spawned;
+    try {
+      first = await cli(ws, p.args, {
+        onSpawn: (c) => {
+          child = c;
+          let err = '';
+          let secondSent = false;
+          // The second Ctrl-C once the first is acknowledged (two signals sent at once may merge into one).
+          c.stderr!.on('data', (d: Buffer) => {
+            err += d.toString();
+            if (!secondSent && /note: SIGINT received/.test(err)) {
+              secondSent = true;
+              c.kill('SIGINT');
+            }
+          });
+        },
+      });
+    } finally {
+      registry.select = select;
+      ws.emu.faults.remove(fault.id);
+    }
+    expect(first.code, first.stderr).toBe(130);
+    expect(first.stderr).toMatch(/^kms-byok: warning: abandoning ImportKeyMaterial on key \S+ in flight: its outcome is unknown until KMS is asked; re-run the same command, it asks KMS first$/m);
+    expect(first.stderr).toMatch(/^kms-byok: interrupted by SIGINT: ImportKeyMaterial abandoned in flight by a second SIGINT: its outcome is unknown until KMS is asked/m);
+    const again = hinted(first);
+    expect(again).toEqual(p.args);
+    const rerun = await cli(ws, again);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(await p.done(ws, rerun), 'Enabled with 2 materials').toBe(true);
+    const v = await verify(p, p.keyIds[0]!);
+    expect(v.code, v.stderr).toBe(0);
+  }, 90_000);
+});
