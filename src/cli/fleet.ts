@@ -28,6 +28,12 @@ import { isLoopbackUrl } from '../core/endpoints.js';
 
 export type FleetCommand = 'reimport' | 'restore' | 'status';
 
+/**
+ * How long keys in flight at the first signal may go on (docs/fleet.md, "Stopping a run"): after it,
+ * their KMS ports stop as a single command's do (no new call; a mutating call in flight finishes).
+ */
+export const FLEET_GRACE_MS = 30_000;
+
 /** Flags every `--plan` command accepts (besides the command's own). */
 export const FLEET_FLAGS: FlagSpec = {
   plan: { type: 'string' },
@@ -45,8 +51,11 @@ export interface FleetRow {
   key: string;
   region: string;
   profile?: string;
-  /** ok, failed, attention (status), or skipped (finished in an earlier run, with --resume). */
-  status: 'ok' | 'failed' | 'attention' | 'skipped';
+  /**
+   * ok, failed, attention (status), skipped (finished in an earlier run, with --resume), or stopped
+   * (not started: the run was stopped by a signal; `--resume` runs it).
+   */
+  status: 'ok' | 'failed' | 'attention' | 'skipped' | 'stopped';
   action?: string;
   keyId?: string;
   validTo?: string;
@@ -178,6 +187,8 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
     if (stateFile) say(io, 'warning', plaintextStateWarning(stateFile));
   }
   let retries = 0;
+  // One gate for every port of the run: keys in flight at a signal get FLEET_GRACE_MS to finish.
+  const gate = io.cancel.graceGate(FLEET_GRACE_MS);
   const portOf = (e: PlanEntry): Promise<KmsPort> => {
     const profile = e.profile ?? str(p, 'profile');
     const k = `${profile ?? ''}/${e.region}`;
@@ -193,6 +204,7 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
           ...(dummy ? { credentials: DUMMY_CREDENTIALS } : {}),
           // The limiter retries (with backoff, adapting its rate); the SDK must not retry on its own.
           maxAttempts: 1,
+          gate,
         });
         return limitKms(raw, { limiter, clock, scope: (region) => `${profile ?? ''}/${region}`, onRetry: () => void retries++ });
       })();
@@ -222,6 +234,12 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
   try {
     await runPool(groups, Number(concurrencyText), async (e) => {
       const base = { index: e.index, key: e.key, region: e.region, ...(e.profile ? { profile: e.profile } : {}) };
+      if (io.cancel.stop.aborted) {
+        // Stopped: no new key starts; nothing is written to the run state, so --resume runs it.
+        rows[e.index] = { ...base, status: 'stopped', detail: `not started: stopped by ${io.cancel.reason()}` };
+        return;
+      }
+      const finish = io.cancel.track(`key ${e.key} (${e.region})`, false);
       let row: FleetRow;
       try {
         const kms = await portOf(e);
@@ -231,6 +249,8 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
           err instanceof KmsByokError
             ? { ...base, status: 'failed', code: err.code, message: err.message, ...(err.hint ? { hint: err.hint } : {}) }
             : { ...base, status: 'failed', code: 'ERR_INTERNAL', message: err instanceof Error ? err.message : String(err) };
+      } finally {
+        finish(false);
       }
       rows[e.index] = row;
       await state.appendFile(`${JSON.stringify({ id: e.id, index: e.index, status: row.status, ...(row.code ? { code: row.code } : {}) })}\n`);
@@ -257,6 +277,12 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
   const s = report.summary;
   say(io, null, `${command} --plan: ${s.ok} ok, ${s.failed} failed${s.attention ? `, ${s.attention} need attention` : ''}${s.skipped ? `, ${s.skipped} skipped (finished before)` : ''} in ${seconds}s; ${retries} retried request(s)`);
   for (const r of rows) if (r.status === 'failed') say(io, 'error', `${r.key} (${r.region}): ${r.code}: ${r.message}${r.hint ? ` — hint: ${r.hint}` : ''}`);
+  const stopped = count('stopped') + rows.filter((r) => r.code === 'ERR_CANCELLED').length;
+  if (io.cancel.reason() && stopped > 0) {
+    // cli/main.ts prints the interruption and the --resume command, and exits 128 + the signal.
+    io.cancel.markCutShort();
+    throw new KmsByokError('ERR_CANCELLED', `the run stopped: ${s.ok + s.attention} key(s) finished, ${s.failed} failed, ${stopped} not run or cut short; the run state is in ${statePath}`);
+  }
   if (s.failed > 0) {
     say(io, 'hint', `fix what failed and run again with --resume: only the ${s.failed} unfinished key(s) run`);
     return ExitCode.failed;

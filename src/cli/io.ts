@@ -3,6 +3,7 @@
  * `process` directly, so end-to-end tests run `main(argv, io)` in-process with a recording Io.
  */
 import type { Readable } from 'node:stream';
+import { Cancellation } from './cancel.js';
 
 export interface Io {
   stdout: { write(text: string): void };
@@ -14,16 +15,32 @@ export interface Io {
   interactive: boolean;
   /** stderr is a terminal: progress may redraw lines. */
   stderrIsTTY: boolean;
-  /** Resolves when the user interrupts (SIGINT); used to stop long-running commands such as `emulator`. */
-  interrupted: Promise<void>;
+  /**
+   * Stop requests (SIGINT, SIGTERM, SIGHUP), with the contract in `cli/cancel.ts`: KMS ports opened for
+   * the command honour it; `emulator` waits for `cancel.stopped()`. Tests pass `neverCancelled()` or
+   * call `cancel.request(...)` themselves.
+   */
+  cancel: Cancellation;
 }
 
-/** The real process. */
+/**
+ * The real process. Installs the handlers of SIGINT, SIGTERM and SIGHUP: from now on they no longer
+ * end the process; they request a stop (first) or abandon what is in flight (second), as
+ * `cli/cancel.ts` describes, and say so on stderr.
+ */
 export function systemIo(): Io {
-  const interrupted = new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+  const cancel = new Cancellation();
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM' | 'SIGHUP') => {
+    const r = cancel.request(signal);
+    const tell = (text: string) => void process.stderr.write(`kms-byok: ${text}\n`);
+    if (r.kind === 'stop') {
+      tell(`note: ${signal} received: stopping at the next safe point (a KMS call that changes state is let finish; ${signal === 'SIGHUP' ? 'SIGINT or SIGTERM' : 'the same signal again'} abandons it)`);
+    } else if (r.kind === 'abandon') {
+      if (r.abandoned.length === 0) tell(`note: ${signal} again: stopping now; nothing is in flight`);
+      for (const what of r.abandoned) tell(`warning: abandoning ${what} in flight: its outcome is unknown until KMS is asked; re-run the same command, it asks KMS first`);
+    }
+  };
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
   return {
     stdout: { write: (t) => void process.stdout.write(t) },
     stderr: { write: (t) => void process.stderr.write(t) },
@@ -32,7 +49,7 @@ export function systemIo(): Io {
     cwd: process.cwd(),
     interactive: Boolean(process.stdin.isTTY && process.stderr.isTTY),
     stderrIsTTY: Boolean(process.stderr.isTTY),
-    interrupted,
+    cancel,
   };
 }
 

@@ -3,6 +3,7 @@
  * lines. Each command module is imported lazily, so `--help` never loads the AWS SDK or inquirer.
  */
 import { ExitCode, KmsByokError } from '../core/errors.js';
+import { signalExitCode } from './cancel.js';
 import { say, type Io } from './io.js';
 import { USAGE } from './usage.js';
 
@@ -50,10 +51,33 @@ export async function main(argv: string[], io: Io): Promise<number> {
         hint: `the commands are: ${Object.keys(COMMANDS).join(', ')}; run kms-byok --help`,
       });
     }
-    return await (await load())(rest, io);
+    const code = await (await load())(rest, io);
+    return io.cancel.cutShort() ? reportInterrupted(undefined, argv, io) : code;
   } catch (e) {
-    return reportError(e, io);
+    return io.cancel.cutShort() || (e instanceof KmsByokError && e.code === 'ERR_CANCELLED' && io.cancel.reason()) ? reportInterrupted(e, argv, io) : reportError(e, io);
   }
+}
+
+/** Quotes an argument for a POSIX shell when it needs it (argv never holds secrets: docs/architecture.md). */
+function shellWord(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A command stopped by a signal (`cli/cancel.ts`): what is done, what stopped it, and the command that
+ * finishes it — the same argv, plus `--resume` for a fleet run (`--plan`). Exit 128 + the signal.
+ */
+function reportInterrupted(e: unknown, argv: string[], io: Io): number {
+  const signal = io.cancel.reason() ?? 'SIGINT';
+  const done = io.cancel.done();
+  const what = e instanceof KmsByokError ? e.message : 'stopped before the work was done';
+  say(io, null, `interrupted by ${signal}: ${what}; ${done.length > 0 ? `done before stopping: ${done.join(', ')}` : 'no KMS call that changes state completed'}`);
+  if (e instanceof KmsByokError && e.hint) say(io, 'note', e.hint);
+  const fleet = argv.some((a) => a === '--plan' || a.startsWith('--plan='));
+  const again = fleet && !argv.includes('--resume') ? [...argv, '--resume'] : argv;
+  say(io, 'hint', `re-run the same command to finish: kms-byok ${again.map(shellWord).join(' ')}`);
+  io.stderr.write('kms-byok: code: ERR_CANCELLED\n');
+  return signalExitCode(signal);
 }
 
 /** Prints an error as `kms-byok: error: …` + `kms-byok: hint: …` and returns its exit code. */

@@ -103,6 +103,8 @@ export async function openTarget(
     throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --read-timeout "${timeoutText}"`, { hint: 'give the seconds to wait for each KMS answer, e.g. 30 (default 60)' });
   }
   const requestTimeout = timeoutText === undefined ? {} : { requestTimeoutMs: Math.round(Number(timeoutText) * 1000) };
+  // Every port of the command (replicas' too: forRegion keeps the options) stops on a signal.
+  const gate = { gate: io.cancel.gate() };
   const { createAwsKms } = await import('../kms/aws.js');
 
   if (wantsEmulator(p) || !pointsAtAws(p, io.env)) {
@@ -126,7 +128,7 @@ export async function openTarget(
     // Said even when quiet: the file is on disk whatever the command prints.
     if (stateFile) say(io, 'warning', plaintextStateWarning(stateFile));
     try {
-      const kms = await createAwsKms({ endpoint: emu.endpoint, region: emulatorRegion, credentials: DUMMY_CREDENTIALS, maxAttempts: 2, ...onRequest, ...requestTimeout });
+      const kms = await createAwsKms({ endpoint: emu.endpoint, region: emulatorRegion, credentials: DUMMY_CREDENTIALS, maxAttempts: 2, ...onRequest, ...requestTimeout, ...gate });
       return { kms, label: 'embedded emulator (rehearsal)', rehearsal: true, endpoint: emu.endpoint, close: () => emu.close() };
     } catch (e) {
       await emu.close();
@@ -142,6 +144,7 @@ export async function openTarget(
     ...(dummy ? { credentials: DUMMY_CREDENTIALS, region: region ?? DEFAULT_EMULATOR_REGION } : {}),
     ...onRequest,
     ...requestTimeout,
+    ...gate,
   });
   const label = endpoint ? `KMS at ${endpoint} (${kms.region})` : `AWS KMS (${kms.region}${profile ? `, profile ${profile}` : ''})`;
   return { kms, label, rehearsal: dummy, ...(endpoint ? { endpoint } : {}), close: async () => {} };

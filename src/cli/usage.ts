@@ -36,11 +36,12 @@ Target flags (every command that talks to KMS):
     --emulator              rehearse on the embedded emulator (needed without a terminal)
     --emulator-state FILE   keep the embedded emulator's state in FILE between commands (holds
                             imported material and wrapping private keys in the clear: rehearsals only)
-    --read-timeout SECONDS  how long to wait for each KMS answer before retrying (default 60)
+    --read-timeout SECONDS  deadline of each attempt of a KMS call, whole answer (default 60)
 
 Output:
     Results go to stdout; progress, warnings and errors to stderr. --json prints one JSON document.
-    Exit codes: 0 done, 1 failed, 2 usage or missing input, 3 needs attention, 130 cancelled.
+    Exit codes: 0 done, 1 failed, 2 usage or missing input, 3 needs attention, 130/143/129 stopped
+    by SIGINT/SIGTERM/SIGHUP (re-run the same command to finish).
 
 Run kms-byok COMMAND --help for a command's flags and examples.
 `;
@@ -158,7 +159,8 @@ Flags:
                         operation OP (* for all). KIND: throttle; internal (KMSInternalException);
                         http500 (bare 500); latency (60 s, or OP:latency:TIMES:30s); drop-before
                         (connection closed, nothing done); drop-after (done, connection closed
-                        unanswered). Repeatable. Live: X-Amz-Target KmsByokEmulator.InjectFault
+                        unanswered); drip (done, answered one byte a second, or OP:drip:TIMES:250ms);
+                        loop-marker (List* answers Truncated with the same marker forever). Repeatable. Live: X-Amz-Target KmsByokEmulator.InjectFault
     --wrapping-pool N   RSA wrapping key pairs kept ready per spec (default 2)
     --unwrap-engine E   how ImportKeyMaterial decrypts RSA: node-forge (default; pure JavaScript,
                         independent of kms-byok's OpenSSL wrapping, ~0.2 s per RSA-4096 import) or

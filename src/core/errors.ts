@@ -108,8 +108,11 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_NOTHING_TO_RESUME',
 ]);
 
-/** Exit codes of the CLI (see README "Exit codes"). */
-export const ExitCode = { ok: 0, failed: 1, usage: 2, attention: 3, cancelled: 130 } as const;
+/**
+ * Exit codes of the CLI (see README "Exit codes"). A command stopped by a signal exits 128 + the
+ * signal's number: SIGHUP 129, SIGINT 130, SIGTERM 143 (`cancelled` is 130: a prompt answered Ctrl-C).
+ */
+export const ExitCode = { ok: 0, failed: 1, usage: 2, attention: 3, sighup: 129, cancelled: 130, sigint: 130, sigterm: 143 } as const;
 
 /** A failure with a stable code, a one-line message and an optional next step. */
 export class KmsByokError extends Error {

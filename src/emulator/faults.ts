@@ -11,6 +11,12 @@
  * - `drop-before`: destroys the connection without doing the operation (the operation did NOT happen).
  * - `drop-after`: does the operation (state changes and is saved), then destroys the connection
  *   without answering: the client cannot know whether it happened.
+ * - `drip`: does the operation, then sends its answer one byte every `delayMs` (default 1 s): an endpoint
+ *   that is never idle long enough for an idle-socket timeout, yet never finishes answering. The
+ *   connection is dropped when the client goes away or the emulator closes.
+ * - `loop-marker`: for a paged `List*` operation (`ListKeys`, `ListAliases`, `ListKeyRotations`), does the
+ *   operation and answers its first page with `Truncated: true` and the same `NextMarker` on every
+ *   request, forever: a client that trusts the marker never stops paging. On other operations: no effect.
  *
  * Contracts:
  * - A fault matches requests of its `operation` (a KMS operation name, or `*` for every KMS operation;
@@ -22,9 +28,12 @@
  */
 
 /** What a fault does; see the module comment. */
-export type FaultKind = 'throttle' | 'http500' | 'internal' | 'latency' | 'drop-before' | 'drop-after';
+export type FaultKind = 'throttle' | 'http500' | 'internal' | 'latency' | 'drop-before' | 'drop-after' | 'drip' | 'loop-marker';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['throttle', 'http500', 'internal', 'latency', 'drop-before', 'drop-after'];
+export const FAULT_KINDS: readonly FaultKind[] = ['throttle', 'http500', 'internal', 'latency', 'drop-before', 'drop-after', 'drip', 'loop-marker'];
+
+/** The marker a `loop-marker` fault answers with, every time. */
+export const LOOP_MARKER = 'kms-byok-emulator-loop-marker';
 
 /** A fault to inject. */
 export interface FaultSpec {
@@ -39,7 +48,7 @@ export interface FaultSpec {
   probability?: number;
   /** Only requests for this Region. */
   region?: string;
-  /** For `latency`: the wait in ms (default 60000). */
+  /** For `latency`: the wait in ms (default 60000); for `drip`: the pause between bytes (default 1000). */
   delayMs?: number;
 }
 
@@ -66,6 +75,7 @@ export interface FaultController {
 }
 
 const DEFAULT_DELAY_MS = 60_000;
+const DEFAULT_DRIP_MS = 1_000;
 
 /** Fault registry; `random` is the source of probabilities. */
 export class FaultRegistry implements FaultController {
@@ -96,7 +106,7 @@ export class FaultRegistry implements FaultController {
     if (typeof probability !== 'number' || !(probability >= 0 && probability <= 1)) throw new Error(`fault: probability must be within 0..1, not ${probability}`);
     const times = spec.times ?? (spec.probability === undefined ? 1 : Infinity);
     if (!(times === Infinity || (Number.isInteger(times) && times >= 1))) throw new Error(`fault: times must be an integer ≥ 1 (or Infinity), not ${times}`);
-    const delayMs = spec.delayMs ?? DEFAULT_DELAY_MS;
+    const delayMs = spec.delayMs ?? (kind === 'drip' ? DEFAULT_DRIP_MS : DEFAULT_DELAY_MS);
     if (!Number.isFinite(delayMs) || delayMs < 0) throw new Error(`fault: delayMs must be a number of ms ≥ 0, not ${delayMs}`);
     if (spec.region !== undefined && typeof spec.region !== 'string') throw new Error('fault: region must be a string');
     return {
@@ -184,7 +194,7 @@ export function parseFaultFlag(text: string): FaultSpec {
     else throw new Error(`--fault "${text}": TIMES must be a count ≥ 1 or "always", not ${times}`);
   }
   if (delay !== undefined) {
-    if (kind !== 'latency') throw new Error(`--fault "${text}": a DELAY applies only to the latency kind`);
+    if (kind !== 'latency' && kind !== 'drip') throw new Error(`--fault "${text}": a DELAY applies only to the latency and drip kinds`);
     spec.delayMs = parseDuration(delay, `--fault "${text}"`);
   }
   return spec;

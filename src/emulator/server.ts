@@ -23,7 +23,7 @@
  *   (status 0 when the connection was destroyed without an answer), with the fault that fired, if any.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { FaultKind, FaultRegistry } from './faults.js';
+import { LOOP_MARKER, type FaultKind, type FaultRegistry } from './faults.js';
 import type { QuotaLimiter } from './quotas.js';
 import { randomUUID } from 'node:crypto';
 import type { OffsetClock } from './clock.js';
@@ -136,6 +136,23 @@ function send(res: ServerResponse, status: number, body: unknown, extraHeaders: 
   res.end(payload);
 }
 
+/**
+ * Sends a 200 answer one byte every `ms` (the `drip` fault). Stops when the client goes away; when the
+ * emulator closes during a pause, {@link ServerDeps.sleep} throws and the caller drops the connection.
+ */
+async function drip(req: IncomingMessage, res: ServerResponse, body: unknown, ms: number, sleep: (ms: number) => Promise<void>): Promise<void> {
+  const payload = Buffer.from(JSON.stringify(body), 'utf8');
+  res.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': String(payload.length), 'x-amzn-requestid': randomUUID() });
+  let gone = false;
+  res.on('close', () => (gone = true));
+  for (let i = 0; i < payload.length && !gone; i++) {
+    res.write(payload.subarray(i, i + 1));
+    await sleep(ms);
+  }
+  if (!gone) res.end();
+  else drop(req, res);
+}
+
 /** Saves the state when it differs from what was last saved. */
 export function persister(deps: Pick<ServerDeps, 'state' | 'clock' | 'stateFile'>): () => void {
   let last = deps.stateFile ? serialiseState(deps.state) : '';
@@ -181,6 +198,8 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
       if (!handler) throw fail('UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`);
       const input = parseInput(body);
       let dropAfter = false;
+      let dripMs: number | undefined;
+      let loopMarker = false;
       if (table === KMS_OPERATIONS) {
         const wait = deps.latency(operation);
         if (wait > 0) await deps.sleep(wait);
@@ -213,16 +232,29 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
             case 'drop-after':
               dropAfter = true;
               break;
+            case 'drip':
+              dripMs = fault.delayMs;
+              break;
+            case 'loop-marker':
+              loopMarker = true;
+              break;
           }
         }
       }
       sweep(deps.state, deps.clock.now().getTime());
       const ctx: HandlerContext = { state: deps.state, region, accountId: deps.accountId, clock: deps.clock, pool: deps.pool, faults: deps.faults, unwrapEngine: deps.unwrapEngine };
-      const out = await handler(ctx, input);
+      // The loop's own marker names no page: the operation answers its first page again.
+      if (loopMarker && input.Marker === LOOP_MARKER) delete input.Marker;
+      let out = await handler(ctx, input);
       persist();
       if (dropAfter) {
         entry.status = 0;
         drop(req, res);
+        return;
+      }
+      if (loopMarker && typeof out === 'object' && out !== null && 'Truncated' in out) out = { ...out, Truncated: true, NextMarker: LOOP_MARKER };
+      if (dripMs !== undefined) {
+        await drip(req, res, out, dripMs, deps.sleep);
         return;
       }
       send(res, 200, out);

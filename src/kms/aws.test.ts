@@ -5,8 +5,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAwsKms } from './aws.js';
-import type { KmsPort } from './port.js';
+import { MAX_PAGES, createAwsKms } from './aws.js';
+import type { KmsCallGate, KmsPort } from './port.js';
 import { startTestEmulator, wrap } from '../emulator/emulator.test.helpers.js';
 import type { RunningEmulator } from '../emulator/index.js';
 import { KmsByokError } from '../core/errors.js';
@@ -150,5 +150,46 @@ describe('createAwsKms against a broken endpoint', () => {
     answer = () => ({ Tags: [], Truncated: true, NextMarker: `m${++page}` });
     await expect(broken.listResourceTags('k')).rejects.toMatchObject({ code: 'ERR_KMS_BAD_RESPONSE', message: expect.stringContaining('after 1000 pages') });
     expect(page).toBe(1000);
+  });
+});
+
+describe('paging and the call gate', () => {
+  let server: Server;
+  let endpoint: string;
+  let listed = 0;
+  beforeAll(async () => {
+    // Every ListKeys answer is Truncated with a marker never seen before: only the page cap stops it.
+    server = createServer((_req, res) => {
+      listed++;
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+      res.end(JSON.stringify({ Keys: [], Truncated: true, NextMarker: `m${listed}` }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+  it(`stops paging past ${MAX_PAGES} pages with ERR_KMS_BAD_RESPONSE`, async () => {
+    const endless = await createAwsKms({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    listed = 0;
+    await expect(endless.listKeys()).rejects.toMatchObject({ code: 'ERR_KMS_BAD_RESPONSE', message: expect.stringContaining(`after ${MAX_PAGES} pages`) });
+    expect(listed).toBe(MAX_PAGES);
+  }, 60_000);
+
+  it('a stopped gate refuses to start any call, and names the operation', async () => {
+    const stop = new AbortController();
+    const gate: KmsCallGate = {
+      stop: stop.signal,
+      abandon: new AbortController().signal,
+      begin: () => () => {},
+      cancelled: (operation, how) => new KmsByokError('ERR_CANCELLED', `${how} ${operation}`),
+    };
+    const gated = await createAwsKms({ endpoint: emu.endpoint, region: 'eu-west-1', credentials, maxAttempts: 1, gate });
+    const before = emu.requests.length;
+    expect((await gated.listKeys()).length).toBeGreaterThanOrEqual(0);
+    stop.abort();
+    await expect(gated.createKey({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT' })).rejects.toMatchObject({ code: 'ERR_CANCELLED', message: 'not-started CreateKey' });
+    await expect(gated.describeKey('k')).rejects.toMatchObject({ code: 'ERR_CANCELLED', message: 'not-started DescribeKey' });
+    expect(emu.requests.length - before, 'only the ListKeys before the stop reached KMS').toBe(emu.requests.filter((r, i) => i >= before && r.operation === 'ListKeys').length);
   });
 });

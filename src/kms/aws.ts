@@ -3,6 +3,13 @@
  * default credential chain, `profile`, `region` and `endpoint` (AWS_ENDPOINT_URL_KMS is read by the
  * CLI and passed in as `endpoint`), validates every response, copies plaintext out of SDK buffers and
  * turns every SDK error into a KmsByokError.
+ *
+ * Bounded waits (docs/reliability.md): every attempt of every call has a whole-request deadline
+ * (`requestTimeoutMs`, default 60 s) from sending the request to the last byte of the answer, besides
+ * the SDK's idle-socket timeout — an endpoint that answers one byte a second cannot hold a call open. A
+ * call therefore ends within `maxAttempts` × deadline + the SDK's backoff. Paged List* calls stop with
+ * ERR_KMS_BAD_RESPONSE on a repeated `NextMarker` or past {@link MAX_PAGES} pages. With a `gate`, a stop
+ * request refuses new calls and aborts reads in flight (see {@link KmsCallGate}).
  */
 import {
   KMSClient,
@@ -28,7 +35,7 @@ import {
   UpdateAliasCommand,
   type KMSClientConfig,
 } from '@aws-sdk/client-kms';
-import type { AliasInfo, CreateKeyInput, ImportKeyMaterialInput, ImportParameters, KeyInfo, KeyMaterialInfo, KmsPort, Tag } from './port.js';
+import { MUTATING_OPERATIONS, type AliasInfo, type CreateKeyInput, type ImportKeyMaterialInput, type ImportParameters, type KeyInfo, type KeyMaterialInfo, type KmsCallGate, type KmsPort, type Tag } from './port.js';
 import { fromSdkError } from './errors.js';
 import { MAX_LIST_PAGES, badResponse, nextMarker, requireBytes, requireDate, requireString, toKeyInfo, toKeyMaterialInfo, toTag } from './validate.js';
 
@@ -40,9 +47,14 @@ export interface AwsKmsOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** SDK attempts per call, including the first (default 3, the SDK's standard retry mode). */
   maxAttempts?: number;
-  /** Milliseconds to wait for a TCP connection / for a response (defaults 5 s / 60 s). */
+  /**
+   * Milliseconds to wait for a TCP connection (default 5 s) / for each attempt's whole answer (default
+   * 60 s: the idle-socket timeout AND the attempt's overall deadline).
+   */
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Stop requests (signals): see {@link KmsCallGate}. Without one, calls are never cancelled. */
+  gate?: KmsCallGate;
   /** Called after every successful call with the KMS request id, for transcripts. */
   onRequest?: (operation: string, requestId: string | undefined) => void;
 }
@@ -53,6 +65,39 @@ type Sendable = any;
 
 /** Mutating calls whose automatic resend after a lost answer is not harmless (see `send`). */
 const SENT_ONCE: ReadonlySet<string> = new Set(['CreateKey', 'CreateAlias', 'ImportKeyMaterial', 'RotateKeyOnDemand', 'ReplicateKey', 'DeleteImportedKeyMaterial']);
+
+/** Pages a List* call may take before kms-byok stops trusting `NextMarker` (1,000 pages of up to 100-1,000 entries). */
+export const MAX_PAGES = 1_000;
+
+/** The SDK's request handler, as far as the deadline wrapper needs it. */
+interface Handler {
+  handle(request: unknown, options?: { abortSignal?: AbortSignal; requestTimeout?: number }): Promise<{ response: { body?: unknown } }>;
+  [other: string]: unknown;
+}
+
+/**
+ * Wraps the SDK's HTTP handler so that each attempt (the SDK retries through it) ends within
+ * `deadlineMs` from sending to the last byte of the body: the deadline is an AbortSignal the Node
+ * handler honours until the request closes, i.e. while the body streams too. A deadline that fires is
+ * reported as the SDK's own `TimeoutError` (retried, then ERR_KMS_UNREACHABLE); the caller's abort
+ * (a stop request) stays an abort.
+ */
+function withDeadline(inner: Handler, deadlineMs: number): Handler {
+  const wrapper = Object.create(inner) as Handler;
+  wrapper.handle = async (request, options = {}) => {
+    const deadline = AbortSignal.timeout(deadlineMs);
+    const abortSignal = options.abortSignal ? AbortSignal.any([options.abortSignal, deadline]) : deadline;
+    try {
+      return await inner.handle(request, { ...options, abortSignal });
+    } catch (e) {
+      if (deadline.aborted && !options.abortSignal?.aborted) {
+        throw Object.assign(new Error(`no complete answer within ${deadlineMs / 1000}s`), { name: 'TimeoutError', code: 'ETIMEDOUT', $metadata: {} });
+      }
+      throw e;
+    }
+  };
+  return wrapper;
+}
 
 /** Creates a KmsPort that talks to AWS KMS (or anything speaking its protocol at `endpoint`). */
 export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
@@ -77,6 +122,11 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
   // ceremony, which asks KMS what happened (docs/architecture.md, "Unknown outcomes").
   const onceClient = new KMSClient({ ...config, maxAttempts: 1 });
   const attempts = options.maxAttempts ?? 3;
+  // The SDK reads `config.requestHandler` on every send; the wrapper adds the per-attempt deadline.
+  for (const c of [client, onceClient]) {
+    const sdkConfig = c.config as unknown as { requestHandler: Handler };
+    sdkConfig.requestHandler = withDeadline(sdkConfig.requestHandler, options.requestTimeoutMs ?? 60_000);
+  }
   const target = options.endpoint ?? `AWS KMS${options.region ? ` in ${options.region}` : ''}`;
   let region: string;
   try {
@@ -85,14 +135,24 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
     throw fromSdkError(e, 'configuration', target);
   }
 
-  async function send<T>(operation: string, command: Sendable): Promise<T> {
+  const gate = options.gate;
+
+  /** Sends one call through the gate (see {@link KmsCallGate}); `keyId` names it for a hard stop. */
+  async function send<T>(operation: string, command: Sendable, keyId?: string): Promise<T> {
     const once = SENT_ONCE.has(operation);
     for (let attempt = 1; ; attempt++) {
+      if (gate?.stop.aborted) throw gate.cancelled(operation, 'not-started');
+      const mutating = MUTATING_OPERATIONS.has(operation);
+      const abortSignal = gate ? (mutating ? gate.abandon : gate.stop) : undefined;
+      const settle = gate && mutating ? gate.begin(`${operation}${keyId ? ` on key ${keyId}` : ''}`) : undefined;
       try {
-        const out = (await (once ? onceClient : client).send(command)) as T & { $metadata?: { requestId?: string } };
+        const out = (await (once ? onceClient : client).send(command, abortSignal ? { abortSignal } : {})) as T & { $metadata?: { requestId?: string } };
+        settle?.(true);
         options.onRequest?.(operation, out.$metadata?.requestId);
         return out;
       } catch (e) {
+        settle?.(false);
+        if (gate && abortSignal?.aborted) throw gate.cancelled(operation, mutating ? 'abandoned' : 'aborted-read');
         const mapped = fromSdkError(e, operation, target);
         if (once && mapped.code === 'ERR_KMS_THROTTLED' && attempt < attempts) {
           await new Promise((r) => setTimeout(r, Math.random() * 100 * 2 ** attempt));
@@ -100,6 +160,21 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
         }
         throw mapped;
       }
+    }
+  }
+
+  /** Runs a paged List* call to the end; stops on a repeated marker or past {@link MAX_PAGES}. */
+  async function paged<P extends { NextMarker?: string; Truncated?: boolean }>(operation: string, page: (marker: string | undefined) => Promise<P>, take: (p: P) => void): Promise<void> {
+    const seen = new Set<string>();
+    let marker: string | undefined;
+    for (let n = 1; ; n++) {
+      const out = await page(marker);
+      take(out);
+      marker = out.Truncated ? out.NextMarker : undefined;
+      if (!marker) return;
+      if (seen.has(marker)) throw badResponse(operation, `NextMarker "${marker.slice(0, 40)}" repeated after ${n} pages (paging stopped)`);
+      if (n >= MAX_PAGES) throw badResponse(operation, `still Truncated after ${MAX_PAGES} pages (paging stopped)`);
+      seen.add(marker);
     }
   }
 
@@ -159,6 +234,7 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
           KeyMaterialId: input.KeyMaterialId,
           KeyMaterialDescription: input.KeyMaterialDescription,
         }),
+        input.KeyId,
       );
       if (out.KeyMaterialId !== undefined && !/^[0-9a-f]{64}$/.test(out.KeyMaterialId)) {
         throw badResponse(op, `KeyMaterialId "${out.KeyMaterialId}"`);
@@ -169,32 +245,30 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
     },
 
     async deleteImportedKeyMaterial(keyId, keyMaterialId) {
-      await send('DeleteImportedKeyMaterial', new DeleteImportedKeyMaterialCommand({ KeyId: keyId, KeyMaterialId: keyMaterialId }));
+      await send('DeleteImportedKeyMaterial', new DeleteImportedKeyMaterialCommand({ KeyId: keyId, KeyMaterialId: keyMaterialId }), keyId);
     },
 
     async createAlias(aliasName, keyId) {
-      await send('CreateAlias', new CreateAliasCommand({ AliasName: aliasName, TargetKeyId: keyId }));
+      await send('CreateAlias', new CreateAliasCommand({ AliasName: aliasName, TargetKeyId: keyId }), keyId);
     },
 
     async updateAlias(aliasName, keyId) {
-      await send('UpdateAlias', new UpdateAliasCommand({ AliasName: aliasName, TargetKeyId: keyId }));
+      await send('UpdateAlias', new UpdateAliasCommand({ AliasName: aliasName, TargetKeyId: keyId }), keyId);
     },
 
     async listAliases(keyId?: string): Promise<AliasInfo[]> {
       const aliases: AliasInfo[] = [];
-      let marker: string | undefined;
-      do {
-        const out = await send<{ Aliases?: { AliasName?: string; TargetKeyId?: string }[]; NextMarker?: string; Truncated?: boolean }>(
-          'ListAliases',
-          new ListAliasesCommand({ KeyId: keyId, Marker: marker }),
-        );
-        for (const a of out.Aliases ?? []) {
-          const entry: AliasInfo = { AliasName: requireString('ListAliases', 'AliasName', a.AliasName) };
-          if (a.TargetKeyId) entry.TargetKeyId = a.TargetKeyId;
-          aliases.push(entry);
-        }
-        marker = out.Truncated ? out.NextMarker : undefined;
-      } while (marker);
+      await paged(
+        'ListAliases',
+        (marker) => send<{ Aliases?: { AliasName?: string; TargetKeyId?: string }[]; NextMarker?: string; Truncated?: boolean }>('ListAliases', new ListAliasesCommand({ KeyId: keyId, Marker: marker })),
+        (out) => {
+          for (const a of out.Aliases ?? []) {
+            const entry: AliasInfo = { AliasName: requireString('ListAliases', 'AliasName', a.AliasName) };
+            if (a.TargetKeyId) entry.TargetKeyId = a.TargetKeyId;
+            aliases.push(entry);
+          }
+        },
+      );
       return aliases;
     },
 
@@ -227,25 +301,23 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
     },
 
     async rotateKeyOnDemand(keyId) {
-      await send('RotateKeyOnDemand', new RotateKeyOnDemandCommand({ KeyId: keyId }));
+      await send('RotateKeyOnDemand', new RotateKeyOnDemandCommand({ KeyId: keyId }), keyId);
     },
 
     async listKeyRotations(keyId) {
       const materials: KeyMaterialInfo[] = [];
-      let marker: string | undefined;
-      do {
-        const out = await send<{ Rotations?: Record<string, unknown>[]; NextMarker?: string; Truncated?: boolean }>(
-          'ListKeyRotations',
-          new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL', Marker: marker }),
-        );
-        for (const r of out.Rotations ?? []) materials.push(toKeyMaterialInfo('ListKeyRotations', r));
-        marker = out.Truncated ? out.NextMarker : undefined;
-      } while (marker);
+      await paged(
+        'ListKeyRotations',
+        (marker) => send<{ Rotations?: Record<string, unknown>[]; NextMarker?: string; Truncated?: boolean }>('ListKeyRotations', new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL', Marker: marker })),
+        (out) => {
+          for (const r of out.Rotations ?? []) materials.push(toKeyMaterialInfo('ListKeyRotations', r));
+        },
+      );
       return materials;
     },
 
     async replicateKey(keyId, replicaRegion) {
-      const out = await send<{ ReplicaKeyMetadata?: Record<string, unknown> }>('ReplicateKey', new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: replicaRegion }));
+      const out = await send<{ ReplicaKeyMetadata?: Record<string, unknown> }>('ReplicateKey', new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: replicaRegion }), keyId);
       return toKeyInfo('ReplicateKey', out.ReplicaKeyMetadata);
     },
 
@@ -275,12 +347,13 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
 
     async listKeys() {
       const ids: string[] = [];
-      let marker: string | undefined;
-      do {
-        const out = await send<{ Keys?: { KeyId?: string }[]; NextMarker?: string; Truncated?: boolean }>('ListKeys', new ListKeysCommand({ Marker: marker }));
-        for (const k of out.Keys ?? []) ids.push(requireString('ListKeys', 'KeyId', k.KeyId));
-        marker = out.Truncated ? out.NextMarker : undefined;
-      } while (marker);
+      await paged(
+        'ListKeys',
+        (marker) => send<{ Keys?: { KeyId?: string }[]; NextMarker?: string; Truncated?: boolean }>('ListKeys', new ListKeysCommand({ Marker: marker })),
+        (out) => {
+          for (const k of out.Keys ?? []) ids.push(requireString('ListKeys', 'KeyId', k.KeyId));
+        },
+      );
       return ids;
     },
   };

@@ -161,3 +161,40 @@ export function outcomeUnknown(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
   return code === 'ERR_KMS_UNREACHABLE' || code === 'ERR_KMS_INTERNAL' || code === 'ERR_KMS';
 }
+
+/**
+ * KMS calls that change state in KMS. When the user asks to stop, a call of this kind already in flight
+ * is let finish (within its deadline) so its outcome is known; every other call is a read and is
+ * aborted at once (docs/architecture.md, "Cancellation").
+ */
+export const MUTATING_OPERATIONS: ReadonlySet<string> = new Set([
+  'CreateKey',
+  'CreateAlias',
+  'UpdateAlias',
+  'PutKeyPolicy',
+  'ImportKeyMaterial',
+  'RotateKeyOnDemand',
+  'ReplicateKey',
+  'DeleteImportedKeyMaterial',
+  'TagResource',
+]);
+
+/**
+ * How a stop request reaches the KMS calls of a port (docs/architecture.md, "Cancellation"). Contract
+ * of a port given a gate:
+ * - no call STARTS once `stop` is aborted: it throws `cancelled(operation, 'not-started')`;
+ * - a read in flight when `stop` aborts is aborted and throws `cancelled(operation, 'aborted-read')`;
+ * - a mutating call ({@link MUTATING_OPERATIONS}) in flight runs on (within its deadline) until
+ *   `abandon` aborts; then it throws `cancelled(operation, 'abandoned')` — its outcome is unknown.
+ * The gate never interrupts local work: it only acts at the start of, or during, a KMS call.
+ */
+export interface KmsCallGate {
+  /** Aborted when the user asks to stop at the next safe point. */
+  readonly stop: AbortSignal;
+  /** Aborted when the user insists: mutating calls in flight are abandoned too. Aborted at or after `stop`. */
+  readonly abandon: AbortSignal;
+  /** A mutating call starts (`description` names it, e.g. "ImportKeyMaterial on key …"); call the result when it settles, with whether it succeeded. */
+  begin(description: string): (succeeded: boolean) => void;
+  /** The error a call throws when the gate refused or aborted it (code ERR_CANCELLED). */
+  cancelled(operation: string, how: 'not-started' | 'aborted-read' | 'abandoned'): Error;
+}

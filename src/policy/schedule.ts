@@ -147,7 +147,7 @@ export function scheduledArgs(o: ScheduleOptions, paths: { identity?: string; pa
 
 const EXIT_NOTE = (cmd: ScheduledCommand) =>
   cmd === 'reimport'
-    ? 'exit 0 re-imported or not due, 1 failed (the next run retries), 2 configuration error (fix the schedule), 130 interrupted'
+    ? 'exit 0 re-imported or not due, 1 failed (the next run retries), 2 configuration error (fix the schedule), 130/143 interrupted (the next run finishes it)'
     : 'exit 0 all well, 3 a key needs attention, 1 failed, 2 configuration error';
 
 export interface SystemdUnits {

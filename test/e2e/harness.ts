@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { main } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/io.js';
+import { neverCancelled } from '../../src/cli/cancel.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { startTestEmulator } from '../../src/emulator/emulator.test.helpers.js';
 
@@ -38,7 +39,7 @@ export async function run(
     cwd: options.cwd ?? process.cwd(),
     interactive: options.interactive ?? false,
     stderrIsTTY: false,
-    interrupted: new Promise(() => {}),
+    cancel: neverCancelled(),
   };
   const code = await main(argv, io);
   return { code, stdout, stderr, json: <T,>() => JSON.parse(stdout) as T };

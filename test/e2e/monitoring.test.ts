@@ -8,6 +8,7 @@ import { run, workspace, type Workspace } from './harness.js';
 import { custodian } from './identities.js';
 import { notify } from '../../src/cli/notify.js';
 import type { Io } from '../../src/cli/io.js';
+import { neverCancelled } from '../../src/cli/cancel.js';
 import { Readable } from 'node:stream';
 
 let ws: Workspace;
@@ -68,7 +69,7 @@ describe('--notify-command', () => {
 
   it('a hanging hook is stopped after the timeout', async () => {
     let stderr = '';
-    const io = { stdout: { write: () => {} }, stderr: { write: (t: string) => void (stderr += t) }, stdin: Readable.from([]), env: { PATH: process.env.PATH }, cwd: ws.dir, interactive: false, stderrIsTTY: false, interrupted: new Promise(() => {}) } as unknown as Io;
+    const io = { stdout: { write: () => {} }, stderr: { write: (t: string) => void (stderr += t) }, stdin: Readable.from([]), env: { PATH: process.env.PATH }, cwd: ws.dir, interactive: false, stderrIsTTY: false, cancel: neverCancelled() } as unknown as Io;
     const started = Date.now();
     await notify(io, 'sleep 30', { ceremony: 'test', ok: true, time: new Date().toISOString() }, 300);
     expect(Date.now() - started).toBeLessThan(10_000);

@@ -2,6 +2,7 @@
 import { Readable } from 'node:stream';
 import { main } from '../../src/cli/main.js';
 import type { Io } from '../../src/cli/io.js';
+import { neverCancelled } from '../../src/cli/cancel.js';
 
 export interface CliResult {
   code: number;
@@ -20,7 +21,7 @@ export async function cli(argv: string[], options: { cwd?: string; env?: Record<
     cwd: options.cwd ?? process.cwd(),
     interactive: false,
     stderrIsTTY: false,
-    interrupted: new Promise(() => {}),
+    cancel: neverCancelled(),
   };
   const code = await main(argv, io);
   return { code, stdout, stderr };

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { parseFlags } from '../../src/cli/args.js';
 import { OUTPUT_FLAGS, TARGET_FLAGS } from '../../src/cli/args.js';
 import type { Io } from '../../src/cli/io.js';
+import { neverCancelled } from '../../src/cli/cancel.js';
 import { reportError } from '../../src/cli/main.js';
 import { runWizard } from '../../src/cli/commands/wizard.js';
 import { scripted, type Answer, type Scripted } from './scripted.js';
@@ -25,7 +26,7 @@ export function recordingIo(options: { env?: Record<string, string>; cwd: string
     cwd: options.cwd,
     interactive: options.interactive ?? true,
     stderrIsTTY: false,
-    interrupted: new Promise(() => {}),
+    cancel: neverCancelled(),
     out: () => stdout,
     err: () => stderr,
   };

@@ -71,7 +71,7 @@ export async function emulator(argv: string[], io: Io): Promise<number> {
   const quota = str(p, 'quota');
   if (quota) say(io, 'note', `request quotas: AWS's defaults${quota === 'default' ? '' : ` × ${quota}`} per Region (over quota: ThrottlingException)`);
   for (const f of emu.faults.list()) say(io, 'note', `fault: ${f.operation} ${f.kind} ×${Number.isFinite(f.times) ? f.times : '∞'}`);
-  await io.interrupted;
+  await io.cancel.stopped();
   await emu.close();
   say(io, 'note', 'emulator stopped');
   return ExitCode.ok;
