@@ -21,7 +21,7 @@ function files(dir: string): string[] {
 function moduleOf(path: string): string {
   const rel = relative(SRC, path).replace(/\\/g, '/').replace(/\.(ts|js)$/, '');
   const [top, second] = rel.split('/');
-  if (top === 'escrow' && second === 'file-store') return 'escrow/file-store';
+  if (top === 'escrow' && (second === 'file-store' || second === 'safe-files')) return 'escrow/file-store';
   if (top === 'kms' && second === 'aws') return 'kms/aws';
   if (top === 'kms') return 'kms/port';
   if (top === 'wizard' && second === 'prompter') return 'wizard/prompter';

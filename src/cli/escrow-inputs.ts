@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { KmsByokError } from '../core/errors.js';
+import { KmsByokError, asLocalInputError } from '../core/errors.js';
 import type { SecretBytes } from '../core/secret.js';
 import { assertSealingValid, parseRecipient, type EscrowOpener, type EscrowSealing } from '../escrow/index.js';
 import { nodeEscrowFs, openFileVault, readIdentityFile, readPassphraseFile, type EscrowFs } from '../escrow/file-store.js';
@@ -28,12 +28,28 @@ async function readAll(stream: Readable): Promise<Uint8Array> {
  * relative to the invocation's working directory (`io.cwd`), not the process's.
  */
 function fsWithStdin(io: Io): EscrowFs {
-  return { ...nodeEscrowFs, readFile: (p) => (p === '-' ? readAll(io.stdin) : nodeEscrowFs.readFile(resolve(io.cwd, p))) };
+  return {
+    ...nodeEscrowFs,
+    readFile: (p) => (p === '-' ? readAll(io.stdin) : nodeEscrowFs.readFile(resolve(io.cwd, p))),
+    stat: (p) => nodeEscrowFs.stat(resolve(io.cwd, p)),
+  };
 }
 
-/** Reads a passphrase from a file, or from stdin for `-`. */
-export function readPassphrase(path: string, io: Io): Promise<SecretBytes> {
-  return readPassphraseFile(path, { fs: fsWithStdin(io) });
+/**
+ * How secret input files with group/other access are treated: refused (ERR_INSECURE_FILE, exit 2)
+ * unless the wizard runs the command (`io.warnInsecureInputs`): then warned about, with the chmod.
+ */
+function insecureHandling(io: Io): { onInsecure?: (warning: string) => void } {
+  return io.warnInsecureInputs === true ? { onInsecure: (w) => say(io, 'warning', w) } : {};
+}
+
+/** Reads a passphrase from a file, or from stdin for `-`. A bad file is exit 2 (nothing reached KMS yet). */
+export async function readPassphrase(path: string, io: Io): Promise<SecretBytes> {
+  try {
+    return await readPassphraseFile(path, { fs: fsWithStdin(io), ...insecureHandling(io) });
+  } catch (e) {
+    throw asLocalInputError(e);
+  }
 }
 
 /** Reads recipients files: one `age1…` per line, `#` comments and blank lines ignored. */
@@ -121,7 +137,11 @@ export async function readOpener(io: Io, input: { identities: string[]; passphra
     throw missing('--identity or --passphrase-file', 'how to open the escrow', 'pass --identity custodian.txt (an age identity file) or --passphrase-file FILE');
   }
   const identities: string[] = [];
-  for (const path of input.identities) identities.push(...(await readIdentityFile(path, { fs: fsWithStdin(io) })));
+  try {
+    for (const path of input.identities) identities.push(...(await readIdentityFile(path, { fs: fsWithStdin(io), ...insecureHandling(io) })));
+  } catch (e) {
+    throw asLocalInputError(e); // read before any KMS request: a bad identity file is exit 2
+  }
   return { identities };
 }
 

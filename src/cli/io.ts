@@ -16,6 +16,11 @@ export interface Io {
   stderrIsTTY: boolean;
   /** Resolves when the user interrupts (SIGINT); used to stop long-running commands such as `emulator`. */
   interrupted: Promise<void>;
+  /**
+   * Set by the wizard only: an identity or passphrase file that group or others may access is warned
+   * about (with the `chmod`) instead of refused (ERR_INSECURE_FILE).
+   */
+  warnInsecureInputs?: boolean;
 }
 
 /** The real process. */

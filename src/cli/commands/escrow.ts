@@ -6,7 +6,7 @@
  * - reseal: custodian change — a new version sealed to the new set, the old one kept;
  * - export: disaster recovery — raw material to a new 0600 file, only with --insecure-plaintext.
  */
-import { open } from 'node:fs/promises';
+import { openExclusive } from '../../escrow/safe-files.js';
 import { dirname, resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { checkValue } from '../../material/check-value.js';
@@ -238,8 +238,10 @@ async function exportMaterial(argv: string[], io: Io): Promise<number> {
       const path = resolve(io.cwd, out);
       let handle;
       try {
-        handle = await open(path, 'wx', 0o600);
+        // Exclusive, never through a link (ERR_UNSAFE_PATH): docs/architecture.md, safe files.
+        handle = await openExclusive(path, '--out');
       } catch (e) {
+        if (e instanceof KmsByokError) throw e;
         const code = (e as { code?: string }).code;
         throw new KmsByokError(code === 'EEXIST' ? 'ERR_ESCROW_EXISTS' : 'ERR_FILE_READ', code === 'EEXIST' ? `${out} already exists` : `cannot create ${out} (${code ?? 'error'})`, {
           hint: code === 'EEXIST' ? 'export never overwrites a file: choose a new --out path' : 'check the --out path',

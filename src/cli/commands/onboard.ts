@@ -143,6 +143,8 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
   try {
     material = materialFile === undefined ? undefined : await readMaterialFile(resolve(io.cwd, materialFile), keySpec);
     const vault = await openEscrowVault(escrowDir, io);
+    const { preflightTranscript, transcriptPathOf } = await import('../lifecycle-cli.js');
+    await preflightTranscript(transcriptPathOf(p, io, escrowDir));
     const requests: string[] = [];
     const target = await openTarget(p, io, { onRequest: (op, id) => requests.push(`${op} ${id ?? '(no request id)'}`) });
     const started = new Date();
@@ -208,21 +210,23 @@ async function readPolicyFile(path: string): Promise<string> {
 }
 
 /**
- * Appends the ceremony record to the transcript (issue 6: every ceremony, failures too, with KMS
- * request ids and the escrow's SHA-256s) and runs --notify-command. Never fails the ceremony.
+ * Appends the ceremony record to the transcript (every ceremony, failures too, with KMS request ids
+ * and the escrow's SHA-256s) and runs --notify-command. A successful onboard whose entry cannot be
+ * written fails with ERR_TRANSCRIPT (exit 1) after saying what KMS did; a failed one keeps its error.
  */
 async function recordOnboard(
   p: Parsed,
   io: Io,
   r: { escrowDir: string; started: Date; result: OnboardResult | undefined; failure: unknown; requests: string[]; target: string; alias: string | undefined },
 ): Promise<void> {
-  const { appendTranscript, escrowFacts, notifyDocument } = await import('../lifecycle-cli.js');
-  const transcript = str(p, 'transcript') ? resolve(io.cwd, str(p, 'transcript')!) : resolve(r.escrowDir, 'transcript.md');
+  const { appendTranscript, escrowFacts, notifyDocument, transcriptFailure, transcriptPathOf } = await import('../lifecycle-cli.js');
+  const transcript = transcriptPathOf(p, io, r.escrowDir);
   const outcome = r.result
     ? `key ${r.result.keyId} Enabled; ${r.result.verified.summary}`
     : r.failure instanceof KmsByokError
       ? `failed: ${r.failure.code}: ${r.failure.message}`
       : `failed: ${r.failure instanceof Error ? r.failure.message : String(r.failure)}`;
+  let unrecorded: unknown;
   await appendTranscript(io, transcript, {
     ceremony: 'onboard',
     time: r.started.toISOString().replace(/\.\d{3}Z$/, 'Z'),
@@ -236,11 +240,17 @@ async function recordOnboard(
       ...(await escrowFacts(r.escrowDir, r.result?.keyId)),
       ['KMS requests', r.requests],
     ],
-  }).catch((e: unknown) => say(io, 'warning', `could not append to the transcript: ${e instanceof Error ? e.message : String(e)}`));
+  }).catch((e: unknown) => {
+    unrecorded = e;
+  });
   const hook = str(p, 'notify-command');
   if (hook !== undefined) {
     const { notify } = await import('../notify.js');
     await notify(io, hook, notifyDocument('onboard', r.result, r.failure));
+  }
+  if (unrecorded !== undefined) {
+    if (r.result !== undefined) throw transcriptFailure(transcript, outcome, unrecorded);
+    say(io, 'error', `the transcript entry of this failed onboard could not be written: ${unrecorded instanceof Error ? unrecorded.message : String(unrecorded)}`);
   }
 }
 
