@@ -70,10 +70,10 @@ async function readRecipientsFile(path: string, io: Io): Promise<string[]> {
 }
 
 /** Splits `NAME=age1…` into a label and a recipient; a bare recipient has no label. */
-function labelled(text: string): { recipient: string; label?: string } {
+function labelled(text: string, flag: string): { recipient: string; label?: string } {
   const eq = text.indexOf('=');
   const label = eq > 0 ? text.slice(0, eq).trim() : undefined;
-  const recipient = parseRecipient(eq > 0 ? text.slice(eq + 1) : text).recipient;
+  const recipient = parseRecipient(eq > 0 ? text.slice(eq + 1) : text, flag).recipient;
   return label ? { recipient, label } : { recipient };
 }
 
@@ -95,9 +95,9 @@ export async function readSealingInputs(
   io: Io,
   input: { recipients: string[]; recipientsFiles: string[]; passphraseFile: string | undefined; threshold?: string; split?: string },
 ): Promise<EscrowSealing> {
-  const texts = [...input.recipients];
-  for (const f of input.recipientsFiles) texts.push(...(await readRecipientsFile(f, io)));
-  const recipients = texts.map(labelled);
+  const texts = input.recipients.map((t) => ({ t, flag: '--recipient' }));
+  for (const f of input.recipientsFiles) texts.push(...(await readRecipientsFile(f, io)).map((t) => ({ t, flag: `--recipients-file ${f}` })));
+  const recipients = texts.map(({ t, flag }) => labelled(t, flag));
   if (recipients.length === 0 && input.passphraseFile === undefined) {
     throw missing('--recipient or --passphrase-file', 'who can open the escrow', 'pass each custodian\'s age recipient with --recipient age1…, or --passphrase-file FILE');
   }

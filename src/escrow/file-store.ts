@@ -28,7 +28,7 @@ export interface EscrowFileHandle {
 /** The filesystem operations the store uses (a subset of `node:fs/promises`): the test seam. */
 export interface EscrowFs {
   mkdir(path: string, options: { recursive?: boolean; mode: number }): Promise<string | undefined>;
-  stat(path: string): Promise<{ mode: number; isDirectory(): boolean }>;
+  stat(path: string): Promise<{ mode: number; isDirectory(): boolean; uid?: number; gid?: number }>;
   open(path: string, flags: string, mode?: number): Promise<EscrowFileHandle>;
   link(existingPath: string, newPath: string): Promise<void>;
   rename(oldPath: string, newPath: string): Promise<void>;
@@ -356,6 +356,19 @@ function sidecarPathOf(path: string): string {
 }
 
 /**
+ * A read-only secret a service manager hands to an unprivileged process: owned by root, group root
+ * or our own group, readable by that group only (no group write, nothing for others). This is what
+ * systemd's LoadCredential= (an ACL, shown as group bits) and a Kubernetes secret volume with
+ * fsGroup (group = our gid, mode 0440) look like; refusing them would break every printed schedule.
+ */
+function handedOverByRoot(st: { mode: number; uid?: number; gid?: number }): boolean {
+  const euid = typeof process.geteuid === 'function' ? process.geteuid() : undefined;
+  const egid = typeof process.getegid === 'function' ? process.getegid() : undefined;
+  if (euid === undefined || euid === 0 || st.uid !== 0) return false;
+  return (st.mode & 0o026) === 0 && (st.gid === 0 || st.gid === egid);
+}
+
+/**
  * Reads a file the caller named (identity, passphrase): ERR_FILE_READ (exit 2) when missing or
  * unreadable; ERR_INSECURE_FILE (exit 2) when group or others may read or write it, unless
  * `onInsecure` takes the warning instead. `-` (stdin) has no mode to check.
@@ -363,7 +376,7 @@ function sidecarPathOf(path: string): string {
 async function readInputFile(fs: EscrowFs, path: string, what: string, onInsecure?: (warning: string) => void): Promise<Uint8Array> {
   if (path !== '-' && process.platform !== 'win32') {
     const st = await fs.stat(path).catch(() => undefined);
-    if (st !== undefined && (st.mode & 0o066) !== 0) {
+    if (st !== undefined && (st.mode & 0o066) !== 0 && !handedOverByRoot(st)) {
       const mode = (st.mode & 0o777).toString(8).padStart(3, '0');
       const message = `${what} ${path} is ${(st.mode & 0o006) !== 0 ? 'readable or writable by everyone' : 'readable or writable by its group'} (mode ${mode}): it holds a secret`;
       if (onInsecure === undefined) throw new KmsByokError('ERR_INSECURE_FILE', message, { hint: `chmod 600 ${path}` });

@@ -18,7 +18,7 @@ import {
   parseWrappingAlgorithm,
   parseWrappingKeySpec,
 } from '../../material/key-specs.js';
-import { assertAliasName } from '../../ceremony/choices.js';
+import { assertAliasName } from '../../core/alias.js';
 import { assertBundleCreatable, operator, readMaterialFile, writeBundleFile } from '../bundles.js';
 import { fingerprintLines } from '../../wizard/render.js';
 import { OUTPUT_FLAGS, TARGET_FLAGS, bool, missing, parseFlags, str, strs, type Parsed } from '../args.js';
