@@ -6,7 +6,9 @@
  */
 import { chmodSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { Readable } from 'node:stream';
 import { generateX25519Identity } from 'age-encryption';
+import { main } from '../../src/cli/main.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operations, run, workspace, type RunResult, type Workspace } from '../e2e/harness.js';
 import { custodian } from '../e2e/identities.js';
@@ -53,6 +55,26 @@ describe('secret input files with group/other access', () => {
     const r = await refused(['reimport', key.keyId, ...ws.target, '--identity', loose.path, '--escrow-dir', ws.path('escrow'), '--expires-in', '30d'], 'ERR_INSECURE_FILE');
     expect(r.stderr).toContain(`kms-byok: hint: chmod 600 ${loose.path}`);
     expect(r.stderr).not.toContain(alice.identity.slice(20, 40));
+  });
+
+  it('run from the wizard (io.warnInsecureInputs), the same 0644 identity file is warned about with the chmod, and the ceremony runs', async () => {
+    const p = ws.path('alice-wizard.txt');
+    writeFileSync(p, `${alice.identity}\n`, { mode: 0o600 });
+    chmodSync(p, 0o644);
+    let stderr = '';
+    const code = await main(['reimport', key.keyId, ...ws.target, '--identity', p, '--escrow-dir', ws.path('escrow'), '--expires-in', '30d'], {
+      stdout: { write: () => {} },
+      stderr: { write: (t) => void (stderr += t) },
+      stdin: Readable.from([]),
+      env: {},
+      cwd: ws.dir,
+      interactive: false,
+      stderrIsTTY: false,
+      interrupted: new Promise(() => {}),
+      warnInsecureInputs: true,
+    });
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain(`kms-byok: warning: identity file ${p} is readable or writable by everyone (mode 644): it holds a secret: chmod 600 ${p}`);
   });
 
   it('a passphrase file of mode 0640: ERR_INSECURE_FILE before anything is created', async () => {
