@@ -16,7 +16,7 @@ import { parseBundle, serializeBundle, type Bundle } from '../ceremony/airgap.js
 
 /** Refuses, before anything is created, a bundle path that exists (or is a link) or whose directory is missing. */
 export async function assertBundleCreatable(path: string, flag: string): Promise<void> {
-  if (await isSymlink(path)) throw unsafePath(path, flag);
+  if (await isSymlink(path)) throw asLocalInputError(unsafePath(path, flag));
   try {
     await access(path, fsConstants.F_OK);
   } catch {

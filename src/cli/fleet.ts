@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ExitCode, KmsByokError } from '../core/errors.js';
+import { ExitCode, KmsByokError, asLocalInputError } from '../core/errors.js';
 import type { KmsPort } from '../kms/port.js';
 import { parsePlan, planProblems, requireForCommand, type Plan, type PlanEntry } from '../ceremony/fleet-plan.js';
 import { RateLimiter, limitKms, resolveRates, runPool, type LimiterClock } from '../ceremony/fleet-limiter.js';
@@ -119,7 +119,7 @@ async function finishedBefore(path: string, command: FleetCommand, sha: string, 
       await h.close();
     }
   } catch (e) {
-    if (e instanceof KmsByokError) throw e;
+    if (e instanceof KmsByokError) throw asLocalInputError(e);
     return undefined;
   }
   const lines = text.split('\n').filter((l) => l.trim() !== '');
@@ -174,11 +174,16 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
   // The run-state file: appended as keys finish (a crash loses at most the keys in flight). A fresh
   // run replaces it by rename (a link planted there is refused, its target untouched); appends go
   // through O_APPEND|O_NOFOLLOW to a regular file we own.
-  if (prior === undefined) {
-    const header: RunHeader = { format: 'kms-byok-fleet-run', version: 1, command, planSha256: sha256, startedAt: new Date().toISOString() };
-    await replaceAtomic(statePath, `${JSON.stringify(header)}\n`, 'the fleet run state');
+  let state;
+  try {
+    if (prior === undefined) {
+      const header: RunHeader = { format: 'kms-byok-fleet-run', version: 1, command, planSha256: sha256, startedAt: new Date().toISOString() };
+      await replaceAtomic(statePath, `${JSON.stringify(header)}\n`, 'the fleet run state');
+    }
+    state = await openAppendOnly(statePath, 'the fleet run state', { create: false });
+  } catch (e) {
+    throw asLocalInputError(e); // nothing has reached KMS yet: a planted link is exit 2
   }
-  const state = await openAppendOnly(statePath, 'the fleet run state', { create: false });
 
   const clock: LimiterClock = { now: () => performance.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
   const limiter = new RateLimiter(rates, clock);

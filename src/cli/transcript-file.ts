@@ -12,7 +12,7 @@
  */
 import * as fs from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { KmsByokError } from '../core/errors.js';
+import { KmsByokError, asLocalInputError } from '../core/errors.js';
 import { appendEntry, verifyTranscript, type TranscriptRecord } from '../ceremony/transcript.js';
 import { ensureDirectory } from '../escrow/file-store.js';
 import { appendSynced, isSymlink, openAppendOnly, readAllFrom, unsafePath, withFileLock } from '../escrow/safe-files.js';
@@ -43,6 +43,15 @@ function notATranscript(path: string): KmsByokError {
  * verify FILE`). A missing file is fine (the first append creates it).
  */
 export async function preflightTranscript(path: string): Promise<void> {
+  try {
+    await preflight(path);
+  } catch (e) {
+    // Nothing has reached KMS yet: a link planted at the transcript is a bad local input (exit 2).
+    throw e instanceof KmsByokError && e.code === 'ERR_UNSAFE_PATH' ? asLocalInputError(e) : e;
+  }
+}
+
+async function preflight(path: string): Promise<void> {
   if (await isSymlink(path)) throw unsafePath(path, 'the transcript');
   let h: fs.FileHandle;
   try {

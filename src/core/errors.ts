@@ -19,7 +19,10 @@ export type ErrorCode =
   | 'ERR_FILE_READ'
   /** An identity or passphrase file that group or others may read or write (exit 2): `chmod 600 FILE`. */
   | 'ERR_INSECURE_FILE'
-  /** A symlink (or a file not owned by the operator) where kms-byok writes a file; its target is never touched. */
+  /**
+   * A symlink (or a file not owned by the operator) where kms-byok writes a file; its target is never
+   * touched. Exit 2 when found before any KMS request (marked by `asLocalInputError`), else 1.
+   */
   | 'ERR_UNSAFE_PATH'
   /** The escrow directory or a parent could be changed by someone other than the operator (exit 2). */
   | 'ERR_ESCROW_DIR_UNSAFE'
@@ -105,7 +108,6 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_NOT_A_TERMINAL',
   'ERR_FILE_READ',
   'ERR_INSECURE_FILE',
-  'ERR_UNSAFE_PATH',
   'ERR_ESCROW_DIR_UNSAFE',
   'ERR_NOT_A_TRANSCRIPT',
   'ERR_POLICY_LOCKOUT',

@@ -273,7 +273,7 @@ function operatorName(): string {
  * `/tmp`) is safe for entries we own. The hint is the exact `chmod`/`chown` that fixes it. Paths that
  * do not exist yet are skipped (they will be created 0700). No-op where there are no uids (Windows).
  */
-export function assertDirectorySafe(dir: string, flag = '--escrow-dir'): void {
+export function assertDirectorySafe(dir: string): void {
   const me = euid();
   if (me === undefined) return;
   const abs = realPrefix(resolve(dir));
@@ -294,7 +294,7 @@ export function assertDirectorySafe(dir: string, flag = '--escrow-dir'): void {
     const what = isTheDir ? `escrow directory ${p}` : `${p} (a parent of escrow directory ${abs})`;
     if (st.uid !== me && st.uid !== 0) {
       throw new KmsByokError('ERR_ESCROW_DIR_UNSAFE', `${what} belongs to uid ${st.uid}, not to you (uid ${me}) or root: its owner could replace or delete your escrows`, {
-        hint: `chown ${operatorName()} ${p}   (or choose an ${flag} under a directory only you and root can change)`,
+        hint: `chown ${operatorName()} ${p}   (or keep the escrow directory under directories only you and root can change)`,
       });
     }
     const groupOrOtherWritable = (st.mode & 0o022) !== 0;
