@@ -6,6 +6,9 @@
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+// A ceremony's process holds key material: keep it out of core dumps (cli/core-dumps.ts).
+(await import('./cli/core-dumps.js')).disableCoreDumps();
+
 const { main } = await import('./cli/main.js');
 const { systemIo } = await import('./cli/io.js');
 process.exitCode = await main(process.argv.slice(2), systemIo());

@@ -6,6 +6,7 @@
  * is re-asked with its reason instead of failing.
  */
 import { KmsByokError } from '../core/errors.js';
+import { assertAliasName } from '../core/alias.js';
 import type { KeySpec, KeyUsage, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
 import { DAY_MS, assertValidTo, parseDuration, parseIsoTime } from '../core/time.js';
 import { MAX_VALID_TO_DAYS } from '../core/aws-names.js';
@@ -37,17 +38,8 @@ export function keySpecChoices(): KeySpecChoice[] {
   });
 }
 
-const ALIAS = /^alias\/[a-zA-Z0-9/_-]{1,250}$/;
-
-/** Refuses an alias name KMS would refuse (or reserves for AWS). */
-export function assertAliasName(alias: string, flag = '--alias'): string {
-  if (!ALIAS.test(alias) || alias.startsWith('alias/aws/')) {
-    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid ${flag} "${alias}"`, {
-      hint: 'use alias/NAME with letters, digits, / _ - (alias/aws/ is reserved for AWS)',
-    });
-  }
-  return alias;
-}
+/** The one alias check lives in core (used by every command that takes an alias). */
+export { assertAliasName } from '../core/alias.js';
 
 /** `true`, or the message and hint of the KmsByokError `fn` throws. */
 function reason(fn: () => unknown): true | string {

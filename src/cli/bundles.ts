@@ -4,17 +4,19 @@
  * loads this on a machine with no network and no AWS SDK.
  */
 import { constants as fsConstants } from 'node:fs';
-import { access, open, readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import { createExclusive, isSymlink, unsafePath } from '../escrow/safe-files.js';
 import { hostname, userInfo } from 'node:os';
 import { dirname } from 'node:path';
-import { KmsByokError } from '../core/errors.js';
+import { KmsByokError, asLocalInputError } from '../core/errors.js';
 import type { SecretBytes } from '../core/secret.js';
 import type { KeySpec } from '../core/aws-names.js';
 import { parseMaterial } from '../material/parse.js';
 import { parseBundle, serializeBundle, type Bundle } from '../ceremony/airgap.js';
 
-/** Refuses, before anything is created, a bundle path that exists or whose directory is missing. */
+/** Refuses, before anything is created, a bundle path that exists (or is a link) or whose directory is missing. */
 export async function assertBundleCreatable(path: string, flag: string): Promise<void> {
+  if (await isSymlink(path)) throw asLocalInputError(unsafePath(path, flag));
   try {
     await access(path, fsConstants.F_OK);
   } catch {
@@ -28,23 +30,17 @@ export async function assertBundleCreatable(path: string, flag: string): Promise
   throw new KmsByokError('ERR_BUNDLE_EXISTS', `${flag} ${path} already exists`, { hint: 'bundles are never overwritten: choose a new file name; nothing was created' });
 }
 
-/** Writes a bundle create-only (wx), mode 0600, fsynced. */
+/** Writes a bundle exclusively (O_EXCL|O_NOFOLLOW), mode 0600, fsynced: never over a file or through a link. */
 export async function writeBundleFile(path: string, bundle: Bundle): Promise<void> {
-  let handle;
   try {
-    handle = await open(path, 'wx', 0o600);
+    await createExclusive(path, serializeBundle(bundle), 'the bundle');
   } catch (e) {
+    if (e instanceof KmsByokError) throw e; // ERR_UNSAFE_PATH: a link planted at the path
     const code = (e as { code?: string }).code;
     // Checked creatable before any work (assertBundleCreatable): failing now is an I/O failure (exit 1), not a usage error.
     throw new KmsByokError(code === 'EEXIST' ? 'ERR_BUNDLE_EXISTS' : 'ERR_FILE_WRITE', `cannot create ${path} (${code ?? 'error'})`, {
       hint: code === 'EEXIST' ? 'bundles are never overwritten: choose a new file name' : 'check the directory exists and is writable',
     });
-  }
-  try {
-    await handle.writeFile(serializeBundle(bundle));
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 
@@ -74,6 +70,8 @@ export async function readMaterialFile(path: string, keySpec: KeySpec): Promise<
   }
   try {
     return parseMaterial(bytes, keySpec);
+  } catch (e) {
+    throw asLocalInputError(e); // read before any KMS request: exit 2
   } finally {
     bytes.fill(0);
   }

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { KmsByokError } from '../core/errors.js';
+import { KmsByokError, asLocalInputError } from '../core/errors.js';
 import type { SecretBytes } from '../core/secret.js';
 import { assertSealingValid, parseRecipient, type EscrowOpener, type EscrowSealing } from '../escrow/index.js';
 import { nodeEscrowFs, openFileVault, readIdentityFile, readPassphraseFile, type EscrowFs } from '../escrow/file-store.js';
@@ -28,12 +28,28 @@ async function readAll(stream: Readable): Promise<Uint8Array> {
  * relative to the invocation's working directory (`io.cwd`), not the process's.
  */
 function fsWithStdin(io: Io): EscrowFs {
-  return { ...nodeEscrowFs, readFile: (p) => (p === '-' ? readAll(io.stdin) : nodeEscrowFs.readFile(resolve(io.cwd, p))) };
+  return {
+    ...nodeEscrowFs,
+    readFile: (p) => (p === '-' ? readAll(io.stdin) : nodeEscrowFs.readFile(resolve(io.cwd, p))),
+    stat: (p) => nodeEscrowFs.stat(resolve(io.cwd, p)),
+  };
 }
 
-/** Reads a passphrase from a file, or from stdin for `-`. */
-export function readPassphrase(path: string, io: Io): Promise<SecretBytes> {
-  return readPassphraseFile(path, { fs: fsWithStdin(io) });
+/**
+ * How secret input files with group/other access are treated: refused (ERR_INSECURE_FILE, exit 2)
+ * unless the wizard runs the command (`io.warnInsecureInputs`): then warned about, with the chmod.
+ */
+function insecureHandling(io: Io): { onInsecure?: (warning: string) => void } {
+  return io.warnInsecureInputs === true ? { onInsecure: (w) => say(io, 'warning', w) } : {};
+}
+
+/** Reads a passphrase from a file, or from stdin for `-`. A bad file is exit 2 (nothing reached KMS yet). */
+export async function readPassphrase(path: string, io: Io): Promise<SecretBytes> {
+  try {
+    return await readPassphraseFile(path, { fs: fsWithStdin(io), ...insecureHandling(io) });
+  } catch (e) {
+    throw asLocalInputError(e);
+  }
 }
 
 /** Reads recipients files: one `age1…` per line, `#` comments and blank lines ignored. */
@@ -54,10 +70,10 @@ async function readRecipientsFile(path: string, io: Io): Promise<string[]> {
 }
 
 /** Splits `NAME=age1…` into a label and a recipient; a bare recipient has no label. */
-function labelled(text: string): { recipient: string; label?: string } {
+function labelled(text: string, flag: string): { recipient: string; label?: string } {
   const eq = text.indexOf('=');
   const label = eq > 0 ? text.slice(0, eq).trim() : undefined;
-  const recipient = parseRecipient(eq > 0 ? text.slice(eq + 1) : text).recipient;
+  const recipient = parseRecipient(eq > 0 ? text.slice(eq + 1) : text, flag).recipient;
   return label ? { recipient, label } : { recipient };
 }
 
@@ -79,9 +95,9 @@ export async function readSealingInputs(
   io: Io,
   input: { recipients: string[]; recipientsFiles: string[]; passphraseFile: string | undefined; threshold?: string; split?: string },
 ): Promise<EscrowSealing> {
-  const texts = [...input.recipients];
-  for (const f of input.recipientsFiles) texts.push(...(await readRecipientsFile(f, io)));
-  const recipients = texts.map(labelled);
+  const texts = input.recipients.map((t) => ({ t, flag: '--recipient' }));
+  for (const f of input.recipientsFiles) texts.push(...(await readRecipientsFile(f, io)).map((t) => ({ t, flag: `--recipients-file ${f}` })));
+  const recipients = texts.map(({ t, flag }) => labelled(t, flag));
   if (recipients.length === 0 && input.passphraseFile === undefined) {
     throw missing('--recipient or --passphrase-file', 'who can open the escrow', 'pass each custodian\'s age recipient with --recipient age1…, or --passphrase-file FILE');
   }
@@ -121,7 +137,11 @@ export async function readOpener(io: Io, input: { identities: string[]; passphra
     throw missing('--identity or --passphrase-file', 'how to open the escrow', 'pass --identity custodian.txt (an age identity file) or --passphrase-file FILE');
   }
   const identities: string[] = [];
-  for (const path of input.identities) identities.push(...(await readIdentityFile(path, { fs: fsWithStdin(io) })));
+  try {
+    for (const path of input.identities) identities.push(...(await readIdentityFile(path, { fs: fsWithStdin(io), ...insecureHandling(io) })));
+  } catch (e) {
+    throw asLocalInputError(e); // read before any KMS request: a bad identity file is exit 2
+  }
   return { identities };
 }
 

@@ -10,18 +10,18 @@
  * Progress goes to stderr: a redrawn bar on a terminal, plain periodic lines otherwise.
  */
 import { createHash } from 'node:crypto';
-import * as fs from 'node:fs/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { ExitCode, KmsByokError } from '../core/errors.js';
+import { ExitCode, KmsByokError, asLocalInputError } from '../core/errors.js';
 import type { KmsPort } from '../kms/port.js';
 import { parsePlan, planProblems, requireForCommand, type Plan, type PlanEntry } from '../ceremony/fleet-plan.js';
 import { RateLimiter, limitKms, resolveRates, runPool, type LimiterClock } from '../ceremony/fleet-limiter.js';
 import { bool, str, strs, type FlagSpec, type Parsed } from './args.js';
 import { say, type Io } from './io.js';
 import { printJson } from './render.js';
-import { appendTranscript } from './lifecycle-cli.js';
+import { appendTranscript, preflightTranscript, transcriptFailure } from './transcript-file.js';
+import { assertDirectorySafe, openAppendOnly, readAllFrom, replaceAtomic } from '../escrow/safe-files.js';
 import { operatorName } from './lifecycle-edge.js';
 import { plaintextStateWarning, wantsEmulator } from './target.js';
 import { isLoopbackUrl } from '../core/endpoints.js';
@@ -113,8 +113,15 @@ interface RunHeader {
 async function finishedBefore(path: string, command: FleetCommand, sha: string, io: Io): Promise<Set<string> | undefined> {
   let text: string;
   try {
-    text = await fs.readFile(path, 'utf8');
-  } catch {
+    // Never through a link, never a file of another user (ERR_UNSAFE_PATH): it decides what is skipped.
+    const h = await openAppendOnly(path, 'the fleet run state', { create: false });
+    try {
+      text = (await readAllFrom(h)).toString('utf8');
+    } finally {
+      await h.close();
+    }
+  } catch (e) {
+    if (e instanceof KmsByokError) throw asLocalInputError(e);
     return undefined;
   }
   const lines = text.split('\n').filter((l) => l.trim() !== '');
@@ -161,12 +168,24 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
   const skip = prior ?? new Set<string>();
   if (resuming && prior === undefined) say(io, 'note', 'no earlier run of this plan to resume: running every key');
 
-  // The run-state file: appended as keys finish (a crash loses at most the keys in flight).
-  if (prior === undefined) {
-    const header: RunHeader = { format: 'kms-byok-fleet-run', version: 1, command, planSha256: sha256, startedAt: new Date().toISOString() };
-    await fs.writeFile(statePath, `${JSON.stringify(header)}\n`, { mode: 0o600 });
+  // Before any KMS request: the transcript must be appendable (not a link, chain intact), and every
+  // entry's escrow directory safe from other users (docs/architecture.md, safe files).
+  const transcriptPath = fleetTranscriptPath(io, p, plan);
+  if (command !== 'status') await preflightTranscript(transcriptPath);
+  for (const dir of new Set(plan.entries.map((e) => e.escrowDir))) assertDirectorySafe(dir);
+  // The run-state file: appended as keys finish (a crash loses at most the keys in flight). A fresh
+  // run replaces it by rename (a link planted there is refused, its target untouched); appends go
+  // through O_APPEND|O_NOFOLLOW to a regular file we own.
+  let state;
+  try {
+    if (prior === undefined) {
+      const header: RunHeader = { format: 'kms-byok-fleet-run', version: 1, command, planSha256: sha256, startedAt: new Date().toISOString() };
+      await replaceAtomic(statePath, `${JSON.stringify(header)}\n`, 'the fleet run state');
+    }
+    state = await openAppendOnly(statePath, 'the fleet run state', { create: false });
+  } catch (e) {
+    throw asLocalInputError(e); // nothing has reached KMS yet: a planted link is exit 2
   }
-  const state = await fs.open(statePath, 'a', 0o600);
 
   const clock: LimiterClock = { now: () => performance.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
   const limiter = new RateLimiter(rates, clock);
@@ -271,9 +290,14 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
     summary: { total: plan.entries.length, ok: count('ok'), failed: count('failed'), attention: count('attention'), skipped: count('skipped'), seconds },
     keys: rows,
   };
-  if (command !== 'status') await transcript(io, p, plan, report, sha256, retries);
+  let unrecorded: unknown;
+  if (command !== 'status') await transcript(io, transcriptPath, report, sha256, retries).catch((e: unknown) => void (unrecorded = e));
   if (bool(p, 'json')) printJson(io, report);
   else renderTable(io, report);
+  if (unrecorded !== undefined) {
+    // The keys' results above stand; the run's record is missing: that is a failure (exit 1).
+    throw transcriptFailure(transcriptPath, `${command} --plan: ${report.summary.ok} ok, ${report.summary.failed} failed (see the table above)`, unrecorded);
+  }
   const s = report.summary;
   say(io, null, `${command} --plan: ${s.ok} ok, ${s.failed} failed${s.attention ? `, ${s.attention} need attention` : ''}${s.skipped ? `, ${s.skipped} skipped (finished before)` : ''} in ${seconds}s; ${retries} retried request(s)`);
   for (const r of rows) if (r.status === 'failed') say(io, 'error', `${r.key} (${r.region}): ${r.code}: ${r.message}${r.hint ? ` — hint: ${r.hint}` : ''}`);
@@ -290,9 +314,13 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
   return s.attention > 0 ? ExitCode.attention : ExitCode.ok;
 }
 
+/** The fleet run's transcript: --transcript, else the first entry's escrow directory's transcript.md. */
+function fleetTranscriptPath(io: Io, p: Parsed, plan: Plan): string {
+  return str(p, 'transcript') ? resolve(io.cwd, str(p, 'transcript')!) : resolve(plan.entries[0]!.escrowDir, 'transcript.md');
+}
+
 /** One transcript entry per fleet run (not per key: the chain is re-read on every append). */
-async function transcript(io: Io, p: Parsed, plan: Plan, r: FleetReport, sha: string, retries: number): Promise<void> {
-  const path = str(p, 'transcript') ? resolve(io.cwd, str(p, 'transcript')!) : resolve(plan.entries[0]!.escrowDir, 'transcript.md');
+async function transcript(io: Io, path: string, r: FleetReport, sha: string, retries: number): Promise<void> {
   await appendTranscript(io, path, {
     ceremony: `${r.command} --plan`,
     time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
@@ -303,7 +331,7 @@ async function transcript(io: Io, p: Parsed, plan: Plan, r: FleetReport, sha: st
       ['retried requests', String(retries)],
       ['keys', r.keys.filter((k) => k.status !== 'skipped').map((k) => `${k.region} ${k.keyId ?? k.key}: ${k.status === 'failed' ? `failed ${k.code}` : `${k.action ?? k.status}${k.validTo ? ` ValidTo ${k.validTo}` : ''}`}`)],
     ],
-  }).catch((e: unknown) => say(io, 'warning', `could not append to the transcript: ${e instanceof Error ? e.message : String(e)}`));
+  });
 }
 
 function renderTable(io: Io, r: FleetReport): void {

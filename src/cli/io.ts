@@ -21,6 +21,11 @@ export interface Io {
    * call `cancel.request(...)` themselves.
    */
   cancel: Cancellation;
+  /**
+   * Set by the wizard only: an identity or passphrase file that group or others may access is warned
+   * about (with the `chmod`) instead of refused (ERR_INSECURE_FILE).
+   */
+  warnInsecureInputs?: boolean;
 }
 
 /**

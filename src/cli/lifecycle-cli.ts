@@ -8,14 +8,16 @@ import { dirname, resolve } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
 import type { EscrowOpener } from '../escrow/index.js';
 import type { LifecycleDeps } from '../ceremony/lifecycle.js';
-import { appendEntry, type TranscriptRecord } from '../ceremony/transcript.js';
+import type { TranscriptRecord } from '../ceremony/transcript.js';
+import { appendTranscript, describeFailure, preflightTranscript, transcriptFailure } from './transcript-file.js';
+import { assertDirectorySafe } from '../escrow/safe-files.js';
 import { TARGET_FLAGS, OUTPUT_FLAGS, str, strs, bool, type FlagSpec, type Parsed } from './args.js';
 import { say, type Io } from './io.js';
 import { openTarget, type Target } from './target.js';
 import { readOpener } from './escrow-inputs.js';
 import { notify, type NotifyDocument } from './notify.js';
 import { fileEscrowStore, keyIdOf, latestEscrow, openJournal, operatorName, type CliJournal, type EscrowStoreOptions } from './lifecycle-edge.js';
-import { ensureDirectory, findLatestVersion } from '../escrow/file-store.js';
+import { findLatestVersion } from '../escrow/file-store.js';
 
 export const ESCROW_INPUT_FLAGS: FlagSpec = {
   'escrow-dir': { type: 'string' },
@@ -90,6 +92,11 @@ export async function runCeremony<T>(
   // An explicit --escrow FILE was read before (assertEscrowFileMatches); the directory is checked here.
   const escrowNeeded = file === undefined ? c.needsEscrow : undefined;
   if (escrowNeeded) await assertEscrowPresent(escrowDir, keyIdOf(c.subject), escrowNeeded);
+  // Before anything reaches KMS: an escrow directory others could change, and a transcript that is a
+  // link or whose chain is broken, refuse the ceremony (docs/architecture.md, safe files).
+  assertDirectorySafe(escrowDir);
+  const transcriptPath = transcriptPathOf(p, io, escrowDir);
+  await preflightTranscript(transcriptPath);
   const target = await openTarget(p, io, { onRequest: (op, id) => requests.push(`${op} ${id ?? '(no request id)'}`) });
   let journal: CliJournal;
   let subject = c.subject;
@@ -129,9 +136,22 @@ export async function runCeremony<T>(
     throw e;
   } finally {
     await target.close();
-    if (result === undefined || !c.quiet?.(result)) await transcriptEntry();
+    let unrecorded: unknown;
+    if (result === undefined || !c.quiet?.(result)) {
+      try {
+        await transcriptEntry();
+      } catch (e) {
+        unrecorded = e;
+      }
+    }
     const hook = str(p, 'notify-command');
     if (hook !== undefined) await notify(io, hook, notifyDocument(c.ceremony, result, failure));
+    if (unrecorded !== undefined) {
+      // A ceremony without its record failed as a record (exit 1), after saying what KMS did; one
+      // that failed anyway keeps its own error, and the missing entry is said on stderr.
+      if (failure === undefined) throw transcriptFailure(transcriptPath, c.outcome(result as T), unrecorded);
+      say(io, 'error', `the transcript entry of this failed ${c.ceremony} could not be written: ${describeFailure(unrecorded)}`);
+    }
   }
 
   async function transcriptEntry(): Promise<void> {
@@ -141,7 +161,7 @@ export async function runCeremony<T>(
         : failure instanceof KmsByokError
           ? `failed: ${failure.code}: ${failure.message} (journal ${journal.path} lets a re-run resume)`
           : `failed: ${failure instanceof Error ? failure.message : String(failure)}`;
-    await appendTranscript(io, str(p, 'transcript') ? resolve(io.cwd, str(p, 'transcript')!) : resolve(escrowDir, 'transcript.md'), {
+    await appendTranscript(io, transcriptPath, {
       ceremony: c.ceremony,
       time: started.toISOString().replace(/\.\d{3}Z$/, 'Z'),
       outcome,
@@ -153,7 +173,7 @@ export async function runCeremony<T>(
         ['journal', journal.path],
         ['KMS requests', requests],
       ],
-    }).catch((e: unknown) => say(io, 'warning', `could not append to the transcript: ${e instanceof Error ? e.message : String(e)}`));
+    });
   }
 }
 
@@ -200,24 +220,13 @@ export async function escrowFacts(dir: string, keyId: string | undefined): Promi
   ];
 }
 
-/** Appends one chained entry to the transcript file (created 0600 when missing). */
-export async function appendTranscript(io: Io, path: string, record: TranscriptRecord): Promise<void> {
-  let existing = '';
-  try {
-    existing = await fs.readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as { code?: string }).code !== 'ENOENT') throw e;
-  }
-  const { text, head } = appendEntry(existing, record);
-  await ensureDirectory(dirname(path));
-  const h = await fs.open(path, 'a', 0o600);
-  try {
-    await h.writeFile(text);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-  say(io, 'note', `transcript ${path}: head ${head}`);
+/** The transcript's edge lives in `transcript-file.ts`; re-exported for the commands that import it from here. */
+export { appendTranscript, preflightTranscript, transcriptFailure } from './transcript-file.js';
+
+/** The transcript file of a ceremony: --transcript, else `<escrow dir>/transcript.md`. */
+export function transcriptPathOf(p: Parsed, io: Io, escrowDir: string): string {
+  const t = str(p, 'transcript');
+  return t ? resolve(io.cwd, t) : resolve(escrowDir, 'transcript.md');
 }
 
 /** The hook's document: the result object the JSON output prints, or the error's code and message. */

@@ -7,12 +7,13 @@
  * with SIGKILL right after that step is durably journalled (used by the crash/resume test, which
  * spawns the built CLI). It is read from the CLI's Io environment only and never set by kms-byok.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
 import { checkValue } from '../material/check-value.js';
 import { carryOverFacts, openEscrow, parseEscrowFileName, recordImport, type EscrowOpener, type EscrowSealing, type EscrowSidecar } from '../escrow/index.js';
+import { replaceAtomic } from '../escrow/safe-files.js';
 import { ensureDirectory, findLatestVersion, indexLatestVersions, nextEscrowVersion, readEscrow, updateSidecar, writeSealedEscrow, assertEscrowDirWritable } from '../escrow/file-store.js';
 import type { EscrowRef, JournalPort, LifecycleEscrow } from '../ceremony/lifecycle.js';
 import { say, type Io } from './io.js';
@@ -165,33 +166,13 @@ export function journalPath(dir: string, ceremony: string, subject: string): str
   return join(dir, '.journal', `${ceremony}-${safe}.json`);
 }
 
-/** Creates a temp file beside `path` (0600), creating its directory (0700) the first time it is missing. */
-async function openTemp(path: string): Promise<{ tmp: string; h: fs.FileHandle }> {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    return { tmp, h: await fs.open(tmp, 'wx', 0o600) };
-  } catch (e) {
-    if ((e as { code?: string }).code !== 'ENOENT') throw e;
-    await ensureDirectory(dirname(path));
-    return { tmp, h: await fs.open(tmp, 'wx', 0o600) };
-  }
-}
-
+/**
+ * Replaces the journal atomically (exclusive temp file + rename, never through a link: see
+ * `escrow/safe-files.ts`), creating its directory (0700) the first time it is missing.
+ */
 async function writeAtomic(path: string, text: string): Promise<void> {
-  const { tmp, h } = await openTemp(path);
-  try {
-    await h.writeFile(text);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-  await fs.rename(tmp, path);
-  const d = await fs.open(dirname(path), 'r');
-  try {
-    await d.sync().catch(() => undefined);
-  } finally {
-    await d.close();
-  }
+  await ensureDirectory(dirname(path));
+  await replaceAtomic(path, text, 'the journal');
 }
 
 function isStringRecord(v: unknown): v is Record<string, string> {
@@ -242,6 +223,7 @@ export async function openJournal(io: Io, dir: string, ceremony: string, subject
     try {
       await writeAtomic(path, `${JSON.stringify(state, null, 2)}\n`);
     } catch (e) {
+      if (e instanceof KmsByokError) throw e; // ERR_UNSAFE_PATH: a link planted as the journal
       throw new KmsByokError('ERR_JOURNAL', `cannot write the journal ${path} (${(e as { code?: string }).code ?? 'error'})`, {
         hint: 'the escrow directory must be writable: check its permissions and free space',
       });

@@ -19,6 +19,19 @@ export type ErrorCode =
   | 'ERR_NO_TARGET'
   /** A file named on the command line does not exist or cannot be read (exit 2, before any KMS request). */
   | 'ERR_FILE_READ'
+  /** An identity or passphrase file that group or others may read or write (exit 2): `chmod 600 FILE`. */
+  | 'ERR_INSECURE_FILE'
+  /**
+   * A symlink (or a file not owned by the operator) where kms-byok writes a file; its target is never
+   * touched. Exit 2 when found before any KMS request (marked by `asLocalInputError`), else 1.
+   */
+  | 'ERR_UNSAFE_PATH'
+  /** The escrow directory or a parent could be changed by someone other than the operator (exit 2). */
+  | 'ERR_ESCROW_DIR_UNSAFE'
+  /** Another process holds the lock of a file kms-byok appends to (the transcript). */
+  | 'ERR_LOCKED'
+  /** The ceremony ran, but its transcript entry could not be written (exit 1). */
+  | 'ERR_TRANSCRIPT'
   // local files
   | 'ERR_ESCROW_DIR_UNWRITABLE'
   /** The escrow directory, or a file in it the tool looked up, exists but cannot be listed or read. */
@@ -99,6 +112,8 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_NOT_A_TERMINAL',
   'ERR_NO_TARGET',
   'ERR_FILE_READ',
+  'ERR_INSECURE_FILE',
+  'ERR_ESCROW_DIR_UNSAFE',
   'ERR_NOT_A_TRANSCRIPT',
   'ERR_POLICY_LOCKOUT',
   'ERR_POLICY_SEPARATION',
@@ -119,19 +134,32 @@ export class KmsByokError extends Error {
   override readonly name = 'KmsByokError';
   readonly code: ErrorCode;
   readonly hint: string | undefined;
+  /** Set by {@link asLocalInputError}: a bad local file found before anything reached KMS is exit 2. */
+  readonly localInput: boolean;
 
-  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown; localInput?: boolean } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.hint = options.hint;
+    this.localInput = options.localInput === true;
   }
 
-  /** The process exit code this error maps to: 2 usage, 130 cancelled, otherwise 1. */
+  /** The process exit code this error maps to: 2 usage (or a bad local input), 130 cancelled, otherwise 1. */
   get exitCode(): number {
-    if (USAGE_CODES.has(this.code)) return ExitCode.usage;
+    if (USAGE_CODES.has(this.code) || this.localInput) return ExitCode.usage;
     if (this.code === 'ERR_CANCELLED') return ExitCode.cancelled;
     return ExitCode.failed;
   }
+}
+
+/**
+ * The same error (code, message, hint), marked as a bad local input (exit 2): for failures reading a
+ * file the user named (material, identity, passphrase, plan) before any KMS request, whose codes
+ * (ERR_MATERIAL, ERR_IDENTITY…) also occur later in a ceremony, where they are exit 1.
+ */
+export function asLocalInputError(e: unknown): unknown {
+  if (!(e instanceof KmsByokError) || e.exitCode === ExitCode.usage) return e;
+  return new KmsByokError(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), cause: e.cause ?? e, localInput: true });
 }
 
 /** Shorthand for the most common failure: a user-supplied value that cannot be used. */

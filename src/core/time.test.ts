@@ -39,6 +39,14 @@ describe('parseIsoTime', () => {
       expect(codeOf(() => parseIsoTime(bad, '--valid-to')), bad).toBe('ERR_INVALID_VALID_TO');
     }
   });
+  it('refuses dates and times JavaScript would roll over, and accepts the real edge days', () => {
+    for (const bad of ['2027-02-29', '2027-02-30T00:00:00Z', '2027-04-31', '2027-00-10', '2027-01-00', '2027-01-31T24:00:00Z', '2027-01-31T23:60:00Z', '2027-01-31T10:00:00+24:00']) {
+      expect(codeOf(() => parseIsoTime(bad, '--valid-to')), bad).toBe('ERR_INVALID_VALID_TO');
+    }
+    expect(() => parseIsoTime('2027-02-30T00:00:00Z', '--valid-to')).toThrow('invalid --valid-to "2027-02-30T00:00:00Z": 2027-02 has no day 30 (it has 28 days)');
+    expect(parseIsoTime('2028-02-29', '--valid-to').toISOString()).toBe('2028-02-29T00:00:00.000Z');
+    expect(parseIsoTime('2027-12-31T23:59:59Z', '--valid-to').toISOString()).toBe('2027-12-31T23:59:59.000Z');
+  });
 });
 
 describe('assertValidTo', () => {

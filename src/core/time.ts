@@ -42,7 +42,28 @@ export function parseIsoTime(text: string, flag: string): Date {
       hint: `use a UTC time such as 2027-06-30T00:00:00Z or a date such as 2027-06-30`,
     });
   }
+  // JavaScript rolls impossible dates over (2027-02-30 becomes March 2; 24:00 the next day): every
+  // field as written must be a real calendar date and clock time.
+  const problem = calendarProblem(trimmed);
+  if (problem !== undefined) {
+    throw new KmsByokError('ERR_INVALID_VALID_TO', `invalid ${flag} "${text}": ${problem}`, {
+      hint: 'give a real calendar date and time, such as 2027-02-28T00:00:00Z',
+    });
+  }
   return d;
+}
+
+/** Why the fields of an ISO-8601 text are not a real date and time (undefined when they are). */
+function calendarProblem(text: string): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?(Z|([+-])(\d{2}):(\d{2}))?)?$/i.exec(text);
+  if (!m) return 'not an ISO-8601 time';
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (month < 1 || month > 12) return `there is no month ${m[2]}`;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day < 1 || day > daysInMonth) return `${m[1]}-${m[2]} has no day ${m[3]} (it has ${daysInMonth} days)`;
+  if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || (m[6] !== undefined && Number(m[6]) > 59))) return `${m[4]}:${m[5]}${m[6] ? `:${m[6]}` : ''} is not a clock time`;
+  if (m[8] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return `${m[8]}${m[9]}:${m[10]} is not a time-zone offset`;
+  return undefined;
 }
 
 /**

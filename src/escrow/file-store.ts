@@ -16,6 +16,7 @@ import { SecretBytes } from '../core/secret.js';
 import { type EscrowSidecar, parseEscrowFileName, parseSidecar, serializeSidecar, sha256Hex, sidecarFileName } from './format.js';
 import { parseIdentities } from './seal.js';
 import { assertSidecarUpdate, recordImport, type ImportFact, type LoadedEscrow, type SealedEscrow } from './store.js';
+import { assertDirectorySafe, isSymlink, unsafePath } from './safe-files.js';
 
 /** The file handle operations the store uses (a subset of `fs/promises` FileHandle). */
 export interface EscrowFileHandle {
@@ -27,7 +28,7 @@ export interface EscrowFileHandle {
 /** The filesystem operations the store uses (a subset of `node:fs/promises`): the test seam. */
 export interface EscrowFs {
   mkdir(path: string, options: { recursive?: boolean; mode: number }): Promise<string | undefined>;
-  stat(path: string): Promise<{ mode: number; isDirectory(): boolean }>;
+  stat(path: string): Promise<{ mode: number; isDirectory(): boolean; uid?: number; gid?: number }>;
   open(path: string, flags: string, mode?: number): Promise<EscrowFileHandle>;
   link(existingPath: string, newPath: string): Promise<void>;
   rename(oldPath: string, newPath: string): Promise<void>;
@@ -51,6 +52,15 @@ export const nodeEscrowFs: EscrowFs = {
 /** Options of every file-store call. */
 export interface FileStoreOptions {
   fs?: EscrowFs;
+}
+
+/**
+ * How a secret input file (identity, passphrase) that group or others may read or write is treated:
+ * refused with ERR_INSECURE_FILE (the default, exit 2), or — in the wizard — reported to `warn` and
+ * read anyway.
+ */
+export interface InputFileOptions extends FileStoreOptions {
+  onInsecure?: (warning: string) => void;
 }
 
 /** What {@link writeSealedEscrow} wrote (the ceremony's `WrittenEscrow`). */
@@ -206,12 +216,17 @@ async function makeDirs(fs: EscrowFs, dir: string): Promise<void> {
 }
 
 /**
- * Makes sure `dir` can hold escrows: creates it (mode 0700) when missing, and proves it writable by
- * creating and removing a probe file (create-only). Throws ERR_ESCROW_DIR_UNWRITABLE with a hint.
- * Returns a warning when the directory is readable by group or others, else undefined.
+ * Makes sure `dir` can hold escrows: refuses one that someone else could change (the directory or a
+ * parent not owned by the operator or root, or writable by group/others — `assertDirectorySafe`,
+ * ERR_ESCROW_DIR_UNSAFE), creates it (mode 0700) when missing, and proves it writable by creating and
+ * removing a probe file (create-only). Throws ERR_ESCROW_DIR_UNWRITABLE with a hint. Returns a
+ * warning when the directory is readable (not writable) by group or others, else undefined.
  */
 export async function assertEscrowDirWritable(dir: string, options: FileStoreOptions = {}): Promise<string | undefined> {
   const fs = options.fs ?? nodeEscrowFs;
+  // Who could change it first (ERR_ESCROW_DIR_UNSAFE), on the real filesystem only: the injected
+  // test filesystems have no owners.
+  if (options.fs === undefined) assertDirectorySafe(dir);
   try {
     await makeDirs(fs, dir);
   } catch (e) {
@@ -340,8 +355,34 @@ function sidecarPathOf(path: string): string {
   return join(dirname(path), parsed.sidecarName);
 }
 
-/** Reads a file the caller named (identity, passphrase): ERR_FILE_READ (exit 2) when missing or unreadable. */
-async function readInputFile(fs: EscrowFs, path: string, what: string): Promise<Uint8Array> {
+/**
+ * A read-only secret a service manager hands to an unprivileged process: owned by root, group root
+ * or our own group, readable by that group only (no group write, nothing for others). This is what
+ * systemd's LoadCredential= (an ACL, shown as group bits) and a Kubernetes secret volume with
+ * fsGroup (group = our gid, mode 0440) look like; refusing them would break every printed schedule.
+ */
+function handedOverByRoot(st: { mode: number; uid?: number; gid?: number }): boolean {
+  const euid = typeof process.geteuid === 'function' ? process.geteuid() : undefined;
+  const egid = typeof process.getegid === 'function' ? process.getegid() : undefined;
+  if (euid === undefined || euid === 0 || st.uid !== 0) return false;
+  return (st.mode & 0o026) === 0 && (st.gid === 0 || st.gid === egid);
+}
+
+/**
+ * Reads a file the caller named (identity, passphrase): ERR_FILE_READ (exit 2) when missing or
+ * unreadable; ERR_INSECURE_FILE (exit 2) when group or others may read or write it, unless
+ * `onInsecure` takes the warning instead. `-` (stdin) has no mode to check.
+ */
+async function readInputFile(fs: EscrowFs, path: string, what: string, onInsecure?: (warning: string) => void): Promise<Uint8Array> {
+  if (path !== '-' && process.platform !== 'win32') {
+    const st = await fs.stat(path).catch(() => undefined);
+    if (st !== undefined && (st.mode & 0o066) !== 0 && !handedOverByRoot(st)) {
+      const mode = (st.mode & 0o777).toString(8).padStart(3, '0');
+      const message = `${what} ${path} is ${(st.mode & 0o006) !== 0 ? 'readable or writable by everyone' : 'readable or writable by its group'} (mode ${mode}): it holds a secret`;
+      if (onInsecure === undefined) throw new KmsByokError('ERR_INSECURE_FILE', message, { hint: `chmod 600 ${path}` });
+      onInsecure(`${message}: chmod 600 ${path}`);
+    }
+  }
   try {
     return await fs.readFile(path);
   } catch (e) {
@@ -421,6 +462,7 @@ export async function updateSidecar(
   const fs = options.fs ?? nodeEscrowFs;
   const sidecarPath = sidecarPathOf(path);
   const dir = dirname(sidecarPath);
+  if (options.fs === undefined && (await isSymlink(sidecarPath))) throw unsafePath(sidecarPath, 'the sidecar');
   const current = parseSidecar(await readSidecarFile(fs, sidecarPath, undefined));
   const next = update(current);
   assertSidecarUpdate(current, next);
@@ -527,9 +569,9 @@ export async function findLatestVersion(dir: string, keyId: string, options: Fil
  * `AGE-SECRET-KEY-PQ-1…` lines). ERR_IDENTITY when it holds none or an invalid one; ERR_FILE_READ
  * when it does not exist or cannot be read.
  */
-export async function readIdentityFile(path: string, options: FileStoreOptions = {}): Promise<string[]> {
+export async function readIdentityFile(path: string, options: InputFileOptions = {}): Promise<string[]> {
   const fs = options.fs ?? nodeEscrowFs;
-  const bytes = await readInputFile(fs, path, 'identity file');
+  const bytes = await readInputFile(fs, path, 'identity file', options.onInsecure);
   try {
     return await parseIdentities(new TextDecoder().decode(bytes), path);
   } finally {
@@ -541,9 +583,9 @@ export async function readIdentityFile(path: string, options: FileStoreOptions =
  * Reads a passphrase file: its bytes, minus ONE trailing newline (`\n` or `\r\n`).
  * ERR_EMPTY_PASSPHRASE when nothing is left.
  */
-export async function readPassphraseFile(path: string, options: FileStoreOptions = {}): Promise<SecretBytes> {
+export async function readPassphraseFile(path: string, options: InputFileOptions = {}): Promise<SecretBytes> {
   const fs = options.fs ?? nodeEscrowFs;
-  const bytes = await readInputFile(fs, path, 'passphrase file');
+  const bytes = await readInputFile(fs, path, 'passphrase file', options.onInsecure);
   let end = bytes.length;
   if (end > 0 && bytes[end - 1] === 0x0a) {
     end--;

@@ -24,8 +24,14 @@ export function abbreviateRecipient(recipient: string): string {
  * else — tag recipients, plugin recipients, SSH keys, typos — with ERR_INVALID_RECIPIENT naming it.
  * Surrounding whitespace is trimmed; the returned `recipient` is the canonical string.
  */
-export function parseRecipient(text: string): { recipient: string; kind: RecipientKind } {
+export function parseRecipient(text: string, flag = 'the recipient'): { recipient: string; kind: RecipientKind } {
   const recipient = text.trim();
+  // A private key where a public one belongs: name it for what it is, and never echo any of it.
+  if (/AGE-SECRET-KEY-/i.test(recipient)) {
+    throw new KmsByokError('ERR_INVALID_RECIPIENT', `${flag} got an age PRIVATE key: give its public age1… line; keep the private key secret`, {
+      hint: 'age-keygen -y IDENTITY_FILE prints the public key (age1…); if the private key was pasted anywhere shared, generate a new one',
+    });
+  }
   const refuse = (why: string): never => {
     throw new KmsByokError('ERR_INVALID_RECIPIENT', `invalid age recipient ${JSON.stringify(abbreviateRecipient(recipient))}: ${why}`, {
       hint: 'give the public key age-keygen prints ("age1…", or "age1pq1…" from age-keygen -pq)',

@@ -191,6 +191,8 @@ export function renderSystemd(o: ScheduleOptions): SystemdUnits {
     `ReadWritePaths=${o.escrowDir}`,
     'PrivateTmp=yes',
     'NoNewPrivileges=yes',
+    '# the process holds key material: no core dumps',
+    'LimitCORE=0',
     'TimeoutStartSec=30min',
     '',
   ].join('\n');
@@ -223,12 +225,19 @@ export function renderCron(o: ScheduleOptions): string {
   });
   return [
     `# kms-byok ${o.command}: ${EXIT_NOTE(o.command)}`,
-    `${checkCron(o.cron)} CI=true ${[o.bin, ...args].join(' ')} >>${log} 2>&1 || echo "kms-byok ${o.command} failed with exit $?: see ${log}"`,
+    `${checkCron(o.cron)} ulimit -c 0; CI=true ${[o.bin, ...args].join(' ')} >>${log} 2>&1 || echo "kms-byok ${o.command} failed with exit $?: see ${log}"`,
     '',
   ].join('\n');
 }
 
 const IDENTITY_MOUNT = '/etc/kms-byok/secret';
+
+/**
+ * Kubernetes has no pod or container setting for RLIMIT_CORE: core dumps follow the node's
+ * core_pattern and limits. kms-byok excludes its memory from dumps itself (coredump_filter = 0).
+ */
+export const KUBERNETES_CORE_DUMP_NOTE =
+  'Kubernetes has no securityContext setting for core dumps: they follow the node (core_pattern, RLIMIT_CORE). kms-byok sets /proc/self/coredump_filter to 0 at start, so a dump of it holds none of its memory; disable core dumps on nodes that run ceremonies.';
 
 /**
  * A batch/v1 CronJob. Exit 2 (configuration error) fails the Job at once through a podFailurePolicy;
@@ -249,7 +258,11 @@ export function kubernetesCronJob(o: ScheduleOptions): Record<string, unknown> {
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
-    metadata: { name: o.name, labels: { 'app.kubernetes.io/name': 'kms-byok', 'app.kubernetes.io/component': o.command } },
+    metadata: {
+      name: o.name,
+      labels: { 'app.kubernetes.io/name': 'kms-byok', 'app.kubernetes.io/component': o.command },
+      annotations: { 'kms-byok/core-dumps': KUBERNETES_CORE_DUMP_NOTE },
+    },
     spec: {
       schedule: checkCron(o.cron),
       timeZone: 'Etc/UTC',

@@ -209,10 +209,15 @@ describe('restore after revoke', () => {
 });
 
 describe('a --transcript path that cannot be created', () => {
-  it('under /proc: the ceremony ends (Node 20 recursive mkdir would spin there) and warns, naming the path', async () => {
+  it('under /proc: the ceremony ends (Node 20 recursive mkdir would spin there) and fails as a record (ERR_TRANSCRIPT, exit 1), saying what KMS did', async () => {
     const r = await run(['reimport', key.keyId, ...ws.target, '--identity', alice.path, '--escrow-dir', ws.path('escrow'), '--expires-in', '30d', '--transcript', '/proc/kms-byok-none/deeper/t.md']);
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr).toMatch(/warning: could not append to the transcript: .*\/proc\/kms-byok-none/);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('kms-byok: code: ERR_TRANSCRIPT');
+    expect(r.stderr).toMatch(/the ceremony completed in KMS: .*; its transcript entry could not be written/);
+    expect(r.stderr).toContain('/proc/kms-byok-none');
+    // What the user runs next: the key is fine in KMS.
+    const s = await run(['status', key.keyId, ...ws.target, '--escrow-dir', ws.path('escrow'), '--warn-days', '7']);
+    expect(s.code, s.stderr).toBe(0);
   }, 60_000);
 });
 

@@ -352,7 +352,7 @@ describe('identity and passphrase files', () => {
     const x = await newIdentity();
     const pq = await newIdentity('pq');
     const p = join(dir, 'id.txt');
-    await writeFile(p, `# created: 2026-01-02T03:04:05+01:00\r\n# public key: ${x.recipient}\r\n${x.identity}\r\n\r\n# second\r\n${pq.identity}\r\n`);
+    await writeFile(p, `# created: 2026-01-02T03:04:05+01:00\r\n# public key: ${x.recipient}\r\n${x.identity}\r\n\r\n# second\r\n${pq.identity}\r\n`, { mode: 0o600 });
     expect(await readIdentityFile(p)).toEqual([x.identity, pq.identity]);
   });
 
@@ -365,12 +365,28 @@ describe('identity and passphrase files', () => {
     ['a passphrase-encrypted identity', '-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n'],
   ])('%s: ERR_IDENTITY without echoing the file', async (_what, text) => {
     const p = join(dir, 'id.txt');
-    await writeFile(p, text);
+    await writeFile(p, text, { mode: 0o600 });
     let err: { code?: string; message?: string } = {};
     await readIdentityFile(p).catch((e: typeof err) => (err = e));
     expect(err.code).toBe('ERR_IDENTITY');
     expect(err.message).toContain(p);
     if (text.length > 20) expect(err.message).not.toContain(text.split('\n').find((l) => l && !l.startsWith('#'))!.slice(5, 30));
+  });
+
+  test.each([0o644, 0o640, 0o604, 0o660, 0o622])('an identity or passphrase file of mode %o (group/others may read or write it): ERR_INSECURE_FILE with the chmod', async (mode) => {
+    const x = await newIdentity();
+    const p = join(dir, 'id.txt');
+    await writeFile(p, `${x.identity}\n`, { mode: 0o600 });
+    await chmod(p, mode);
+    const err = await readIdentityFile(p).catch((e: { code?: string; hint?: string; message?: string }) => e);
+    expect((err as { code?: string }).code).toBe('ERR_INSECURE_FILE');
+    expect((err as { hint?: string }).hint).toBe(`chmod 600 ${p}`);
+    expect((err as { message?: string }).message).not.toContain(x.identity.slice(16, 40));
+    expect(await codeOf(() => readPassphraseFile(p))).toBe('ERR_INSECURE_FILE');
+    // The wizard's form: a warning with the chmod, and the file is read.
+    const warnings: string[] = [];
+    expect(await readIdentityFile(p, { onInsecure: (w) => warnings.push(w) })).toEqual([x.identity]);
+    expect(warnings).toEqual([expect.stringContaining(`chmod 600 ${p}`)]);
   });
 
   test('a missing identity file: ERR_FILE_READ', async () => {
@@ -385,14 +401,14 @@ describe('identity and passphrase files', () => {
     [' spaced out \n', ' spaced out '],
   ])('passphrase file %j reads as %j (one trailing newline stripped)', async (text, want) => {
     const p = join(dir, 'pw.txt');
-    await writeFile(p, text);
+    await writeFile(p, text, { mode: 0o600 });
     const s = await readPassphraseFile(p);
     expect(new TextDecoder().decode(bytesOf(s))).toBe(want);
   });
 
   test.each(['', '\n', '\r\n'])('passphrase file %j is empty: ERR_EMPTY_PASSPHRASE', async (text) => {
     const p = join(dir, 'pw.txt');
-    await writeFile(p, text);
+    await writeFile(p, text, { mode: 0o600 });
     expect(await codeOf(() => readPassphraseFile(p))).toBe('ERR_EMPTY_PASSPHRASE');
   });
 });

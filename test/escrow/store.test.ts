@@ -37,7 +37,6 @@ describe('parseRecipient', () => {
 
   test.each([
     ['empty', ''],
-    ['an identity instead of a recipient', 'AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ'],
     ['an SSH key', 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHsKLqeplhpuf0Ig4ILcJ2mcxS2l+jH2ZI6lBkbJ8P0K'],
     ['a bad checksum', 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8q'],
     ['upper case', 'AGE1QL3Z7HJY54PW3HYWW5AYYFG7ZQGVC7W3J2ELW8ZMRJ2KG5SFN9AQMCAC8P'],
@@ -55,6 +54,22 @@ describe('parseRecipient', () => {
     expect(err).toBeInstanceOf(KmsByokError);
     expect((err as KmsByokError).code).toBe('ERR_INVALID_RECIPIENT');
     expect((err as KmsByokError).message).toContain(JSON.stringify(text.trim().length <= 24 ? text.trim() : text.trim().slice(0, 14)).slice(0, -1));
+  });
+
+  test.each([
+    ['an X25519 identity', 'AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ'],
+    ['a post-quantum identity', 'AGE-SECRET-KEY-PQ-1QZXY7W0PQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ'],
+    ['a lower-case identity', 'age-secret-key-1qzxy7w0pqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq'],
+  ])('refuses %s given as a recipient: called a private key, no part of it echoed', (_what, text) => {
+    let err: unknown;
+    try {
+      parseRecipient(text, '--recipient');
+    } catch (e) {
+      err = e;
+    }
+    expect((err as KmsByokError).code).toBe('ERR_INVALID_RECIPIENT');
+    expect((err as KmsByokError).message).toBe('--recipient got an age PRIVATE key: give its public age1… line; keep the private key secret');
+    expect(`${(err as KmsByokError).message} ${(err as KmsByokError).hint}`).not.toMatch(/QQQQ|qqqq|QZXY|qzxy/);
   });
 
   test('the quoted recipient in the message is the one refused (long ones abbreviated)', () => {

@@ -88,6 +88,8 @@ describe('schedule --print systemd', () => {
     expect(get(svc, 'ReadWritePaths')).toEqual(['/var/lib/kms-byok/escrow']);
     expect(get(svc, 'Environment')).toEqual(['CI=true']);
     expect(get(svc, 'User')).toEqual(['kms-byok']);
+    // The process holds key material: the unit forbids core dumps.
+    expect(get(svc, 'LimitCORE')).toEqual(['0']);
     const timer = parseIni(units.timer);
     expect(get(timer.get('Timer'), 'OnCalendar')).toEqual(['*-*-* 03:17:00']);
     expect(get(timer.get('Timer'), 'Unit')).toEqual(['kms-byok-reimport.service']);
@@ -154,6 +156,8 @@ describe('schedule --print cron', () => {
     const fields = lines[1]!.split(' ');
     expect(validCron(fields.slice(0, 5).join(' '))).toBe(true);
     expect(fields.slice(0, 5).join(' ')).toBe('*/30 1-5 * * 1-5');
+    // No core dumps of a process that holds key material: the limit is set before the command runs.
+    expect(lines[1]).toContain(`*/30 1-5 * * 1-5 ulimit -c 0; CI=true /usr/local/bin/kms-byok `);
     expect(lines[1]).toContain(
       `CI=true /usr/local/bin/kms-byok ${REIMPORT_ARGS} --identity /etc/kms-byok/custodian.txt --escrow-dir /var/lib/kms-byok/escrow --region eu-west-1 >>/var/log/kms-byok/reimport.log 2>&1 || echo`,
     );
@@ -197,6 +201,8 @@ describe('schedule --print kubernetes', () => {
     expect(c.volumeMounts).toContainEqual({ name: 'secret', mountPath: '/etc/kms-byok/secret', readOnly: true });
     expect(pod.volumes).toContainEqual({ name: 'secret', secret: { secretName: 'kms-byok-reimport-identity', defaultMode: 0o440, items: [{ key: 'identity', path: 'identity' }] } });
     expect(c.securityContext.readOnlyRootFilesystem).toBe(true);
+    // Kubernetes cannot set RLIMIT_CORE: the manifest says so instead of pretending.
+    expect(m.metadata.annotations['kms-byok/core-dumps']).toMatch(/no securityContext setting for core dumps.*coredump_filter/);
     expect(r.stderr).toContain('kubectl create secret generic kms-byok-reimport-identity --from-file=identity=/home/ops/custodian.txt');
   });
 

@@ -6,9 +6,9 @@
  * - reseal: custodian change — a new version sealed to the new set, the old one kept;
  * - export: disaster recovery — raw material to a new 0600 file, only with --insecure-plaintext.
  */
-import { open } from 'node:fs/promises';
+import { assertDirectorySafe, openExclusive } from '../../escrow/safe-files.js';
 import { dirname, resolve } from 'node:path';
-import { ExitCode, KmsByokError } from '../../core/errors.js';
+import { ExitCode, KmsByokError, asLocalInputError } from '../../core/errors.js';
 import { checkValue } from '../../material/check-value.js';
 import {
   carryOverFacts,
@@ -189,6 +189,7 @@ async function reseal(argv: string[], io: Io): Promise<number> {
     const opened = await openFile(file, opener, io);
     payload = opened.payload;
     const dir = dirname(opened.loaded.sidecarPath);
+    assertDirectorySafe(dir); // a new version goes there: only its owner may change it
     const contents = resealContents(payload, { created: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), createdBy: operator(), previousSidecar: opened.loaded.sidecar });
     contents.escrowVersion = await nextEscrowVersion(dir, payload.manifest.keyId);
     try {
@@ -238,8 +239,10 @@ async function exportMaterial(argv: string[], io: Io): Promise<number> {
       const path = resolve(io.cwd, out);
       let handle;
       try {
-        handle = await open(path, 'wx', 0o600);
+        // Exclusive, never through a link (ERR_UNSAFE_PATH): docs/architecture.md, safe files.
+        handle = await openExclusive(path, '--out');
       } catch (e) {
+        if (e instanceof KmsByokError) throw asLocalInputError(e); // export makes no KMS request
         const code = (e as { code?: string }).code;
         throw new KmsByokError(code === 'EEXIST' ? 'ERR_ESCROW_EXISTS' : 'ERR_FILE_READ', code === 'EEXIST' ? `${out} already exists` : `cannot create ${out} (${code ?? 'error'})`, {
           hint: code === 'EEXIST' ? 'export never overwrites a file: choose a new --out path' : 'check the --out path',
@@ -313,7 +316,7 @@ async function acknowledge(argv: string[], io: Io): Promise<number> {
       ['operator', operator()],
     ],
   }).catch((e: unknown) => {
-    if (e instanceof KmsByokError) throw e;
+    if (e instanceof KmsByokError) throw e.code === 'ERR_UNSAFE_PATH' ? asLocalInputError(e) : e; // acknowledge makes no KMS request
     const code = (e as { code?: string }).code;
     throw new KmsByokError('ERR_FILE_READ', `cannot append the acknowledgement to the transcript ${transcript} (${code ?? 'error'})`, { hint: 'give --transcript a writable file (not a directory), or run it where the escrow\'s transcript.md is writable' });
   });

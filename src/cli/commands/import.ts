@@ -16,6 +16,7 @@ import { readBundleFile } from '../bundles.js';
 import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
 import { openTarget } from '../target.js';
+import { assertDirectorySafe } from '../../escrow/safe-files.js';
 import { IMPORT_USAGE } from '../usage.js';
 
 const FLAGS = {
@@ -46,6 +47,7 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
       throw new KmsByokError('ERR_ESCROW_MISMATCH', `the sidecar ${sidecarPath} is not the escrow of this bundle`, { hint: 'point --escrow-dir at the escrow written by kms-byok wrap for this bundle' });
     }
   };
+  assertDirectorySafe(escrowDir); // before any KMS request: the sidecar it records into must be ours
   const target = await openTarget(p, io);
   try {
     const { runImportBundle, importedFacts } = await import('../../ceremony/airgap.js');

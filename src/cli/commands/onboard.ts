@@ -18,7 +18,7 @@ import {
   parseWrappingAlgorithm,
   parseWrappingKeySpec,
 } from '../../material/key-specs.js';
-import { assertAliasName } from '../../ceremony/choices.js';
+import { assertAliasName } from '../../core/alias.js';
 import { assertBundleCreatable, operator, readMaterialFile, writeBundleFile } from '../bundles.js';
 import { fingerprintLines } from '../../wizard/render.js';
 import { OUTPUT_FLAGS, TARGET_FLAGS, bool, missing, parseFlags, str, strs, type Parsed } from '../args.js';
@@ -149,6 +149,8 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
     // Before the escrow directory is touched: openTarget checks again, too late for that.
     assertTargetChosen(p, io);
     const vault = await openEscrowVault(escrowDir, io);
+    const { preflightTranscript, transcriptPathOf } = await import('../lifecycle-cli.js');
+    await preflightTranscript(transcriptPathOf(p, io, escrowDir));
     // The journal is named by this invocation's inputs: the same command finds the run it interrupted.
     const journal = await openOnboardJournal(p, io, escrowDir);
     const requests: string[] = [];
@@ -219,21 +221,23 @@ async function readPolicyFile(path: string): Promise<string> {
 }
 
 /**
- * Appends the ceremony record to the transcript (issue 6: every ceremony, failures too, with KMS
- * request ids and the escrow's SHA-256s) and runs --notify-command. Never fails the ceremony.
+ * Appends the ceremony record to the transcript (every ceremony, failures too, with KMS request ids
+ * and the escrow's SHA-256s) and runs --notify-command. A successful onboard whose entry cannot be
+ * written fails with ERR_TRANSCRIPT (exit 1) after saying what KMS did; a failed one keeps its error.
  */
 async function recordOnboard(
   p: Parsed,
   io: Io,
   r: { escrowDir: string; started: Date; result: OnboardResult | undefined; failure: unknown; requests: string[]; target: string; alias: string | undefined; keyArn: string | undefined; journal: string },
 ): Promise<void> {
-  const { appendTranscript, escrowFacts, notifyDocument } = await import('../lifecycle-cli.js');
-  const transcript = str(p, 'transcript') ? resolve(io.cwd, str(p, 'transcript')!) : resolve(r.escrowDir, 'transcript.md');
+  const { appendTranscript, escrowFacts, notifyDocument, transcriptFailure, transcriptPathOf } = await import('../lifecycle-cli.js');
+  const transcript = transcriptPathOf(p, io, r.escrowDir);
   const outcome = r.result
     ? `key ${r.result.keyId} Enabled; ${r.result.verified.summary}`
     : r.failure instanceof KmsByokError
       ? `failed: ${r.failure.code}: ${r.failure.message}`
       : `failed: ${r.failure instanceof Error ? r.failure.message : String(r.failure)}`;
+  let unrecorded: unknown;
   await appendTranscript(io, transcript, {
     ceremony: 'onboard',
     time: r.started.toISOString().replace(/\.\d{3}Z$/, 'Z'),
@@ -248,11 +252,17 @@ async function recordOnboard(
       ...(await escrowFacts(r.escrowDir, r.result?.keyId ?? r.keyArn?.split('/').pop())),
       ['KMS requests', r.requests],
     ],
-  }).catch((e: unknown) => say(io, 'warning', `could not append to the transcript: ${e instanceof Error ? e.message : String(e)}`));
+  }).catch((e: unknown) => {
+    unrecorded = e;
+  });
   const hook = str(p, 'notify-command');
   if (hook !== undefined) {
     const { notify } = await import('../notify.js');
     await notify(io, hook, notifyDocument('onboard', r.result, r.failure));
+  }
+  if (unrecorded !== undefined) {
+    if (r.result !== undefined) throw transcriptFailure(transcript, outcome, unrecorded);
+    say(io, 'error', `the transcript entry of this failed onboard could not be written: ${unrecorded instanceof Error ? unrecorded.message : String(unrecorded)}`);
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
+import { assertAliasName } from '../../core/alias.js';
 import type { ReimportResult } from '../../ceremony/reimport.js';
 import type { NewKeyResult } from '../../ceremony/new-key.js';
 import { bool, missing, parseFlags, str, strs } from '../args.js';
@@ -49,6 +50,7 @@ export async function restore(argv: string[], io: Io): Promise<number> {
   if (!newKey && (bool(p, 'multi-region') || strs(p, 'replica-region').length > 0 || strs(p, 'alias').length > 0)) {
     throw new KmsByokError('ERR_USAGE', '--alias, --multi-region and --replica-region apply to --new-key only', { hint: 'a restored key keeps its aliases and Regions' });
   }
+  for (const a of strs(p, 'alias')) assertAliasName(a); // before any KMS request
   if (strs(p, 'replica-region').length > 0 && !bool(p, 'multi-region')) {
     throw new KmsByokError('ERR_USAGE', '--replica-region needs --multi-region', { hint: 'replicas exist only for multi-Region keys' });
   }

@@ -2,6 +2,7 @@
  * `kms-byok rotate KEY (--in-place | --new-key)`: key material rotation with an explicit strategy.
  */
 import { ExitCode, KmsByokError } from '../../core/errors.js';
+import { assertAliasName } from '../../core/alias.js';
 import type { RotateInPlaceResult, RotateNewKeyResult } from '../../ceremony/rotate.js';
 import { bool, missing, parseFlags, strs } from '../args.js';
 import { type Io } from '../io.js';
@@ -44,6 +45,7 @@ export async function rotate(argv: string[], io: Io): Promise<number> {
   if (inPlace && (strs(p, 'alias').length > 0 || strs(p, 'recipient').length > 0)) {
     throw new KmsByokError('ERR_USAGE', '--alias and --recipient apply to --new-key only', { hint: 'an in-place rotation keeps the key, its aliases and its custodians' });
   }
+  for (const a of strs(p, 'alias')) assertAliasName(a); // before any KMS request
   const expiry = parseExpiry(p);
   if (!bool(p, 'yes')) {
     throw new KmsByokError('ERR_MISSING_INPUT', `missing --yes: rotate imports new key material${newKey ? ' into a new key and moves the alias' : ''}`, {

@@ -164,7 +164,7 @@ function declined(): KmsByokError {
 /** Runs `command(argv + --json)` with stdout captured, progress passed through on stderr. */
 async function runCaptured<T>(command: (argv: string[], io: Io) => Promise<number>, argv: string[], io: Io): Promise<{ code: number; result?: T }> {
   let out = '';
-  const code = await command([...argv, '--json'], { ...io, stdout: { write: (t) => void (out += t) } });
+  const code = await command([...argv, '--json'], { ...io, warnInsecureInputs: true, stdout: { write: (t) => void (out += t) } });
   return code === ExitCode.ok || code === ExitCode.attention ? { code, result: JSON.parse(out) as T } : { code };
 }
 
@@ -312,7 +312,7 @@ async function runLifecycleFlow(flow: 'status' | 'reimport' | 'restore' | 'rotat
   if (!plan) throw declined();
   const { main } = await import('../main.js');
   prompter.say('');
-  const code = await main([plan.command, ...plan.argv], io);
+  const code = await main([plan.command, ...plan.argv], { ...io, warnInsecureInputs: true });
   prompter.say(`\nThe same without the wizard:\n${indentedCommand([plan.command, ...plan.argv])}`);
   return code;
 }
