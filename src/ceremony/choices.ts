@@ -6,6 +6,7 @@
  * is re-asked with its reason instead of failing.
  */
 import { KmsByokError } from '../core/errors.js';
+import { isAliasName, isAwsAlias, isRegion } from '../core/aws-ids.js';
 import type { KeySpec, KeyUsage, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
 import { DAY_MS, assertValidTo, parseDuration, parseIsoTime } from '../core/time.js';
 import { MAX_VALID_TO_DAYS } from '../core/aws-names.js';
@@ -37,11 +38,10 @@ export function keySpecChoices(): KeySpecChoice[] {
   });
 }
 
-const ALIAS = /^alias\/[a-zA-Z0-9/_-]{1,250}$/;
 
 /** Refuses an alias name KMS would refuse (or reserves for AWS). */
 export function assertAliasName(alias: string, flag = '--alias'): string {
-  if (!ALIAS.test(alias) || alias.startsWith('alias/aws/')) {
+  if (!isAliasName(alias) || isAwsAlias(alias)) {
     throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid ${flag} "${alias}"`, {
       hint: 'use alias/NAME with letters, digits, / _ - (alias/aws/ is reserved for AWS)',
     });
@@ -75,6 +75,6 @@ export const check = {
     }),
   validTo: (text: string, now: Date): true | string => reason(() => assertValidTo(parseIsoTime(text, 'expiry time'), now, 'expiry time')),
   region: (text: string): true | string =>
-    /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(text.trim()) ? true : `"${text.trim()}" is not an AWS Region name (e.g. eu-west-1)`,
+    isRegion(text.trim()) ? true : `"${text.trim()}" is not an AWS Region name (e.g. eu-west-1)`,
   nonEmpty: (what: string) => (text: string): true | string => (text.trim() === '' ? `give ${what}` : true),
 };

@@ -9,6 +9,7 @@
  *   4. nothing points at AWS → embedded emulator, announced on stderr as a rehearsal.
  */
 import { KmsByokError } from '../core/errors.js';
+import { isRegion } from '../core/aws-ids.js';
 import type { KmsPort } from '../kms/port.js';
 import { bool, str, type Parsed } from './args.js';
 import { say, type Io } from './io.js';
@@ -58,7 +59,7 @@ export async function openTarget(
   const region = str(p, 'region');
   // Checked before any KMS call: a malformed Region used to create a key, then fail at the escrow
   // manifest (which only accepts Region names), leaving an empty key behind.
-  if (region !== undefined && !/^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$/.test(region)) {
+  if (region !== undefined && !isRegion(region)) {
     throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --region "${region}"`, { hint: 'give an AWS Region name such as us-east-1 or eu-west-3' });
   }
   const timeoutText = str(p, 'read-timeout');

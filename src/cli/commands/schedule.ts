@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
+import { isRegion } from '../../core/aws-ids.js';
 import { parseDuration } from '../../core/time.js';
 import { MAX_VALID_TO_DAYS } from '../../core/aws-names.js';
 import {
@@ -100,7 +101,7 @@ export async function schedule(argv: string[], io: Io): Promise<number> {
     throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --warn-days "${warnDays}": expected a whole number of days`, { hint: 'e.g. --warn-days 30' });
   }
   const region = str(p, 'region');
-  if (region !== undefined && !/^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$/.test(region)) {
+  if (region !== undefined && !isRegion(region)) {
     throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --region "${region}"`, { hint: 'give an AWS Region name such as us-east-1 or eu-west-3' });
   }
   // Kubernetes object names (DNS subdomains): kubectl would refuse the manifest.
