@@ -3,33 +3,22 @@
  */
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import type { RotateInPlaceResult, RotateNewKeyResult } from '../../ceremony/rotate.js';
-import { bool, missing, parseFlags, strs } from '../args.js';
+import { bool, missing, str, strs } from '../args.js';
+import { helpText, parseCommand } from '../command-spec.js';
+import { ROTATE } from '../specs/rotate.js';
 import { type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
-import { ROTATE_USAGE } from '../usage.js';
 import { parseExpiry } from './onboard.js';
-import { COMMON_FLAGS, optionalOpener, runCeremony } from '../lifecycle-cli.js';
+import { optionalOpener, runCeremony } from '../lifecycle-cli.js';
 import { keyIdOf, operatorName } from '../lifecycle-edge.js';
 import { assertEscrowFileMatches } from './reimport.js';
 import { readSealingInputs } from '../escrow-inputs.js';
 
-const FLAGS = {
-  ...COMMON_FLAGS,
-  'valid-to': { type: 'string' },
-  'expires-in': { type: 'string' },
-  'no-expiry': { type: 'boolean' },
-  'in-place': { type: 'boolean' },
-  'new-key': { type: 'boolean' },
-  yes: { type: 'boolean' },
-  alias: { type: 'string', multiple: true },
-  recipient: { type: 'string', multiple: true },
-  description: { type: 'string' },
-} as const;
 
 export async function rotate(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, FLAGS, 'rotate');
+  const p = parseCommand(argv, ROTATE, io.env);
   if (bool(p, 'help')) {
-    io.stdout.write(ROTATE_USAGE);
+    io.stdout.write(helpText(ROTATE));
     return ExitCode.ok;
   }
   const keys = p.positionals;
@@ -43,6 +32,10 @@ export async function rotate(argv: string[], io: Io): Promise<number> {
   }
   if (inPlace && (strs(p, 'alias').length > 0 || strs(p, 'recipient').length > 0)) {
     throw new KmsByokError('ERR_USAGE', '--alias and --recipient apply to --new-key only', { hint: 'an in-place rotation keeps the key, its aliases and its custodians' });
+  }
+  const description = str(p, 'description');
+  if (!inPlace && description !== undefined) {
+    throw new KmsByokError('ERR_USAGE', '--description applies to --in-place only', { hint: "the new key's description names the key it was rotated from" });
   }
   const expiry = parseExpiry(p);
   if (!bool(p, 'yes')) {
@@ -81,7 +74,7 @@ export async function rotate(argv: string[], io: Io): Promise<number> {
         },
         async ({ deps }) => {
           const { runRotateInPlace } = await import('../../ceremony/rotate.js');
-          return runRotateInPlace({ key, expiry, createdBy: operatorName() }, deps);
+          return runRotateInPlace({ key, expiry, createdBy: operatorName(), ...(description !== undefined ? { description } : {}) }, deps);
         },
       );
       if (bool(p, 'json')) printJson(io, r);

@@ -19,36 +19,12 @@ import {
   type ScheduleOptions,
   type ScheduledCommand,
 } from '../../policy/schedule.js';
-import { OUTPUT_FLAGS, bool, parseFlags, str, strs, type FlagSpec } from '../args.js';
+import { bool, str, strs } from '../args.js';
+import { helpText, parseCommand } from '../command-spec.js';
+import { SCHEDULE } from '../specs/schedule.js';
 import { say, type Io } from '../io.js';
 import { printJson } from '../render.js';
-import { SCHEDULE_USAGE } from '../usage.js';
 
-const FLAGS: FlagSpec = {
-  ...OUTPUT_FLAGS,
-  print: { type: 'string' },
-  command: { type: 'string' },
-  key: { type: 'string', multiple: true },
-  plan: { type: 'string' },
-  before: { type: 'string' },
-  'expires-in': { type: 'string' },
-  'warn-days': { type: 'string' },
-  identity: { type: 'string' },
-  'passphrase-file': { type: 'string' },
-  'escrow-dir': { type: 'string' },
-  region: { type: 'string' },
-  profile: { type: 'string' },
-  'on-calendar': { type: 'string' },
-  cron: { type: 'string' },
-  image: { type: 'string' },
-  name: { type: 'string' },
-  bin: { type: 'string' },
-  user: { type: 'string' },
-  log: { type: 'string' },
-  'service-account': { type: 'string' },
-  secret: { type: 'string' },
-  'escrow-claim': { type: 'string' },
-};
 
 /** Keys listed in a plan file: one key id, ARN or alias per line; blank lines and # comments ignored. */
 async function planKeys(io: Io, file: string): Promise<string[]> {
@@ -70,9 +46,9 @@ function abs(io: Io, path: string | undefined): string | undefined {
 }
 
 export async function schedule(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, FLAGS, 'schedule');
+  const p = parseCommand(argv, SCHEDULE, io.env);
   if (bool(p, 'help')) {
-    io.stdout.write(SCHEDULE_USAGE);
+    io.stdout.write(helpText(SCHEDULE));
     return ExitCode.ok;
   }
   if (p.positionals.length > 0) throw new KmsByokError('ERR_USAGE', `unexpected argument "${p.positionals[0]}"`, { hint: 'keys are given with --key (repeatable) or --plan FILE' });
