@@ -3,6 +3,7 @@
  * `process` directly, so end-to-end tests run `main(argv, io)` in-process with a recording Io.
  */
 import type { Readable } from 'node:stream';
+import { pipeSafe } from './pipe-safe.js';
 
 export interface Io {
   stdout: { write(text: string): void };
@@ -20,13 +21,15 @@ export interface Io {
 
 /** The real process. */
 export function systemIo(): Io {
+  const stderr = pipeSafe(process.stderr);
   const interrupted = new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
   return {
-    stdout: { write: (t) => void process.stdout.write(t) },
-    stderr: { write: (t) => void process.stderr.write(t) },
+    // EPIPE-safe: a closed reader (`| head -1`) stops the output instead of crashing (pipe-safe.ts).
+    stdout: pipeSafe(process.stdout, (m) => stderr.write(m)),
+    stderr,
     stdin: process.stdin,
     env: process.env,
     cwd: process.cwd(),
