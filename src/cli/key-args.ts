@@ -13,7 +13,7 @@ import { KmsByokError } from '../core/errors.js';
 import { parseKeyArn } from '../core/aws-ids.js';
 import type { Parsed } from './args.js';
 import type { Io } from './io.js';
-import { pointsAtAws } from './target.js';
+import { pointsAtAws } from './target-env.js';
 
 export function applyKeyArguments(p: Parsed, command: string, env: Io['env']): void {
   const flagged = p.values['key-id'];

@@ -40,13 +40,9 @@ function hasConfiguredCredentials(env: Io['env']): boolean {
   return Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI);
 }
 
-/** Whether anything in flags or environment points at AWS (or a custom endpoint). */
-export function pointsAtAws(p: Parsed, env: Io['env']): boolean {
-  return Boolean(
-    str(p, 'endpoint-url') || env.AWS_ENDPOINT_URL_KMS || str(p, 'profile') || str(p, 'region') ||
-      env.AWS_PROFILE || env.AWS_REGION || env.AWS_DEFAULT_REGION,
-  );
-}
+/** Whether anything in flags or environment points at AWS (or a custom endpoint): target-env.ts. */
+import { pointsAtAws } from './target-env.js';
+export { pointsAtAws };
 
 export async function openTarget(
   p: Parsed,

@@ -3,8 +3,11 @@
  * its help shows is accepted, `kms-byok help CMD` is `kms-byok CMD --help`, the top-level help lists
  * every command, and an unknown flag near a declared one gets "did you mean".
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { closestFlag, parseFlags } from '../../src/cli/args.js';
 import { flagSpec, helpText, isGroup, parseCommand, type CommandSpec } from '../../src/cli/command-spec.js';
@@ -157,4 +160,34 @@ describe('--key-id is KEY', () => {
     for (const c of allCommands().filter((x) => x.keys)) expect(Object.keys(c.flags), c.name).toContain('key-id');
     expect(allCommands().filter((x) => x.keys).map((x) => x.name).sort()).toEqual(['reimport', 'restore', 'revoke', 'rotate', 'status', 'verify']);
   });
+});
+
+describe('help is cheap', () => {
+  // The air-gapped test's resolve hook records every module the built CLI resolves (and refuses the SDK).
+  const HOOK = fileURLToPath(new URL('./airgap-offline-hook.mjs', import.meta.url));
+  const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+
+  it.each(['--help', 'status --help', 'help onboard', 'escrow inspect --help', 'wizard -h', 'transcript --help'])(
+    'kms-byok %s loads no command module, SDK, age or inquirer',
+    (line) => {
+      const argv = line.split(' ');
+      const dir = mkdtempSync(join(tmpdir(), 'kms-byok-help-'));
+      try {
+        const resolved = join(dir, 'resolved.txt');
+        writeFileSync(resolved, '');
+        const r = spawnSync(process.execPath, ['--import', pathToFileURL(HOOK).href, BIN, ...argv], {
+          cwd: dir,
+          env: { PATH: process.env.PATH ?? '', HOME: dir, KMS_BYOK_TEST_RESOLVED: resolved },
+          encoding: 'utf8',
+        });
+        expect(r.status, r.stderr).toBe(0);
+        expect(r.stdout).toMatch(/^Usage:/);
+        const modules = readFileSync(resolved, 'utf8').split('\n').filter(Boolean);
+        expect(modules.some((m) => m.includes('/cli/specs/'))).toBe(true);
+        expect(modules.filter((m) => /@aws-sdk|age-encryption|@inquirer|\/cli\/commands\/|\/emulator\//.test(m))).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
