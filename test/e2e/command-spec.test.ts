@@ -91,7 +91,8 @@ describe('help is generated, one text per command', () => {
     const schedule = helpText(allCommands().find((c) => c.name === 'schedule')!);
     const reimport = helpText(allCommands().find((c) => c.name === 'reimport')!);
     expect(flagsShownIn(restore)).toEqual(expect.arrayContaining(['recipient', 'description']));
-    expect(flagsShownIn(rotate)).toContain('description');
+    // rotate never used --description: it is no longer accepted rather than silently ignored.
+    expect(flagsShownIn(rotate)).not.toContain('description');
     expect(flagsShownIn(schedule)).toContain('warn-days');
     expect(flagsShownIn(reimport).filter((f) => f === 'resume')).toHaveLength(1);
   });

@@ -3,7 +3,7 @@
  */
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import type { RotateInPlaceResult, RotateNewKeyResult } from '../../ceremony/rotate.js';
-import { bool, missing, str, strs } from '../args.js';
+import { bool, missing, strs } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { ROTATE } from '../specs/rotate.js';
 import { type Io } from '../io.js';
@@ -32,10 +32,6 @@ export async function rotate(argv: string[], io: Io): Promise<number> {
   }
   if (inPlace && (strs(p, 'alias').length > 0 || strs(p, 'recipient').length > 0)) {
     throw new KmsByokError('ERR_USAGE', '--alias and --recipient apply to --new-key only', { hint: 'an in-place rotation keeps the key, its aliases and its custodians' });
-  }
-  const description = str(p, 'description');
-  if (!inPlace && description !== undefined) {
-    throw new KmsByokError('ERR_USAGE', '--description applies to --in-place only', { hint: "the new key's description names the key it was rotated from" });
   }
   const expiry = parseExpiry(p);
   if (!bool(p, 'yes')) {
@@ -74,7 +70,7 @@ export async function rotate(argv: string[], io: Io): Promise<number> {
         },
         async ({ deps }) => {
           const { runRotateInPlace } = await import('../../ceremony/rotate.js');
-          return runRotateInPlace({ key, expiry, createdBy: operatorName(), ...(description !== undefined ? { description } : {}) }, deps);
+          return runRotateInPlace({ key, expiry, createdBy: operatorName() }, deps);
         },
       );
       if (bool(p, 'json')) printJson(io, r);
