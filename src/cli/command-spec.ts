@@ -119,8 +119,9 @@ function usageBlock(lines: readonly string[]): string {
 }
 
 function examplesBlock(examples: readonly string[]): string {
-  const lines = examples.flatMap((e) => e.split('\n'));
-  return `${examples.length === 1 ? 'Example' : 'Examples'}:\n${lines.map((l) => `${INDENT}${l}`).join('\n')}\n`;
+  // A block led by a comment line is set apart by a blank line (the emulator's failure drill).
+  const lines = examples.flatMap((e, i) => [...(i > 0 && e.startsWith('#') ? [''] : []), ...e.split('\n')]);
+  return `${examples.length === 1 ? 'Example' : 'Examples'}:\n${lines.map((l) => (l ? `${INDENT}${l}` : '')).join('\n')}\n`;
 }
 
 /** The `--help` text of a command, generated from its declaration. */
