@@ -40,6 +40,7 @@ import type { CeremonyDeps, WrittenEscrow } from './ports.js';
 import { assertAliasFree, resolveValidTo, type ExpiryChoice } from './onboard.js';
 import { retryWhileNotFound } from './retry.js';
 import { SIGNING } from './prove.js';
+import { ImportSession, type Imported } from './import-session.js';
 
 export const PARAMETERS_FORMAT = 'kms-byok-parameters';
 export const IMPORT_FORMAT = 'kms-byok-import';
@@ -445,14 +446,7 @@ export async function runWrap(parameters: ParametersBundle, options: WrapOptions
     );
     const written = await deps.escrow.write(sealed);
     deps.progress(`material sealed in escrow ${written.path}`);
-    const shape = importableKeySpecInfo(key.keySpec).material;
-    let proof: BundleProof;
-    if (shape.kind === 'symmetric') proof = { method: 'encrypt-decrypt' };
-    else if (shape.kind === 'hmac') {
-      const message = randomBytes(32);
-      const mac = material.use((m) => createHmac(shape.hash, m).update(message).digest());
-      proof = { method: 'generate-mac', MacAlgorithm: MAC_ALGORITHM[shape.hash]!, message: toBase64(message), mac: toBase64(mac) };
-    } else proof = { method: 'public-key', PublicKey: toBase64(publicKeyFromMaterial(material, key.keySpec)) };
+    const proof = recordedProof(material, key.keySpec);
     deps.progress(`wrapped the material with ${parameters.WrappingAlgorithm} (${parameters.WrappingKeySpec})`);
     const base = (p: string) => p.split(/[\\/]/).pop()!;
     const body: Omit<ImportBundle, 'sha256'> = {
@@ -517,8 +511,24 @@ function wrongKey(message: string, hint: string): KmsByokError {
   return new KmsByokError('ERR_BUNDLE_WRONG_KEY', message, { hint });
 }
 
+/**
+ * What can later prove, without the material, that KMS holds it: nothing extra for symmetric keys
+ * (a re-import under the KeyMaterialId does), a MAC over a random message for HMAC keys, the public
+ * key for asymmetric keys. Not secret.
+ */
+export function recordedProof(material: SecretBytes, keySpec: KeySpec): BundleProof {
+  const shape = importableKeySpecInfo(keySpec).material;
+  if (shape.kind === 'symmetric') return { method: 'encrypt-decrypt' };
+  if (shape.kind === 'hmac') {
+    const message = randomBytes(32);
+    const mac = material.use((m) => createHmac(shape.hash, m).update(message).digest());
+    return { method: 'generate-mac', MacAlgorithm: MAC_ALGORITHM[shape.hash]!, message: toBase64(message), mac: toBase64(mac) };
+  }
+  return { method: 'public-key', PublicKey: toBase64(publicKeyFromMaterial(material, keySpec)) };
+}
+
 /** Proves what can be proven without the material: the checks recorded offline in the bundle. */
-async function proveWithoutMaterial(kms: KmsPort, b: ImportBundle): Promise<{ method: string; summary: string }> {
+export async function proveWithoutMaterial(kms: KmsPort, b: { key: Pick<BundleKey, 'keyId' | 'keySpec' | 'keyUsage'>; proof: BundleProof }): Promise<{ method: string; summary: string }> {
   const fail = (what: string) =>
     new KmsByokError('ERR_VERIFY_FAILED', `key ${b.key.keyId}: ${what}`, { hint: 'KMS does not hold the escrowed material: do not use this key; compare check values with the custodians' });
   const p = b.proof;
@@ -565,26 +575,46 @@ export async function runImportBundle(b: ImportBundle, options: ImportBundleOpti
   if (key.Origin !== 'EXTERNAL' || key.KeySpec !== b.key.keySpec || key.KeyUsage !== b.key.keyUsage) {
     throw wrongKey(`key ${key.KeyId} is ${key.KeySpec}/${key.KeyUsage} with origin ${key.Origin}; the bundle is for ${b.key.keySpec}/${b.key.keyUsage} EXTERNAL`, `${next}; re-run step 1 for the key you mean`);
   }
-  if (key.KeyState !== 'PendingImport') {
-    throw new KmsByokError('ERR_KMS_INVALID_STATE', `key ${key.KeyId} is ${key.KeyState}, expected PendingImport`, {
-      hint: key.KeyState === 'Enabled' ? 'it already holds material: this bundle was probably imported already (kms-byok status shows the key)' : 'run kms-byok status for the key',
-    });
+  if (key.KeyState !== 'PendingImport' && key.KeyState !== 'Enabled') {
+    throw new KmsByokError('ERR_KMS_INVALID_STATE', `key ${key.KeyId} is ${key.KeyState}, expected PendingImport`, { hint: 'run kms-byok status for the key' });
   }
-  const imported = await kms.importKeyMaterial({
-    KeyId: key.KeyId,
-    ImportToken: fromBase64(b.ImportToken),
+  // One import session (src/ceremony/import-session.ts): a lost answer is settled by asking KMS. A key
+  // that already holds material (an interrupted earlier `import` of this bundle) is finished by KMS
+  // accepting the same wrapped material again, which it does only for the very same material.
+  const session = new ImportSession(kms, key, deps, { WrappingAlgorithm: b.WrappingAlgorithm, WrappingKeySpec: b.WrappingKeySpec });
+  const wrapped = {
     EncryptedKeyMaterial: fromBase64(b.EncryptedKeyMaterial),
-    ExpirationModel: expiry.ExpirationModel,
-    ...(validTo ? { ValidTo: validTo } : {}),
-  });
-  deps.progress(`imported key material${imported.KeyMaterialId ? ` ${imported.KeyMaterialId}` : ''}${validTo ? `, ValidTo ${validTo.toISOString()}` : ', no expiry'}`);
+    ImportToken: fromBase64(b.ImportToken),
+    ParametersValidTo: new Date(b.ParametersValidTo),
+    WrappingAlgorithm: b.WrappingAlgorithm,
+    WrappingKeySpec: b.WrappingKeySpec,
+  };
+  const already = key.KeyState === 'Enabled' ? (await session.materials()).find((m) => m.ImportState === 'IMPORTED') : undefined;
+  let imported: Imported;
+  try {
+    imported = await session.importMaterial(
+      { wrapped },
+      already
+        ? { ...(already.KeyMaterialId && key.KeySpec === 'SYMMETRIC_DEFAULT' ? { ImportType: 'EXISTING_KEY_MATERIAL' as const, KeyMaterialId: already.KeyMaterialId } : {}), expiry: { ExpirationModel: expiry.ExpirationModel, ...(validTo ? { ValidTo: validTo } : {}) } }
+        : { expiry: { ExpirationModel: expiry.ExpirationModel, ...(validTo ? { ValidTo: validTo } : {}) } },
+    );
+  } catch (e) {
+    if (already && e instanceof KmsByokError && e.code === 'ERR_KMS_INCORRECT_KEY_MATERIAL') {
+      throw new KmsByokError('ERR_ESCROW_MISSING_MATERIAL', `key ${key.KeyId} already holds other material than this bundle's`, {
+        hint: 'this bundle is not what the key holds: find the escrow of the material it holds (kms-byok status)',
+        cause: e,
+      });
+    }
+    throw e;
+  }
+  deps.progress(`${already ? 'KMS already held this material; accepted it again' : 'imported key material'}${imported.keyMaterialId ? ` ${imported.keyMaterialId}` : ''}${validTo ? `, ValidTo ${validTo.toISOString()}` : ', no expiry'}`);
   const fact: ImportFact = {
     materialIndex: 1,
     importedAt: isoSeconds(deps.now()),
     region: key.Region,
     expirationModel: expiry.ExpirationModel,
     ...(validTo ? { validTo: isoSeconds(validTo) } : {}),
-    ...(imported.KeyMaterialId ? { keyMaterialId: imported.KeyMaterialId } : {}),
+    ...(imported.keyMaterialId ? { keyMaterialId: imported.keyMaterialId } : {}),
     wrappingAlgorithm: b.WrappingAlgorithm,
     wrappingKeySpec: b.WrappingKeySpec,
   };
@@ -607,7 +637,7 @@ export async function runImportBundle(b: ImportBundle, options: ImportBundleOpti
   };
   if (b.key.alias) result.alias = b.key.alias;
   if (validTo) result.validTo = validTo.toISOString();
-  if (imported.KeyMaterialId) result.keyMaterialId = imported.KeyMaterialId;
+  if (imported.keyMaterialId) result.keyMaterialId = imported.keyMaterialId;
   if (sidecar) result.sidecar = sidecar;
   else result.unrecorded = fact;
   return result;

@@ -7,7 +7,7 @@ import { KmsByokError } from '../core/errors.js';
 import type { SecretBytes } from '../core/secret.js';
 import type { KeySpec, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
 import type { KmsPort } from '../kms/port.js';
-import { parseWrappingPublicKey, wrapKeyMaterial } from '../wrapping/index.js';
+import { ImportSession } from './import-session.js';
 
 export async function confirmKeyMaterialId(
   kms: KmsPort,
@@ -27,21 +27,14 @@ export async function confirmKeyMaterialId(
       hint: 'the escrow and the key disagree: run kms-byok status for the key',
     });
   }
-  const params = await kms.getParametersForImport(input.keyId, input.wrapping);
-  parseWrappingPublicKey(params.PublicKey, params.WrappingKeySpec);
   const expires = current.ExpirationModel !== 'KEY_MATERIAL_DOES_NOT_EXPIRE' && current.ValidTo !== undefined;
-  const out = await kms.importKeyMaterial({
-    KeyId: input.keyId,
-    ImportToken: params.ImportToken,
-    EncryptedKeyMaterial: wrapKeyMaterial(input.material, params, input.keySpec),
-    ImportType: 'EXISTING_KEY_MATERIAL',
-    KeyMaterialId: input.keyMaterialId,
-    ExpirationModel: expires ? 'KEY_MATERIAL_EXPIRES' : 'KEY_MATERIAL_DOES_NOT_EXPIRE',
-    ...(expires ? { ValidTo: current.ValidTo! } : {}),
-  });
-  if (out.KeyMaterialId !== undefined && out.KeyMaterialId !== input.keyMaterialId) {
-    throw new KmsByokError('ERR_VERIFY_FAILED', `KMS answered KeyMaterialId ${out.KeyMaterialId}, expected ${input.keyMaterialId}`, {
-      hint: 'do not use this key; compare check values with the custodians',
-    });
-  }
+  // The session re-sends after a lost answer (this import is idempotent) and checks the id KMS answers.
+  await new ImportSession(kms, { KeyId: input.keyId, KeySpec: input.keySpec }, { now: () => new Date(), progress: () => {} }, input.wrapping).importMaterial(
+    { material: input.material },
+    {
+      ImportType: 'EXISTING_KEY_MATERIAL',
+      KeyMaterialId: input.keyMaterialId,
+      expiry: expires ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: current.ValidTo! } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' },
+    },
+  );
 }

@@ -30,8 +30,10 @@ export const FLEET_DEFAULT_QUOTAS: Readonly<Record<string, number>> = Object.fre
   ListAliases: 500,
   ListKeyRotations: 100,
   ListKeys: 500,
+  ListResourceTags: 2000,
   ReplicateKey: 5,
   RotateKeyOnDemand: 5,
+  TagResource: 10,
   UpdateAlias: 5,
   CryptographicOperationsSymmetric: 10_000,
   CryptographicOperationsAsymmetric: 1000,
@@ -189,6 +191,8 @@ const OPERATIONS: Record<string, string> = {
   listKeyRotations: 'ListKeyRotations',
   replicateKey: 'ReplicateKey',
   listKeys: 'ListKeys',
+  tagResource: 'TagResource',
+  listResourceTags: 'ListResourceTags',
 };
 
 /**

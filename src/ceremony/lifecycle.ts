@@ -9,8 +9,8 @@ import { KmsByokError } from '../core/errors.js';
 import type { SecretBytes } from '../core/secret.js';
 import type { ExpirationModel, ImportType, KeySpec, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
 import type { ImportParameters, KeyInfo, KeyMaterialInfo, KmsPort } from '../kms/port.js';
-import { chooseWrapping } from '../material/key-specs.js';
-import { wrapKeyMaterial, parseWrappingPublicKey } from '../wrapping/index.js';
+import type { ImportSession } from './import-session.js';
+import { assertWrappingAllowed, chooseWrapping } from '../material/key-specs.js';
 import type { EscrowMaterial, EscrowPayload, EscrowSealing, EscrowSidecar, ImportFact, SealedEscrow } from '../escrow/index.js';
 import type { CeremonyDeps, WrittenEscrow } from './ports.js';
 import { resolveValidTo, type ExpiryChoice } from './onboard.js';
@@ -95,6 +95,17 @@ export function knownIds(sidecar: EscrowSidecar): Map<number, string | undefined
   return new Map(sidecar.materials.map((m) => [m.index, m.keyMaterialId ?? m.firstImport?.keyMaterialId]));
 }
 
+/**
+ * The expiry the sidecar last recorded for escrow material `index` in `region`: what KMS was told at
+ * the last import. Used where KMS omits a ValidTo it should report, so the gap fails closed (treated
+ * as expiring then) instead of reading as "never expires".
+ */
+export function recordedValidTo(sidecar: EscrowSidecar, index: number, region: string): Date | undefined {
+  const records = sidecar.materials.find((m) => m.index === index)?.validTo.filter((v) => v.region === region) ?? [];
+  const last = records[records.length - 1];
+  return last?.expirationModel === 'KEY_MATERIAL_EXPIRES' && last.validTo ? new Date(last.validTo) : undefined;
+}
+
 /** A KMS material paired with the escrow material that holds it. */
 export interface Pairing {
   kms: KeyMaterialInfo;
@@ -160,66 +171,25 @@ export function isoSeconds(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+export { ImportSession, type Imported } from './import-session.js';
+
 /**
- * Import parameters for one key, fetched once and reused while valid (GetParametersForImport has a
- * quota of 0.25 per second); refetched when expired or when KMS says the token expired.
+ * The wrapping a key's materials were imported under (recorded in the sidecar at onboard), so a later
+ * import passes the same key policy conditions (`kms:WrappingAlgorithm`, `kms:WrappingKeySpec`);
+ * the strongest valid pair when the sidecar records none.
  */
-export class ImportSession {
-  private params: ImportParameters | undefined;
-  constructor(
-    private readonly kms: KmsPort,
-    private readonly keyId: string,
-    private readonly keySpec: KeySpec,
-    private readonly deps: Pick<CeremonyDeps, 'now' | 'progress'> & { journal?: JournalPort },
-    private readonly wrapping: { WrappingAlgorithm: WrappingAlgorithm; WrappingKeySpec: WrappingKeySpec } = (() => {
-      const c = chooseWrapping(keySpec);
-      return { WrappingAlgorithm: c.algorithm, WrappingKeySpec: c.wrappingKeySpec };
-    })(),
-  ) {}
-
-  private async fresh(): Promise<ImportParameters> {
-    if (this.params && this.params.ParametersValidTo.getTime() - 60_000 > this.deps.now().getTime()) return this.params;
-    const params = await this.kms.getParametersForImport(this.keyId, this.wrapping);
-    parseWrappingPublicKey(params.PublicKey, params.WrappingKeySpec);
-    this.params = params;
-    this.deps.progress(`got import parameters for ${this.keyId} in ${this.kms.region} (${params.WrappingAlgorithm}, ${params.WrappingKeySpec}, valid until ${params.ParametersValidTo.toISOString()})`);
-    await this.deps.journal?.step('got parameters', { keyId: this.keyId, region: this.kms.region, importTokenValidTo: params.ParametersValidTo.toISOString() });
-    return params;
-  }
-
-  /** Wraps and imports one material; returns the KeyMaterialId KMS reports and the parameters used. */
-  async importMaterial(
-    material: SecretBytes,
-    o: { ImportType?: ImportType; KeyMaterialId?: string; expiry: { ExpirationModel: ExpirationModel; ValidTo?: Date }; description?: string },
-  ): Promise<{ keyMaterialId?: string; params: ImportParameters }> {
-    for (let attempt = 0; ; attempt++) {
-      const params = await this.fresh();
-      const encrypted = wrapKeyMaterial(material, params, this.keySpec);
-      const symmetric = isSymmetric(this.keySpec);
-      try {
-        const out = await this.kms.importKeyMaterial({
-          KeyId: this.keyId,
-          ImportToken: params.ImportToken,
-          EncryptedKeyMaterial: encrypted,
-          ExpirationModel: o.expiry.ExpirationModel,
-          ...(o.expiry.ValidTo ? { ValidTo: o.expiry.ValidTo } : {}),
-          ...(symmetric && o.ImportType ? { ImportType: o.ImportType } : {}),
-          ...(symmetric && o.KeyMaterialId ? { KeyMaterialId: o.KeyMaterialId } : {}),
-          ...(symmetric && o.description ? { KeyMaterialDescription: o.description } : {}),
-        });
-        const r: { keyMaterialId?: string; params: ImportParameters } = { params };
-        if (out.KeyMaterialId) r.keyMaterialId = out.KeyMaterialId;
-        return r;
-      } catch (e) {
-        if (attempt === 0 && e instanceof KmsByokError && e.code === 'ERR_KMS_IMPORT_TOKEN_EXPIRED') {
-          this.deps.progress('import token expired: fetching fresh import parameters');
-          this.params = undefined;
-          continue;
-        }
-        throw e;
-      }
+export function wrappingOf(sidecar: EscrowSidecar, keySpec: KeySpec): { WrappingAlgorithm: WrappingAlgorithm; WrappingKeySpec: WrappingKeySpec } {
+  const recorded = sidecar.materials.map((m) => m.firstImport).find((f) => f?.wrappingAlgorithm !== undefined && f.wrappingKeySpec !== undefined);
+  if (recorded) {
+    try {
+      assertWrappingAllowed(keySpec, recorded.wrappingAlgorithm as WrappingAlgorithm, recorded.wrappingKeySpec as WrappingKeySpec);
+      return { WrappingAlgorithm: recorded.wrappingAlgorithm as WrappingAlgorithm, WrappingKeySpec: recorded.wrappingKeySpec as WrappingKeySpec };
+    } catch {
+      /* a sidecar naming a pair the spec cannot use: fall back to the default */
     }
   }
+  const c = chooseWrapping(keySpec);
+  return { WrappingAlgorithm: c.algorithm, WrappingKeySpec: c.wrappingKeySpec };
 }
 
 /** The import fact to record in the sidecar after a (re-)import. */
@@ -228,7 +198,7 @@ export function importFact(
   region: string,
   at: Date,
   expiry: { ExpirationModel: ExpirationModel; ValidTo?: Date },
-  imported: { keyMaterialId?: string; params: ImportParameters },
+  imported: { keyMaterialId?: string; params: Pick<ImportParameters, 'WrappingAlgorithm' | 'WrappingKeySpec'> },
 ): ImportFact {
   return {
     materialIndex: index,
@@ -288,7 +258,7 @@ export async function reconcileUnknown(
     if (u.KeyMaterialId !== undefined && isSymmetric(key.KeySpec)) {
       for (const c of candidates) {
         try {
-          const imported = await session.importMaterial(c.material, { ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: u.KeyMaterialId, expiry });
+          const imported = await session.importMaterial({ material: c.material }, { ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: u.KeyMaterialId, expiry });
           await deps.escrow.recordImport(ref.sidecarPath, importFact(c.index, key.Region, deps.now(), expiry, imported));
           deps.progress(`KMS confirmed escrow material ${c.index} is key material ${u.KeyMaterialId}; recorded it in the sidecar`);
           found = c.index;

@@ -103,9 +103,9 @@ export async function createKeyFromMaterial(o: NewKeyOptions, deps: LifecycleDep
   let keyMaterialId = ids.get(1);
   const primaryMaterials = await retryWhileNotFound(() => materialsOf(kms, key), deps.sleep);
   const imported = primaryMaterials.some((m) => m.ImportState === 'IMPORTED');
-  const session = new ImportSession(kms, key.KeyId, o.keySpec, { ...deps, journal: deps.journal });
+  const session = new ImportSession(kms, { KeyId: key.KeyId, KeySpec: o.keySpec }, { ...deps, journal: deps.journal });
   if (!imported) {
-    const r = await retryWhileNotFound(() => session.importMaterial(o.material, { ...(primaryMaterials.length > 0 ? { ImportType: 'EXISTING_KEY_MATERIAL' as const } : {}), expiry, ...(o.materialDescription ? { description: o.materialDescription } : {}) }), deps.sleep);
+    const r = await retryWhileNotFound(() => session.importMaterial({ material: o.material }, { ...(primaryMaterials.length > 0 ? { ImportType: 'EXISTING_KEY_MATERIAL' as const } : {}), expiry, ...(o.materialDescription ? { description: o.materialDescription } : {}) }), deps.sleep);
     await deps.escrow.recordImport(ref.sidecarPath, importFact(1, key.Region, deps.now(), expiry, r));
     keyMaterialId = r.keyMaterialId;
     await deps.journal.step('imported', { newKeyId: key.KeyId, region: key.Region, ...(r.keyMaterialId ? { keyMaterialId: r.keyMaterialId } : {}) });
@@ -113,7 +113,7 @@ export async function createKeyFromMaterial(o: NewKeyOptions, deps: LifecycleDep
   } else if (keyMaterialId === undefined && isSymmetric(o.keySpec)) {
     // Imported by an interrupted run that did not record it: KMS confirms the id by accepting the same material.
     const id = primaryMaterials[0]!.KeyMaterialId;
-    const r = await session.importMaterial(o.material, { ImportType: 'EXISTING_KEY_MATERIAL', ...(id ? { KeyMaterialId: id } : {}), expiry });
+    const r = await session.importMaterial({ material: o.material }, { ImportType: 'EXISTING_KEY_MATERIAL', ...(id ? { KeyMaterialId: id } : {}), expiry });
     await deps.escrow.recordImport(ref.sidecarPath, importFact(1, key.Region, deps.now(), expiry, r));
     keyMaterialId = r.keyMaterialId;
     deps.progress(`KMS confirmed the new key holds the escrowed material ${keyMaterialId ?? ''}`);
@@ -133,9 +133,9 @@ export async function createKeyFromMaterial(o: NewKeyOptions, deps: LifecycleDep
     }
     const rm = await retryWhileNotFound(() => materialsOf(regional, replica), deps.sleep);
     if (rm.some((m) => m.ImportState !== 'IMPORTED') || rm.length === 0) {
-      const rs = new ImportSession(regional, key.KeyId, o.keySpec, { ...deps, journal: deps.journal });
+      const rs = new ImportSession(regional, { KeyId: key.KeyId, KeySpec: o.keySpec }, { ...deps, journal: deps.journal });
       const r = await retryWhileNotFound(
-        () => rs.importMaterial(o.material, { ImportType: 'EXISTING_KEY_MATERIAL', ...(keyMaterialId ? { KeyMaterialId: keyMaterialId } : {}), expiry }),
+        () => rs.importMaterial({ material: o.material }, { ImportType: 'EXISTING_KEY_MATERIAL', ...(keyMaterialId ? { KeyMaterialId: keyMaterialId } : {}), expiry }),
         deps.sleep,
       );
       await deps.escrow.recordImport(ref.sidecarPath, importFact(1, region, deps.now(), expiry, r));

@@ -11,7 +11,7 @@ import { KmsByokError } from '../core/errors.js';
 import { SecretBytes } from '../core/secret.js';
 import { assertValidTo } from '../core/time.js';
 import type { KeySpec, KeyUsage, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
-import type { ImportParameters, KmsPort } from '../kms/port.js';
+import type { KmsPort } from '../kms/port.js';
 import { generateKeyMaterial } from '../material/generate.js';
 import { checkValue } from '../material/check-value.js';
 import { assertKeyUsageAllowed, assertWrappingAllowed } from '../material/key-specs.js';
@@ -21,7 +21,11 @@ import { sealEscrow, type EscrowSealing, type ImportFact, type SealedEscrow } fr
 import type { CeremonyDeps, WrittenEscrow } from './ports.js';
 import { retryWhileNotFound } from './retry.js';
 import { proveKeyMaterial, type Proof } from './prove.js';
-import { confirmKeyMaterialId } from './confirm.js';
+import { ImportSession, type ImportSource, type Imported, type WrappedMaterial } from './import-session.js';
+import { proveWithoutMaterial, recordedProof, type BundleProof } from './airgap.js';
+import { NO_JOURNAL, type EscrowRef, type JournalPort } from './lifecycle.js';
+import { outcomeUnknown, type KeyInfo, type Tag } from '../kms/port.js';
+import { randomUUID } from 'node:crypto';
 
 export type ExpiryChoice =
   | { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }
@@ -50,7 +54,13 @@ export interface OnboardDeps extends CeremonyDeps {
     write(sealed: SealedEscrow): Promise<WrittenEscrow>;
     /** Records facts KMS returned after the import in the escrow's sidecar. */
     recordImport(written: WrittenEscrow, fact: ImportFact): Promise<void>;
+    /** The latest escrow version of a key, when the vault can list (a resumed run looks for its escrow). */
+    latest?(keyId: string): Promise<EscrowRef | undefined>;
   };
+  /** The journal that makes a re-run finish an interrupted ceremony (default: none). */
+  journal?: JournalPort;
+  /** The command line that re-runs this ceremony, for hints. */
+  resumeCommand?: string;
 }
 
 export interface OnboardResult {
@@ -97,106 +107,282 @@ export async function assertAliasFree(kms: KmsPort, alias: string): Promise<void
   }
 }
 
-/** Runs the whole ceremony. On failure the thrown error's hint says what exists and where the escrow is. */
+/** The tag every key onboard creates carries, so a key whose CreateKey answer was lost can be found. */
+export const CEREMONY_TAG = 'kms-byok:ceremony';
+
+/**
+ * Finds the key an earlier run of this ceremony created (CreateKey answered nothing, or the process
+ * stopped before the key id was journalled): the key tagged `kms-byok:ceremony=<id>`. Lists every
+ * key and its tags: this runs only after an unknown CreateKey outcome.
+ */
+export async function findCeremonyKey(kms: KmsPort, ceremonyId: string): Promise<KeyInfo | undefined> {
+  for (const id of await kms.listKeys()) {
+    let tags: Tag[];
+    try {
+      tags = await kms.listResourceTags(id);
+    } catch (e) {
+      if (e instanceof KmsByokError && (e.code === 'ERR_KMS_NOT_FOUND' || e.code === 'ERR_KMS_ACCESS_DENIED')) continue;
+      throw e;
+    }
+    if (tags.some((t) => t.TagKey === CEREMONY_TAG && t.TagValue === ceremonyId)) return kms.describeKey(id);
+  }
+  return undefined;
+}
+
+/** Makes `alias` point at `keyId`: created when free; after a lost answer, KMS is asked. */
+async function ensureAlias(kms: KmsPort, alias: string, keyId: string, sleep: (ms: number) => Promise<void>): Promise<'created' | 'present'> {
+  const target = await kms.describeKey(alias).then(
+    (k) => k.KeyId,
+    (e: unknown) => {
+      if (e instanceof KmsByokError && e.code === 'ERR_KMS_NOT_FOUND') return undefined;
+      throw e;
+    },
+  );
+  if (target === keyId) return 'present';
+  if (target !== undefined) {
+    throw new KmsByokError('ERR_KMS_ALREADY_EXISTS', `alias ${alias} now points at key ${target}, not at ${keyId} which this onboard created`, {
+      hint: `someone took the alias meanwhile: the key ${keyId} goes on without it; give it another alias later (aws kms create-alias)`,
+    });
+  }
+  try {
+    await retryWhileNotFound(() => kms.createAlias(alias, keyId), sleep);
+    return 'created';
+  } catch (e) {
+    if (!(e instanceof KmsByokError) || !(outcomeUnknown(e) || e.code === 'ERR_KMS_ALREADY_EXISTS')) throw e;
+    const now = await kms.describeKey(alias).then((k) => k.KeyId, () => undefined);
+    if (now === keyId) return 'created';
+    throw e;
+  }
+}
+
+/** The wrapped copy of the material a resumed run imports (journal facts: base64, not secret). */
+function wrappedFacts(w: WrappedMaterial): Record<string, string> {
+  return {
+    encryptedKeyMaterial: Buffer.from(w.EncryptedKeyMaterial).toString('base64'),
+    importToken: Buffer.from(w.ImportToken).toString('base64'),
+    parametersValidTo: w.ParametersValidTo.toISOString(),
+    wrappingAlgorithm: w.WrappingAlgorithm,
+    wrappingKeySpec: w.WrappingKeySpec,
+  };
+}
+
+function wrappedFromFacts(f: Readonly<Record<string, string>>): WrappedMaterial | undefined {
+  if (!f.encryptedKeyMaterial || !f.importToken || !f.parametersValidTo || !f.wrappingAlgorithm || !f.wrappingKeySpec) return undefined;
+  return {
+    EncryptedKeyMaterial: new Uint8Array(Buffer.from(f.encryptedKeyMaterial, 'base64')),
+    ImportToken: new Uint8Array(Buffer.from(f.importToken, 'base64')),
+    ParametersValidTo: new Date(f.parametersValidTo),
+    WrappingAlgorithm: f.wrappingAlgorithm as WrappingAlgorithm,
+    WrappingKeySpec: f.wrappingKeySpec as WrappingKeySpec,
+  };
+}
+
+/**
+ * Runs the whole ceremony, resumably (docs/lifecycle.md, "Onboard"): each step is journalled before
+ * the next begins, and a re-run with the journal of an unfinished run finishes that run — the same
+ * key, the same escrow — asking KMS what is done before acting. On failure the thrown error's hint
+ * says what exists and what finishes it.
+ */
 export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Promise<OnboardResult> {
   const { kms } = deps;
+  const journal = deps.journal ?? NO_JOURNAL;
+  const resumed = journal.resumed;
   // Precondition: every local check happens before the first KMS call that creates anything.
   assertKeyUsageAllowed(options.keySpec, options.keyUsage);
   assertWrappingAllowed(options.keySpec, options.wrapping.WrappingAlgorithm, options.wrapping.WrappingKeySpec);
   resolveValidTo(options.expiry, deps.now());
-  const material = options.material ?? generateKeyMaterial(options.keySpec);
+  let material: SecretBytes | undefined = options.material;
   try {
-    assertMaterialMatchesSpec(material, options.keySpec);
-    const kcv = checkValue(material, options.keySpec);
-    if (options.alias) await assertAliasFree(kms, options.alias);
+    if (material) assertMaterialMatchesSpec(material, options.keySpec);
+    const ceremonyId = resumed.ceremonyId ?? randomUUID();
+    if (!resumed.ceremonyId) await journal.step('started', { ceremonyId, ...(deps.resumeCommand ? { command: deps.resumeCommand } : {}) });
+    const finish = deps.resumeCommand ? `re-run the same command to finish it (${deps.resumeCommand})` : 're-run the same command to finish it';
 
-    const key = await kms.createKey({
-      KeySpec: options.keySpec,
-      KeyUsage: options.keyUsage,
-      ...(options.description ? { Description: options.description } : {}),
-      ...(options.policy ? { Policy: options.policy } : {}),
-      Tags: [{ TagKey: 'created-by', TagValue: 'kms-byok' }],
-    });
-    deps.progress(`created key ${key.KeyId} (${key.KeySpec}, origin ${key.Origin}, ${key.KeyState})`);
-    const leftBehind = `key ${key.KeyId} exists in PendingImport with no material`;
-
-    if (options.alias) {
-      await retryWhileNotFound(() => kms.createAlias(options.alias!, key.KeyId), deps.sleep);
-      deps.progress(`created alias ${options.alias}`);
+    // 1. The key: the journalled one, the one an interrupted run created, or a new one.
+    let key: KeyInfo;
+    if (resumed.keyId) {
+      key = await kms.describeKey(resumed.keyId);
+      assertResumable(key);
+      deps.progress(`resuming the interrupted onboard: key ${key.KeyId} (${key.KeyState})`);
+    } else {
+      const found = resumed.ceremonyId ? await findCeremonyKey(kms, ceremonyId) : undefined;
+      if (found) {
+        assertResumable(found);
+        key = found;
+        deps.progress(`found key ${key.KeyId}, created by the interrupted run (tag ${CEREMONY_TAG}=${ceremonyId})`);
+      } else {
+        if (options.alias) await assertAliasFree(kms, options.alias);
+        const tags = [
+          { TagKey: 'created-by', TagValue: 'kms-byok' },
+          { TagKey: CEREMONY_TAG, TagValue: ceremonyId },
+        ];
+        try {
+          key = await kms.createKey({
+            KeySpec: options.keySpec,
+            KeyUsage: options.keyUsage,
+            ...(options.description ? { Description: options.description } : {}),
+            ...(options.policy ? { Policy: options.policy } : {}),
+            Tags: tags,
+          });
+        } catch (e) {
+          if (!outcomeUnknown(e)) throw e;
+          const late = await findCeremonyKey(kms, ceremonyId).catch(() => undefined);
+          if (!late) {
+            throw withHint(e, `whether KMS created the key is unknown (no answer); ${finish}: it first looks for the key tagged ${CEREMONY_TAG}=${ceremonyId}`);
+          }
+          key = late;
+          deps.progress(`CreateKey got no answer, but KMS lists the key it created: ${key.KeyId}`);
+        }
+        deps.progress(`created key ${key.KeyId} (${key.KeySpec}, origin ${key.Origin}, ${key.KeyState})`);
+      }
+      await journal.step('created key', { keyId: key.KeyId, keyArn: key.Arn });
     }
-
-    let params: ImportParameters;
-    try {
-      params = await retryWhileNotFound(() => kms.getParametersForImport(key.KeyId, options.wrapping), deps.sleep);
-      parseWrappingPublicKey(params.PublicKey, params.WrappingKeySpec);
-    } catch (e) {
-      throw withHint(e, `${leftBehind}; nothing was wrapped or imported`);
-    }
-    deps.progress(`got import parameters (${params.WrappingAlgorithm}, ${params.WrappingKeySpec}, valid until ${params.ParametersValidTo.toISOString()})`);
-    const encrypted = wrapKeyMaterial(material, params, options.keySpec);
-
-    let written: WrittenEscrow;
-    try {
-      const created = isoSeconds(deps.now());
-      const sealed = await sealEscrow(
-        {
-          key: {
-            keyArn: key.Arn,
-            keyId: key.KeyId,
-            account: key.AccountId,
-            region: key.Region,
-            keySpec: options.keySpec,
-            keyUsage: options.keyUsage,
-            multiRegion: key.MultiRegion ?? false,
-          },
-          escrowVersion: 1,
-          created,
-          createdBy: options.createdBy,
-          materials: [{ index: 1, checkValue: kcv, material, createdAt: created }],
-        },
-        options.sealing,
-        { computeCheckValue: checkValue },
-      );
-      written = await deps.escrow.write(sealed);
-    } catch (e) {
-      throw withHint(e, `${leftBehind}; nothing was imported. Fix the escrow problem, then schedule the empty key for deletion or re-run`);
-    }
-    deps.progress(`material sealed in escrow ${written.path}`);
-
-    const validTo = resolveValidTo(options.expiry, deps.now());
-    let imported: { KeyId: string; KeyMaterialId?: string };
-    try {
-      imported = await kms.importKeyMaterial({
-        KeyId: key.KeyId,
-        ImportToken: params.ImportToken,
-        EncryptedKeyMaterial: encrypted,
-        ExpirationModel: options.expiry.ExpirationModel,
-        ...(validTo ? { ValidTo: validTo } : {}),
+    // Strict proof: only an EXTERNAL key holds imported material (docs/architecture.md, "Strict proof").
+    if (key.Origin !== 'EXTERNAL') {
+      throw new KmsByokError('ERR_KMS_BAD_RESPONSE', `KMS answered key ${key.KeyId} with origin ${key.Origin}, not EXTERNAL`, {
+        hint: 'the endpoint is not behaving like KMS for an import ceremony; nothing was imported: check --endpoint-url',
       });
-    } catch (e) {
-      throw withHint(e, `${leftBehind}; the material is safe in the escrow ${written.path}: re-import it from there`);
     }
-    deps.progress(`imported key material${imported.KeyMaterialId ? ` ${imported.KeyMaterialId}` : ''}${validTo ? `, ValidTo ${validTo.toISOString()}` : ', no expiry'}`);
+    const exists = `key ${key.KeyId} exists`;
+
+    // 2. The alias.
+    if (options.alias) {
+      const done = await ensureAlias(kms, options.alias, key.KeyId, deps.sleep).catch((e: unknown) => {
+        throw withHint(e, `${exists}; ${finish}`);
+      });
+      if (done === 'created') deps.progress(`created alias ${options.alias}`);
+      await journal.step('alias', { alias: options.alias });
+    }
+
+    // 3. The escrow, durable before any import, and the wrapped copy a resumed run imports.
+    let source: ImportSource;
+    let proofMaterial: SecretBytes | undefined;
+    let kcv: string;
+    let written: WrittenEscrow;
+    let proofRecord = resumed.proof ? (JSON.parse(resumed.proof) as BundleProof) : undefined;
+    const carried = wrappedFromFacts(resumed);
+    const sealedBefore = resumed.escrow ? resumed : carried && deps.escrow.latest ? await sealedByInterruptedRun(deps, key.KeyId, resumed.checkValue) : undefined;
+    if (carried && sealedBefore && resumed.checkValue) {
+      if (carried.ParametersValidTo.getTime() <= deps.now().getTime() + 60_000) {
+        throw new KmsByokError('ERR_KMS_IMPORT_TOKEN_EXPIRED', `the import token of the interrupted onboard of ${key.KeyId} expired at ${carried.ParametersValidTo.toISOString()}`, {
+          hint: `its material is safe in the escrow ${sealedBefore.escrow}: finish with kms-byok restore ${key.KeyId} --escrow-dir DIR --identity FILE and the same expiry flag (restore makes the first import from the escrow)`,
+        });
+      }
+      source = { wrapped: carried };
+      kcv = resumed.checkValue;
+      written = { path: sealedBefore.escrow!, sidecarPath: sealedBefore.sidecar!, files: [] };
+      if (!resumed.escrow) await journal.step('escrow sealed', { escrow: written.path, sidecar: written.sidecarPath });
+      deps.progress(`the escrow ${written.path} of the interrupted run holds the material; importing its wrapped copy`);
+    } else {
+      if (resumed.escrow || (deps.escrow.latest && (await deps.escrow.latest(key.KeyId)))) {
+        throw new KmsByokError('ERR_ESCROW_MISMATCH', `an escrow of key ${key.KeyId} exists, but the journal holds no usable wrapped copy of its material`, {
+          hint: `finish with kms-byok restore ${key.KeyId} --escrow-dir DIR --identity FILE and the same expiry flag (the first import from the escrow)`,
+        });
+      }
+      material ??= generateKeyMaterial(options.keySpec);
+      kcv = checkValue(material, options.keySpec);
+      const params = await retryWhileNotFound(() => kms.getParametersForImport(key.KeyId, options.wrapping), deps.sleep).catch((e: unknown) => {
+        throw withHint(e, `${exists} in PendingImport; ${finish}`);
+      });
+      parseWrappingPublicKey(params.PublicKey, params.WrappingKeySpec);
+      deps.progress(`got import parameters (${params.WrappingAlgorithm}, ${params.WrappingKeySpec}, valid until ${params.ParametersValidTo.toISOString()})`);
+      const wrapped: WrappedMaterial = {
+        EncryptedKeyMaterial: wrapKeyMaterial(material, params, options.keySpec),
+        ImportToken: params.ImportToken,
+        ParametersValidTo: params.ParametersValidTo,
+        WrappingAlgorithm: params.WrappingAlgorithm,
+        WrappingKeySpec: params.WrappingKeySpec,
+      };
+      proofRecord = recordedProof(material, options.keySpec);
+      // The wrapped copy is journalled first: only KMS can unwrap it, and a run interrupted after the
+      // escrow is durable imports exactly this copy of the escrowed material.
+      await journal.step('wrapped', { ...wrappedFacts(wrapped), checkValue: kcv, proof: JSON.stringify(proofRecord) });
+      try {
+        const created = isoSeconds(deps.now());
+        const sealed = await sealEscrow(
+          {
+            key: { keyArn: key.Arn, keyId: key.KeyId, account: key.AccountId, region: key.Region, keySpec: options.keySpec, keyUsage: options.keyUsage, multiRegion: key.MultiRegion ?? false },
+            escrowVersion: 1,
+            created,
+            createdBy: options.createdBy,
+            materials: [{ index: 1, checkValue: kcv, material, createdAt: created }],
+          },
+          options.sealing,
+          { computeCheckValue: checkValue },
+        );
+        written = await deps.escrow.write(sealed);
+      } catch (e) {
+        throw withHint(e, `${exists} in PendingImport and nothing was imported. Fix the escrow problem, then ${finish}`);
+      }
+      await journal.step('escrow sealed', { escrow: written.path, sidecar: written.sidecarPath });
+      deps.progress(`material sealed in escrow ${written.path}`);
+      // The import sends the journalled wrapped copy: a resumed run would send the very same bytes.
+      source = { wrapped };
+      proofMaterial = material;
+    }
+    const afterEscrow = `${exists}; the material is safe in the escrow ${written.path}; ${finish}`;
+
+    // 4. The import, through the session that asks KMS when an answer is lost.
+    const session = new ImportSession(kms, key, deps, options.wrapping);
+    const validTo = resolveValidTo(options.expiry, deps.now());
+    const expiry = validTo ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES' as const, ValidTo: validTo } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' as const };
+    const symmetric = options.keySpec === 'SYMMETRIC_DEFAULT';
+    let imported: Imported;
+    try {
+      const already = (await retryWhileNotFound(() => session.materials(), deps.sleep)).find((m) => m.ImportState === 'IMPORTED');
+      if (already) {
+        // The interrupted run's import happened: KMS confirms it is this material by accepting it again.
+        imported = await session.importMaterial(source, {
+          ...(symmetric && already.KeyMaterialId ? { ImportType: 'EXISTING_KEY_MATERIAL' as const, KeyMaterialId: already.KeyMaterialId } : {}),
+          expiry: already.ExpirationModel === 'KEY_MATERIAL_EXPIRES' && already.ValidTo ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: already.ValidTo } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' },
+        });
+        deps.progress(`KMS already held the escrowed material (imported by the interrupted run)${imported.keyMaterialId ? ` ${imported.keyMaterialId}` : ''}`);
+      } else {
+        imported = await session.importMaterial(source, { expiry });
+        deps.progress(`imported key material${imported.keyMaterialId ? ` ${imported.keyMaterialId}` : ''}${validTo ? `, ValidTo ${validTo.toISOString()}` : ', no expiry'}`);
+      }
+    } catch (e) {
+      throw withHint(e, afterEscrow);
+    }
+    await journal.step('imported', imported.keyMaterialId ? { keyMaterialId: imported.keyMaterialId } : {});
+    const listed = (await session.materials()).find((m) => m.ImportState === 'IMPORTED' && (imported.keyMaterialId === undefined || m.KeyMaterialId === imported.keyMaterialId));
+    const recordedExpiry = listed?.ExpirationModel === 'KEY_MATERIAL_EXPIRES' && listed.ValidTo ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES' as const, ValidTo: listed.ValidTo } : listed ? { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' as const } : expiry;
     await deps.escrow.recordImport(written, {
       materialIndex: 1,
       importedAt: isoSeconds(deps.now()),
       region: key.Region,
-      expirationModel: options.expiry.ExpirationModel,
-      ...(validTo ? { validTo: isoSeconds(validTo) } : {}),
-      ...(imported.KeyMaterialId ? { keyMaterialId: imported.KeyMaterialId } : {}),
-      wrappingAlgorithm: params.WrappingAlgorithm,
-      wrappingKeySpec: params.WrappingKeySpec,
+      expirationModel: recordedExpiry.ExpirationModel,
+      ...(recordedExpiry.ValidTo ? { validTo: isoSeconds(recordedExpiry.ValidTo) } : {}),
+      ...(imported.keyMaterialId ? { keyMaterialId: imported.keyMaterialId } : {}),
+      wrappingAlgorithm: imported.params.WrappingAlgorithm,
+      wrappingKeySpec: imported.params.WrappingKeySpec,
     });
 
-    const proof = await retryWhileNotFound(() => proveKeyMaterial(kms, key.KeyId, options.keySpec, options.keyUsage, material), deps.sleep);
-    deps.progress(`verified: key Enabled, ${proof.summary}`);
+    // 5. The proof: with the material in hand, or with what was recorded when it was wrapped.
+    let proof: { method: Proof['method']; summary: string };
     let keyMaterialIdConfirmed = false;
-    if (imported.KeyMaterialId && options.keySpec === 'SYMMETRIC_DEFAULT') {
-      await confirmKeyMaterialId(kms, { keyId: key.KeyId, keySpec: options.keySpec, material, keyMaterialId: imported.KeyMaterialId, wrapping: options.wrapping });
-      keyMaterialIdConfirmed = true;
-      deps.progress(`verified: KMS accepted a re-import of the escrowed material under KeyMaterialId ${imported.KeyMaterialId}`);
+    try {
+      if (proofMaterial) {
+        const m = proofMaterial;
+        proof = await retryWhileNotFound(() => proveKeyMaterial(kms, key.KeyId, options.keySpec, options.keyUsage, m), deps.sleep);
+      }
+      else proof = (await proveWithoutMaterial(kms, { key: { keyId: key.KeyId, keySpec: options.keySpec, keyUsage: options.keyUsage }, proof: proofRecord ?? { method: 'encrypt-decrypt' } })) as Proof;
+      deps.progress(`verified: key Enabled, ${proof.summary}`);
+      if (imported.keyMaterialId && symmetric) {
+        const now = (await session.materials()).find((m) => m.KeyMaterialId === imported.keyMaterialId);
+        await session.importMaterial(source, {
+          ImportType: 'EXISTING_KEY_MATERIAL',
+          KeyMaterialId: imported.keyMaterialId,
+          expiry: now?.ExpirationModel === 'KEY_MATERIAL_EXPIRES' && now.ValidTo ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: now.ValidTo } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' },
+        });
+        keyMaterialIdConfirmed = true;
+        deps.progress(`verified: KMS accepted a re-import of the escrowed material under KeyMaterialId ${imported.keyMaterialId}`);
+      }
+    } catch (e) {
+      throw withHint(e, `${exists} and holds material; its escrow is ${written.path}; ${finish}`);
     }
     const described = await kms.describeKey(key.KeyId);
+    await journal.step('verified', {});
     const result: OnboardResult = {
       keyId: key.KeyId,
       keyArn: key.Arn,
@@ -206,20 +392,37 @@ export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Pr
       keyUsage: options.keyUsage,
       keyState: described.KeyState,
       origin: described.Origin,
-      expirationModel: options.expiry.ExpirationModel,
+      expirationModel: recordedExpiry.ExpirationModel,
       checkValue: kcv,
-      wrappingAlgorithm: params.WrappingAlgorithm,
-      wrappingKeySpec: params.WrappingKeySpec,
+      wrappingAlgorithm: imported.params.WrappingAlgorithm,
+      wrappingKeySpec: imported.params.WrappingKeySpec,
       escrow: written,
       verified: { enabled: described.KeyState === 'Enabled', method: proof.method, summary: proof.summary, keyMaterialIdConfirmed },
     };
     if (options.alias) result.alias = options.alias;
-    if (validTo) result.validTo = validTo.toISOString();
-    if (imported.KeyMaterialId) result.keyMaterialId = imported.KeyMaterialId;
+    if (recordedExpiry.ValidTo) result.validTo = recordedExpiry.ValidTo.toISOString();
+    if (imported.keyMaterialId) result.keyMaterialId = imported.keyMaterialId;
     return result;
   } finally {
-    material.dispose();
+    material?.dispose();
   }
+}
+
+/** A key found from a journal must still be a key an onboard can finish. */
+function assertResumable(key: KeyInfo): void {
+  if (key.KeyState === 'PendingDeletion') {
+    throw new KmsByokError('ERR_KMS_INVALID_STATE', `key ${key.KeyId} of the interrupted onboard is pending deletion`, {
+      hint: 'cancel the deletion (aws kms cancel-key-deletion) to finish it, or remove the onboard journal in <escrow-dir>/.journal/ to start afresh',
+    });
+  }
+}
+
+/** The escrow an interrupted run wrote after journalling its wrapped copy, when its check value matches. */
+async function sealedByInterruptedRun(deps: OnboardDeps, keyId: string, kcv: string | undefined): Promise<{ escrow: string; sidecar: string } | undefined> {
+  const ref = await deps.escrow.latest!(keyId);
+  if (!ref || kcv === undefined) return undefined;
+  if (ref.sidecar.materials.length !== 1 || ref.sidecar.materials[0]!.checkValue.toUpperCase() !== kcv.toUpperCase()) return undefined;
+  return { escrow: ref.path, sidecar: ref.sidecarPath };
 }
 
 /** ISO-8601 UTC without milliseconds, the escrow format's time form. */

@@ -14,6 +14,7 @@ import { disposePayload } from '../escrow/index.js';
 import type { ExpiryChoice } from './onboard.js';
 import {
   ImportSession,
+  wrappingOf,
   assertEscrowCovers,
   assertEscrowOfKey,
   describeExternalKey,
@@ -24,6 +25,7 @@ import {
   materialsOf,
   pairMaterials,
   reconcileUnknown,
+  recordedValidTo,
   resolveExpiry,
   verifyKey,
   withHint,
@@ -55,8 +57,10 @@ export interface ReimportResult {
     index: number;
     keyMaterialId?: string;
     keyMaterialState?: string;
-    /** As KMS listed it before this run: PENDING_IMPORT when the material was revoked or had expired. */
+    /** As KMS holds it after this run. */
     importState?: string;
+    /** As KMS listed it before this run, for a material this run imported: PENDING_IMPORT when it was revoked or had expired. */
+    importStateBefore?: string;
     validToBefore?: string;
     validTo?: string;
     expirationModel?: ExpirationModel;
@@ -105,6 +109,18 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
   const kmsMaterials = await materialsOf(kms, key);
   const initial = pairMaterials(ref.sidecar, kmsMaterials);
   const now = deps.now();
+  // A ValidTo KMS omits but the sidecar recorded counts (fails closed: due, never "never expires").
+  for (const p of initial.pairs) {
+    if (p.kms.ValidTo === undefined && p.kms.ImportState === 'IMPORTED' && p.kms.ExpirationModel !== 'KEY_MATERIAL_DOES_NOT_EXPIRE') {
+      const recorded = recordedValidTo(ref.sidecar, p.index, key.Region);
+      if (recorded) {
+        deps.progress(`KMS reports no ValidTo for material ${p.index} although the escrow records ${recorded.toISOString()}: counting that`);
+        const i = kmsMaterials.indexOf(p.kms);
+        p.kms = { ...p.kms, ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: recorded };
+        kmsMaterials[i] = p.kms;
+      }
+    }
+  }
   const earliest = earliestValidTo(kmsMaterials, now);
   const result: ReimportResult = {
     keyId: key.KeyId,
@@ -131,7 +147,7 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
     deps.progress(`key ${key.KeyId}: not due (earliest ValidTo ${earliest ? earliest.toISOString() : 'none'})`);
     return { result, key };
   }
-  if (options.mode === 'restore' && missingInKms.length === 0 && key.KeyState !== 'PendingImport') {
+  if (options.mode === 'restore' && missingInKms.length === 0 && key.KeyState !== 'PendingImport' && initial.unknown.length === 0) {
     result.action = 'nothing-to-restore';
     result.materials = initial.pairs.map((p) => describePair(p));
     deps.progress(`key ${key.KeyId} is ${key.KeyState} with every material imported: nothing to restore`);
@@ -142,7 +158,7 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
   const payload = await deps.escrow.open(ref);
   try {
     assertEscrowOfKey({ ...ref.sidecar, manifest: payload.manifest }, key, ref.path);
-    const session = new ImportSession(kms, key.KeyId, key.KeySpec, { ...deps, journal: deps.journal });
+    const session = new ImportSession(kms, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec));
     const expiry = resolveExpiry(options.expiry, deps.now());
     let pairs = initial.pairs;
     if (options.mode === 'restore' && kmsMaterials.length === 0) {
@@ -153,7 +169,7 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
           hint: 'this is not the escrow of an interrupted onboard: inspect it before importing',
         });
       }
-      const imported = await session.importMaterial(materialAt(payload, 1).material, { expiry });
+      const imported = await session.importMaterial({ material: materialAt(payload, 1).material }, { expiry });
       await deps.escrow.recordImport(ref.sidecarPath, importFact(1, key.Region, deps.now(), expiry, imported));
       await deps.journal.step('imported', { keyId: key.KeyId, material: '1', ...(imported.keyMaterialId ? { keyMaterialId: imported.keyMaterialId } : {}) });
       deps.progress(`first import of escrow material 1${imported.keyMaterialId ? ` (${imported.keyMaterialId})` : ''} into ${key.KeyId}`);
@@ -176,7 +192,7 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
       if (wanted && !already.has(p.index)) {
         const m = materialAt(payload, p.index);
         const imported = await session
-          .importMaterial(m.material, {
+          .importMaterial({ material: m.material }, {
             ImportType: 'EXISTING_KEY_MATERIAL',
             ...(p.kms.KeyMaterialId ? { KeyMaterialId: p.kms.KeyMaterialId } : {}),
             expiry,
@@ -188,6 +204,9 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
         await deps.journal.step('imported', { keyId: key.KeyId, material: String(p.index), ...(imported.keyMaterialId ? { keyMaterialId: imported.keyMaterialId } : {}) });
         deps.progress(`re-imported material ${p.index}${p.kms.KeyMaterialId ? ` (${p.kms.KeyMaterialId})` : ''}: ${expiry.ValidTo ? `ValidTo ${expiry.ValidTo.toISOString()}` : 'no expiry'}`);
         entry.reimported = true;
+        // The JSON reports the state KMS holds after the ceremony; the state before is kept beside it.
+        if (entry.importState !== undefined) entry.importStateBefore = entry.importState;
+        entry.importState = 'IMPORTED';
         entry.expirationModel = expiry.ExpirationModel;
         if (expiry.ValidTo) entry.validTo = expiry.ValidTo.toISOString();
         else delete entry.validTo;

@@ -24,6 +24,7 @@ import { MAX_ON_DEMAND_ROTATIONS } from './status.js';
 import { createKeyFromMaterial, type NewKeyResult } from './new-key.js';
 import {
   ImportSession,
+  wrappingOf,
   assertEscrowCovers,
   assertEscrowOfKey,
   describeExternalKey,
@@ -157,14 +158,14 @@ export async function runRotateInPlace(o: RotateInPlaceOptions, deps: LifecycleD
       fresh.dispose();
     }
     const pendingCheck = ref.sidecar.materials[index - 1]!.checkValue;
-    const session = new ImportSession(kms, key.KeyId, key.KeySpec, { ...deps, journal: deps.journal });
+    const session = new ImportSession(kms, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec));
 
     // 1. NEW material into the primary (or learn from KMS that it is there already).
     let id = knownIds(ref.sidecar).get(index);
     const stillUnknown = kmsMaterials.filter((m) => m.KeyMaterialId !== undefined && ![...knownIds(ref!.sidecar).values()].includes(m.KeyMaterialId));
     if (id === undefined && stillUnknown.length > 0) {
       const candidate = stillUnknown[0]!;
-      const r = await session.importMaterial(material, { ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: candidate.KeyMaterialId!, expiry }).catch((e: unknown) => {
+      const r = await session.importMaterial({ material }, { ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: candidate.KeyMaterialId!, expiry }).catch((e: unknown) => {
         if (e instanceof KmsByokError && e.code === 'ERR_KMS_INCORRECT_KEY_MATERIAL') {
           throw new KmsByokError('ERR_ESCROW_MISSING_MATERIAL', `key ${key.KeyId} holds material ${candidate.KeyMaterialId} that no escrow version holds`, {
             hint: 'someone imported material outside kms-byok: find its escrow before rotating',
@@ -176,7 +177,7 @@ export async function runRotateInPlace(o: RotateInPlaceOptions, deps: LifecycleD
       await deps.escrow.recordImport(ref.sidecarPath, importFact(index, key.Region, deps.now(), expiry, r));
       deps.progress(`KMS already held the new material ${id} (an interrupted run imported it); recorded it`);
     } else if (id === undefined || !kmsMaterials.some((m) => m.KeyMaterialId === id)) {
-      const r = await session.importMaterial(material, { ImportType: 'NEW_KEY_MATERIAL', expiry, ...(o.description ? { description: o.description } : {}) }).catch((e: unknown) => {
+      const r = await session.importMaterial({ material }, { ImportType: 'NEW_KEY_MATERIAL', expiry, ...(o.description ? { description: o.description } : {}) }).catch((e: unknown) => {
         throw withHint(e, `the new material is safe in escrow ${ref!.path}: re-running the same command resumes`);
       });
       if (!r.keyMaterialId) throw new KmsByokError('ERR_KMS_BAD_RESPONSE', 'ImportKeyMaterial returned no KeyMaterialId for a symmetric key');
@@ -193,8 +194,8 @@ export async function runRotateInPlace(o: RotateInPlaceOptions, deps: LifecycleD
       const rm = await regional.listKeyRotations(key.KeyId);
       const entry = rm.find((m) => m.KeyMaterialId === id);
       if (entry?.ImportState === 'IMPORTED') continue;
-      const rs = new ImportSession(regional, key.KeyId, key.KeySpec, { ...deps, journal: deps.journal });
-      const r = await rs.importMaterial(material, { ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: id, expiry });
+      const rs = new ImportSession(regional, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec));
+      const r = await rs.importMaterial({ material }, { ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: id, expiry });
       await deps.escrow.recordImport(ref.sidecarPath, importFact(index, region, deps.now(), expiry, r));
       await deps.journal.step('replica imported', { keyId: key.KeyId, region });
       deps.progress(`imported the new material into the replica in ${region} (EXISTING_KEY_MATERIAL)`);

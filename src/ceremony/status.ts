@@ -7,7 +7,7 @@
 import { KmsByokError } from '../core/errors.js';
 import { DAY_MS, daysUntil } from '../core/time.js';
 import type { KeyInfo, KmsPort } from '../kms/port.js';
-import { isSymmetric, knownIds, materialsOf, type EscrowRef } from './lifecycle.js';
+import { isSymmetric, knownIds, materialsOf, recordedValidTo, type EscrowRef } from './lifecycle.js';
 
 /** AWS's limit on RotateKeyOnDemand per key (2026, not adjustable). */
 export const MAX_ON_DEMAND_ROTATIONS = 25;
@@ -44,8 +44,18 @@ export interface KeyStatus {
     escrowIndex?: number;
     checkValue?: string;
   }[];
-  escrow: { path?: string; version?: number; exists: boolean; matches: boolean; problem?: string };
+  escrow: {
+    path?: string;
+    version?: number;
+    exists: boolean;
+    matches: boolean;
+    problem?: string;
+    /** KeyMaterialIds KMS lists that the sidecar does not name yet, while the escrow holds materials never confirmed: `verify` confirms them. */
+    unconfirmed?: string[];
+  };
   attention: string[];
+  /** The key could not be read: this row says why (the other keys are still reported). */
+  error?: { code: string; message: string };
 }
 
 export interface StatusResult {
@@ -57,24 +67,72 @@ export interface StatusDeps {
   kms: KmsPort;
   now(): Date;
   escrowOf(keyId: string): Promise<EscrowRef | undefined>;
+  /** Every key with an escrow in the escrow directory, with the Region its manifest names (listing runs only). */
+  escrowedKeys?(): Promise<{ keyId: string; region: string; path: string }[]>;
 }
 
+/**
+ * Status of every key asked for (or every EXTERNAL key listed). A key that cannot be read is a row
+ * with its error and attention, never the end of the report; only a failure to list keys at all fails.
+ */
 export async function runStatus(options: StatusOptions, deps: StatusDeps): Promise<StatusResult> {
   const { kms } = deps;
-  let keys: KeyInfo[];
+  const out: KeyStatus[] = [];
+  const rowOf = async (ref: string, known?: KeyInfo): Promise<KeyStatus | undefined> => {
+    let key = known;
+    try {
+      key ??= await kms.describeKey(ref);
+      if (options.keys.length === 0 && key.Origin !== 'EXTERNAL') return undefined;
+      return await statusOf(key, options, deps);
+    } catch (e) {
+      if (!(e instanceof KmsByokError)) throw e;
+      return unreadable(ref, key, e);
+    }
+  };
+  let listed: string[] = [];
   if (options.keys.length > 0) {
-    keys = [];
-    for (const k of options.keys) keys.push(await kms.describeKey(k));
+    for (const k of options.keys) out.push((await rowOf(k))!);
   } else {
-    keys = [];
-    for (const id of await kms.listKeys()) {
-      const k = await kms.describeKey(id);
-      if (k.Origin === 'EXTERNAL') keys.push(k);
+    listed = await kms.listKeys();
+    for (const id of listed) {
+      const row = await rowOf(id);
+      if (row) out.push(row);
+    }
+    // Escrows of keys this target does not list: a wrong account or Region, or a deleted key. An
+    // empty report over a directory of escrows is not an all-clear.
+    if (deps.escrowedKeys) {
+      const seen = new Set(listed);
+      for (const e of await deps.escrowedKeys()) {
+        if (e.region !== kms.region || seen.has(e.keyId)) continue;
+        out.push({
+          keyId: e.keyId,
+          keyArn: '',
+          region: e.region,
+          keySpec: '',
+          keyState: 'NotListed',
+          materials: [],
+          escrow: { path: e.path, exists: true, matches: false, problem: 'belongs to a key this target does not list' },
+          attention: [`escrow ${e.path} belongs to key ${e.keyId}, which ${kms.region} does not list here: check --profile/--region, or whether the key was deleted`],
+        });
+      }
     }
   }
-  const out: KeyStatus[] = [];
-  for (const key of keys) out.push(await statusOf(key, options, deps));
   return { keys: out, attention: out.some((k) => k.attention.length > 0) };
+}
+
+/** The row of a key whose facts could not be read. */
+function unreadable(ref: string, key: KeyInfo | undefined, e: KmsByokError): KeyStatus {
+  return {
+    keyId: key?.KeyId ?? ref,
+    keyArn: key?.Arn ?? '',
+    region: key?.Region ?? '',
+    keySpec: key?.KeySpec ?? '',
+    keyState: key?.KeyState ?? 'Unknown',
+    materials: [],
+    escrow: { exists: false, matches: false },
+    attention: [`cannot read the key: ${e.code}: ${e.message}`],
+    error: { code: e.code, message: e.message },
+  };
 }
 
 async function statusOf(key: KeyInfo, o: StatusOptions, deps: StatusDeps): Promise<KeyStatus> {
@@ -118,10 +176,15 @@ async function statusOf(key: KeyInfo, o: StatusOptions, deps: StatusDeps): Promi
     if (m.KeyMaterialState) row.keyMaterialState = m.KeyMaterialState;
     if (m.ImportState) row.importState = m.ImportState;
     if (m.ExpirationModel) row.expirationModel = m.ExpirationModel;
-    if (m.ValidTo && m.ImportState !== 'PENDING_IMPORT') {
-      row.validTo = m.ValidTo.toISOString();
-      row.daysLeft = daysUntil(m.ValidTo, now);
-      if (!earliest || m.ValidTo < earliest) earliest = m.ValidTo;
+    const index = escrow ? (m.KeyMaterialId === undefined ? (escrow.sidecar.materials.length === 1 ? 1 : undefined) : [...ids.entries()].find(([, id]) => id === m.KeyMaterialId)?.[0]) : undefined;
+    // KMS omitting a ValidTo the sidecar recorded fails closed: the recorded one counts (attention).
+    const recorded = escrow && index !== undefined && m.ImportState !== 'PENDING_IMPORT' && !m.ValidTo && m.ExpirationModel !== 'KEY_MATERIAL_DOES_NOT_EXPIRE' ? recordedValidTo(escrow.sidecar, index, key.Region) : undefined;
+    if (recorded) s.attention.push(`KMS reports no ValidTo for material ${m.KeyMaterialId ?? ''} although the escrow records ${recorded.toISOString()}: counted as expiring then`.replace('  ', ' '));
+    const validTo = m.ImportState !== 'PENDING_IMPORT' ? (m.ValidTo ?? recorded) : undefined;
+    if (validTo) {
+      row.validTo = validTo.toISOString();
+      row.daysLeft = daysUntil(validTo, now);
+      if (!earliest || validTo < earliest) earliest = validTo;
     }
     if (m.RotationDate) {
       row.rotationDate = m.RotationDate.toISOString();
@@ -129,7 +192,6 @@ async function statusOf(key: KeyInfo, o: StatusOptions, deps: StatusDeps): Promi
       if (m.RotationType !== 'AUTOMATIC') onDemand++;
     }
     if (escrow) {
-      const index = m.KeyMaterialId === undefined ? (escrow.sidecar.materials.length === 1 ? 1 : undefined) : [...ids.entries()].find(([, id]) => id === m.KeyMaterialId)?.[0];
       if (index !== undefined) {
         row.escrowIndex = index;
         row.checkValue = escrow.sidecar.materials[index - 1]!.checkValue;
@@ -159,10 +221,17 @@ async function statusOf(key: KeyInfo, o: StatusOptions, deps: StatusDeps): Promi
     s.escrow.path = escrow.path;
     s.escrow.version = escrow.sidecar.manifest.escrowVersion;
     const unmatched = s.materials.filter((m) => m.escrowIndex === undefined);
+    // A material KMS lists that the sidecar cannot name, while the escrow holds as many materials never
+    // confirmed: an import whose answer was lost, not a missing material. `verify` proves and records it.
+    const neverConfirmed = [...ids.values()].filter((id) => id === undefined).length;
+    const unconfirmed = unmatched.length > 0 && unmatched.length <= neverConfirmed && unmatched.every((m) => m.keyMaterialId !== undefined);
     if (escrow.damaged.length > 0) s.escrow.problem = `sealed file ${escrow.damaged[0]} is missing or differs from its SHA-256`;
-    else if (unmatched.length > 0) s.escrow.problem = `lacks key material ${unmatched[0]!.keyMaterialId ?? '(no id)'}`;
+    else if (unconfirmed) {
+      s.escrow.unconfirmed = unmatched.map((m) => m.keyMaterialId!);
+      s.attention.push(`material ${s.escrow.unconfirmed.join(', ')} is not yet confirmed against escrow ${escrow.path} (an import whose answer was lost): kms-byok verify ${key.KeyId} --identity FILE confirms and records it`);
+    } else if (unmatched.length > 0) s.escrow.problem = `lacks key material ${unmatched[0]!.keyMaterialId ?? '(no id)'}`;
     else if (escrow.sidecar.manifest.keySpec !== key.KeySpec) s.escrow.problem = `is for key spec ${escrow.sidecar.manifest.keySpec}, the key is ${key.KeySpec}`;
-    s.escrow.matches = s.escrow.problem === undefined;
+    s.escrow.matches = s.escrow.problem === undefined && !unconfirmed;
     if (!s.escrow.matches) s.attention.push(`escrow ${escrow.path} ${s.escrow.problem}`);
   } else {
     s.attention.push(s.escrow.problem ? `escrow unreadable: ${s.escrow.problem}` : 'no escrow of this key in the escrow directory');

@@ -6,11 +6,11 @@
  * only read.
  */
 import { KmsByokError } from '../core/errors.js';
-import type { EscrowPayload, EscrowSidecar } from '../escrow/index.js';
+import type { EscrowPayload, EscrowSidecar, ImportFact } from '../escrow/index.js';
 import type { KeyInfo, KmsPort } from '../kms/port.js';
-import { chooseWrapping } from '../material/key-specs.js';
 import { confirmKeyMaterialId } from './confirm.js';
-import { assertEscrowOfKey, isSymmetric, materialsOf, pairMaterials } from './lifecycle.js';
+import { assertEscrowOfKey, importFact, isSymmetric, knownIds, materialsOf, pairMaterials, wrappingOf } from './lifecycle.js';
+import { ImportSession } from './import-session.js';
 import { proveKeyMaterial, type Proof } from './prove.js';
 
 export interface VerifyResult {
@@ -21,36 +21,73 @@ export interface VerifyResult {
   proof: Proof;
 }
 
-export async function runVerify(kms: KmsPort, key: KeyInfo, escrow: { payload: EscrowPayload; sidecar: EscrowSidecar; path: string }, progress: (s: string) => void): Promise<VerifyResult> {
+/**
+ * `record` stores the facts of a material KMS confirmed but the sidecar did not name yet (an import
+ * whose answer was lost): verify confirms it by re-import under its id and records it, so the escrow
+ * and KMS agree again. Without `record` such a material is a failure.
+ */
+export async function runVerify(
+  kms: KmsPort,
+  key: KeyInfo,
+  escrow: { payload: EscrowPayload; sidecar: EscrowSidecar; path: string },
+  progress: (s: string) => void,
+  record?: (fact: ImportFact) => Promise<void>,
+): Promise<VerifyResult> {
   assertEscrowOfKey(escrow.sidecar, key, escrow.path);
   if (key.KeyState !== 'Enabled') {
     throw new KmsByokError('ERR_KMS_INVALID_STATE', `key ${key.KeyId} is ${key.KeyState}: only an Enabled key can be verified`, {
       hint: key.KeyState === 'PendingImport' ? 'bring its material back with kms-byok restore' : 'run kms-byok status for the key',
     });
   }
-  const { pairs, unknown } = pairMaterials(escrow.sidecar, await materialsOf(kms, key));
+  const wrapping = wrappingOf(escrow.sidecar, key.KeySpec);
+  const listed = await materialsOf(kms, key);
+  let { pairs, unknown } = pairMaterials(escrow.sidecar, listed);
+  if (unknown.length > 0 && record && isSymmetric(key.KeySpec)) {
+    // Unconfirmed, not missing: each escrow material without a recorded id is offered under each
+    // unknown id; KMS accepts only the very same material there.
+    const session = new ImportSession(kms, key, { now: () => new Date(), progress }, wrapping);
+    const ids = knownIds(escrow.sidecar);
+    const candidates = escrow.payload.materials.filter((m) => ids.get(m.index) === undefined);
+    for (const u of [...unknown]) {
+      for (const c of candidates) {
+        const expiry = u.ExpirationModel === 'KEY_MATERIAL_EXPIRES' && u.ValidTo ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES' as const, ValidTo: u.ValidTo } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' as const };
+        try {
+          const imported = await session.importMaterial({ material: c.material }, { ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: u.KeyMaterialId!, expiry });
+          await record(importFact(c.index, key.Region, new Date(), expiry, imported));
+          progress(`material ${c.index}: KMS confirmed it is ${u.KeyMaterialId} (an import whose answer was lost); recorded in the sidecar`);
+          pairs = [...pairs, { kms: u, index: c.index }];
+          unknown = unknown.filter((x) => x !== u);
+          candidates.splice(candidates.indexOf(c), 1);
+          break;
+        } catch (e) {
+          if (e instanceof KmsByokError && e.code === 'ERR_KMS_INCORRECT_KEY_MATERIAL') continue;
+          throw e;
+        }
+      }
+    }
+  }
   if (unknown.length > 0) {
     throw new KmsByokError('ERR_VERIFY_FAILED', `key ${key.KeyId} holds material ${unknown[0]!.KeyMaterialId ?? '(unnamed)'} that escrow ${escrow.path} does not`, {
       hint: 'find the escrow version that holds it (kms-byok escrow inspect), or investigate who imported it',
     });
   }
-  const wrapping = chooseWrapping(key.KeySpec);
+  const recordedNow = new Set(pairs.filter((p) => !pairMaterials(escrow.sidecar, listed).pairs.some((q) => q.index === p.index)).map((p) => p.index));
   const results: VerifyResult['materials'] = [];
   for (const pair of pairs) {
     const m = escrow.payload.materials[pair.index - 1]!;
     let confirmed = false;
-    if (isSymmetric(key.KeySpec) && pair.kms.KeyMaterialId && pair.kms.ImportState !== 'PENDING_IMPORT') {
+    if (isSymmetric(key.KeySpec) && pair.kms.KeyMaterialId && pair.kms.ImportState !== 'PENDING_IMPORT' && !recordedNow.has(pair.index)) {
       await confirmKeyMaterialId(kms, {
         keyId: key.KeyId,
         keySpec: key.KeySpec,
         material: m.material,
         keyMaterialId: pair.kms.KeyMaterialId,
-        wrapping: { WrappingAlgorithm: wrapping.algorithm, WrappingKeySpec: wrapping.wrappingKeySpec },
+        wrapping,
       });
       confirmed = true;
       progress(`material ${pair.index}: KMS accepted a re-import under KeyMaterialId ${pair.kms.KeyMaterialId}`);
     }
-    results.push({ index: pair.index, checkValue: m.checkValue, confirmedByReimport: confirmed, ...(pair.kms.KeyMaterialId ? { keyMaterialId: pair.kms.KeyMaterialId } : {}) });
+    results.push({ index: pair.index, checkValue: m.checkValue, confirmedByReimport: confirmed || recordedNow.has(pair.index), ...(pair.kms.KeyMaterialId ? { keyMaterialId: pair.kms.KeyMaterialId } : {}) });
   }
   const current = pairs.find((p) => p.kms.KeyMaterialId !== undefined && p.kms.KeyMaterialId === key.CurrentKeyMaterialId) ?? pairs[pairs.length - 1];
   if (!current) throw new KmsByokError('ERR_VERIFY_FAILED', `key ${key.KeyId} lists no material`, { hint: 'run kms-byok status for the key' });

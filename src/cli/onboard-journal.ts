@@ -1,114 +1,100 @@
 /**
- * The onboard ceremony's journal, for the onboard command to wire in without changing the ceremony:
- * it wraps the ceremony's `progress` sink and turns the step lines runOnboard already prints into
- * durable journal steps (`created key` → `got parameters` → `escrow sealed` → `imported` →
- * `verified`), synchronously, before the ceremony moves on. Nothing secret is in those lines.
+ * The onboard journal (docs/lifecycle.md, "Onboard"): `<escrow-dir>/.journal/onboard-inputs-<hash>.json`,
+ * named by a hash of the invocation's inputs — every flag that shapes the ceremony, paths resolved,
+ * and the AWS target from flags and environment. Re-running the same command therefore finds the run
+ * it interrupted and finishes it (the same key, the same escrow); a command with other inputs never
+ * picks up that journal (the command line wins over journals), and is told about unfinished ones.
  *
- * Hook (src/cli/commands/onboard.ts, owned elsewhere):
- *
- *     const j = openOnboardJournal(io, escrowDir, alias ?? 'onboard', (s) => say(io, null, `✓ ${s}`));
- *     … runOnboard(options, { …, progress: j.progress }) …
- *     j.finish();                      // after success only
- *
- * `openOnboardJournal` refuses to start while an earlier onboard of the same subject is unfinished and
- * says how to finish it: with its escrow written, `kms-byok restore KEY` makes the first import from
- * the escrow; without, the empty key is named for deletion. Honours the KMS_BYOK_CRASH_AFTER_STEP test
- * seam like the other ceremonies' journals.
+ * The journal holds no secret: step names, the key id, the escrow path, and the material wrapped
+ * for KMS's import token (only KMS can unwrap it).
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
-import type { Io } from './io.js';
-import { journalPath, type JournalFile } from './lifecycle-edge.js';
+import { bool, type Parsed } from './args.js';
+import { say, type Io } from './io.js';
+import { journalPath, openJournal, type CliJournal, type JournalFile } from './lifecycle-edge.js';
 
-export interface OnboardJournal {
-  readonly path: string;
-  /** The ceremony's progress sink: forwards every line, journals the ones that end a step. */
-  progress(line: string): void;
-  /** Marks the journal done (call after success only). */
-  finish(): void;
-}
+/** Flags that do not change what the ceremony does (output, confirmation, records). */
+const NOT_INPUTS = new Set(['yes', 'json', 'help', 'resume', 'transcript', 'notify-command', 'read-timeout']);
+/** Flags whose value is a path: compared resolved, so `./escrow` and `escrow` are the same input. */
+const PATHS = new Set(['escrow-dir', 'material-file', 'recipients-file', 'passphrase-file', 'apply-policy', 'emulator-state']);
+/** Environment that selects the AWS target (never credentials). */
+const TARGET_ENV = ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_ENDPOINT_URL_KMS'];
 
-/** Maps an onboard progress line to a journal step and its facts (undefined: not a step). */
-export function onboardStepOf(line: string): { step: string; facts: Record<string, string> } | undefined {
-  let m = /^created key (\S+)/.exec(line);
-  if (m) return { step: 'created key', facts: { keyId: m[1]! } };
-  m = /^got import parameters .*valid until (\S+?)\)?$/.exec(line);
-  if (m) return { step: 'got parameters', facts: { importTokenValidTo: m[1]! } };
-  m = /^material sealed in escrow (\S+)/.exec(line);
-  if (m) return { step: 'escrow sealed', facts: { escrow: m[1]! } };
-  m = /^imported key material ?([0-9a-f]{64})?/.exec(line);
-  if (m) return { step: 'imported', facts: m[1] ? { keyMaterialId: m[1] } : {} };
-  if (/^verified/.test(line)) return { step: 'verified', facts: {} };
-  if (/^created alias (\S+)/.test(line)) return { step: 'created alias', facts: { alias: /^created alias (\S+)/.exec(line)![1]! } };
-  return undefined;
-}
-
-function writeDurably(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+/** The canonical inputs of an onboard invocation (no secret: paths and flag values only). */
+export function onboardInputs(p: Parsed, io: Io): Record<string, unknown> {
+  const inputs: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(p.values).sort(([a], [b]) => a.localeCompare(b))) {
+    if (value === undefined || NOT_INPUTS.has(name)) continue;
+    const local = (v: string) => (PATHS.has(name) && v !== '-' ? resolve(io.cwd, v) : v);
+    inputs[name] = Array.isArray(value) ? value.map(local) : typeof value === 'string' ? local(value) : value;
   }
-  renameSync(tmp, path);
-  try {
-    const d = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(d);
-    } finally {
-      closeSync(d);
-    }
-  } catch {
-    /* directories cannot be fsynced on every platform */
-  }
+  if (inputs['escrow-dir'] === undefined) inputs['escrow-dir'] = resolve(io.cwd, 'escrow');
+  for (const name of TARGET_ENV) if (io.env[name]) inputs[`env:${name}`] = io.env[name];
+  return inputs;
 }
 
-export function openOnboardJournal(io: Io, escrowDir: string, subject: string, forward: (line: string) => void): OnboardJournal {
+export interface OnboardJournal extends CliJournal {
+  /** Facts journalled so far (this run's and the resumed run's). */
+  facts(): Readonly<Record<string, string>>;
+}
+
+/**
+ * Opens the journal of this invocation. An unfinished one is resumed (said on stderr); `--resume`
+ * with none to resume is refused before anything is created. Reads files only.
+ */
+export async function openOnboardJournal(p: Parsed, io: Io, escrowDir: string): Promise<OnboardJournal> {
+  const hash = createHash('sha256').update(JSON.stringify(onboardInputs(p, io))).digest('hex').slice(0, 16);
+  const subject = `inputs-${hash}`;
   const path = journalPath(escrowDir, 'onboard', subject);
+  const unfinished = await unfinishedOnboards(escrowDir);
+  const mine = unfinished.find((u) => u.path === path);
+  if (bool(p, 'resume') && !mine) {
+    throw new KmsByokError('ERR_NOTHING_TO_RESUME', `no unfinished onboard with these inputs in ${escrowDir}`, {
+      hint: unfinished.length > 0
+        ? `unfinished onboards there: ${unfinished.map((u) => `${u.path} (key ${u.keyId ?? 'not created'}; command: ${u.command ?? 'unknown'})`).join('; ')} — re-run that exact command`
+        : 'drop --resume to onboard a new key',
+    });
+  }
+  for (const other of unfinished.filter((u) => u.path !== path)) {
+    say(io, 'note', `an unfinished onboard is journalled in ${other.path} (key ${other.keyId ?? 'not created'}): re-run its command to finish it${other.command ? `: ${other.command}` : ''}`);
+  }
+  const journal = await openJournal(io, escrowDir, 'onboard', subject);
+  const facts: Record<string, string> = { ...journal.resumed };
+  return {
+    path: journal.path,
+    resuming: journal.resuming,
+    resumed: journal.resumed,
+    facts: () => facts,
+    async step(name, f) {
+      if (f) Object.assign(facts, f);
+      await journal.step(name, f);
+    },
+    finish: () => journal.finish(),
+  };
+}
+
+/** Unfinished onboard journals in the escrow directory, with the key and command they record. */
+async function unfinishedOnboards(escrowDir: string): Promise<{ path: string; keyId?: string; command?: string }[]> {
+  const dir = join(escrowDir, '.journal');
+  let names: string[];
   try {
-    const previous = JSON.parse(readFileSync(path, 'utf8')) as JournalFile;
-    if (previous.format === 'kms-byok-journal' && !previous.done) {
-      const keyId = previous.facts.keyId;
-      const last = previous.steps[previous.steps.length - 1]?.step ?? 'none';
-      const hint = !keyId
-        ? `nothing was created; remove ${path} and re-run`
-        : previous.facts.escrow
-          ? `its escrow ${previous.facts.escrow} holds the material: finish with kms-byok restore ${keyId} --identity FILE (and an expiry flag), then remove ${path}`
-          : `key ${keyId} exists with no material: schedule its deletion (aws kms schedule-key-deletion --key-id ${keyId} --pending-window-in-days 7), remove ${path}, and re-run`;
-      throw new KmsByokError('ERR_JOURNAL', `an earlier onboard of ${subject} was interrupted after "${last}"${keyId ? ` (key ${keyId})` : ''}`, { hint });
-    }
-  } catch (e) {
-    if (e instanceof KmsByokError) throw e;
-    if ((e as { code?: string }).code !== 'ENOENT' && !(e instanceof SyntaxError)) {
-      throw new KmsByokError('ERR_JOURNAL', `cannot read the journal ${path}`, { hint: 'check the escrow directory' });
+    names = (await readdir(dir)).filter((n) => n.startsWith('onboard-') && n.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const out: { path: string; keyId?: string; command?: string }[] = [];
+  for (const name of names.sort()) {
+    const path = join(dir, name);
+    try {
+      const j = JSON.parse(await readFile(path, 'utf8')) as JournalFile;
+      if (j.format !== 'kms-byok-journal' || j.done) continue;
+      out.push({ path, ...(j.facts?.keyId ? { keyId: j.facts.keyId } : {}), ...(j.facts?.command ? { command: j.facts.command } : {}) });
+    } catch {
+      /* unreadable journals are someone else's problem: openJournal reports its own */
     }
   }
-  const now = new Date().toISOString();
-  const state: JournalFile = { format: 'kms-byok-journal', version: 1, ceremony: 'onboard', subject, startedAt: now, updatedAt: now, done: false, facts: {}, steps: [] };
-  const crashAfter = io.env.KMS_BYOK_CRASH_AFTER_STEP;
-  const save = () => {
-    state.updatedAt = new Date().toISOString();
-    writeDurably(path, `${JSON.stringify(state, null, 2)}\n`);
-  };
-  return {
-    path,
-    progress(line) {
-      forward(line);
-      const s = onboardStepOf(line);
-      if (!s) return;
-      state.steps.push({ step: s.step, at: new Date().toISOString(), facts: s.facts });
-      Object.assign(state.facts, s.facts);
-      save();
-      if (crashAfter === s.step) process.kill(process.pid, 'SIGKILL');
-    },
-    finish() {
-      state.done = true;
-      save();
-    },
-  };
+  return out;
 }

@@ -24,6 +24,7 @@ const FAMILIES = {
   kms_byok_escrow_present: '1 when an escrow for the key exists in the escrow directory.',
   kms_byok_escrow_matches: '1 when the escrow matches what KMS lists (material ids, check values, file hashes).',
   kms_byok_attention: '1 when kms-byok status would ask for action (exit 3).',
+  kms_byok_key_readable: '0 when the key could not be read (AccessDenied, throttled, unreachable): its other gauges are missing, not healthy.',
 } as const;
 
 /** Renders a status result; `now` is the time the status was taken. */
@@ -37,6 +38,7 @@ export function renderPrometheus(r: StatusResult, now: Date): string {
     kms_byok_escrow_present: [],
     kms_byok_escrow_matches: [],
     kms_byok_attention: [],
+    kms_byok_key_readable: [],
   };
   for (const k of r.keys) {
     const key = { key_id: k.keyId, region: k.region };
@@ -53,6 +55,7 @@ export function renderPrometheus(r: StatusResult, now: Date): string {
     lines.kms_byok_escrow_present.push(`kms_byok_escrow_present${labels(key)} ${k.escrow.exists ? 1 : 0}`);
     lines.kms_byok_escrow_matches.push(`kms_byok_escrow_matches${labels(key)} ${k.escrow.matches ? 1 : 0}`);
     lines.kms_byok_attention.push(`kms_byok_attention${labels(key)} ${k.attention.length > 0 ? 1 : 0}`);
+    lines.kms_byok_key_readable.push(`kms_byok_key_readable${labels({ ...key, error: k.error?.code })} ${k.error ? 0 : 1}`);
   }
   let out = '';
   for (const [name, help] of Object.entries(FAMILIES) as [keyof typeof FAMILIES, string][]) {

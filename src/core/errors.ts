@@ -68,6 +68,8 @@ export type ErrorCode =
   /** `transcript verify FILE` on a file that is not a kms-byok transcript at all (exit 2). */
   | 'ERR_NOT_A_TRANSCRIPT'
   | 'ERR_JOURNAL'
+  /** `--resume` with no unfinished run of these inputs to resume (exit 2, nothing created). */
+  | 'ERR_NOTHING_TO_RESUME'
   // fleet plans (issue 8): an invalid plan is usage (exit 2); a changed plan cannot be resumed
   | 'ERR_PLAN_INVALID'
   | 'ERR_PLAN_CHANGED'
@@ -100,6 +102,7 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_SCHEDULE_NOT_UNATTENDED',
   'ERR_PLAN_INVALID',
   'ERR_PLAN_CHANGED',
+  'ERR_NOTHING_TO_RESUME',
 ]);
 
 /** Exit codes of the CLI (see README "Exit codes"). */

@@ -80,6 +80,19 @@ describe('createAwsKms against the emulator', () => {
     await expect(kms.rotateKeyOnDemand(single.keyId)).rejects.toBeInstanceOf(KmsByokError);
   });
 
+  it('tags a key, overwrites a value and lists every tag across pages (ListResourceTags pages by 50)', async () => {
+    const key = await kms.createKey({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT', Tags: [{ TagKey: 'created', TagValue: 'c' }] });
+    expect(await kms.listResourceTags(key.KeyId)).toEqual([{ TagKey: 'created', TagValue: 'c' }]);
+    const many = Array.from({ length: 49 }, (_, i) => ({ TagKey: `t${i}`, TagValue: i % 2 ? `v${i}` : '' }));
+    await kms.tagResource(key.Arn, many);
+    await kms.tagResource(key.KeyId, [{ TagKey: 'created', TagValue: 'overwritten' }]);
+    // A key holds at most 50 tags, one default page: paging across pages is exercised against the scripted endpoint below.
+    expect(await kms.listResourceTags(key.Arn)).toEqual([{ TagKey: 'created', TagValue: 'overwritten' }, ...many]);
+    await expect(kms.tagResource(key.KeyId, [{ TagKey: 'one-too-many', TagValue: '' }])).rejects.toMatchObject({ code: 'ERR_KMS_LIMIT' });
+    await expect(kms.tagResource(key.KeyId, [{ TagKey: 'aws:reserved', TagValue: '' }])).rejects.toMatchObject({ code: 'ERR_KMS_VALIDATION', message: expect.stringMatching(/^TagResource: /) });
+    await expect(kms.listResourceTags('alias/not-a-key-id')).rejects.toMatchObject({ code: 'ERR_KMS_NOT_FOUND' });
+  });
+
   it('maps service exceptions to ERR_KMS_* codes', async () => {
     await expect(kms.describeKey('alias/missing')).rejects.toMatchObject({ code: 'ERR_KMS_NOT_FOUND' });
     const key = await kms.createKey({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT' });
@@ -94,7 +107,7 @@ describe('createAwsKms against a broken endpoint', () => {
   beforeAll(async () => {
     server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
-      res.end(JSON.stringify(answer));
+      res.end(JSON.stringify(typeof answer === 'function' ? (answer as () => unknown)() : answer));
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -118,5 +131,24 @@ describe('createAwsKms against a broken endpoint', () => {
     await expect(broken.getParametersForImport('k', { WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_4096' })).rejects.toMatchObject({ code: 'ERR_KMS_BAD_RESPONSE', message: expect.stringContaining('PublicKey missing') });
     answer = { KeyId: 'k', KeyMaterialId: 'XYZ' };
     await expect(broken.importKeyMaterial({ KeyId: 'k', ImportToken: new Uint8Array(1), EncryptedKeyMaterial: new Uint8Array(1), ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' })).rejects.toMatchObject({ code: 'ERR_KMS_BAD_RESPONSE' });
+  });
+
+  it('follows ListResourceTags pages, and refuses malformed tags, a repeated marker, a truncated page without a marker and endless paging', async () => {
+    const broken = await createAwsKms({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 });
+    let page = 0;
+    answer = () => (++page < 3 ? { Tags: [{ TagKey: `k${page}`, TagValue: '' }], Truncated: true, NextMarker: `m${page}` } : { Tags: [{ TagKey: 'last', TagValue: 'v' }], Truncated: false });
+    expect(await broken.listResourceTags('k')).toEqual([{ TagKey: 'k1', TagValue: '' }, { TagKey: 'k2', TagValue: '' }, { TagKey: 'last', TagValue: 'v' }]);
+    answer = { Tags: [{ TagKey: '', TagValue: 'v' }], Truncated: false };
+    await expect(broken.listResourceTags('k')).rejects.toMatchObject({ code: 'ERR_KMS_BAD_RESPONSE', message: expect.stringContaining('TagKey') });
+    answer = { Tags: [{ TagKey: 'k', TagValue: 'x'.repeat(257) }], Truncated: false };
+    await expect(broken.listResourceTags('k')).rejects.toMatchObject({ code: 'ERR_KMS_BAD_RESPONSE', message: expect.stringContaining('TagValue') });
+    answer = { Tags: [], Truncated: true, NextMarker: 'same' };
+    await expect(broken.listResourceTags('k')).rejects.toMatchObject({ code: 'ERR_KMS_BAD_RESPONSE', message: expect.stringContaining('repeated') });
+    answer = { Tags: [], Truncated: true };
+    await expect(broken.listResourceTags('k')).rejects.toMatchObject({ code: 'ERR_KMS_BAD_RESPONSE', message: expect.stringContaining('without NextMarker') });
+    page = 0;
+    answer = () => ({ Tags: [], Truncated: true, NextMarker: `m${++page}` });
+    await expect(broken.listResourceTags('k')).rejects.toMatchObject({ code: 'ERR_KMS_BAD_RESPONSE', message: expect.stringContaining('after 1000 pages') });
+    expect(page).toBe(1000);
   });
 });

@@ -20,15 +20,17 @@ import {
   ListAliasesCommand,
   ListKeyRotationsCommand,
   ListKeysCommand,
+  ListResourceTagsCommand,
   ReplicateKeyCommand,
   RotateKeyOnDemandCommand,
   SignCommand,
+  TagResourceCommand,
   UpdateAliasCommand,
   type KMSClientConfig,
 } from '@aws-sdk/client-kms';
-import type { AliasInfo, CreateKeyInput, ImportKeyMaterialInput, ImportParameters, KeyInfo, KeyMaterialInfo, KmsPort } from './port.js';
+import type { AliasInfo, CreateKeyInput, ImportKeyMaterialInput, ImportParameters, KeyInfo, KeyMaterialInfo, KmsPort, Tag } from './port.js';
 import { fromSdkError } from './errors.js';
-import { badResponse, requireBytes, requireDate, requireString, toKeyInfo, toKeyMaterialInfo } from './validate.js';
+import { MAX_LIST_PAGES, badResponse, nextMarker, requireBytes, requireDate, requireString, toKeyInfo, toKeyMaterialInfo, toTag } from './validate.js';
 
 export interface AwsKmsOptions {
   region?: string;
@@ -49,6 +51,9 @@ export interface AwsKmsOptions {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Sendable = any;
 
+/** Mutating calls whose automatic resend after a lost answer is not harmless (see `send`). */
+const SENT_ONCE: ReadonlySet<string> = new Set(['CreateKey', 'CreateAlias', 'ImportKeyMaterial', 'RotateKeyOnDemand', 'ReplicateKey', 'DeleteImportedKeyMaterial']);
+
 /** Creates a KmsPort that talks to AWS KMS (or anything speaking its protocol at `endpoint`). */
 export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
   const config: KMSClientConfig = {
@@ -66,6 +71,12 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
   if (options.endpoint) config.endpoint = options.endpoint;
   if (options.credentials) config.credentials = options.credentials;
   const client = new KMSClient(config);
+  // Calls KMS does not carry out idempotently are sent once by the SDK: its automatic retry after a
+  // lost answer would create a second key, or turn a done import into a misleading error. The port
+  // retries them only on throttling (a definite "not done"); every other failure goes to the
+  // ceremony, which asks KMS what happened (docs/architecture.md, "Unknown outcomes").
+  const onceClient = new KMSClient({ ...config, maxAttempts: 1 });
+  const attempts = options.maxAttempts ?? 3;
   const target = options.endpoint ?? `AWS KMS${options.region ? ` in ${options.region}` : ''}`;
   let region: string;
   try {
@@ -75,12 +86,20 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
   }
 
   async function send<T>(operation: string, command: Sendable): Promise<T> {
-    try {
-      const out = (await client.send(command)) as T & { $metadata?: { requestId?: string } };
-      options.onRequest?.(operation, out.$metadata?.requestId);
-      return out;
-    } catch (e) {
-      throw fromSdkError(e, operation, target);
+    const once = SENT_ONCE.has(operation);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const out = (await (once ? onceClient : client).send(command)) as T & { $metadata?: { requestId?: string } };
+        options.onRequest?.(operation, out.$metadata?.requestId);
+        return out;
+      } catch (e) {
+        const mapped = fromSdkError(e, operation, target);
+        if (once && mapped.code === 'ERR_KMS_THROTTLED' && attempt < attempts) {
+          await new Promise((r) => setTimeout(r, Math.random() * 100 * 2 ** attempt));
+          continue;
+        }
+        throw mapped;
+      }
     }
   }
 
@@ -233,6 +252,25 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
     async getKeyPolicy(keyId) {
       const out = await send<{ Policy?: string }>('GetKeyPolicy', new GetKeyPolicyCommand({ KeyId: keyId, PolicyName: 'default' }));
       return requireString('GetKeyPolicy', 'Policy', out.Policy);
+    },
+
+    async tagResource(keyId, tags) {
+      await send('TagResource', new TagResourceCommand({ KeyId: keyId, Tags: tags.map((t) => ({ TagKey: t.TagKey, TagValue: t.TagValue })) }));
+    },
+
+    async listResourceTags(keyId) {
+      const op = 'ListResourceTags';
+      const tags: Tag[] = [];
+      const seen = new Set<string>();
+      let marker: string | undefined;
+      for (let pages = 1; ; pages++) {
+        const out = await send<{ Tags?: unknown; NextMarker?: unknown; Truncated?: unknown }>(op, new ListResourceTagsCommand({ KeyId: keyId, Marker: marker }));
+        if (out.Tags !== undefined && !Array.isArray(out.Tags)) throw badResponse(op, 'Tags is not a list');
+        for (const t of (out.Tags ?? []) as unknown[]) tags.push(toTag(op, t));
+        marker = nextMarker(op, out, seen);
+        if (marker === undefined) return tags;
+        if (pages >= MAX_LIST_PAGES) throw badResponse(op, `still truncated after ${MAX_LIST_PAGES} pages`);
+      }
     },
 
     async listKeys() {

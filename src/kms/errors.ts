@@ -37,6 +37,7 @@ const SERVICE_EXCEPTIONS: Record<string, Mapping> = {
     code: 'ERR_KMS_VALIDATION',
     hint: 'fix the key policy (kms-byok policy prints one that keeps the account root in control); nothing was created',
   },
+  TagException: { code: 'ERR_KMS_VALIDATION', hint: 'KMS refused a tag: keys are 1–128 characters, values 0–256, and the aws: prefix is reserved' },
   LimitExceededException: { code: 'ERR_KMS_LIMIT', hint: 'a KMS quota is exhausted in this account and Region; see the Service Quotas console' },
   ThrottlingException: { code: 'ERR_KMS_THROTTLED', hint: 'KMS is throttling requests: retry later or lower the request rate' },
   ConflictException: { code: 'ERR_KMS_CONFLICT', hint: 'another operation on this key is under way: retry in a few minutes' },
@@ -76,8 +77,11 @@ export function fromSdkError(e: unknown, operation: string, target: string): Kms
     return new KmsByokError(mapped.code, `${operation}: ${tidy(message) || name}`, { hint: mapped.hint, cause: e });
   }
   if (NETWORK_CODES.has(code) || name === 'TimeoutError' || /socket hang up|ECONNREFUSED/.test(message)) {
-    return new KmsByokError('ERR_KMS_UNREACHABLE', `cannot reach KMS at ${target} (${code || name})`, {
-      hint: 'check --endpoint-url / AWS_ENDPOINT_URL_KMS, --region and the network; nothing was changed by this call',
+    // Say only what is known: a refused or unresolvable connection never carried the request; after a
+    // timeout or a reset the request may have been carried out (docs/architecture.md, "Unknown outcomes").
+    const neverSent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || /ECONNREFUSED/.test(message);
+    return new KmsByokError('ERR_KMS_UNREACHABLE', `${neverSent ? 'cannot reach' : `no answer to ${operation} from`} KMS at ${target} (${code || name})`, {
+      hint: `check --endpoint-url / AWS_ENDPOINT_URL_KMS, --region and the network; ${neverSent ? 'the request never reached KMS' : `whether KMS carried out ${operation} is unknown until it is asked`}`,
       cause: e,
     });
   }

@@ -133,6 +133,10 @@ export interface KmsPort {
   listKeys(): Promise<string[]>;
   /** The key's `default` key policy document (JSON text). */
   getKeyPolicy(keyId: string): Promise<string>;
+  /** Adds tags to the key, or overwrites the values of tags it has (TagResource). Key id or ARN, not an alias. */
+  tagResource(keyId: string, tags: Tag[]): Promise<void>;
+  /** Every tag of the key, all pages (ListResourceTags). Key id or ARN, not an alias. */
+  listResourceTags(keyId: string): Promise<Tag[]>;
 }
 
 export type MacAlgorithm = 'HMAC_SHA_224' | 'HMAC_SHA_256' | 'HMAC_SHA_384' | 'HMAC_SHA_512';
@@ -146,3 +150,14 @@ export type SigningAlgorithm =
   | 'ECDSA_SHA_256'
   | 'ECDSA_SHA_384'
   | 'ECDSA_SHA_512';
+
+/**
+ * Whether a failed call may nevertheless have been carried out by KMS: no answer arrived (timeout,
+ * connection reset, unreachable after sending), or KMS answered with a server fault. After such an
+ * error on a mutating call the outcome is unknown until KMS is asked (docs/architecture.md,
+ * "Unknown outcomes"); a KMS error document for a client fault (4xx) is a definite "not done".
+ */
+export function outcomeUnknown(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'ERR_KMS_UNREACHABLE' || code === 'ERR_KMS_INTERNAL' || code === 'ERR_KMS';
+}

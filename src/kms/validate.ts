@@ -5,7 +5,7 @@
 import { KmsByokError } from '../core/errors.js';
 import { parseKeyArn } from '../core/aws-ids.js';
 import { KEY_SPECS, KEY_USAGES, type KeySpec, type KeyState, type KeyUsage, type Origin } from '../core/aws-names.js';
-import type { KeyInfo, KeyMaterialInfo } from './port.js';
+import type { KeyInfo, KeyMaterialInfo, Tag } from './port.js';
 
 export function badResponse(operation: string, what: string): KmsByokError {
   return new KmsByokError('ERR_KMS_BAD_RESPONSE', `${operation}: unexpected response: ${what}`, {
@@ -103,4 +103,28 @@ export function toKeyMaterialInfo(operation: string, r: Record<string, unknown>)
   if (rotated) info.RotationDate = rotated;
   if (r.RotationType === 'AUTOMATIC' || r.RotationType === 'ON_DEMAND') info.RotationType = r.RotationType;
   return info;
+}
+
+/** Validates one entry of a `Tags` list: TagKey 1–128 characters, TagValue 0–256 (AWS's Tag shape). */
+export function toTag(operation: string, t: unknown): Tag {
+  const o = (typeof t === 'object' && t !== null ? t : {}) as { TagKey?: unknown; TagValue?: unknown };
+  if (typeof o.TagKey !== 'string' || o.TagKey.length < 1 || o.TagKey.length > 128) throw badResponse(operation, `TagKey "${String(o.TagKey)}"`);
+  if (typeof o.TagValue !== 'string' || o.TagValue.length > 256) throw badResponse(operation, `TagValue of ${o.TagKey}`);
+  return { TagKey: o.TagKey, TagValue: o.TagValue };
+}
+
+/** The most pages a paginated list call follows before calling the answer bad (a KMS that never stops). */
+export const MAX_LIST_PAGES = 1000;
+
+/**
+ * The marker of the next page of a paginated answer, or undefined when it is the last one. A truncated
+ * answer without a NextMarker, or a marker already seen (`seen`, updated here), is a bad response: following
+ * it would loop for ever.
+ */
+export function nextMarker(operation: string, out: { NextMarker?: unknown; Truncated?: unknown }, seen: Set<string>): string | undefined {
+  if (out.Truncated !== true) return undefined;
+  if (typeof out.NextMarker !== 'string' || out.NextMarker.length === 0) throw badResponse(operation, 'Truncated without NextMarker');
+  if (seen.has(out.NextMarker)) throw badResponse(operation, `NextMarker "${out.NextMarker}" repeated`);
+  seen.add(out.NextMarker);
+  return out.NextMarker;
 }

@@ -90,6 +90,11 @@ export const ACTIONS = {
   custodianRotate: ['kms:RotateKeyOnDemand'],
   /** The BYOK kill switch (kms-byok revoke): custodians only, and only with MFA. */
   custodianRevoke: ['kms:DeleteImportedKeyMaterial'],
+  /**
+   * Read and write the key's tags: the ceremonies anchor escrow fingerprints in tags and check them
+   * (docs/key-policy.md). Both import roles hold it.
+   */
+  escrowAnchorTags: ['kms:TagResource', 'kms:ListResourceTags'],
   /** What `kms-byok reimport` reads to find the key's materials. */
   reimportRead: ['kms:DescribeKey', 'kms:ListKeyRotations'],
   auditors: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:ListKeyRotations', 'kms:ListResourceTags', 'kms:ListGrants'],
@@ -290,6 +295,7 @@ function custodianStatements(c: Checked, principals: string[] | undefined, resou
     allow('CustodiansGetParametersForImport', ACTIONS.getParametersForImport, principals, resource, wrappingCondition(c)),
     allow('CustodiansImportKeyMaterial', ACTIONS.importKeyMaterial, principals, resource, expiryCondition(c)),
     allow('CustodiansDescribeAliasRotate', manage, principals, resource),
+    allow('CustodiansEscrowAnchorTags', ACTIONS.escrowAnchorTags, principals, resource),
     proveStatement('CustodiansProveKey', c, principals, resource),
     allow('CustodiansRevokeWithMFA', ACTIONS.custodianRevoke, principals, resource, MFA_TRUE),
   ];
@@ -300,6 +306,7 @@ function reimportStatements(c: Checked, principals: string[] | undefined, resour
     allow('ScheduledReimportGetParametersForImport', ACTIONS.getParametersForImport, principals, resource, wrappingCondition(c)),
     allow('ScheduledReimportImportKeyMaterial', ACTIONS.importKeyMaterial, principals, resource, expiryCondition(c)),
     allow('ScheduledReimportReadKey', ACTIONS.reimportRead, principals, resource),
+    allow('ScheduledReimportEscrowAnchorTags', ACTIONS.escrowAnchorTags, principals, resource),
     proveStatement('ScheduledReimportProveKey', c, principals, resource),
   ];
 }

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { DescribeKeyCommand } from '@aws-sdk/client-kms';
+import { DescribeKeyCommand, ListKeyRotationsCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleFingerprint } from '../../src/ceremony/airgap.js';
 import { operations, run, workspace, type Workspace } from './harness.js';
@@ -140,10 +140,14 @@ describe('air-gapped ceremony: symmetric key, step 2 offline in a child process'
     expect(v.stdout).toContain(step2Json.checkValue!);
   });
 
-  it('a second import of the same bundle is refused: the key already holds material', async () => {
-    const r = await run(['import', ...ws.target, '--bundle', 'import.json'], { cwd: ws.dir });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('is Enabled, expected PendingImport');
+  it('a second import of the same bundle (an operator re-running an interrupted import) finishes, importing nothing new', async () => {
+    const before = await ws.kms.send(new ListKeyRotationsCommand({ KeyId: step1.keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
+    const r = await run(['import', ...ws.target, '--bundle', 'import.json', '--json'], { cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('KMS already held this material; accepted it again');
+    const after = await ws.kms.send(new ListKeyRotationsCommand({ KeyId: step1.keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
+    expect(after.Rotations?.map((m) => m.KeyMaterialId)).toEqual(before.Rotations?.map((m) => m.KeyMaterialId));
+    expect(after.Rotations).toHaveLength(1);
   });
 });
 

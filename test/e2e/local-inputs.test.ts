@@ -195,7 +195,7 @@ describe('restore after revoke', () => {
     const j = (await run(['restore', k.keyId, ...lifecycle(), '--expires-in', '60d', '--json'])).json<{ action: string; earliestValidTo?: string; materials: { importState?: string; reimported: boolean }[] }>();
     expect(j.action).toBe('restored');
     expect(j.earliestValidTo).toBeUndefined();
-    expect(j.materials).toEqual([expect.objectContaining({ importState: 'PENDING_IMPORT', reimported: true })]);
+    expect(j.materials).toEqual([expect.objectContaining({ importState: 'IMPORTED', importStateBefore: 'PENDING_IMPORT', reimported: true })]);
   });
 
   it('reimport of a live key still shows the ValidTo it had before', async () => {

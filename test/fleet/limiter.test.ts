@@ -118,6 +118,30 @@ describe('fleet rate limiter', () => {
     await expect(always.describeKey('k')).rejects.toMatchObject({ code: 'ERR_KMS_THROTTLED' });
   });
 
+  it('limitKms forwards TagResource and ListResourceTags, each paced by its own quota and retried when throttled', async () => {
+    const v = virtual();
+    const limiter = new RateLimiter(resolveRates([]), v.clock);
+    const tagged: unknown[] = [];
+    let listCalls = 0;
+    const port = {
+      region: 'us-east-1',
+      forRegion: async () => port,
+      tagResource: async (keyId: string, tags: unknown) => {
+        tagged.push([keyId, tags]);
+      },
+      listResourceTags: async () => {
+        if (++listCalls === 1) throw new KmsByokError('ERR_KMS_THROTTLED', 'rate exceeded');
+        return [{ TagKey: 'a', TagValue: 'b' }];
+      },
+    } as unknown as KmsPort;
+    const kms = limitKms(port, { limiter, scope: (r) => `p/${r}`, clock: v.clock, random: () => 0 });
+    await kms.tagResource('k', [{ TagKey: 'a', TagValue: 'b' }]);
+    expect(tagged).toEqual([['k', [{ TagKey: 'a', TagValue: 'b' }]]]);
+    await expect(kms.listResourceTags('k')).resolves.toEqual([{ TagKey: 'a', TagValue: 'b' }]);
+    expect(limiter.stats('p/us-east-1', 'TagResource')).toMatchObject({ admitted: 1, max: 10 * 0.97 });
+    expect(limiter.stats('p/us-east-1', 'ListResourceTags')).toMatchObject({ admitted: 2, throttles: 1, max: 2000 * 0.97 });
+  });
+
   it('runPool keeps at most `concurrency` in flight per group and runs groups in parallel', async () => {
     const inFlight = new Map<string, number>();
     let peak = 0;

@@ -54,6 +54,8 @@ const statement = (doc: PolicyDocument, sid: string): PolicyStatement => {
 };
 
 const IMPORT = ['kms:GetParametersForImport', 'kms:ImportKeyMaterial'];
+/** Both import roles read and write the tags that anchor escrow fingerprints. */
+const ANCHOR = ['kms:TagResource', 'kms:ListResourceTags'];
 const AUDIT = ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:ListGrants', 'kms:ListKeyRotations', 'kms:ListResourceTags'];
 
 const TABLE: { keySpec: KeySpec; keyUsage?: KeyUsage; prove: string[]; custodianExtra: string[]; user: string[] }[] = [
@@ -80,12 +82,12 @@ describe('buildKeyPolicy: each principal gets exactly its actions', () => {
     it(`${row.keySpec}${row.keyUsage ? ` ${row.keyUsage}` : ''}`, () => {
       const doc = parsed(buildKeyPolicy(options({ keySpec: row.keySpec, ...(row.keyUsage ? { keyUsage: row.keyUsage } : {}) })));
       const got = actionsByPrincipal(doc);
-      const custodian = [...IMPORT, 'kms:DescribeKey', 'kms:ListKeyRotations', 'kms:CreateAlias', 'kms:UpdateAlias', ...row.custodianExtra, ...row.prove, 'kms:DeleteImportedKeyMaterial'];
+      const custodian = [...IMPORT, ...ANCHOR, 'kms:DescribeKey', 'kms:ListKeyRotations', 'kms:CreateAlias', 'kms:UpdateAlias', ...row.custodianExtra, ...row.prove, 'kms:DeleteImportedKeyMaterial'];
       const expected: Record<string, string[]> = {
         [ROOT]: ['kms:*'],
         [CUSTODIAN]: custodian,
         [CUSTODIAN_2]: custodian,
-        [REIMPORT]: [...IMPORT, 'kms:DescribeKey', 'kms:ListKeyRotations', ...row.prove],
+        [REIMPORT]: [...IMPORT, ...ANCHOR, 'kms:DescribeKey', 'kms:ListKeyRotations', ...row.prove],
         [USER]: row.user,
         [AUDITOR]: AUDIT,
       };
@@ -118,6 +120,7 @@ describe('buildKeyPolicy: each principal gets exactly its actions', () => {
       'CustodiansGetParametersForImport',
       'CustodiansImportKeyMaterial',
       'CustodiansDescribeAliasRotate',
+      'CustodiansEscrowAnchorTags',
       'CustodiansProveKey',
       'CustodiansRevokeWithMFA',
       'DenyKeyMaterialDeletionKeyDeletionAndPolicyChangesWithoutMFA',
@@ -145,6 +148,8 @@ describe('buildKeyPolicy: statements and condition formats', () => {
       Condition: { BoolIfExists: { 'aws:MultiFactorAuthPresent': 'false' } },
     });
     expect(statement(doc, 'CustodiansRevokeWithMFA').Condition).toEqual({ Bool: { 'aws:MultiFactorAuthPresent': 'true' } });
+    expect(statement(doc, 'CustodiansEscrowAnchorTags')).toMatchObject({ Action: ANCHOR, Resource: '*', Principal: { AWS: [CUSTODIAN, CUSTODIAN_2] } });
+    expect(statement(doc, 'CustodiansEscrowAnchorTags').Condition).toBeUndefined();
   });
 
   it('constrains GetParametersForImport with kms:WrappingAlgorithm and kms:WrappingKeySpec (strings, AWS names)', () => {
@@ -249,7 +254,7 @@ describe('buildIdentityPolicy', () => {
   it('reimport: the import calls (same conditions), the reads and the proof, on the given keys only', () => {
     const doc = parsed(buildIdentityPolicy({ role: 'reimport', account: ACCOUNT, validToMax: BOUND, keyArns: [KEY] }));
     const actions = sorted(doc.Statement.flatMap((s) => list(s.Action)));
-    expect(actions).toEqual(sorted([...IMPORT, 'kms:DescribeKey', 'kms:ListKeyRotations', 'kms:Encrypt', 'kms:Decrypt']));
+    expect(actions).toEqual(sorted([...IMPORT, ...ANCHOR, 'kms:DescribeKey', 'kms:ListKeyRotations', 'kms:Encrypt', 'kms:Decrypt']));
     for (const s of doc.Statement) {
       expect(s.Effect).toBe('Allow');
       expect(s.Principal).toBeUndefined();
@@ -273,6 +278,8 @@ describe('buildIdentityPolicy', () => {
     const all = new Set(doc.Statement.flatMap((s) => list(s.Action)));
     for (const forbidden of ['kms:PutKeyPolicy', 'kms:ScheduleKeyDeletion', 'kms:*']) expect(all.has(forbidden), forbidden).toBe(false);
     expect(statement(doc, 'CustodiansRevokeWithMFA').Condition).toEqual({ Bool: { 'aws:MultiFactorAuthPresent': 'true' } });
+    expect(statement(doc, 'CustodiansEscrowAnchorTags')).toMatchObject({ Action: ANCHOR, Resource: `arn:aws:kms:eu-west-1:${ACCOUNT}:key/*` });
+    expect(statement(doc, 'CustodiansEscrowAnchorTags').Condition).toBeUndefined();
   });
 
   it('refuses a key ARN of another account and a bad region', () => {

@@ -58,7 +58,7 @@ describe('kms-byok policy', () => {
     const r = await cli(['policy', '--identity', 'reimport', '--account', A, '--region', 'eu-west-1', '--max-valid-to-days', '120', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as PolicyDocument;
-    expect(doc.Statement.map((s) => s.Sid)).toEqual(['ReimportGetParametersForImport', 'ReimportImportKeyMaterial', 'ReimportReadKey', 'ReimportProveKey']);
+    expect(doc.Statement.map((s) => s.Sid)).toEqual(['ReimportGetParametersForImport', 'ReimportImportKeyMaterial', 'ReimportReadKey', 'ReimportEscrowAnchorTags', 'ReimportProveKey']);
     expect(doc.Statement.every((s) => s.Resource === `arn:aws:kms:eu-west-1:${A}:key/*`)).toBe(true);
   });
 

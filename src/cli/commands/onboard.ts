@@ -28,6 +28,8 @@ import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
 import { openTarget } from '../target.js';
 import { openEscrowVault, readSealingInputs } from '../escrow-inputs.js';
+import { latestEscrow } from '../lifecycle-edge.js';
+import { openOnboardJournal } from '../onboard-journal.js';
 
 
 /**
@@ -118,6 +120,8 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
   try {
     material = materialFile === undefined ? undefined : await readMaterialFile(resolve(io.cwd, materialFile), keySpec);
     const vault = await openEscrowVault(escrowDir, io);
+    // The journal is named by this invocation's inputs: the same command finds the run it interrupted.
+    const journal = await openOnboardJournal(p, io, escrowDir);
     const requests: string[] = [];
     const target = await openTarget(p, io, { onRequest: (op, id) => requests.push(`${op} ${id ?? '(no request id)'}`) });
     const started = new Date();
@@ -139,11 +143,14 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
       };
       result = await runOnboard(options, {
         kms: target.kms,
-        escrow: vault,
+        escrow: { ...vault, latest: (keyId) => latestEscrow(escrowDir, keyId) },
+        journal,
+        resumeCommand: `kms-byok onboard ${argv.join(' ')}`,
         now: () => new Date(),
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         progress: (step) => say(io, null, `✓ ${step}`),
       });
+      await journal.finish();
       render(io, result, bool(p, 'json'), target.label);
       return ExitCode.ok;
     } catch (e) {
@@ -151,7 +158,7 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
       throw e;
     } finally {
       await target.close();
-      await recordOnboard(p, io, { escrowDir, started, result, failure, requests, target: target.label, alias });
+      await recordOnboard(p, io, { escrowDir, started, result, failure, requests, target: target.label, alias, keyArn: result?.keyArn ?? journal.facts().keyArn, journal: journal.path });
     }
   } finally {
     sealing.passphrase?.dispose();
@@ -189,7 +196,7 @@ async function readPolicyFile(path: string): Promise<string> {
 async function recordOnboard(
   p: Parsed,
   io: Io,
-  r: { escrowDir: string; started: Date; result: OnboardResult | undefined; failure: unknown; requests: string[]; target: string; alias: string | undefined },
+  r: { escrowDir: string; started: Date; result: OnboardResult | undefined; failure: unknown; requests: string[]; target: string; alias: string | undefined; keyArn: string | undefined; journal: string },
 ): Promise<void> {
   const { appendTranscript, escrowFacts, notifyDocument } = await import('../lifecycle-cli.js');
   const transcript = str(p, 'transcript') ? resolve(io.cwd, str(p, 'transcript')!) : resolve(r.escrowDir, 'transcript.md');
@@ -205,10 +212,11 @@ async function recordOnboard(
     fields: [
       ['operator', operator()],
       ['target', r.target],
-      ['key', r.result?.keyArn],
+      ['key', r.keyArn],
       ['alias', r.alias],
+      ['journal', r.result ? undefined : r.journal],
       ['expiry', r.result ? (r.result.validTo ?? 'never (KEY_MATERIAL_DOES_NOT_EXPIRE)') : undefined],
-      ...(await escrowFacts(r.escrowDir, r.result?.keyId)),
+      ...(await escrowFacts(r.escrowDir, r.result?.keyId ?? r.keyArn?.split('/').pop())),
       ['KMS requests', r.requests],
     ],
   }).catch((e: unknown) => say(io, 'warning', `could not append to the transcript: ${e instanceof Error ? e.message : String(e)}`));

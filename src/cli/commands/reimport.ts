@@ -96,7 +96,7 @@ export async function reimport(argv: string[], io: Io): Promise<number> {
 }
 
 export function renderReimport(io: Io, r: ReimportResult): void {
-  const lacking = r.materials.filter((m) => m.importState === 'PENDING_IMPORT');
+  const lacking = r.materials.filter((m) => (m.importStateBefore ?? m.importState) === 'PENDING_IMPORT');
   printRows(io, [
     ['key', r.keyArn],
     ['result', r.action],

@@ -14,6 +14,20 @@ import { say, type Io } from '../io.js';
 import { printJson } from '../render.js';
 import { openTarget } from '../target.js';
 import { latestEscrow } from '../lifecycle-edge.js';
+import { indexLatestVersions, readEscrow } from '../../escrow/file-store.js';
+
+/** Keys with an escrow in `dir` and the Region each manifest names (unreadable sidecars are skipped: status reports them per key). */
+async function escrowedKeys(dir: string): Promise<{ keyId: string; region: string; path: string }[]> {
+  const out: { keyId: string; region: string; path: string }[] = [];
+  for (const [keyId, v] of await indexLatestVersions(dir)) {
+    try {
+      out.push({ keyId, region: (await readEscrow(v.sidecarPath, { found: true })).sidecar.manifest.region, path: v.sidecarPath });
+    } catch {
+      /* reported by the key's own row when the key is listed */
+    }
+  }
+  return out;
+}
 
 
 export async function status(argv: string[], io: Io): Promise<number> {
@@ -40,7 +54,7 @@ export async function status(argv: string[], io: Io): Promise<number> {
     const { runStatus } = await import('../../ceremony/status.js');
     result = await runStatus(
       { keys: p.positionals, warnDays: Number(warnText), ...(maxAgeMs !== undefined ? { maxAgeMs } : {}) },
-      { kms: target.kms, now: () => new Date(), escrowOf: (keyId) => latestEscrow(escrowDir, keyId) },
+      { kms: target.kms, now: () => new Date(), escrowOf: (keyId) => latestEscrow(escrowDir, keyId), escrowedKeys: () => escrowedKeys(escrowDir) },
     );
   } finally {
     await target.close();
@@ -74,7 +88,7 @@ function render(io: Io, r: StatusResult): void {
       `${imported}/${k.materials.length}`,
       k.lastRotation ? `${k.lastRotation.slice(0, 10)} (${k.rotationAgeDays}d)` : k.rotationAgeDays !== undefined ? `never (${k.rotationAgeDays}d old)` : '-',
       k.onDemandRotationsLeft === undefined ? '-' : String(k.onDemandRotationsLeft),
-      k.escrow.exists ? (k.escrow.matches ? `v${k.escrow.version} ok` : `v${k.escrow.version} MISMATCH`) : 'MISSING',
+      k.error ? 'UNREADABLE' : k.keyState === 'NotListed' ? 'NOT LISTED' : k.escrow.exists ? (k.escrow.matches ? `v${k.escrow.version} ok` : k.escrow.unconfirmed ? `v${k.escrow.version} UNCONFIRMED` : `v${k.escrow.version} MISMATCH`) : 'MISSING',
       k.attention.length > 0 ? 'yes' : '-',
     ]);
   }

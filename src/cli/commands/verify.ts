@@ -4,8 +4,8 @@
  * proven, 3 when KMS and the escrow disagree (attention), 1 when it could not be checked.
  */
 import { ExitCode, KmsByokError } from '../../core/errors.js';
-import { disposePayload, openEscrow } from '../../escrow/index.js';
-import { readEscrow } from '../../escrow/file-store.js';
+import { disposePayload, openEscrow, recordImport } from '../../escrow/index.js';
+import { readEscrow, updateSidecar } from '../../escrow/file-store.js';
 import { checkValue } from '../../material/check-value.js';
 import { describeExternalKey } from '../../ceremony/lifecycle.js';
 import { bool, missing, str } from '../args.js';
@@ -43,7 +43,9 @@ export async function verify(argv: string[], io: Io): Promise<number> {
         const { runVerify } = await import('../../ceremony/verify.js');
         let result;
         try {
-          result = await runVerify(target.kms, key, { payload, sidecar: ref.sidecar, path: ref.path }, (s) => say(io, null, `✓ ${s}`));
+          result = await runVerify(target.kms, key, { payload, sidecar: ref.sidecar, path: ref.path }, (s) => say(io, null, `✓ ${s}`), async (fact) => {
+            await updateSidecar(ref.sidecarPath, (s) => recordImport(s, fact));
+          });
         } catch (e) {
           if (e instanceof KmsByokError && (e.code === 'ERR_VERIFY_FAILED' || e.code === 'ERR_KMS_INCORRECT_KEY_MATERIAL')) {
             say(io, 'error', e.message);

@@ -47,6 +47,10 @@ re-import check (symmetric), GenerateMac (HMAC), GetPublicKey and Sign (asymmetr
     'apply-policy': { type: 'string', value: 'FILE', help: 'attach this key policy at CreateKey (see kms-byok policy)' },
     transcript: { type: 'string', value: 'FILE', help: 'the ceremony record to append to (default <escrow-dir>/transcript.md)' },
     'notify-command': { type: 'string', value: 'CMD', help: 'run CMD (sh -c) afterwards with the JSON result on stdin (30 s limit)' },
+    resume: {
+      type: 'boolean',
+      help: 'finish the unfinished onboard with these very flags (re-running the same command\ndoes the same); refused when there is none',
+    },
     ...OUTPUT,
     ...TARGET,
   },

@@ -13,8 +13,8 @@ export const POLICY: CommandSpec = {
   description: `Prints a key policy for an EXTERNAL key with separation of duties (docs/key-policy.md):
 the account root statement (kept always: it is what keeps the key manageable); custodians may
 GetParametersForImport and ImportKeyMaterial only with the allowed wrapping and expiry, describe,
-alias, rotate and prove the key; the scheduled re-import role gets the same import calls plus the
-reads and proof reimport makes; key users encrypt/decrypt (or MAC, or sign, per key spec); auditors
+alias, rotate, tag and prove the key; the scheduled re-import role gets the same import calls plus the
+reads, tags and proof reimport makes; key users encrypt/decrypt (or MAC, or sign, per key spec); auditors
 describe and list. DeleteImportedKeyMaterial, ScheduleKeyDeletion and PutKeyPolicy are denied to
 everyone without MFA. --json prints the policy document itself; nothing is sent to AWS.`,
   flags: {

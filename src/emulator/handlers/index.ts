@@ -14,6 +14,7 @@ import { cancelKeyDeletion, createKey, describeKey, disableKey, enableKey, listK
 import { getKeyPolicy, putKeyPolicy } from './policy.js';
 import { replicateKey } from './replicate.js';
 import { listKeyRotations, rotateKeyOnDemand } from './rotation.js';
+import { listResourceTags, tagResource, untagResource } from './tags.js';
 
 /** KMS operations, by name. */
 export const KMS_OPERATIONS: Readonly<Record<string, Handler>> = {
@@ -45,6 +46,9 @@ export const KMS_OPERATIONS: Readonly<Record<string, Handler>> = {
   ReplicateKey: replicateKey,
   GetKeyPolicy: getKeyPolicy,
   PutKeyPolicy: putKeyPolicy,
+  TagResource: tagResource,
+  UntagResource: untagResource,
+  ListResourceTags: listResourceTags,
 };
 
 /** Emulator control operations, by name. */

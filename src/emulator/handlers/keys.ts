@@ -131,9 +131,9 @@ export const describeKey: Handler = (ctx, input) => {
   return { KeyMetadata: keyMetadata(ctx, key) };
 };
 
-/** Opaque pagination marker: the offset of the next item. */
-export function pageOf<T>(items: T[], input: Input): { page: T[]; more: Record<string, unknown> } {
-  const limit = int(input, 'Limit', 1, 1000) ?? 100;
+/** Opaque pagination marker: the offset of the next item. `limits`: Limit's maximum and default (1000 and 100 unless the operation says otherwise). */
+export function pageOf<T>(items: T[], input: Input, limits: { max: number; default: number } = { max: 1000, default: 100 }): { page: T[]; more: Record<string, unknown> } {
+  const limit = int(input, 'Limit', 1, limits.max) ?? limits.default;
   const marker = str(input, 'Marker', { min: 1, max: 1024 });
   let start = 0;
   if (marker !== undefined) {
