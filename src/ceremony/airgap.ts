@@ -15,6 +15,7 @@
  */
 import { constants, createHash, createHmac, createPublicKey, randomBytes, verify as verifySignature } from 'node:crypto';
 import { KmsByokError } from '../core/errors.js';
+import { isAccountId, isRegion, parseKeyArn } from '../core/aws-ids.js';
 import { bytesEqual, fromBase64, toBase64 } from '../core/bytes.js';
 import type { SecretBytes } from '../core/secret.js';
 import {
@@ -146,7 +147,7 @@ function obj(v: unknown, what: string, source: string, keys: readonly string[], 
   return o;
 }
 
-function str(o: Json, k: string, source: string, pattern?: RegExp): string {
+function str(o: Json, k: string, source: string, pattern?: { test(s: string): boolean }): string {
   const v = o[k];
   if (typeof v !== 'string' || (pattern && !pattern.test(v))) throw formatError(`field ${k} is not valid`, source);
   return v;
@@ -166,10 +167,10 @@ function parseKey(v: unknown, source: string): BundleKey {
   const o = obj(v, 'key', source, ['keyArn', 'keyId', 'region', 'accountId', 'keySpec', 'keyUsage', 'multiRegion'], ['alias']);
   if (typeof o.multiRegion !== 'boolean') throw formatError('field multiRegion is not a boolean', source);
   const key: BundleKey = {
-    keyArn: str(o, 'keyArn', source, /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/),
+    keyArn: str(o, 'keyArn', source, { test: (s) => parseKeyArn(s) !== undefined }),
     keyId: str(o, 'keyId', source, /^[A-Za-z0-9-]{1,128}$/),
-    region: str(o, 'region', source, /^[a-z0-9-]+$/),
-    accountId: str(o, 'accountId', source, /^\d{12}$/),
+    region: str(o, 'region', source, { test: isRegion }),
+    accountId: str(o, 'accountId', source, { test: isAccountId }),
     keySpec: oneOf(o, 'keySpec', KEY_SPECS, source),
     keyUsage: oneOf(o, 'keyUsage', KEY_USAGES, source),
     multiRegion: o.multiRegion,

@@ -7,6 +7,7 @@
  */
 import { KmsByokError } from '../core/errors.js';
 import { assertAliasName } from '../core/alias.js';
+import { isAliasName, isAwsAlias, isRegion } from '../core/aws-ids.js';
 import type { KeySpec, KeyUsage, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
 import { DAY_MS, assertValidTo, parseDuration, parseIsoTime } from '../core/time.js';
 import { MAX_VALID_TO_DAYS } from '../core/aws-names.js';
@@ -67,6 +68,6 @@ export const check = {
     }),
   validTo: (text: string, now: Date): true | string => reason(() => assertValidTo(parseIsoTime(text, 'expiry time'), now, 'expiry time')),
   region: (text: string): true | string =>
-    /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(text.trim()) ? true : `"${text.trim()}" is not an AWS Region name (e.g. eu-west-1)`,
+    isRegion(text.trim()) ? true : `"${text.trim()}" is not an AWS Region name (e.g. eu-west-1)`,
   nonEmpty: (what: string) => (text: string): true | string => (text.trim() === '' ? `give ${what}` : true),
 };

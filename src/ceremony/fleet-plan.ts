@@ -12,6 +12,7 @@
  * Paths are relative to the plan file's directory.
  */
 import { KmsByokError } from '../core/errors.js';
+import { isRegion, parseKeyArn } from '../core/aws-ids.js';
 import { MAX_VALID_TO_DAYS } from '../core/aws-names.js';
 import { parseDuration, parseIsoTime } from '../core/time.js';
 import type { ExpiryChoice } from './onboard.js';
@@ -151,11 +152,11 @@ function resolveEntry(v: Raw, index: number, where: string, ctx: PlanContext, pr
   const key = optString(v, 'key', where, problems);
   if (key === undefined && own.key === undefined) problems.push(`${where}: missing "key" (a key id, ARN or alias/NAME)`);
   const region = optString(v, 'region', where, problems);
-  const arnRegion = key ? /^arn:aws[a-z-]*:kms:([a-z0-9-]+):/.exec(key)?.[1] : undefined;
+  const arnRegion = key ? parseKeyArn(key)?.region : undefined;
   // An ARN names its Region: it wins over the defaults' region, and an entry's own must agree.
   const effectiveRegion = arnRegion ?? region;
   if (effectiveRegion === undefined) problems.push(`${where}: missing "region" (in the entry or in "defaults")`);
-  else if (!/^[a-z]{2,}(-[a-z0-9]+)+$/.test(effectiveRegion)) problems.push(`${where}: "region" ${JSON.stringify(effectiveRegion)} is not a Region name`);
+  else if (!isRegion(effectiveRegion)) problems.push(`${where}: "region" ${JSON.stringify(effectiveRegion)} is not a Region name`);
   else if (arnRegion !== undefined && typeof own.region === 'string' && arnRegion !== own.region) problems.push(`${where}: the key ARN is in ${arnRegion}, not ${own.region}`);
   const profile = optString(v, 'profile', where, problems);
 

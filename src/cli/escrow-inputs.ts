@@ -78,14 +78,6 @@ function labelled(text: string, flag: string): { recipient: string; label?: stri
 }
 
 /** Sealing flags shared by every command that writes an escrow. */
-export const SEALING_FLAGS = {
-  recipient: { type: 'string', multiple: true },
-  'recipients-file': { type: 'string', multiple: true },
-  'passphrase-file': { type: 'string' },
-  threshold: { type: 'string' },
-  split: { type: 'string' },
-} as const;
-
 /**
  * Builds the escrow sealing from flags. At least one custodian input is required: an escrow nobody
  * can open would make the import irreversible in the worst way. Recipients may carry a label

@@ -17,7 +17,7 @@ import { ExitCode, KmsByokError, asLocalInputError } from '../core/errors.js';
 import type { KmsPort } from '../kms/port.js';
 import { parsePlan, planProblems, requireForCommand, type Plan, type PlanEntry } from '../ceremony/fleet-plan.js';
 import { RateLimiter, limitKms, resolveRates, runPool, type LimiterClock } from '../ceremony/fleet-limiter.js';
-import { bool, str, strs, type FlagSpec, type Parsed } from './args.js';
+import { bool, str, strs, type Parsed } from './args.js';
 import { say, type Io } from './io.js';
 import { printJson } from './render.js';
 import { appendTranscript, preflightTranscript, transcriptFailure } from './transcript-file.js';
@@ -35,16 +35,6 @@ export type FleetCommand = 'reimport' | 'restore' | 'status';
 export const FLEET_GRACE_MS = 30_000;
 
 /** Flags every `--plan` command accepts (besides the command's own). */
-export const FLEET_FLAGS: FlagSpec = {
-  plan: { type: 'string' },
-  concurrency: { type: 'string' },
-  rate: { type: 'string', multiple: true },
-  'rate-scale': { type: 'string' },
-  'progress-interval': { type: 'string' },
-  resume: { type: 'boolean' },
-  transcript: { type: 'string' },
-};
-
 /** One key's line in the report. */
 export interface FleetRow {
   index: number;

@@ -4,6 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import { Cancellation } from './cancel.js';
+import { pipeSafe } from './pipe-safe.js';
 
 export interface Io {
   stdout: { write(text: string): void };
@@ -46,9 +47,11 @@ export function systemIo(): Io {
     }
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
+  const stderr = pipeSafe(process.stderr);
   return {
-    stdout: { write: (t) => void process.stdout.write(t) },
-    stderr: { write: (t) => void process.stderr.write(t) },
+    // EPIPE-safe: a closed reader (`| head -1`) stops the output instead of crashing (pipe-safe.ts).
+    stdout: pipeSafe(process.stdout, (m) => stderr.write(m)),
+    stderr,
     stdin: process.stdin,
     env: process.env,
     cwd: process.cwd(),

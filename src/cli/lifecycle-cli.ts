@@ -1,7 +1,8 @@
 /**
- * What the lifecycle commands (reimport, restore, rotate, revoke) share at the CLI edge: their common
- * flags, the escrow/opener inputs, the target with a KMS request-id log, the journal, and the
- * transcript entry appended after every ceremony (whether it succeeded or not).
+ * What the lifecycle commands (reimport, restore, rotate, revoke) share at the CLI edge: the
+ * escrow/opener inputs (their flags are declared in specs/shared.ts, ESCROW_INPUT), the target with a
+ * KMS request-id log, the journal, and the transcript entry appended after every ceremony (whether it
+ * succeeded or not).
  */
 import * as fs from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -11,25 +12,13 @@ import type { LifecycleDeps } from '../ceremony/lifecycle.js';
 import type { TranscriptRecord } from '../ceremony/transcript.js';
 import { appendTranscript, describeFailure, preflightTranscript, transcriptFailure } from './transcript-file.js';
 import { assertDirectorySafe } from '../escrow/safe-files.js';
-import { TARGET_FLAGS, OUTPUT_FLAGS, str, strs, bool, type FlagSpec, type Parsed } from './args.js';
+import { str, strs, bool, type Parsed } from './args.js';
 import { say, type Io } from './io.js';
 import { openTarget, type Target } from './target.js';
 import { readOpener } from './escrow-inputs.js';
 import { notify, type NotifyDocument } from './notify.js';
 import { fileEscrowStore, keyIdOf, latestEscrow, openJournal, operatorName, type CliJournal, type EscrowStoreOptions } from './lifecycle-edge.js';
 import { findLatestVersion } from '../escrow/file-store.js';
-
-export const ESCROW_INPUT_FLAGS: FlagSpec = {
-  'escrow-dir': { type: 'string' },
-  escrow: { type: 'string' },
-  identity: { type: 'string', multiple: true },
-  'passphrase-file': { type: 'string' },
-  transcript: { type: 'string' },
-  resume: { type: 'boolean' },
-  'notify-command': { type: 'string' },
-};
-
-export const COMMON_FLAGS: FlagSpec = { ...TARGET_FLAGS, ...OUTPUT_FLAGS, ...ESCROW_INPUT_FLAGS };
 
 export function escrowDirOf(p: Parsed, io: Io): string {
   const file = str(p, 'escrow');

@@ -247,10 +247,7 @@ export async function openJournal(io: Io, dir: string, ceremony: string, subject
 }
 
 /** Whether `text` names a key id (UUID or mrk-…), so it can be matched to an escrow before any KMS call. */
-export function keyIdOf(ref: string): string | undefined {
-  const id = /^(?:arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/)?((?:mrk-[0-9a-f]{32})|(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}))$/.exec(ref);
-  return id?.[1];
-}
+export { keyIdOf } from '../core/aws-ids.js';
 
 /** The key id an escrow file name belongs to, when the name is one. */
 export function escrowKeyIdOfPath(path: string): string | undefined {

@@ -1,11 +1,15 @@
 /**
  * `main(argv, io)`: the command table and the only place that maps errors to exit codes and stderr
- * lines. Each command module is imported lazily, so `--help` never loads the AWS SDK or inquirer.
+ * lines. Each command module is imported lazily; help (`kms-byok help CMD`, `kms-byok CMD --help`) is
+ * printed here from the command's declaration (src/cli/specs/), so it never loads a command module,
+ * the AWS SDK, age or inquirer.
  */
 import { ExitCode, KmsByokError } from '../core/errors.js';
 import { signalExitCode } from './cancel.js';
+import { closestFlag, parseFlags } from './args.js';
+import { declaredHelp, flagSpec, isGroup } from './command-spec.js';
 import { say, type Io } from './io.js';
-import { USAGE } from './usage.js';
+import { resolveDeclared, topLevelHelp } from './specs/index.js';
 
 export type CommandFn = (argv: string[], io: Io) => Promise<number>;
 
@@ -37,20 +41,18 @@ export async function main(argv: string[], io: Io): Promise<number> {
       // No arguments on a terminal: the ceremony wizard.
       return await (await import('./commands/wizard.js')).wizard([], io);
     }
-    if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-      io.stdout.write(USAGE);
+    if (command === undefined || command === '--help' || command === '-h' || (command === 'help' && rest.length === 0)) {
+      io.stdout.write(topLevelHelp());
       return command === undefined && (!io.interactive || io.env.CI) ? ExitCode.usage : ExitCode.ok;
     }
+    if (command === 'help') return help(rest, io);
     if (command === '--version' || command === 'version') {
       io.stdout.write(`kms-byok ${VERSION}\n`);
       return ExitCode.ok;
     }
     const load = COMMANDS[command];
-    if (!load) {
-      throw new KmsByokError('ERR_USAGE', `unknown command "${command}"`, {
-        hint: `the commands are: ${Object.keys(COMMANDS).join(', ')}; run kms-byok --help`,
-      });
-    }
+    if (!load) throw unknownCommand(command);
+    if (asksForHelp(argv, io)) return ExitCode.ok;
     const code = await (await load())(rest, io);
     return io.cancel.cutShort() ? reportInterrupted(undefined, argv, io) : code;
   } catch (e) {
@@ -78,6 +80,48 @@ function reportInterrupted(e: unknown, argv: string[], io: Io): number {
   say(io, 'hint', `re-run the same command to finish: kms-byok ${again.map(shellWord).join(' ')}`);
   io.stderr.write('kms-byok: code: ERR_CANCELLED\n');
   return signalExitCode(signal);
+}
+
+/** `kms-byok help CMD [SUB]`: the declaration's help, the same text as `kms-byok CMD [SUB] --help`. */
+function help(words: string[], io: Io): number {
+  const found = resolveDeclared(words);
+  if (!found) throw unknownCommand(words[0]!);
+  if (found.rest.length > 0) {
+    throw new KmsByokError('ERR_USAGE', `unknown ${found.declared.name} command "${found.rest[0]}"`, { hint: `run kms-byok help ${found.declared.name}` });
+  }
+  io.stdout.write(declaredHelp(found.declared));
+  return ExitCode.ok;
+}
+
+/**
+ * Handles `kms-byok CMD [SUB] … --help` (or -h) from the declaration, without loading the command:
+ * the flags are parsed as the command parses them (an unknown flag is still a usage error), and the
+ * help is printed when asked for. Returns whether it printed help.
+ */
+function asksForHelp(argv: string[], io: Io): boolean {
+  const found = resolveDeclared(argv);
+  if (!found) return false;
+  const d = found.declared;
+  if (isGroup(d)) {
+    const [first] = found.rest;
+    if (first === '--help' || first === '-h' || first === 'help') {
+      io.stdout.write(declaredHelp(d));
+      return true;
+    }
+    return false;
+  }
+  if (!found.rest.includes('--help') && !found.rest.includes('-h')) return false;
+  const p = parseFlags(found.rest, flagSpec(d.flags), d.name);
+  if (p.values.help !== true) return false;
+  io.stdout.write(declaredHelp(d));
+  return true;
+}
+
+function unknownCommand(command: string): KmsByokError {
+  const guess = closestFlag(command, Object.keys(COMMANDS));
+  return new KmsByokError('ERR_USAGE', `unknown command "${command}"`, {
+    hint: `${guess ? `did you mean ${guess}? ` : ''}the commands are: ${Object.keys(COMMANDS).join(', ')}; run kms-byok --help`,
+  });
 }
 
 /** Prints an error as `kms-byok: error: …` + `kms-byok: hint: …` and returns its exit code. */

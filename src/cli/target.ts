@@ -16,6 +16,7 @@
  */
 import { isLoopbackUrl } from '../core/endpoints.js';
 import { KmsByokError } from '../core/errors.js';
+import { isRegion } from '../core/aws-ids.js';
 import type { KmsPort } from '../kms/port.js';
 import { bool, str, type Parsed } from './args.js';
 import { say, type Io } from './io.js';
@@ -37,13 +38,9 @@ function hasConfiguredCredentials(env: Io['env']): boolean {
   return Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_WEB_IDENTITY_TOKEN_FILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI);
 }
 
-/** Whether anything in flags or environment points at AWS (or a custom endpoint). */
-export function pointsAtAws(p: Parsed, env: Io['env']): boolean {
-  return Boolean(
-    str(p, 'endpoint-url') || env.AWS_ENDPOINT_URL_KMS || str(p, 'profile') || str(p, 'region') ||
-      env.AWS_PROFILE || env.AWS_REGION || env.AWS_DEFAULT_REGION,
-  );
-}
+/** Whether anything in flags or environment points at AWS (or a custom endpoint): target-env.ts. */
+import { pointsAtAws } from './target-env.js';
+export { pointsAtAws };
 
 /** The warning printed whenever an emulator state file is used (also by `kms-byok emulator`). */
 export function plaintextStateWarning(file: string): string {
@@ -95,7 +92,7 @@ export async function openTarget(
   const region = str(p, 'region');
   // Checked before any KMS call: a malformed Region used to create a key, then fail at the escrow
   // manifest (which only accepts Region names), leaving an empty key behind.
-  if (region !== undefined && !/^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$/.test(region)) {
+  if (region !== undefined && !isRegion(region)) {
     throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --region "${region}"`, { hint: 'give an AWS Region name such as us-east-1 or eu-west-3' });
   }
   const timeoutText = str(p, 'read-timeout');

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { KEY_SPECS, KEY_USAGES, WRAPPING_ALGORITHMS, WRAPPING_KEY_SPECS } from '../core/aws-names.js';
 import type { ExpirationModel, KeySpec, KeyUsage, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
 import { KmsByokError } from '../core/errors.js';
+import { isAccountId, isRegion, parseKeyArn } from '../core/aws-ids.js';
 import { SecretBytes } from '../core/secret.js';
 
 /** The escrow format version this build writes and reads. */
@@ -337,7 +338,7 @@ class Reader {
     return obj;
   }
 
-  string(value: unknown, path: string, opts: { max?: number; re?: RegExp; allowEmpty?: boolean } = {}): string {
+  string(value: unknown, path: string, opts: { max?: number; re?: { test(s: string): boolean }; allowEmpty?: boolean } = {}): string {
     if (typeof value !== 'string') this.fail(path, 'must be a string');
     if (!opts.allowEmpty && value.length === 0) this.fail(path, 'must not be empty');
     if (value.length > (opts.max ?? 4096)) this.fail(path, 'is too long');
@@ -386,9 +387,10 @@ class Reader {
 
 const HEX32_RE = /^[0-9a-f]{32}$/;
 const HEX64_RE = /^[0-9a-f]{64}$/;
-const ACCOUNT_RE = /^[0-9]{12}$/;
-const REGION_RE = /^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$/;
-const ARN_RE = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key\/[A-Za-z0-9-]+$/;
+/** Identifier shapes from the one parser (core/aws-ids), as the Reader's `re` option takes them. */
+const ACCOUNT_RE = { test: isAccountId };
+const REGION_RE = { test: isRegion };
+const ARN_RE = { test: (s: string) => parseKeyArn(s) !== undefined };
 const RECIPIENT_RE = /^age1[0-9a-z]{10,4000}$/;
 
 function readHolder(r: Reader, value: unknown, path: string): { recipient: string; label?: string } {

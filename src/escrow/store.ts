@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ExpirationModel, KeySpec, KeyUsage, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
 import { KmsByokError } from '../core/errors.js';
+import { parseKeyArn } from '../core/aws-ids.js';
 import type { SecretBytes } from '../core/secret.js';
 import {
   assertKeyId,
@@ -244,13 +245,11 @@ function validateSealing(sealing: EscrowSealing): CustodianRecipient[] {
   return recipients;
 }
 
-const ARN_RE = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):([0-9]{12}):key\/([A-Za-z0-9-]+)$/;
-
 function validateContents(contents: EscrowContents, deps: EscrowDeps): void {
   const k = contents.key;
   assertKeyId(k.keyId);
-  const arn = ARN_RE.exec(k.keyArn);
-  if (arn === null || arn[1] !== k.region || arn[2] !== k.account || arn[3] !== k.keyId) {
+  const arn = parseKeyArn(k.keyArn);
+  if (arn === undefined || arn.region !== k.region || arn.accountId !== k.account || arn.keyId !== k.keyId) {
     throw new KmsByokError('ERR_INVALID_ARGUMENT', `key ARN ${k.keyArn} does not name key ${k.keyId} in ${k.account}/${k.region}`);
   }
   if (!isIsoUtc(contents.created)) throw new KmsByokError('ERR_INVALID_ARGUMENT', 'created must be an ISO-8601 UTC time');

@@ -3,6 +3,7 @@
  * malformed or unexpected KMS answer is an ERR_KMS_BAD_RESPONSE, never a crash deeper in a ceremony.
  */
 import { KmsByokError } from '../core/errors.js';
+import { parseKeyArn } from '../core/aws-ids.js';
 import { KEY_SPECS, KEY_USAGES, type KeySpec, type KeyState, type KeyUsage, type Origin } from '../core/aws-names.js';
 import type { KeyInfo, KeyMaterialInfo, Tag } from './port.js';
 
@@ -35,17 +36,10 @@ const KEY_STATES: readonly KeyState[] = [
   'Creating', 'Enabled', 'Disabled', 'PendingDeletion', 'PendingImport', 'PendingReplicaDeletion', 'Unavailable', 'Updating',
 ];
 const ORIGINS: readonly Origin[] = ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'];
-const ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/(.+)$/;
 
 function oneOf<T extends string>(operation: string, field: string, v: unknown, allowed: readonly T[]): T {
   if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw badResponse(operation, `${field} "${String(v)}"`);
   return v as T;
-}
-
-/** Parses the account and Region out of a key ARN. */
-export function parseKeyArn(arn: string): { region: string; accountId: string; keyId: string } | undefined {
-  const m = ARN.exec(arn);
-  return m ? { region: m[1]!, accountId: m[2]!, keyId: m[3]! } : undefined;
 }
 
 /** Validates SDK `KeyMetadata` into the port's KeyInfo. */

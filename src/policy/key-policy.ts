@@ -15,6 +15,7 @@
  *   uses `BoolIfExists … "false"` and an Allow uses `Bool … "true"`.
  */
 import { KmsByokError } from '../core/errors.js';
+import { isKeyId, isRegion, parseKeyArn } from '../core/aws-ids.js';
 import {
   KEY_SPECS,
   KEY_USAGES,
@@ -345,7 +346,6 @@ export interface IdentityPolicyOptions extends Omit<KeyPolicyOptions, 'custodian
   region?: string;
 }
 
-const KEY_ARN = /^arn:(aws|aws-cn|aws-us-gov):kms:([a-z0-9-]+):(\d{12}):key\/(mrk-[0-9a-f]{32}|[0-9a-f-]{36})$/;
 
 /**
  * The identity policy (to attach to the custodian or the scheduled re-import role itself): the same
@@ -357,11 +357,11 @@ export function buildIdentityPolicy(options: IdentityPolicyOptions): PolicyDocum
   const placeholder = `arn:${options.partition ?? 'aws'}:iam::${options.account}:role/placeholder`;
   const c = checkOptions({ ...options, custodians: [placeholder] });
   const region = options.region ?? '*';
-  if (!/^(\*|[a-z]{2}(-[a-z]+)+-\d)$/.test(region)) throw policyError(`--region "${region}" is not an AWS Region`, 'e.g. --region eu-west-1 (or leave it out for every Region)');
+  if (region !== '*' && !isRegion(region)) throw policyError(`--region "${region}" is not an AWS Region`, 'e.g. --region eu-west-1 (or leave it out for every Region)');
   for (const arn of options.keyArns ?? []) {
-    const m = KEY_ARN.exec(arn);
-    if (!m) throw policyError(`--key-arn "${arn}" is not a KMS key ARN`, 'give arn:aws:kms:REGION:ACCOUNT:key/KEY-ID (aliases cannot scope an identity policy)');
-    if (m[3] !== c.account) throw policyError(`--key-arn "${arn}" is not in account ${c.account}`, 'identity policies here cover keys of --account');
+    const m = parseKeyArn(arn);
+    if (!m || !isKeyId(m.keyId) || m.partition !== c.partition) throw policyError(`--key-arn "${arn}" is not a KMS key ARN`, 'give arn:aws:kms:REGION:ACCOUNT:key/KEY-ID (aliases cannot scope an identity policy)');
+    if (m.accountId !== c.account) throw policyError(`--key-arn "${arn}" is not in account ${c.account}`, 'identity policies here cover keys of --account');
   }
   const keys = options.keyArns && options.keyArns.length > 0 ? one([...new Set(options.keyArns)]) : `arn:${c.partition}:kms:${region}:${c.account}:key/*`;
   if (options.role === 'reimport') {

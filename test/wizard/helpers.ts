@@ -1,7 +1,7 @@
 /** Runs the wizard in-process with a scripted prompter and a recording, "interactive" Io. */
 import { Readable } from 'node:stream';
-import { parseFlags } from '../../src/cli/args.js';
-import { OUTPUT_FLAGS, TARGET_FLAGS } from '../../src/cli/args.js';
+import { parseCommand } from '../../src/cli/command-spec.js';
+import { WIZARD } from '../../src/cli/specs/wizard.js';
 import type { Io } from '../../src/cli/io.js';
 import { neverCancelled } from '../../src/cli/cancel.js';
 import { reportError } from '../../src/cli/main.js';
@@ -38,7 +38,7 @@ export async function runScripted(argv: string[], script: [string, Answer][], op
   const prompter = scripted(script);
   let code: number;
   try {
-    code = await runWizard(parseFlags(argv, { ...TARGET_FLAGS, ...OUTPUT_FLAGS }, 'wizard'), io, prompter);
+    code = await runWizard(parseCommand(argv, WIZARD), io, prompter);
   } catch (e) {
     code = reportError(e, io);
   }

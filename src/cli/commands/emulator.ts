@@ -1,28 +1,15 @@
 /** `kms-byok emulator`: serve the embedded KMS emulator on 127.0.0.1 until interrupted. */
 import { ExitCode, KmsByokError } from '../../core/errors.js';
-import { OUTPUT_FLAGS, parseFlags, str, strs, bool } from '../args.js';
+import { str, strs, bool } from '../args.js';
+import { helpText, parseCommand } from '../command-spec.js';
+import { EMULATOR } from '../specs/emulator.js';
 import { say, type Io } from '../io.js';
 import { plaintextStateWarning } from '../target.js';
-import { EMULATOR_USAGE } from '../usage.js';
 
 export async function emulator(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(
-    argv,
-    {
-      ...OUTPUT_FLAGS,
-      port: { type: 'string' },
-      region: { type: 'string' },
-      'state-file': { type: 'string' },
-      quota: { type: 'string' },
-      latency: { type: 'string' },
-      fault: { type: 'string', multiple: true },
-      'wrapping-pool': { type: 'string' },
-      'unwrap-engine': { type: 'string' },
-    },
-    'emulator',
-  );
+  const p = parseCommand(argv, EMULATOR, io.env);
   if (bool(p, 'help')) {
-    io.stdout.write(EMULATOR_USAGE);
+    io.stdout.write(helpText(EMULATOR));
     return ExitCode.ok;
   }
   const portText = str(p, 'port') ?? '4566';

@@ -25,11 +25,12 @@ import {
   type EscrowSummary,
 } from '../../escrow/index.js';
 import { listVersions, nextEscrowVersion, readEscrow, updateSidecar, writeSealedEscrow } from '../../escrow/file-store.js';
-import { OUTPUT_FLAGS, bool, parseFlags, str, strs } from '../args.js';
+import { bool, str, strs } from '../args.js';
+import { groupHelpText, helpText, parseCommand } from '../command-spec.js';
+import { ESCROW, ESCROW_ACKNOWLEDGE, ESCROW_EXPORT, ESCROW_INSPECT, ESCROW_RESEAL, ESCROW_VERIFY } from '../specs/escrow.js';
 import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
-import { ESCROW_USAGE } from '../usage.js';
-import { SEALING_FLAGS, readOpener, readSealingInputs } from '../escrow-inputs.js';
+import { readOpener, readSealingInputs } from '../escrow-inputs.js';
 import { operator } from '../bundles.js';
 
 /** Failures of an escrow check that mean "this escrow does not match itself": attention, exit 3. */
@@ -38,7 +39,7 @@ const MISMATCH_CODES = new Set(['ERR_CHECK_VALUE_MISMATCH', 'ERR_ESCROW_MISMATCH
 export async function escrow(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    io.stdout.write(ESCROW_USAGE);
+    io.stdout.write(groupHelpText(ESCROW));
     return sub === undefined ? ExitCode.usage : ExitCode.ok;
   }
   if (sub === 'verify') return verify(rest, io);
@@ -50,9 +51,9 @@ export async function escrow(argv: string[], io: Io): Promise<number> {
 }
 
 async function verify(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, { ...OUTPUT_FLAGS, identity: { type: 'string', multiple: true }, 'passphrase-file': { type: 'string' } }, 'escrow verify');
+  const p = parseCommand(argv, ESCROW_VERIFY);
   if (bool(p, 'help')) {
-    io.stdout.write(ESCROW_USAGE);
+    io.stdout.write(helpText(ESCROW_VERIFY));
     return ExitCode.ok;
   }
   const file = p.positionals[0];
@@ -102,7 +103,6 @@ async function verify(argv: string[], io: Io): Promise<number> {
   }
 }
 
-const OPEN_FLAGS = { ...OUTPUT_FLAGS, identity: { type: 'string', multiple: true }, 'passphrase-file': { type: 'string' } } as const;
 
 function oneFile(positionals: string[], example: string): string {
   const file = positionals[0];
@@ -116,9 +116,9 @@ function oneFile(positionals: string[], example: string): string {
 const STOCK_AGE: Record<string, string> = { x25519: 'any age ≥ 1.0', 'pq-hybrid': 'age ≥ 1.3.0 (or age-plugin-pq)' };
 
 async function inspect(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, OUTPUT_FLAGS, 'escrow inspect');
+  const p = parseCommand(argv, ESCROW_INSPECT);
   if (bool(p, 'help')) {
-    io.stdout.write(ESCROW_USAGE);
+    io.stdout.write(helpText(ESCROW_INSPECT));
     return ExitCode.ok;
   }
   const file = oneFile(p.positionals, 'kms-byok escrow inspect escrow/<key-id>.v1.age');
@@ -166,9 +166,9 @@ function disposeOpener(opener: EscrowOpener): void {
 
 
 async function reseal(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, { ...OPEN_FLAGS, ...SEALING_FLAGS, 'new-passphrase-file': { type: 'string' } }, 'escrow reseal');
+  const p = parseCommand(argv, ESCROW_RESEAL);
   if (bool(p, 'help')) {
-    io.stdout.write(ESCROW_USAGE);
+    io.stdout.write(helpText(ESCROW_RESEAL));
     return ExitCode.ok;
   }
   const file = oneFile(p.positionals, 'kms-byok escrow reseal escrow/<key-id>.v1.age --identity old.txt --recipient age1…');
@@ -211,9 +211,9 @@ async function reseal(argv: string[], io: Io): Promise<number> {
 }
 
 async function exportMaterial(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, { ...OPEN_FLAGS, 'insecure-plaintext': { type: 'boolean' }, out: { type: 'string' }, material: { type: 'string' } }, 'escrow export');
+  const p = parseCommand(argv, ESCROW_EXPORT);
   if (bool(p, 'help')) {
-    io.stdout.write(ESCROW_USAGE);
+    io.stdout.write(helpText(ESCROW_EXPORT));
     return ExitCode.ok;
   }
   const file = oneFile(p.positionals, 'kms-byok escrow export escrow/<key-id>.v1.age --identity custodian.txt --insecure-plaintext --out material.bin');
@@ -273,9 +273,9 @@ async function exportMaterial(argv: string[], io: Io): Promise<number> {
  * SHA-256, escrow id, time — is appended to the ceremony transcript. Nothing secret is printed or kept.
  */
 async function acknowledge(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, { ...OUTPUT_FLAGS, identity: { type: 'string', multiple: true }, name: { type: 'string' }, transcript: { type: 'string' } }, 'escrow acknowledge');
+  const p = parseCommand(argv, ESCROW_ACKNOWLEDGE);
   if (bool(p, 'help')) {
-    io.stdout.write(ESCROW_USAGE);
+    io.stdout.write(helpText(ESCROW_ACKNOWLEDGE));
     return ExitCode.ok;
   }
   const file = oneFile(p.positionals, 'kms-byok escrow acknowledge escrow/<key-id>.v1.age --identity alice.txt --name "Alice Example"');

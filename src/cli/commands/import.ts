@@ -11,27 +11,20 @@ import { expectKind, IMPORT_FORMAT, type ImportBundleResult } from '../../ceremo
 import { recordImport, type EscrowSidecar, type ImportFact } from '../../escrow/index.js';
 import { updateSidecar } from '../../escrow/file-store.js';
 import { fingerprintLines } from '../../wizard/render.js';
-import { OUTPUT_FLAGS, TARGET_FLAGS, bool, missing, parseFlags, str } from '../args.js';
+import { bool, missing, str } from '../args.js';
+import { helpText, parseCommand } from '../command-spec.js';
+import { IMPORT } from '../specs/import.js';
 import { readBundleFile } from '../bundles.js';
 import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
 import { openTarget } from '../target.js';
 import { assertDirectorySafe } from '../../escrow/safe-files.js';
-import { IMPORT_USAGE } from '../usage.js';
 
-const FLAGS = {
-  ...TARGET_FLAGS,
-  ...OUTPUT_FLAGS,
-  bundle: { type: 'string' },
-  'key-id': { type: 'string' },
-  'escrow-dir': { type: 'string' },
-  'record-only': { type: 'boolean' },
-} as const;
 
 export async function importCommand(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, FLAGS, 'import');
+  const p = parseCommand(argv, IMPORT, io.env);
   if (bool(p, 'help')) {
-    io.stdout.write(IMPORT_USAGE);
+    io.stdout.write(helpText(IMPORT));
     return ExitCode.ok;
   }
   if (p.positionals.length > 0) throw new KmsByokError('ERR_USAGE', `unexpected argument "${p.positionals[0]}"`, { hint: 'run kms-byok import --help' });

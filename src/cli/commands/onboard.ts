@@ -21,43 +21,16 @@ import {
 import { assertAliasName } from '../../core/alias.js';
 import { assertBundleCreatable, operator, readMaterialFile, writeBundleFile } from '../bundles.js';
 import { fingerprintLines } from '../../wizard/render.js';
-import { OUTPUT_FLAGS, TARGET_FLAGS, bool, missing, parseFlags, str, strs, type Parsed } from '../args.js';
+import { bool, missing, str, strs, type Parsed } from '../args.js';
+import { helpText, parseCommand } from '../command-spec.js';
+import { ONBOARD } from '../specs/onboard.js';
 import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
 import { assertTargetChosen, openTarget } from '../target.js';
-import { ONBOARD_USAGE } from '../usage.js';
 import { openEscrowVault, readSealingInputs } from '../escrow-inputs.js';
 import { latestEscrow, openJournal } from '../lifecycle-edge.js';
 import { openOnboardJournal } from '../onboard-journal.js';
 
-const FLAGS = {
-  ...TARGET_FLAGS,
-  ...OUTPUT_FLAGS,
-  yes: { type: 'boolean' },
-  alias: { type: 'string' },
-  description: { type: 'string' },
-  'valid-to': { type: 'string' },
-  'expires-in': { type: 'string' },
-  'no-expiry': { type: 'boolean' },
-  'wrapping-algorithm': { type: 'string' },
-  'wrapping-key-spec': { type: 'string' },
-  recipient: { type: 'string', multiple: true },
-  'recipients-file': { type: 'string', multiple: true },
-  'passphrase-file': { type: 'string' },
-  threshold: { type: 'string' },
-  split: { type: 'string' },
-  'escrow-dir': { type: 'string' },
-  'key-spec': { type: 'string' },
-  'key-usage': { type: 'string' },
-  transcript: { type: 'string' },
-  'notify-command': { type: 'string' },
-  'apply-policy': { type: 'string' },
-  'material-file': { type: 'string' },
-  'i-understand-plaintext-state': { type: 'boolean' },
-  'export-parameters': { type: 'string' },
-  'key-id': { type: 'string' },
-  resume: { type: 'boolean' },
-} as const;
 
 /**
  * Exactly one of --valid-to, --expires-in, --no-expiry (AWS defaults ExpirationModel to KEY_MATERIAL_EXPIRES),
@@ -93,9 +66,9 @@ function parseAlias(p: Parsed): string | undefined {
 }
 
 export async function onboard(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, FLAGS, 'onboard');
+  const p = parseCommand(argv, ONBOARD, io.env);
   if (bool(p, 'help')) {
-    io.stdout.write(ONBOARD_USAGE);
+    io.stdout.write(helpText(ONBOARD));
     return ExitCode.ok;
   }
   if (p.positionals.length > 0) {

@@ -16,36 +16,17 @@ import {
   type Partition,
   type PolicyDocument,
 } from '../../policy/key-policy.js';
-import { OUTPUT_FLAGS, bool, parseFlags, str, strs, type FlagSpec } from '../args.js';
+import { bool, str, strs, type Parsed } from '../args.js';
+import { helpText, parseCommand } from '../command-spec.js';
+import { POLICY } from '../specs/policy.js';
 import { say, type Io } from '../io.js';
 import { printJson } from '../render.js';
-import { POLICY_USAGE } from '../usage.js';
 
-const FLAGS: FlagSpec = {
-  ...OUTPUT_FLAGS,
-  account: { type: 'string' },
-  partition: { type: 'string' },
-  'custodian-role': { type: 'string', multiple: true },
-  'reimport-role': { type: 'string', multiple: true },
-  'key-user': { type: 'string', multiple: true },
-  auditor: { type: 'string', multiple: true },
-  'key-spec': { type: 'string' },
-  'key-usage': { type: 'string' },
-  'wrapping-algorithm': { type: 'string', multiple: true },
-  'wrapping-key-spec': { type: 'string', multiple: true },
-  'expiration-model': { type: 'string' },
-  'max-valid-to-days': { type: 'string' },
-  'valid-to-max': { type: 'string' },
-  'no-root': { type: 'boolean' },
-  identity: { type: 'string' },
-  'key-arn': { type: 'string', multiple: true },
-  region: { type: 'string' },
-};
 
 const DAY_MS = 86_400_000;
 
 /** The `kms:ValidTo` bound: --valid-to-max, or now + --max-valid-to-days (default 365). */
-function validToBound(p: ReturnType<typeof parseFlags>, model: ExpirationModel, now: Date): Date | undefined {
+function validToBound(p: Parsed, model: ExpirationModel, now: Date): Date | undefined {
   const at = str(p, 'valid-to-max');
   const days = str(p, 'max-valid-to-days');
   if (model === 'KEY_MATERIAL_DOES_NOT_EXPIRE') {
@@ -71,9 +52,9 @@ function validToBound(p: ReturnType<typeof parseFlags>, model: ExpirationModel, 
 }
 
 export async function policy(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, FLAGS, 'policy');
+  const p = parseCommand(argv, POLICY, io.env);
   if (bool(p, 'help')) {
-    io.stdout.write(POLICY_USAGE);
+    io.stdout.write(helpText(POLICY));
     return ExitCode.ok;
   }
   if (p.positionals.length > 0) throw new KmsByokError('ERR_USAGE', `unexpected argument "${p.positionals[0]}"`, { hint: 'run kms-byok policy --help' });

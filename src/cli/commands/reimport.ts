@@ -6,24 +6,16 @@
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { parseDuration } from '../../core/time.js';
 import type { ReimportResult } from '../../ceremony/reimport.js';
-import { bool, missing, parseFlags, str, type Parsed } from '../args.js';
+import { bool, missing, str, type Parsed } from '../args.js';
+import { helpText, parseCommand } from '../command-spec.js';
+import { REIMPORT } from '../specs/reimport.js';
 import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
-import { REIMPORT_USAGE } from '../usage.js';
 import { parseExpiry } from './onboard.js';
-import { COMMON_FLAGS, optionalOpener, runCeremony } from '../lifecycle-cli.js';
+import { optionalOpener, runCeremony } from '../lifecycle-cli.js';
 import { escrowKeyIdOfPath, keyIdOf, loadEscrowRef } from '../lifecycle-edge.js';
 import { resolve } from 'node:path';
-import { FLEET_FLAGS } from '../fleet.js';
 
-const FLAGS = {
-  ...COMMON_FLAGS,
-  'valid-to': { type: 'string' },
-  'expires-in': { type: 'string' },
-  'no-expiry': { type: 'boolean' },
-  before: { type: 'string' },
-  ...FLEET_FLAGS,
-} as const;
 
 /** Refuses, before any KMS call, an explicit --escrow that belongs to another key than the one named. */
 export async function assertEscrowFileMatches(p: Parsed, io: Io, keys: string[]): Promise<void> {
@@ -41,9 +33,9 @@ export async function assertEscrowFileMatches(p: Parsed, io: Io, keys: string[])
 }
 
 export async function reimport(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, FLAGS, 'reimport');
+  const p = parseCommand(argv, REIMPORT, io.env);
   if (bool(p, 'help')) {
-    io.stdout.write(REIMPORT_USAGE);
+    io.stdout.write(helpText(REIMPORT));
     return ExitCode.ok;
   }
   if (str(p, 'plan') !== undefined) return (await import('../fleet-commands.js')).reimportPlan(p, io);

@@ -8,47 +8,32 @@ import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { assertAliasName } from '../../core/alias.js';
 import type { ReimportResult } from '../../ceremony/reimport.js';
 import type { NewKeyResult } from '../../ceremony/new-key.js';
-import { bool, missing, parseFlags, str, strs } from '../args.js';
+import { bool, missing, str, strs } from '../args.js';
+import { helpText, parseCommand } from '../command-spec.js';
+import { RESTORE } from '../specs/restore.js';
 import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
-import { RESTORE_USAGE } from '../usage.js';
 import { parseExpiry } from './onboard.js';
-import { COMMON_FLAGS, escrowDirOf, optionalOpener, runCeremony } from '../lifecycle-cli.js';
+import { escrowDirOf, optionalOpener, runCeremony } from '../lifecycle-cli.js';
 import { keyIdOf, loadEscrowRef, operatorName } from '../lifecycle-edge.js';
 import { assertEscrowFileMatches, renderReimport } from './reimport.js';
 import { readSealingInputs } from '../escrow-inputs.js';
-import { FLEET_FLAGS } from '../fleet.js';
 
-const FLAGS = {
-  ...COMMON_FLAGS,
-  'valid-to': { type: 'string' },
-  'expires-in': { type: 'string' },
-  'no-expiry': { type: 'boolean' },
-  'new-key': { type: 'boolean' },
-  yes: { type: 'boolean' },
-  alias: { type: 'string', multiple: true },
-  'move-alias': { type: 'boolean' },
-  'multi-region': { type: 'boolean' },
-  'replica-region': { type: 'string', multiple: true },
-  recipient: { type: 'string', multiple: true },
-  description: { type: 'string' },
-  ...FLEET_FLAGS,
-} as const;
 
 const NOT_DECRYPTABLE = 'ciphertexts of the old key do NOT decrypt under the new key (KMS binds every ciphertext to its key): re-encrypt data with the new key, and keep the old escrow';
 
 export async function restore(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, FLAGS, 'restore');
+  const p = parseCommand(argv, RESTORE, io.env);
   if (bool(p, 'help')) {
-    io.stdout.write(RESTORE_USAGE);
+    io.stdout.write(helpText(RESTORE));
     return ExitCode.ok;
   }
   if (str(p, 'plan') !== undefined) return (await import('../fleet-commands.js')).restorePlan(p, io);
   const expiry = parseExpiry(p);
   const newKey = bool(p, 'new-key');
   const keys = p.positionals;
-  if (!newKey && (bool(p, 'multi-region') || strs(p, 'replica-region').length > 0 || strs(p, 'alias').length > 0)) {
-    throw new KmsByokError('ERR_USAGE', '--alias, --multi-region and --replica-region apply to --new-key only', { hint: 'a restored key keeps its aliases and Regions' });
+  if (!newKey && (bool(p, 'multi-region') || strs(p, 'replica-region').length > 0 || strs(p, 'alias').length > 0 || strs(p, 'recipient').length > 0 || str(p, 'description') !== undefined)) {
+    throw new KmsByokError('ERR_USAGE', '--alias, --multi-region, --replica-region, --recipient and --description apply to --new-key only', { hint: 'a restored key keeps its aliases, Regions, custodians and description' });
   }
   for (const a of strs(p, 'alias')) assertAliasName(a); // before any KMS request
   if (strs(p, 'replica-region').length > 0 && !bool(p, 'multi-region')) {

@@ -5,27 +5,20 @@
  */
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import type { RevokeResult } from '../../ceremony/revoke.js';
-import { bool, missing, parseFlags, str } from '../args.js';
+import { bool, missing, str } from '../args.js';
+import { helpText, parseCommand } from '../command-spec.js';
+import { REVOKE } from '../specs/revoke.js';
 import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
-import { REVOKE_USAGE } from '../usage.js';
-import { COMMON_FLAGS, optionalOpener, runCeremony } from '../lifecycle-cli.js';
+import { optionalOpener, runCeremony } from '../lifecycle-cli.js';
 import { keyIdOf } from '../lifecycle-edge.js';
 import { assertEscrowFileMatches } from './reimport.js';
 
-const FLAGS = {
-  ...COMMON_FLAGS,
-  all: { type: 'boolean' },
-  'key-material-id': { type: 'string' },
-  yes: { type: 'boolean' },
-  reason: { type: 'string' },
-  'without-escrow': { type: 'boolean' },
-} as const;
 
 export async function revoke(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, FLAGS, 'revoke');
+  const p = parseCommand(argv, REVOKE, io.env);
   if (bool(p, 'help')) {
-    io.stdout.write(REVOKE_USAGE);
+    io.stdout.write(helpText(REVOKE));
     return ExitCode.ok;
   }
   const keys = p.positionals;

@@ -4,33 +4,22 @@
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { assertAliasName } from '../../core/alias.js';
 import type { RotateInPlaceResult, RotateNewKeyResult } from '../../ceremony/rotate.js';
-import { bool, missing, parseFlags, strs } from '../args.js';
+import { bool, missing, strs } from '../args.js';
+import { helpText, parseCommand } from '../command-spec.js';
+import { ROTATE } from '../specs/rotate.js';
 import { type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
-import { ROTATE_USAGE } from '../usage.js';
 import { parseExpiry } from './onboard.js';
-import { COMMON_FLAGS, optionalOpener, runCeremony } from '../lifecycle-cli.js';
+import { optionalOpener, runCeremony } from '../lifecycle-cli.js';
 import { keyIdOf, operatorName } from '../lifecycle-edge.js';
 import { assertEscrowFileMatches } from './reimport.js';
 import { readSealingInputs } from '../escrow-inputs.js';
 
-const FLAGS = {
-  ...COMMON_FLAGS,
-  'valid-to': { type: 'string' },
-  'expires-in': { type: 'string' },
-  'no-expiry': { type: 'boolean' },
-  'in-place': { type: 'boolean' },
-  'new-key': { type: 'boolean' },
-  yes: { type: 'boolean' },
-  alias: { type: 'string', multiple: true },
-  recipient: { type: 'string', multiple: true },
-  description: { type: 'string' },
-} as const;
 
 export async function rotate(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, FLAGS, 'rotate');
+  const p = parseCommand(argv, ROTATE, io.env);
   if (bool(p, 'help')) {
-    io.stdout.write(ROTATE_USAGE);
+    io.stdout.write(helpText(ROTATE));
     return ExitCode.ok;
   }
   const keys = p.positionals;

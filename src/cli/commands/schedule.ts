@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
+import { isRegion } from '../../core/aws-ids.js';
 import { parseDuration } from '../../core/time.js';
 import { MAX_VALID_TO_DAYS } from '../../core/aws-names.js';
 import {
@@ -18,36 +19,12 @@ import {
   type ScheduleOptions,
   type ScheduledCommand,
 } from '../../policy/schedule.js';
-import { OUTPUT_FLAGS, bool, parseFlags, str, strs, type FlagSpec } from '../args.js';
+import { bool, str, strs } from '../args.js';
+import { helpText, parseCommand } from '../command-spec.js';
+import { SCHEDULE } from '../specs/schedule.js';
 import { say, type Io } from '../io.js';
 import { printJson } from '../render.js';
-import { SCHEDULE_USAGE } from '../usage.js';
 
-const FLAGS: FlagSpec = {
-  ...OUTPUT_FLAGS,
-  print: { type: 'string' },
-  command: { type: 'string' },
-  key: { type: 'string', multiple: true },
-  plan: { type: 'string' },
-  before: { type: 'string' },
-  'expires-in': { type: 'string' },
-  'warn-days': { type: 'string' },
-  identity: { type: 'string' },
-  'passphrase-file': { type: 'string' },
-  'escrow-dir': { type: 'string' },
-  region: { type: 'string' },
-  profile: { type: 'string' },
-  'on-calendar': { type: 'string' },
-  cron: { type: 'string' },
-  image: { type: 'string' },
-  name: { type: 'string' },
-  bin: { type: 'string' },
-  user: { type: 'string' },
-  log: { type: 'string' },
-  'service-account': { type: 'string' },
-  secret: { type: 'string' },
-  'escrow-claim': { type: 'string' },
-};
 
 /** Keys listed in a plan file: one key id, ARN or alias per line; blank lines and # comments ignored. */
 async function planKeys(io: Io, file: string): Promise<string[]> {
@@ -69,9 +46,9 @@ function abs(io: Io, path: string | undefined): string | undefined {
 }
 
 export async function schedule(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, FLAGS, 'schedule');
+  const p = parseCommand(argv, SCHEDULE, io.env);
   if (bool(p, 'help')) {
-    io.stdout.write(SCHEDULE_USAGE);
+    io.stdout.write(helpText(SCHEDULE));
     return ExitCode.ok;
   }
   if (p.positionals.length > 0) throw new KmsByokError('ERR_USAGE', `unexpected argument "${p.positionals[0]}"`, { hint: 'keys are given with --key (repeatable) or --plan FILE' });
@@ -100,7 +77,7 @@ export async function schedule(argv: string[], io: Io): Promise<number> {
     throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --warn-days "${warnDays}": expected a whole number of days`, { hint: 'e.g. --warn-days 30' });
   }
   const region = str(p, 'region');
-  if (region !== undefined && !/^[a-z]{2}(?:-[a-z]+)+-[0-9]{1,2}$/.test(region)) {
+  if (region !== undefined && !isRegion(region)) {
     throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --region "${region}"`, { hint: 'give an AWS Region name such as us-east-1 or eu-west-3' });
   }
   // Kubernetes object names (DNS subdomains): kubectl would refuse the manifest.

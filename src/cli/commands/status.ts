@@ -7,11 +7,12 @@ import { resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { parseDuration } from '../../core/time.js';
 import type { StatusResult } from '../../ceremony/status.js';
-import { OUTPUT_FLAGS, TARGET_FLAGS, bool, parseFlags, str } from '../args.js';
+import { bool, str } from '../args.js';
+import { helpText, parseCommand } from '../command-spec.js';
+import { STATUS } from '../specs/status.js';
 import { say, type Io } from '../io.js';
 import { printJson } from '../render.js';
 import { openTarget } from '../target.js';
-import { STATUS_USAGE } from '../usage.js';
 import { latestEscrow } from '../lifecycle-edge.js';
 import { indexLatestVersions, readEscrow } from '../../escrow/file-store.js';
 
@@ -27,22 +28,12 @@ async function escrowedKeys(dir: string): Promise<{ keyId: string; region: strin
   }
   return out;
 }
-import { FLEET_FLAGS } from '../fleet.js';
 
-const FLAGS = {
-  ...TARGET_FLAGS,
-  ...OUTPUT_FLAGS,
-  'escrow-dir': { type: 'string' },
-  'warn-days': { type: 'string' },
-  'max-age': { type: 'string' },
-  format: { type: 'string' },
-  ...FLEET_FLAGS,
-} as const;
 
 export async function status(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, FLAGS, 'status');
+  const p = parseCommand(argv, STATUS, io.env);
   if (bool(p, 'help')) {
-    io.stdout.write(STATUS_USAGE);
+    io.stdout.write(helpText(STATUS));
     return ExitCode.ok;
   }
   if (str(p, 'plan') !== undefined) return (await import('../fleet-commands.js')).statusPlan(p, io);

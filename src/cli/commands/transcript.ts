@@ -6,21 +6,22 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { verifyTranscript } from '../../ceremony/transcript.js';
-import { OUTPUT_FLAGS, bool, parseFlags, str } from '../args.js';
+import { bool, str } from '../args.js';
+import { groupHelpText, helpText, parseCommand } from '../command-spec.js';
+import { TRANSCRIPT, TRANSCRIPT_VERIFY } from '../specs/transcript.js';
 import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
-import { TRANSCRIPT_USAGE } from '../usage.js';
 
 export async function transcript(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    io.stdout.write(TRANSCRIPT_USAGE);
+    io.stdout.write(groupHelpText(TRANSCRIPT));
     return sub === undefined ? ExitCode.usage : ExitCode.ok;
   }
   if (sub !== 'verify') throw new KmsByokError('ERR_USAGE', `unknown transcript command "${sub}"`, { hint: 'run kms-byok transcript --help' });
-  const p = parseFlags(rest, { ...OUTPUT_FLAGS, head: { type: 'string' } }, 'transcript verify');
+  const p = parseCommand(rest, TRANSCRIPT_VERIFY);
   if (bool(p, 'help')) {
-    io.stdout.write(TRANSCRIPT_USAGE);
+    io.stdout.write(helpText(TRANSCRIPT_VERIFY));
     return ExitCode.ok;
   }
   const file = p.positionals[0];

@@ -8,19 +8,20 @@ import { disposePayload, openEscrow, recordImport } from '../../escrow/index.js'
 import { readEscrow, updateSidecar } from '../../escrow/file-store.js';
 import { checkValue } from '../../material/check-value.js';
 import { describeExternalKey } from '../../ceremony/lifecycle.js';
-import { bool, missing, parseFlags, str } from '../args.js';
+import { bool, missing, str } from '../args.js';
+import { helpText, parseCommand } from '../command-spec.js';
+import { VERIFY } from '../specs/verify.js';
 import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
 import { openTarget } from '../target.js';
-import { VERIFY_USAGE } from '../usage.js';
-import { COMMON_FLAGS, escrowDirOf, optionalOpener } from '../lifecycle-cli.js';
+import { escrowDirOf, optionalOpener } from '../lifecycle-cli.js';
 import { latestEscrow, loadEscrowRef } from '../lifecycle-edge.js';
 import { resolve } from 'node:path';
 
 export async function verify(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, COMMON_FLAGS, 'verify');
+  const p = parseCommand(argv, VERIFY, io.env);
   if (bool(p, 'help')) {
-    io.stdout.write(VERIFY_USAGE);
+    io.stdout.write(helpText(VERIFY));
     return ExitCode.ok;
   }
   if (p.positionals.length !== 1) throw p.positionals.length === 0 ? missing('KEY', 'which key to verify (key id, ARN or alias/NAME)') : new KmsByokError('ERR_USAGE', 'verify takes one KEY', { hint: 'run verify once per key' });

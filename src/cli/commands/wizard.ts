@@ -11,13 +11,13 @@ import type { Prompter } from '../../wizard/prompter.js';
 import type { WizardContext } from '../../wizard/onboard.js';
 import { commandLine, fingerprintLines, readAloud } from '../../wizard/render.js';
 import { parseBundle, type ImportBundleResult } from '../../ceremony/airgap.js';
-import { OUTPUT_FLAGS, TARGET_FLAGS, bool, parseFlags, str, type Parsed } from '../args.js';
+import { bool, str, type Parsed } from '../args.js';
+import { helpText, parseCommand } from '../command-spec.js';
+import { WIZARD } from '../specs/wizard.js';
 import type { Io } from '../io.js';
 import { pointsAtAws } from '../target.js';
-import { WIZARD_USAGE } from '../usage.js';
 import type { OnboardResult } from '../../ceremony/onboard.js';
 
-const FLAGS = { ...TARGET_FLAGS, ...OUTPUT_FLAGS } as const;
 
 /** The flags to use instead, for a wizard started where it cannot prompt. */
 const NON_INTERACTIVE_HINT =
@@ -26,9 +26,9 @@ const NON_INTERACTIVE_HINT =
   'kms-byok import --bundle import.json (kms-byok COMMAND --help lists every flag)';
 
 export async function wizard(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, FLAGS, 'wizard');
+  const p = parseCommand(argv, WIZARD, io.env);
   if (bool(p, 'help')) {
-    io.stdout.write(WIZARD_USAGE);
+    io.stdout.write(helpText(WIZARD));
     return ExitCode.ok;
   }
   assertCanPrompt(io, bool(p, 'json'));

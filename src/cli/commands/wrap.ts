@@ -16,29 +16,19 @@ import { findLatestVersion, nextEscrowVersion, readEscrow } from '../../escrow/f
 import { disposePayload, openEscrow, type EscrowOpener } from '../../escrow/index.js';
 import { checkValue } from '../../material/check-value.js';
 import { fingerprintLines } from '../../wizard/render.js';
-import { OUTPUT_FLAGS, bool, missing, parseFlags, str, strs } from '../args.js';
+import { bool, missing, str, strs } from '../args.js';
+import { helpText, parseCommand } from '../command-spec.js';
+import { WRAP } from '../specs/wrap.js';
 import { assertBundleCreatable, operator, readBundleFile, readMaterialFile, writeBundleFile } from '../bundles.js';
 import { openEscrowVault, readOpener, readSealingInputs } from '../escrow-inputs.js';
 import { say, type Io } from '../io.js';
 import { printJson, printRows } from '../render.js';
-import { WRAP_USAGE } from '../usage.js';
 
-const FLAGS = {
-  ...OUTPUT_FLAGS,
-  parameters: { type: 'string' },
-  out: { type: 'string' },
-  'material-file': { type: 'string' },
-  recipient: { type: 'string', multiple: true },
-  'recipients-file': { type: 'string', multiple: true },
-  'passphrase-file': { type: 'string' },
-  'escrow-dir': { type: 'string' },
-  identity: { type: 'string', multiple: true },
-} as const;
 
 export async function wrap(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(argv, FLAGS, 'wrap');
+  const p = parseCommand(argv, WRAP, io.env);
   if (bool(p, 'help')) {
-    io.stdout.write(WRAP_USAGE);
+    io.stdout.write(helpText(WRAP));
     return ExitCode.ok;
   }
   if (p.positionals.length > 0) throw new KmsByokError('ERR_USAGE', `unexpected argument "${p.positionals[0]}"`, { hint: 'run kms-byok wrap --help' });

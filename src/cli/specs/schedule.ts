@@ -1,0 +1,52 @@
+/** `kms-byok schedule`: declaration (flags, help, examples). The command is in ../commands/schedule.ts. */
+import type { CommandSpec } from '../command-spec.js';
+import { OUTPUT } from './shared.js';
+
+export const SCHEDULE: CommandSpec = {
+  name: 'schedule',
+  summary: 'print a systemd timer, crontab line or Kubernetes CronJob for unattended re-import',
+  usage: [
+    'schedule --print systemd|cron|kubernetes (--key KEY... | --plan FILE)',
+    '    (--identity FILE | --passphrase-file FILE) [--escrow-dir DIR] [flags] [--json]',
+  ],
+  description: `Prints a ready schedule for the unattended re-import (docs/scheduling.md):
+    kms-byok reimport KEY... --before 30d --expires-in 90d --identity FILE --escrow-dir DIR
+systemd: a oneshot service (the identity passed read-only through LoadCredential=) and its timer;
+cron: one crontab line; kubernetes: a batch/v1 CronJob (YAML; --json prints it as JSON), the identity
+mounted read-only from a Secret. Refused with exit 2: a schedule that would prompt (no --identity or
+--passphrase-file, or --passphrase-file -), or a --command that is not unattended.`,
+  flags: {
+    print: { type: 'string', value: 'FORMAT', help: 'systemd, cron or kubernetes' },
+    command: { type: 'string', value: 'CMD', help: 'reimport (default) or status (exit 3 when a key needs attention)' },
+    key: { type: 'string', multiple: true, value: 'KEY', help: 'key id, ARN or alias/NAME (repeatable)' },
+    plan: { type: 'string', value: 'FILE', help: 'keys listed one per line (# comments), read now' },
+    before: { type: 'string', value: 'DURATION', help: 're-import keys whose ValidTo is within DURATION (default 30d)' },
+    'expires-in': { type: 'string', value: 'DURATION', help: 'the new expiry (default 90d; must be longer than --before)' },
+    'warn-days': { type: 'string', value: 'N', help: '--command status: attention when a ValidTo is within N days (default 30)' },
+    identity: { type: 'string', value: 'FILE', help: 'age identity that opens the escrows (mounted read-only)' },
+    'passphrase-file': { type: 'string', value: 'FILE', help: 'passphrase file instead' },
+    'escrow-dir': { type: 'string', value: 'DIR', help: 'escrow directory (writable; default ./escrow, /var/lib/kms-byok/escrow in k8s)' },
+    region: { type: 'string', value: 'REGION', help: 'AWS Region of the keys' },
+    profile: { type: 'string', value: 'NAME', help: 'AWS profile (systemd and cron)' },
+    'on-calendar': { type: 'string', value: 'EXPR', help: 'systemd OnCalendar (default "*-*-* 03:17:00")' },
+    cron: { type: 'string', value: 'EXPR', help: 'cron and kubernetes schedule (default "17 3 * * *")' },
+    image: { type: 'string', value: 'IMAGE', help: 'kubernetes: the container image (required)' },
+    name: { type: 'string', value: 'NAME', help: 'unit / CronJob name (default kms-byok-reimport)' },
+    bin: { type: 'string', value: 'PATH', help: 'kms-byok executable (default /usr/local/bin/kms-byok; kms-byok in k8s)' },
+    user: { type: 'string', value: 'USER', help: 'systemd User= (default kms-byok)' },
+    log: { type: 'string', value: 'FILE', help: 'cron: log file (default /var/log/kms-byok/reimport.log)' },
+    'service-account': { type: 'string', value: 'NAME', help: 'kubernetes: ServiceAccount with the re-import role (default NAME)' },
+    secret: { type: 'string', value: 'NAME', help: 'kubernetes: Secret holding the identity (default NAME-identity)' },
+    'escrow-claim': { type: 'string', value: 'NAME', help: 'kubernetes: PersistentVolumeClaim of the escrow (default NAME-escrow)' },
+    json: { type: 'boolean', help: 'print the result as JSON' },
+    help: OUTPUT.help!,
+  },
+  notes: `Exit codes of the scheduled run: 0 re-imported or not due, 1 failed (the next run retries; alert),
+2 configuration error (fix the schedule; never retried), 3 status found something to act on.`,
+  examples: [
+    `$ kms-byok schedule --print systemd --key alias/payments --identity /etc/kms-byok/custodian.txt \\
+    --escrow-dir /var/lib/kms-byok/escrow --region eu-west-1`,
+    `$ kms-byok schedule --print kubernetes --key alias/payments --identity custodian.txt \\
+    --image registry.example.com/kms-byok:0.1.0 --region eu-west-1 > cronjob.yaml`,
+  ],
+};
