@@ -195,10 +195,15 @@ export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Pr
       }
       material ??= generateKeyMaterial(options.keySpec);
       kcv = checkValue(material, options.keySpec);
+      const nothingYet = `${exists} in PendingImport with no material; nothing was wrapped or imported; ${finish}`;
       const params = await retryWhileNotFound(() => kms.getParametersForImport(key.KeyId, options.wrapping), deps.sleep).catch((e: unknown) => {
-        throw withHint(e, `${exists} in PendingImport; ${finish}`);
+        throw withHint(e, nothingYet);
       });
-      parseWrappingPublicKey(params.PublicKey, params.WrappingKeySpec);
+      try {
+        parseWrappingPublicKey(params.PublicKey, params.WrappingKeySpec);
+      } catch (e) {
+        throw withHint(e, nothingYet);
+      }
       deps.progress(`got import parameters (${params.WrappingAlgorithm}, ${params.WrappingKeySpec}, valid until ${params.ParametersValidTo.toISOString()})`);
       const wrapped: WrappedMaterial = {
         EncryptedKeyMaterial: wrapKeyMaterial(material, params, options.keySpec),

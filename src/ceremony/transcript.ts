@@ -126,3 +126,40 @@ export function verifyTranscript(text: string, expectHead?: string): TranscriptC
   }
   return { ok: true, entries, ...(head ? { head } : {}) };
 }
+
+/** The tag a ceremony writes on each key it touched: the transcript's chain head after its entry. */
+export const TRANSCRIPT_TAG = 'kms-byok:transcript-head';
+
+const KEY_ARN = /arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/(?:mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/g;
+
+/** Every entry of an intact chain: its SHA-256 and the key ARNs it names (empty when the chain is broken). */
+export function transcriptEntries(text: string): { sha256: string; keyArns: string[] }[] {
+  if (!verifyTranscript(text).ok) return [];
+  const out: { sha256: string; keyArns: string[] }[] = [];
+  let pos = TRANSCRIPT_HEADER.length;
+  MARKER.lastIndex = pos;
+  for (let m = MARKER.exec(text); m !== null; m = MARKER.exec(text)) {
+    out.push({ sha256: m[2]!, keyArns: [...new Set(text.slice(pos, m.index).match(KEY_ARN) ?? [])] });
+    pos = m.index + m[0].length;
+  }
+  return out;
+}
+
+/**
+ * Checks the chain against the heads KMS holds (`kms-byok transcript verify --against-kms`): each
+ * key's tag must name an entry of this chain that names the key. A rewritten (re-chained) transcript,
+ * or one cut short after the anchored entry, names no such entry. Keys without the tag are reported
+ * as not anchored (ceremonies before anchoring existed, or a tag that could not be written).
+ */
+export function checkAnchors(text: string, tags: ReadonlyMap<string, string | undefined>): { anchored: string[]; unanchored: string[]; mismatched: { keyArn: string; tag: string }[] } {
+  const entries = transcriptEntries(text);
+  const anchored: string[] = [];
+  const unanchored: string[] = [];
+  const mismatched: { keyArn: string; tag: string }[] = [];
+  for (const [keyArn, tag] of tags) {
+    if (tag === undefined) unanchored.push(keyArn);
+    else if (entries.some((e) => e.sha256 === tag && e.keyArns.includes(keyArn))) anchored.push(keyArn);
+    else mismatched.push({ keyArn, tag });
+  }
+  return { anchored, unanchored, mismatched };
+}

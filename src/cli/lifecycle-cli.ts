@@ -9,7 +9,8 @@ import { dirname, resolve } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
 import type { EscrowOpener } from '../escrow/index.js';
 import type { LifecycleDeps } from '../ceremony/lifecycle.js';
-import type { TranscriptRecord } from '../ceremony/transcript.js';
+import { TRANSCRIPT_TAG, type TranscriptRecord } from '../ceremony/transcript.js';
+import type { KmsPort } from '../kms/port.js';
 import { appendTranscript, describeFailure, preflightTranscript, transcriptFailure } from './transcript-file.js';
 import { assertDirectorySafe } from '../escrow/safe-files.js';
 import { str, strs, bool, type Parsed } from './args.js';
@@ -124,15 +125,17 @@ export async function runCeremony<T>(
     failure = e;
     throw e;
   } finally {
-    await target.close();
     let unrecorded: unknown;
     if (result === undefined || !c.quiet?.(result)) {
       try {
-        await transcriptEntry();
+        const appended = await transcriptEntry();
+        // The head is anchored on the keys the ceremony touched, where a rewriter must reach too.
+        if (result !== undefined) await anchorTranscriptHead(io, target.kms, touchedKeyArns(result), appended.head);
       } catch (e) {
         unrecorded = e;
       }
     }
+    await target.close();
     const hook = str(p, 'notify-command');
     if (hook !== undefined) await notify(io, hook, notifyDocument(c.ceremony, result, failure));
     if (unrecorded !== undefined) {
@@ -143,14 +146,14 @@ export async function runCeremony<T>(
     }
   }
 
-  async function transcriptEntry(): Promise<void> {
+  async function transcriptEntry(): Promise<{ head: string }> {
     const outcome =
       result !== undefined
         ? c.outcome(result)
         : failure instanceof KmsByokError
           ? `failed: ${failure.code}: ${failure.message} (journal ${journal.path} lets a re-run resume)`
           : `failed: ${failure instanceof Error ? failure.message : String(failure)}`;
-    await appendTranscript(io, transcriptPath, {
+    return appendTranscript(io, transcriptPath, {
       ceremony: c.ceremony,
       time: started.toISOString().replace(/\.\d{3}Z$/, 'Z'),
       outcome,
@@ -163,6 +166,29 @@ export async function runCeremony<T>(
         ['KMS requests', requests],
       ],
     });
+  }
+}
+
+/** The key ARNs a ceremony's result names (the key, and for a rotation to a new key the old one too). */
+export function touchedKeyArns(result: unknown): string[] {
+  const r = result as { keyArn?: unknown; oldKeyArn?: unknown };
+  return [r.keyArn, r.oldKeyArn].filter((a): a is string => typeof a === 'string' && a.startsWith('arn:'));
+}
+
+/**
+ * Writes the transcript's chain head to the tag `kms-byok:transcript-head` of each key (docs/lifecycle.md,
+ * "Ceremony transcript"), and prints it for the custodians. A tag that cannot be written (e.g. no
+ * kms:TagResource) is a warning: the entry itself is written; `transcript verify --against-kms` then
+ * reports the key as not anchored.
+ */
+export async function anchorTranscriptHead(io: Io, kms: KmsPort, keyArns: string[], head: string): Promise<void> {
+  for (const arn of keyArns) {
+    try {
+      await kms.tagResource(arn, [{ TagKey: TRANSCRIPT_TAG, TagValue: head }]);
+      say(io, 'note', `transcript head ${head} anchored on ${arn} (tag ${TRANSCRIPT_TAG}); custodians: note it with the ceremony's check value`);
+    } catch (e) {
+      say(io, 'warning', `could not anchor the transcript head on ${arn}: ${e instanceof KmsByokError ? `${e.code}: ${e.message}` : String(e)} (kms:TagResource is needed; kms-byok policy grants it)`);
+    }
   }
 }
 

@@ -4,6 +4,7 @@
  * fixtures are a promise that format v1 keeps opening; a change to them is a format change.
  * Every identity and passphrase written here is TEST ONLY and public.
  */
+import { chmodSync } from 'node:fs';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as age from 'age-encryption';
@@ -12,6 +13,18 @@ import { recordImport, sealEscrow, type EscrowSealing } from '../../src/escrow/s
 import { KEY_ID, contents, knownMaterial, material, secretText, testDeps } from './helpers.js';
 
 export const GOLDEN_DIR = new URL('../../fixtures/escrow/', import.meta.url).pathname;
+
+/**
+ * The fixtures' secret files come out of git as 0644 (git keeps no other modes) and kms-byok refuses
+ * secret files others can read (ERR_INSECURE_FILE): make them 0600, as their owner would.
+ */
+for (const f of ['identities/alice.key', 'identities/bob.key', 'identities/carol.key', 'identities/dave-pq.key', 'passphrase.txt']) {
+  try {
+    chmodSync(join(GOLDEN_DIR, f), 0o600);
+  } catch {
+    /* a fixture that does not exist yet is made by the generator below, 0600 */
+  }
+}
 export const GOLDEN_PASSPHRASE = 'test-only-golden-passphrase-never-use-for-real-material';
 /** KeyMaterialId recorded for golden material 1 (made up, 64 hex). */
 export const GOLDEN_KEY_MATERIAL_ID = 'a1'.repeat(32);

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { SecretBytes } from '../../core/secret.js';
 import { basename, dirname, resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
+import type { KmsPort } from '../../kms/port.js';
 import { parseDuration, parseIsoTime } from '../../core/time.js';
 import { resolveValidTo, type ExpiryChoice, type OnboardOptions, type OnboardResult } from '../../ceremony/onboard.js';
 import {
@@ -161,8 +162,11 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
       failure = e;
       throw e;
     } finally {
-      await target.close();
-      await recordOnboard(p, io, { escrowDir, started, result, failure, requests, target: target.label, alias, keyArn: result?.keyArn ?? journal.facts().keyArn, journal: journal.path });
+      try {
+        await recordOnboard(p, io, { escrowDir, started, result, failure, requests, target: target.label, alias, keyArn: result?.keyArn ?? journal.facts().keyArn, journal: journal.path, kms: target.kms });
+      } finally {
+        await target.close();
+      }
     }
   } finally {
     sealing.passphrase?.dispose();
@@ -201,9 +205,9 @@ async function readPolicyFile(path: string): Promise<string> {
 async function recordOnboard(
   p: Parsed,
   io: Io,
-  r: { escrowDir: string; started: Date; result: OnboardResult | undefined; failure: unknown; requests: string[]; target: string; alias: string | undefined; keyArn: string | undefined; journal: string },
+  r: { escrowDir: string; started: Date; result: OnboardResult | undefined; failure: unknown; requests: string[]; target: string; alias: string | undefined; keyArn: string | undefined; journal: string; kms: KmsPort },
 ): Promise<void> {
-  const { appendTranscript, escrowFacts, notifyDocument, transcriptFailure, transcriptPathOf } = await import('../lifecycle-cli.js');
+  const { anchorTranscriptHead, appendTranscript, escrowFacts, notifyDocument, transcriptFailure, transcriptPathOf } = await import('../lifecycle-cli.js');
   const transcript = transcriptPathOf(p, io, r.escrowDir);
   const outcome = r.result
     ? `key ${r.result.keyId} Enabled; ${r.result.verified.summary}`
@@ -225,9 +229,12 @@ async function recordOnboard(
       ...(await escrowFacts(r.escrowDir, r.result?.keyId ?? r.keyArn?.split('/').pop())),
       ['KMS requests', r.requests],
     ],
-  }).catch((e: unknown) => {
-    unrecorded = e;
-  });
+  }).then(
+    (appended) => (r.result ? anchorTranscriptHead(io, r.kms, [r.result.keyArn], appended.head) : undefined),
+    (e: unknown) => {
+      unrecorded = e;
+    },
+  );
   const hook = str(p, 'notify-command');
   if (hook !== undefined) {
     const { notify } = await import('../notify.js');

@@ -5,8 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
-import { verifyTranscript } from '../../ceremony/transcript.js';
-import { bool, str } from '../args.js';
+import { TRANSCRIPT_TAG, checkAnchors, transcriptEntries, verifyTranscript } from '../../ceremony/transcript.js';
+import { openTarget } from '../target.js';
+import { bool, str, type Parsed } from '../args.js';
 import { groupHelpText, helpText, parseCommand } from '../command-spec.js';
 import { TRANSCRIPT, TRANSCRIPT_VERIFY } from '../specs/transcript.js';
 import { say, type Io } from '../io.js';
@@ -42,12 +43,54 @@ export async function transcript(argv: string[], io: Io): Promise<number> {
       hint: 'give the transcript.md a ceremony wrote (in the escrow directory, or the --transcript FILE it was given)',
     });
   }
-  if (bool(p, 'json')) printJson(io, { file, ...check });
-  else printRows(io, [['transcript', file], ['entries', String(check.entries)], ['head', check.head], ['result', check.ok ? 'ok: the chain is intact' : `BROKEN at entry ${check.broken!.entry}: ${check.broken!.reason}`]]);
+  const anchors = check.ok && bool(p, 'against-kms') ? await anchorsInKms(p, io, text) : undefined;
+  if (bool(p, 'json')) printJson(io, { file, ...check, ...(anchors ? { anchors } : {}) });
+  else {
+    printRows(io, [
+      ['transcript', file],
+      ['entries', String(check.entries)],
+      ['head', check.head],
+      ['result', check.ok ? 'ok: the chain is intact' : `BROKEN at entry ${check.broken!.entry}: ${check.broken!.reason}`],
+      ...(anchors
+        ? ([
+            ['anchored in KMS', `${anchors.anchored.length} key(s) match their kms-byok:transcript-head tag`],
+            ['not anchored', anchors.unanchored.length > 0 ? anchors.unanchored.join(', ') : undefined],
+            ['MISMATCHED', anchors.mismatched.length > 0 ? anchors.mismatched.map((m) => `${m.keyArn} (tag ${m.tag})`).join(', ') : undefined],
+          ] as [string, string | undefined][])
+        : []),
+    ]);
+  }
   if (!check.ok) {
     say(io, 'error', `the transcript chain is broken at entry ${check.broken!.entry}: ${check.broken!.reason}`);
     say(io, 'hint', 'compare with the auditors\' copy; the entries before it are intact');
     return ExitCode.attention;
   }
+  if (anchors && anchors.mismatched.length > 0) {
+    say(io, 'error', `${anchors.mismatched.length} key(s) carry a transcript head that names no entry of this chain: the transcript was rewritten or cut short`);
+    say(io, 'hint', "compare with the auditors' copy; CloudTrail TagResource events show when each head was written");
+    return ExitCode.attention;
+  }
+  if (anchors && anchors.unanchored.length > 0) say(io, 'warning', `${anchors.unanchored.length} key(s) carry no transcript head (ceremonies before anchoring, or a tag that could not be written)`);
   return ExitCode.ok;
+}
+
+/** Each key ARN the transcript names, with the head its tag holds (undefined: no tag). */
+async function anchorsInKms(p: Parsed, io: Io, text: string): Promise<ReturnType<typeof checkAnchors>> {
+  const arns = [...new Set(transcriptEntries(text).flatMap((e) => e.keyArns))];
+  const target = await openTarget(p, io);
+  try {
+    const tags = new Map<string, string | undefined>();
+    for (const arn of arns) {
+      const region = arn.split(':')[3]!;
+      const kms = region === target.kms.region ? target.kms : await target.kms.forRegion(region);
+      const found = await kms.listResourceTags(arn).catch((e: unknown) => {
+        if (e instanceof KmsByokError && e.code === 'ERR_KMS_NOT_FOUND') return [];
+        throw e;
+      });
+      tags.set(arn, found.find((t) => t.TagKey === TRANSCRIPT_TAG)?.TagValue);
+    }
+    return checkAnchors(text, tags);
+  } finally {
+    await target.close();
+  }
 }
