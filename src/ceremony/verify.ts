@@ -12,6 +12,7 @@ import { confirmKeyMaterialId } from './confirm.js';
 import { assertEscrowOfKey, importFact, isSymmetric, knownIds, materialsOf, pairMaterials, wrappingOf } from './lifecycle.js';
 import { ImportSession } from './import-session.js';
 import { proveKeyMaterial, type Proof } from './prove.js';
+import { assertAnchored, fingerprintsOf, writeAnchors, type AnchorState } from './anchor.js';
 
 export interface VerifyResult {
   keyId: string;
@@ -19,6 +20,8 @@ export interface VerifyResult {
   keyState: string;
   materials: { index: number; keyMaterialId?: string; checkValue: string; confirmedByReimport: boolean }[];
   proof: Proof;
+  /** `anchored`: the key's tags vouch for the escrow; `written`: verify proved the escrow and wrote them. */
+  anchors: AnchorState | 'written';
 }
 
 /**
@@ -42,6 +45,8 @@ export async function runVerify(
   const wrapping = wrappingOf(escrow.sidecar, key.KeySpec);
   const listed = await materialsOf(kms, key);
   let { pairs, unknown } = pairMaterials(escrow.sidecar, listed);
+  // A forged escrow version is refused before anything else (docs/escrow-format.md, "Anchors").
+  const anchorState = await assertAnchored(kms, key.KeyId, escrow, pairs.filter((p) => p.kms.ImportState !== 'PENDING_IMPORT').map((p) => p.index));
   if (unknown.length > 0 && record && isSymmetric(key.KeySpec)) {
     // Unconfirmed, not missing: each escrow material without a recorded id is offered under each
     // unknown id; KMS accepts only the very same material there.
@@ -93,5 +98,11 @@ export async function runVerify(
   if (!current) throw new KmsByokError('ERR_VERIFY_FAILED', `key ${key.KeyId} lists no material`, { hint: 'run kms-byok status for the key' });
   const proof = await proveKeyMaterial(kms, key.KeyId, key.KeySpec, key.KeyUsage, escrow.payload.materials[current.index - 1]!.material);
   progress(`current material ${current.index}: ${proof.summary}`);
-  return { keyId: key.KeyId, keyArn: key.Arn, keyState: key.KeyState, materials: results, proof };
+  let anchors: VerifyResult['anchors'] = anchorState;
+  if (anchorState === 'legacy') {
+    // The migration path: every material KMS holds is now proven to be the escrow's; anchor them all.
+    await writeAnchors(kms, key.KeyId, fingerprintsOf(escrow.payload, key.KeyId), progress, escrow.path);
+    anchors = 'written';
+  }
+  return { keyId: key.KeyId, keyArn: key.Arn, keyState: key.KeyState, materials: results, proof, anchors };
 }
