@@ -106,3 +106,59 @@ export async function runVerify(
   }
   return { keyId: key.KeyId, keyArn: key.Arn, keyState: key.KeyState, materials: results, proof, anchors };
 }
+
+/**
+ * `escrow verify` with a target: the sidecar's KeyMaterialIds are checked against KMS. Each material
+ * the sidecar names must be one KMS lists, and KMS must accept the escrowed material under that id
+ * (a re-import as EXISTING_KEY_MATERIAL, keeping KMS's expiry) — so a sidecar edited to name another
+ * material's id is noticed. The key's anchors must vouch for the escrow. Returns what was proven.
+ * ERR_ESCROW_MISMATCH (attention) when the sidecar and KMS disagree.
+ */
+export async function proveSidecarIds(
+  kms: KmsPort,
+  key: KeyInfo,
+  escrow: { payload: EscrowPayload; sidecar: EscrowSidecar; path: string },
+  progress: (s: string) => void,
+): Promise<{ index: number; keyMaterialId?: string; proven: 'reimport' | 'proof' | 'not-imported' }[]> {
+  assertEscrowOfKey(escrow.sidecar, key, escrow.path);
+  const listed = await materialsOf(kms, key);
+  const { pairs } = pairMaterials(escrow.sidecar, listed);
+  await assertAnchored(kms, key.KeyId, escrow, pairs.filter((p) => p.kms.ImportState !== 'PENDING_IMPORT').map((p) => p.index));
+  const wrapping = wrappingOf(escrow.sidecar, key.KeySpec);
+  const out: { index: number; keyMaterialId?: string; proven: 'reimport' | 'proof' | 'not-imported' }[] = [];
+  for (const [index, id] of knownIds(escrow.sidecar)) {
+    const m = escrow.payload.materials[index - 1]!;
+    if (!isSymmetric(key.KeySpec)) {
+      if (key.KeyState !== 'Enabled') {
+        out.push({ index, proven: 'not-imported' });
+        continue;
+      }
+      await proveKeyMaterial(kms, key.KeyId, key.KeySpec, key.KeyUsage, m.material);
+      out.push({ index, proven: 'proof' });
+      continue;
+    }
+    if (id === undefined) {
+      out.push({ index, proven: 'not-imported' });
+      continue;
+    }
+    if (!listed.some((l) => l.KeyMaterialId === id)) {
+      throw new KmsByokError('ERR_ESCROW_MISMATCH', `the sidecar of ${escrow.path} names KeyMaterialId ${id} for material ${index}, but key ${key.KeyId} has no such material`, {
+        hint: 'the sidecar was edited or belongs to another key: restore it from a copy',
+      });
+    }
+    try {
+      await confirmKeyMaterialId(kms, { keyId: key.KeyId, keySpec: key.KeySpec, material: m.material, keyMaterialId: id, wrapping });
+    } catch (e) {
+      if (e instanceof KmsByokError && e.code === 'ERR_KMS_INCORRECT_KEY_MATERIAL') {
+        throw new KmsByokError('ERR_ESCROW_MISMATCH', `escrow material ${index} of ${escrow.path} is not key material ${id}, which its sidecar names (KMS refused it under that id)`, {
+          hint: 'the sidecar was edited: do not trust it for revoke or restore; restore the sidecar from a copy and find who changed it',
+          cause: e,
+        });
+      }
+      throw e;
+    }
+    progress(`material ${index}: KMS accepted it under KeyMaterialId ${id}`);
+    out.push({ index, keyMaterialId: id, proven: 'reimport' });
+  }
+  return out;
+}
