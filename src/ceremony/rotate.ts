@@ -296,10 +296,19 @@ export interface RotateNewKeyResult extends NewKeyResult {
 export async function runRotateNewKey(o: RotateNewKeyOptions, deps: LifecycleDeps): Promise<RotateNewKeyResult> {
   const { kms } = deps;
   resolveExpiry(o.expiry, deps.now());
-  // Resuming: the alias may already point at the new key, so the old key comes from the journal.
-  const old = await describeExternalKey(kms, deps.journal.resumed.oldKeyId ?? o.key);
+  // The command line wins over the journal (docs/lifecycle.md, "Journals"). Resuming, the alias may
+  // already point at the new key, so the old key comes from the journal — but only when KEY names the
+  // journal's old or new key; a journal about other keys is refused.
+  const { oldKeyId: journalOld, newKeyId: journalNew } = deps.journal.resumed;
+  const named = await describeExternalKey(kms, o.key);
+  if (journalOld !== undefined && named.KeyId !== journalOld && named.KeyId !== journalNew) {
+    throw new KmsByokError('ERR_JOURNAL', `the unfinished rotation's journal is about key ${journalOld}${journalNew ? ` (new key ${journalNew})` : ''}, but ${o.key} is key ${named.KeyId}`, {
+      hint: 'nothing was changed; discard the journal with --discard-journal if it is not yours, and find who wrote it',
+    });
+  }
+  const old = journalOld !== undefined && named.KeyId !== journalOld ? await describeExternalKey(kms, journalOld) : named;
   let aliases = o.aliases;
-  if (deps.journal.resumed.aliases) aliases = deps.journal.resumed.aliases.split(',');
+  if (aliases.length === 0 && deps.journal.resumed.aliases) aliases = deps.journal.resumed.aliases.split(',');
   if (aliases.length === 0) aliases = (await kms.listAliases(old.KeyId)).map((a) => a.AliasName);
   if (aliases.length === 0) {
     throw new KmsByokError('ERR_MISSING_INPUT', `missing --alias: key ${old.KeyId} has no alias to move to the new key`, {
