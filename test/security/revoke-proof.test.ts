@@ -122,3 +122,26 @@ describe('a sidecar edited to name an out-of-band material', () => {
     expect(await importStates(key.keyId)).toEqual(['IMPORTED', 'IMPORTED']);
   });
 });
+
+describe('import --record-only proves before recording', () => {
+  it('a key holding out-of-band material (not the bundle\'s) is refused by name; the sidecar records nothing', async () => {
+    const step1 = await run(['onboard', '--yes', ...ws.target, '--export-parameters', 'oob.json', '--no-expiry', '--json'], { cwd: ws.dir });
+    expect(step1.code, step1.stderr).toBe(0);
+    const keyId = step1.json<{ keyId: string }>().keyId;
+    expect((await run(['wrap', '--parameters', 'oob.json', '--recipient', alice.recipient, '--out', 'oob-import.json', '--escrow-dir', 'escrow-oob'], { cwd: ws.dir })).code).toBe(0);
+    // Someone imports other material into the key instead of the bundle's.
+    const params = await ws.kms.send(new GetParametersForImportCommand({ KeyId: keyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
+    const wrapped = publicEncrypt({ key: createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, randomBytes(32));
+    await ws.kms.send(new ImportKeyMaterialCommand({ KeyId: keyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapped, ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }));
+    const sidecarFile = ws.path(`escrow-oob/${keyId}.v1.age.json`);
+    const before = readFileSync(sidecarFile, 'utf8');
+    const imports = operations(ws.emu).filter((o) => o === 'ImportKeyMaterial').length;
+
+    const r = await run(['import', ...ws.target, '--bundle', 'oob-import.json', '--escrow-dir', 'escrow-oob', '--record-only'], { cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('kms-byok: code: ERR_ESCROW_NOT_ANCHORED\n');
+    expect(r.stderr).toMatch(/nothing was recorded/);
+    expect(readFileSync(sidecarFile, 'utf8')).toBe(before);
+    expect(operations(ws.emu).filter((o) => o === 'ImportKeyMaterial').length).toBe(imports);
+  });
+});
