@@ -19,7 +19,7 @@ import type { KeyMaterialInfo } from '../kms/port.js';
 import { generateKeyMaterial } from '../material/generate.js';
 import { checkValue } from '../material/check-value.js';
 import { anchorDescription, anchorFingerprint, disposePayload, nextEscrowContents, sealEscrow, type EscrowPayload } from '../escrow/index.js';
-import { anchorLegacy, assertAnchored, writeAnchors } from './anchor.js';
+import { anchorLegacy, assertAnchored, fingerprintsOf, writeAnchors } from './anchor.js';
 import type { ExpiryChoice } from './onboard.js';
 import { MAX_ON_DEMAND_ROTATIONS } from './status.js';
 import { createKeyFromMaterial, type NewKeyResult } from './new-key.js';
@@ -171,9 +171,11 @@ export async function runRotateInPlace(o: RotateInPlaceOptions, deps: LifecycleD
     const session = new ImportSession(kms, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec));
 
     // 0. The new material's anchor, in every Region, before any import of it.
+    // Replicas get every material's anchor (tags are per Region; the primary's anchors vouch for them).
     const fp = anchorFingerprint(material, key.KeyId, index);
+    const every = fingerprintsOf(pendingPayload ?? payload, key.KeyId);
     await writeAnchors(kms, key.KeyId, new Map([[index, fp]]), deps.progress, ref.path);
-    for (const region of key.ReplicaRegions ?? []) await writeAnchors(await kms.forRegion(region), key.KeyId, new Map([[index, fp]]), deps.progress, ref.path);
+    for (const region of key.ReplicaRegions ?? []) await writeAnchors(await kms.forRegion(region), key.KeyId, every, deps.progress, ref.path);
 
     // 1. NEW material into the primary (or learn from KMS that it is there already).
     let id = knownIds(ref.sidecar).get(index);
