@@ -81,6 +81,7 @@ export async function assertAnchored(
   keyId: string,
   escrow: { payload: EscrowPayload; sidecar: EscrowSidecar; path: string },
   held: Iterable<number>,
+  options: { migrate?: boolean } = {},
 ): Promise<AnchorState> {
   const anchors = await readAnchors(kms, keyId);
   const fps = fingerprintsOf(escrow.payload, keyId);
@@ -89,7 +90,9 @@ export async function assertAnchored(
     if (have !== undefined && have !== fp) throw mismatch(keyId, kms.region, index, fp, have, escrow.path);
   }
   const claims = escrow.sidecar.materials.some((m) => m.anchor !== undefined);
-  if (anchors.size === 0 && !claims) return 'legacy';
+  // `migrate` (verify, which proves every material before anchoring): a key with no anchors at all is
+  // legacy even when the sidecar claims fingerprints (e.g. a reseal of a pre-anchor escrow).
+  if (anchors.size === 0 && (!claims || options.migrate)) return 'legacy';
   for (const index of held) {
     if (!anchors.has(index)) {
       throw new KmsByokError(

@@ -46,7 +46,7 @@ export async function runVerify(
   const listed = await materialsOf(kms, key);
   let { pairs, unknown } = pairMaterials(escrow.sidecar, listed);
   // A forged escrow version is refused before anything else (docs/escrow-format.md, "Anchors").
-  const anchorState = await assertAnchored(kms, key.KeyId, escrow, pairs.filter((p) => p.kms.ImportState !== 'PENDING_IMPORT').map((p) => p.index));
+  const anchorState = await assertAnchored(kms, key.KeyId, escrow, pairs.filter((p) => p.kms.ImportState !== 'PENDING_IMPORT').map((p) => p.index), { migrate: true });
   if (unknown.length > 0 && record && isSymmetric(key.KeySpec)) {
     // Unconfirmed, not missing: each escrow material without a recorded id is offered under each
     // unknown id; KMS accepts only the very same material there.

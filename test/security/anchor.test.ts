@@ -187,6 +187,12 @@ describe('a key onboarded before anchors existed', () => {
     const r = await run(['reimport', key.keyId, ...flags(), '--no-expiry']);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toContain('kms-byok: code: ERR_ESCROW_NOT_ANCHORED\n');
+    expect(r.stderr).toMatch(/hint: .*kms-byok verify .* --identity FILE/);
     expect(since(before)).not.toContain('ImportKeyMaterial');
+    // The way out the hint names: verify proves the escrow and writes the anchors; reimport then runs.
+    const v = await run(['verify', key.keyId, ...flags()]);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/anchors +written now/);
+    expect((await run(['reimport', key.keyId, ...flags(), '--no-expiry'])).code).toBe(0);
   });
 });
