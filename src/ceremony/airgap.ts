@@ -35,7 +35,8 @@ import { checkValue, publicKeyFromMaterial } from '../material/check-value.js';
 import { assertKeyUsageAllowed, assertWrappingAllowed, importableKeySpecInfo } from '../material/key-specs.js';
 import { assertMaterialMatchesSpec } from '../material/parse.js';
 import { parseWrappingPublicKey, wrapKeyMaterial } from '../wrapping/index.js';
-import { sealEscrow, type EscrowSealing, type ImportFact, type SealedEscrow } from '../escrow/index.js';
+import { ANCHOR_RE, anchorDescription, anchorFingerprint, sealEscrow, type EscrowSealing, type ImportFact, type SealedEscrow } from '../escrow/index.js';
+import { readAnchors, writeAnchors } from './anchor.js';
 import type { CeremonyDeps, WrittenEscrow } from './ports.js';
 import { assertAliasFree, resolveValidTo, type ExpiryChoice } from './onboard.js';
 import { retryWhileNotFound } from './retry.js';
@@ -106,6 +107,11 @@ export interface ImportBundle {
   EncryptedKeyMaterial: string;
   checkValue: string;
   proof: BundleProof;
+  /**
+   * The material's escrow anchor, computed offline by `wrap` (docs/escrow-format.md, "Anchors"):
+   * `import` tags the key with it before the import. Absent in bundles of builds before anchors.
+   */
+  anchor?: string;
   /** Where the escrow was written on the offline machine (file names; the directory is not trusted). */
   escrow: { escrowVersion: number; file: string; sidecar: string; files: { name: string; sha256: string }[] };
   sha256: string;
@@ -245,7 +251,7 @@ export function parseBundle(bytes: Uint8Array, source: string): Bundle {
       sha256: str(o, 'sha256', source, HEX64),
     };
   } else {
-    const o = obj(v, 'bundle', source, [...common, 'parametersSha256', 'EncryptedKeyMaterial', 'checkValue', 'proof', 'escrow']);
+    const o = obj(v, 'bundle', source, [...common, 'parametersSha256', 'EncryptedKeyMaterial', 'checkValue', 'proof', 'escrow'], ['anchor']);
     const e = obj(o.escrow, 'escrow', source, ['escrowVersion', 'file', 'sidecar', 'files']);
     if (!Number.isSafeInteger(e.escrowVersion) || (e.escrowVersion as number) < 1 || !Array.isArray(e.files)) throw formatError('field escrow is not valid', source);
     bundle = {
@@ -262,6 +268,7 @@ export function parseBundle(bytes: Uint8Array, source: string): Bundle {
       EncryptedKeyMaterial: str(o, 'EncryptedKeyMaterial', source, B64),
       checkValue: str(o, 'checkValue', source, /^[a-z0-9-]+:[0-9A-F]+$/),
       proof: parseProof(o.proof, source),
+      ...(o.anchor !== undefined ? { anchor: str(o, 'anchor', source, ANCHOR_RE) } : {}),
       escrow: {
         escrowVersion: e.escrowVersion as number,
         file: str(e, 'file', source, /^[^/\\]+$/),
@@ -471,6 +478,7 @@ export async function runWrap(parameters: ParametersBundle, options: WrapOptions
       EncryptedKeyMaterial: toBase64(encrypted),
       checkValue: kcv,
       proof,
+      anchor: anchorFingerprint(material, key.keyId, 1),
       escrow: {
         escrowVersion: options.escrowVersion,
         file: base(written.path),
@@ -598,13 +606,15 @@ export async function runImportBundle(b: ImportBundle, options: ImportBundleOpti
     WrappingKeySpec: b.WrappingKeySpec,
   };
   const already = key.KeyState === 'Enabled' ? (await session.materials()).find((m) => m.ImportState === 'IMPORTED') : undefined;
+  // The anchor wrap computed offline, on the key before its first import (a key without material accepts any).
+  if (b.anchor) await writeAnchors(kms, key.KeyId, new Map([[1, b.anchor]]), deps.progress, b.escrow.file);
   let imported: Imported;
   try {
     imported = await session.importMaterial(
       { wrapped },
       already
         ? { ...(already.KeyMaterialId && key.KeySpec === 'SYMMETRIC_DEFAULT' ? { ImportType: 'EXISTING_KEY_MATERIAL' as const, KeyMaterialId: already.KeyMaterialId } : {}), expiry: { ExpirationModel: expiry.ExpirationModel, ...(validTo ? { ValidTo: validTo } : {}) } }
-        : { expiry: { ExpirationModel: expiry.ExpirationModel, ...(validTo ? { ValidTo: validTo } : {}) } },
+        : { expiry: { ExpirationModel: expiry.ExpirationModel, ...(validTo ? { ValidTo: validTo } : {}) }, ...(b.anchor && key.KeySpec === 'SYMMETRIC_DEFAULT' ? { description: anchorDescription(b.anchor) } : {}) },
     );
   } catch (e) {
     if (already && e instanceof KmsByokError && e.code === 'ERR_KMS_INCORRECT_KEY_MATERIAL') {
@@ -652,8 +662,52 @@ export async function runImportBundle(b: ImportBundle, options: ImportBundleOpti
 }
 
 /**
+ * `import --record-only` records nothing KMS has not proven: the key's anchor (when the bundle
+ * carries one) must be the bundle's, and KMS must hold the bundle's material — symmetric keys: KMS
+ * accepts the bundle's wrapped copy again as EXISTING_KEY_MATERIAL under the CurrentKeyMaterialId
+ * (keeping KMS's expiry; needs the bundle's import token to be valid); other specs: the checks
+ * recorded offline (GenerateMac, GetPublicKey).
+ */
+async function proveBundleHeld(kms: KmsPort, b: ImportBundle, key: KeyInfo, now: Date): Promise<void> {
+  if (b.anchor) {
+    const tag = (await readAnchors(kms, key.KeyId)).get(1);
+    if (tag !== b.anchor) {
+      throw new KmsByokError(tag === undefined ? 'ERR_ESCROW_NOT_ANCHORED' : 'ERR_ESCROW_ANCHOR_MISMATCH', `key ${key.KeyId} ${tag === undefined ? 'has no anchor tag kms-byok:material-1' : `vouches for ${tag}`}, but the bundle's material has fingerprint ${b.anchor}`, {
+        hint: 'the key holds material that is not this bundle\'s: nothing was recorded; find out who imported it (CloudTrail ImportKeyMaterial events)',
+      });
+    }
+  }
+  if (key.KeySpec !== 'SYMMETRIC_DEFAULT') {
+    await proveWithoutMaterial(kms, b);
+    return;
+  }
+  if (new Date(b.ParametersValidTo).getTime() <= now.getTime() + 60_000 || !key.CurrentKeyMaterialId) {
+    throw new KmsByokError('ERR_KMS_IMPORT_TOKEN_EXPIRED', `cannot prove key ${key.KeyId} holds this bundle's material: ${key.CurrentKeyMaterialId ? `its import token expired at ${b.ParametersValidTo}` : 'KMS names no CurrentKeyMaterialId'}`, {
+      hint: `nothing was recorded; prove and record it from the escrow instead: kms-byok verify ${key.KeyId} --escrow-dir DIR --identity FILE`,
+    });
+  }
+  const session = new ImportSession(kms, key, { now: () => now, progress: () => {} }, { WrappingAlgorithm: b.WrappingAlgorithm, WrappingKeySpec: b.WrappingKeySpec });
+  const expires = key.ExpirationModel !== 'KEY_MATERIAL_DOES_NOT_EXPIRE' && key.ValidTo !== undefined;
+  try {
+    await session.importMaterial(
+      { wrapped: { EncryptedKeyMaterial: fromBase64(b.EncryptedKeyMaterial), ImportToken: fromBase64(b.ImportToken), ParametersValidTo: new Date(b.ParametersValidTo), WrappingAlgorithm: b.WrappingAlgorithm, WrappingKeySpec: b.WrappingKeySpec } },
+      { ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: key.CurrentKeyMaterialId, expiry: expires ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: key.ValidTo! } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' } },
+    );
+  } catch (e) {
+    if (e instanceof KmsByokError && e.code === 'ERR_KMS_INCORRECT_KEY_MATERIAL') {
+      throw new KmsByokError('ERR_VERIFY_FAILED', `key ${key.KeyId} does not hold this bundle's material (KMS refused it under ${key.CurrentKeyMaterialId})`, {
+        hint: 'nothing was recorded; find the escrow of the material the key holds (kms-byok status)',
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}
+
+/**
  * After an import whose escrow sidecar was not reachable: the facts to record, read back from KMS
- * (CurrentKeyMaterialId, ExpirationModel, ValidTo). Nothing is imported.
+ * (CurrentKeyMaterialId, ExpirationModel, ValidTo) once KMS has proven it holds the bundle's
+ * material ({@link proveBundleHeld}). Nothing new is imported.
  */
 export async function importedFacts(kms: KmsPort, b: ImportBundle, now: Date): Promise<ImportFact> {
   const key = await kms.describeKey(b.key.keyArn);
@@ -662,6 +716,7 @@ export async function importedFacts(kms: KmsPort, b: ImportBundle, now: Date): P
     throw new KmsByokError('ERR_KMS_INVALID_STATE', `key ${key.KeyId} is ${key.KeyState}: there is no import to record`, { hint: 'run kms-byok import --bundle FILE without --record-only to import it' });
   }
   const expirationModel = key.ExpirationModel ?? (key.ValidTo ? 'KEY_MATERIAL_EXPIRES' : 'KEY_MATERIAL_DOES_NOT_EXPIRE');
+  await proveBundleHeld(kms, b, key, now);
   return {
     materialIndex: 1,
     importedAt: isoSeconds(now),

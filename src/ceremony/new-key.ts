@@ -16,6 +16,8 @@ import { retryWhileNotFound } from './retry.js';
 import { randomUUID } from 'node:crypto';
 import { outcomeUnknown } from '../kms/port.js';
 import { CEREMONY_TAG, findCeremonyKey } from './create-key.js';
+import { anchorDescription, anchorFingerprint } from '../escrow/index.js';
+import { writeAnchors } from './anchor.js';
 import { ImportSession, importFact, isSymmetric, isoSeconds, materialsOf, resolveExpiry, verifyKey, knownIds, withHint, type EscrowRef, type LifecycleDeps } from './lifecycle.js';
 
 export interface NewKeyOptions {
@@ -82,8 +84,16 @@ export async function createKeyFromMaterial(o: NewKeyOptions, deps: LifecycleDep
     await deps.journal.step('created key', { newKeyId: key.KeyId, newKeyArn: key.Arn });
     deps.progress(`created key ${key.KeyId} (${key.KeySpec}, origin ${key.Origin}${o.multiRegion ? ', multi-Region primary' : ''})`);
   }
+  // Strict proof: only an EXTERNAL key holds imported material (docs/architecture.md, "Strict proof").
   if (key.Origin !== 'EXTERNAL') {
-    throw new KmsByokError('ERR_KMS_BAD_RESPONSE', `KMS answered key ${key.KeyId} with origin ${key.Origin}, not EXTERNAL`, { hint: 'the endpoint is not behaving like KMS for an import ceremony: check --endpoint-url' });
+    throw new KmsByokError('ERR_KMS_BAD_RESPONSE', `KMS answered key ${key.KeyId} with origin ${key.Origin}, not EXTERNAL`, {
+      hint: 'the endpoint is not behaving like KMS for an import ceremony; nothing was imported: check --endpoint-url',
+    });
+  }
+  if (o.multiRegion && key.MultiRegion !== true) {
+    throw new KmsByokError('ERR_KMS_INVALID_STATE', `key ${key.KeyId} of the unfinished run is not a multi-Region key, but this run asks for --multi-region`, {
+      hint: 'discard the unfinished run (--discard-journal) and run again; the key it created can be scheduled for deletion',
+    });
   }
 
   // Escrow of the new key: written before anything is imported; reused when a previous run wrote it.
@@ -116,6 +126,10 @@ export async function createKeyFromMaterial(o: NewKeyOptions, deps: LifecycleDep
     if (!ref) throw new KmsByokError('ERR_INTERNAL', `escrow of ${key.KeyId} not found after writing it`);
   }
 
+  // The anchor, in every Region before the material's first import there (tags are per Region).
+  const fp = anchorFingerprint(o.material, key.KeyId, 1);
+  const anchor = new Map([[1, fp]]);
+  await retryWhileNotFound(() => writeAnchors(kms, key.KeyId, anchor, deps.progress, ref!.path), deps.sleep);
   const expiry = resolveExpiry(o.expiry, deps.now());
   const ids = knownIds(ref.sidecar);
   let keyMaterialId = ids.get(1);
@@ -123,7 +137,7 @@ export async function createKeyFromMaterial(o: NewKeyOptions, deps: LifecycleDep
   const imported = primaryMaterials.some((m) => m.ImportState === 'IMPORTED');
   const session = new ImportSession(kms, { KeyId: key.KeyId, KeySpec: o.keySpec }, { ...deps, journal: deps.journal });
   if (!imported) {
-    const r = await retryWhileNotFound(() => session.importMaterial({ material: o.material }, { ...(primaryMaterials.length > 0 ? { ImportType: 'EXISTING_KEY_MATERIAL' as const } : {}), expiry, ...(o.materialDescription ? { description: o.materialDescription } : {}) }), deps.sleep);
+    const r = await retryWhileNotFound(() => session.importMaterial({ material: o.material }, { ...(primaryMaterials.length > 0 ? { ImportType: 'EXISTING_KEY_MATERIAL' as const } : {}), expiry, ...(isSymmetric(o.keySpec) && primaryMaterials.length === 0 ? { description: anchorDescription(fp, o.materialDescription) } : {}) }), deps.sleep);
     await deps.escrow.recordImport(ref.sidecarPath, importFact(1, key.Region, deps.now(), expiry, r));
     keyMaterialId = r.keyMaterialId;
     await deps.journal.step('imported', { newKeyId: key.KeyId, region: key.Region, ...(r.keyMaterialId ? { keyMaterialId: r.keyMaterialId } : {}) });
@@ -158,6 +172,7 @@ export async function createKeyFromMaterial(o: NewKeyOptions, deps: LifecycleDep
       deps.progress(`replicated ${key.KeyId} to ${region}`);
     }
     const rm = await retryWhileNotFound(() => materialsOf(regional, replica), deps.sleep);
+    await retryWhileNotFound(() => writeAnchors(regional, key.KeyId, anchor, deps.progress, ref!.path), deps.sleep);
     if (rm.some((m) => m.ImportState !== 'IMPORTED') || rm.length === 0) {
       const rs = new ImportSession(regional, { KeyId: key.KeyId, KeySpec: o.keySpec }, { ...deps, journal: deps.journal });
       const r = await retryWhileNotFound(

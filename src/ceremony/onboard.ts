@@ -26,6 +26,8 @@ import { proveWithoutMaterial, recordedProof, type BundleProof } from './airgap.
 import { NO_JOURNAL, type EscrowRef, type JournalPort } from './lifecycle.js';
 import { ensureAlias, obtainKey } from './create-key.js';
 import { randomUUID } from 'node:crypto';
+import { anchorDescription, anchorFingerprint } from '../escrow/index.js';
+import { writeAnchors } from './anchor.js';
 
 export type ExpiryChoice =
   | { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' }
@@ -173,6 +175,8 @@ export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Pr
     let proofMaterial: SecretBytes | undefined;
     let kcv: string;
     let written: WrittenEscrow;
+    // The escrowed material's anchor (docs/escrow-format.md, "Anchors"), journalled with the wrapped copy.
+    let anchor: string | undefined = resumed.anchor;
     let proofRecord = resumed.proof ? (JSON.parse(resumed.proof) as BundleProof) : undefined;
     const carried = wrappedFromFacts(resumed);
     const sealedBefore = resumed.escrow ? resumed : carried && deps.escrow.latest ? await sealedByInterruptedRun(deps, key.KeyId, resumed.checkValue) : undefined;
@@ -196,6 +200,7 @@ export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Pr
       material ??= generateKeyMaterial(options.keySpec);
       kcv = checkValue(material, options.keySpec);
       const nothingYet = `${exists} in PendingImport with no material; nothing was wrapped or imported; ${finish}`;
+      anchor = anchorFingerprint(material, key.KeyId, 1);
       const params = await retryWhileNotFound(() => kms.getParametersForImport(key.KeyId, options.wrapping), deps.sleep).catch((e: unknown) => {
         throw withHint(e, nothingYet);
       });
@@ -215,7 +220,7 @@ export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Pr
       proofRecord = recordedProof(material, options.keySpec);
       // The wrapped copy is journalled first: only KMS can unwrap it, and a run interrupted after the
       // escrow is durable imports exactly this copy of the escrowed material.
-      await journal.step('wrapped', { ...wrappedFacts(wrapped), checkValue: kcv, proof: JSON.stringify(proofRecord) });
+      await journal.step('wrapped', { ...wrappedFacts(wrapped), checkValue: kcv, anchor, proof: JSON.stringify(proofRecord) });
       try {
         const created = isoSeconds(deps.now());
         const sealed = await sealEscrow(
@@ -241,6 +246,15 @@ export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Pr
     }
     const afterEscrow = `${exists}; the material is safe in the escrow ${written.path}; ${finish}`;
 
+    // 4a. The anchor, before any import: a key without material accepts any material.
+    if (anchor) {
+      const fp = anchor;
+      await retryWhileNotFound(() => writeAnchors(kms, key.KeyId, new Map([[1, fp]]), deps.progress, written.path), deps.sleep).catch((e: unknown) => {
+        throw withHint(e, afterEscrow);
+      });
+      await journal.step('anchored', { anchor: fp });
+    }
+
     // 4. The import, through the session that asks KMS when an answer is lost.
     const session = new ImportSession(kms, key, deps, options.wrapping);
     const validTo = resolveValidTo(options.expiry, deps.now());
@@ -257,7 +271,7 @@ export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Pr
         });
         deps.progress(`KMS already held the escrowed material (imported by the interrupted run)${imported.keyMaterialId ? ` ${imported.keyMaterialId}` : ''}`);
       } else {
-        imported = await session.importMaterial(source, { expiry });
+        imported = await session.importMaterial(source, { expiry, ...(symmetric && anchor ? { description: anchorDescription(anchor) } : {}) });
         deps.progress(`imported key material${imported.keyMaterialId ? ` ${imported.keyMaterialId}` : ''}${validTo ? `, ValidTo ${validTo.toISOString()}` : ', no expiry'}`);
       }
     } catch (e) {

@@ -12,6 +12,8 @@ import type { ExpirationModel } from '../core/aws-names.js';
 import type { KeyInfo, KeyMaterialInfo } from '../kms/port.js';
 import { disposePayload } from '../escrow/index.js';
 import type { ExpiryChoice } from './onboard.js';
+import { assertAnchored, fingerprintsOf, writeAnchors } from './anchor.js';
+import { anchorDescription } from '../escrow/index.js';
 import {
   ImportSession,
   wrappingOf,
@@ -158,6 +160,11 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
   const payload = await deps.escrow.open(ref);
   try {
     assertEscrowOfKey({ ...ref.sidecar, manifest: payload.manifest }, key, ref.path);
+    // The escrow must be the one the key's anchors (in this Region) vouch for: a forged newer version
+    // is refused before anything is imported (docs/escrow-format.md, "Anchors").
+    const held = initial.pairs.filter((p) => p.kms.ImportState !== 'PENDING_IMPORT').map((p) => p.index);
+    const anchorState = await assertAnchored(kms, key.KeyId, { payload, sidecar: ref.sidecar, path: ref.path }, held);
+    if (anchorState === 'legacy') deps.progress(`note: key ${key.KeyId} has no escrow anchors yet; kms-byok verify ${key.KeyId} --identity FILE proves the escrow and writes them`);
     const session = new ImportSession(kms, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec));
     const expiry = resolveExpiry(options.expiry, deps.now());
     let pairs = initial.pairs;
@@ -169,7 +176,10 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
           hint: 'this is not the escrow of an interrupted onboard: inspect it before importing',
         });
       }
-      const imported = await session.importMaterial({ material: materialAt(payload, 1).material }, { expiry });
+      // The first import: its anchor first (a key without material accepts any material).
+      const fp = fingerprintsOf(payload, key.KeyId).get(1)!;
+      await writeAnchors(kms, key.KeyId, new Map([[1, fp]]), deps.progress, ref.path);
+      const imported = await session.importMaterial({ material: materialAt(payload, 1).material }, { expiry, ...(key.KeySpec === 'SYMMETRIC_DEFAULT' ? { description: anchorDescription(fp) } : {}) });
       await deps.escrow.recordImport(ref.sidecarPath, importFact(1, key.Region, deps.now(), expiry, imported));
       await deps.journal.step('imported', { keyId: key.KeyId, material: '1', ...(imported.keyMaterialId ? { keyMaterialId: imported.keyMaterialId } : {}) });
       deps.progress(`first import of escrow material 1${imported.keyMaterialId ? ` (${imported.keyMaterialId})` : ''} into ${key.KeyId}`);

@@ -1,12 +1,17 @@
 /**
  * `revoke`: the BYOK kill switch. DeleteImportedKeyMaterial (one material or all) takes effect at
  * once; the key is unusable (PendingImport) until restored from its escrow. Refused unless the latest
- * escrow holds every material being deleted and its files match their hashes — opened and
- * check-value-verified too when the caller can open it — unless `withoutEscrow` (loudly).
+ * escrow is proven to hold every material being deleted, the way `verify` proves it: the escrow is
+ * opened, the key's anchors vouch for it, and KMS itself accepts each material (symmetric: a
+ * re-import as EXISTING_KEY_MATERIAL under its id, keeping KMS's expiry; HMAC: GenerateMac;
+ * asymmetric: GetPublicKey equals the escrow's public key) — unless `withoutEscrow` (loudly).
  */
 import { KmsByokError } from '../core/errors.js';
 import { disposePayload } from '../escrow/index.js';
-import { assertEscrowOfKey, describeExternalKey, materialsOf, pairMaterials, withHint, type LifecycleDeps } from './lifecycle.js';
+import { assertAnchored } from './anchor.js';
+import { confirmKeyMaterialId } from './confirm.js';
+import { proveKeyMaterial } from './prove.js';
+import { assertEscrowOfKey, describeExternalKey, isSymmetric, materialsOf, pairMaterials, withHint, wrappingOf, type LifecycleDeps } from './lifecycle.js';
 import { outcomeUnknown } from '../kms/port.js';
 
 export interface RevokeOptions {
@@ -15,7 +20,10 @@ export interface RevokeOptions {
   keyMaterialId?: string;
   reason: string;
   withoutEscrow: boolean;
-  /** Open the escrow (all checks, check values) before deleting. */
+  /**
+   * Open the escrow and prove it holds each material before deleting. Required unless
+   * `withoutEscrow`: a revoke that cannot open the escrow is refused (the CLI asks for --identity).
+   */
   openEscrow: boolean;
 }
 
@@ -26,7 +34,7 @@ export interface RevokeResult {
   deleted: string[];
   keyState: string;
   escrow?: string;
-  escrowVerified: 'opened' | 'sidecar' | 'none';
+  escrowVerified: 'proven' | 'none';
 }
 
 /** The refusal of a revoke that no verified escrow would let anyone undo. */
@@ -47,26 +55,53 @@ export async function runRevoke(o: RevokeOptions, deps: LifecycleDeps): Promise<
   let escrowVerified: RevokeResult['escrowVerified'] = 'none';
   const ref = await deps.escrow.latest(key.KeyId);
   let escrowProblem: string | undefined;
+  let escrowCode: KmsByokError['code'] | undefined;
   if (!ref) escrowProblem = `no escrow of key ${key.KeyId} in the escrow directory`;
+  else if (!o.openEscrow) escrowProblem = `escrow ${ref.path} was not opened: only an opened escrow proves it holds the material`;
   else {
     try {
       assertEscrowOfKey(ref.sidecar, key, ref.path);
-      const { unknown } = pairMaterials(ref.sidecar, targets);
+      const { pairs, unknown } = pairMaterials(ref.sidecar, targets);
       if (unknown.length > 0) escrowProblem = `escrow ${ref.path} lacks material ${unknown[0]!.KeyMaterialId ?? '(no id)'}`;
       else if (ref.damaged.length > 0) escrowProblem = `escrow file ${ref.damaged[0]} is missing or differs from its SHA-256`;
-      else if (o.openEscrow) {
-        disposePayload(await deps.escrow.open(ref));
-        escrowVerified = 'opened';
-      } else escrowVerified = 'sidecar';
+      else {
+        const payload = await deps.escrow.open(ref);
+        try {
+          // The key's anchors must vouch for this escrow, and KMS must accept each material being deleted.
+          const held = pairMaterials(ref.sidecar, all).pairs.filter((p) => p.kms.ImportState !== 'PENDING_IMPORT').map((p) => p.index);
+          await assertAnchored(kms, key.KeyId, { payload, sidecar: ref.sidecar, path: ref.path }, held);
+          const wrapping = wrappingOf(ref.sidecar, key.KeySpec);
+          for (const p of pairs) {
+            const m = payload.materials[p.index - 1];
+            if (m === undefined) throw new KmsByokError('ERR_ESCROW_MISMATCH', `escrow ${ref.path} has no material ${p.index}`);
+            if (isSymmetric(key.KeySpec)) {
+              await confirmKeyMaterialId(kms, { keyId: key.KeyId, keySpec: key.KeySpec, material: m.material, keyMaterialId: p.kms.KeyMaterialId!, wrapping });
+            } else {
+              await proveKeyMaterial(kms, key.KeyId, key.KeySpec, key.KeyUsage, m.material);
+            }
+            deps.progress(`proven: escrow material ${p.index} is ${p.kms.KeyMaterialId ?? 'the key\'s material'} (KMS accepted it)`);
+          }
+        } finally {
+          disposePayload(payload);
+        }
+        escrowVerified = 'proven';
+      }
     } catch (e) {
-      escrowProblem = e instanceof KmsByokError ? e.message : String(e);
+      if (!(e instanceof KmsByokError)) throw e;
+      escrowProblem = e.code === 'ERR_KMS_INCORRECT_KEY_MATERIAL' ? `KMS refused escrow ${ref.path}'s material as the material being deleted (${e.message})` : e.message;
+      escrowCode = e.code;
     }
   }
   if (escrowProblem !== undefined) {
-    if (!o.withoutEscrow) throw revokeUnsafe(escrowProblem);
+    if (!o.withoutEscrow) {
+      if (escrowCode === 'ERR_ESCROW_ANCHOR_MISMATCH' || escrowCode === 'ERR_ESCROW_NOT_ANCHORED') {
+        throw new KmsByokError(escrowCode, `refusing to revoke: ${escrowProblem}`, { hint: 'nothing was deleted; without the escrow the custodians anchored, the deletion cannot be undone' });
+      }
+      throw revokeUnsafe(escrowProblem);
+    }
     deps.progress(`WARNING: revoking WITHOUT a verified escrow (${escrowProblem}): this cannot be undone`);
   } else {
-    deps.progress(`escrow ${ref!.path} holds every material being deleted (${escrowVerified === 'opened' ? 'opened, check values verified' : 'sidecar and file hashes checked'})`);
+    deps.progress(`escrow ${ref!.path} holds every material being deleted (opened; KMS accepted each material)`);
   }
   await deps.journal.step('started', { keyId: key.KeyId, reason: o.reason, materials: targets.map((t) => t.KeyMaterialId ?? 'current').join(',') });
   const deleted: string[] = [];

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { KmsByokError } from '../core/errors.js';
 import { SecretBytes } from '../core/secret.js';
 import type { KeyInfo, KeyMaterialInfo, KmsPort } from '../kms/port.js';
-import type { EscrowPayload, EscrowSidecar } from '../escrow/index.js';
+import { anchorFingerprint, anchorTagKey, type EscrowPayload, type EscrowSidecar } from '../escrow/index.js';
 import { runRotateInPlace } from './rotate.js';
 import { NO_JOURNAL, type EscrowRef, type LifecycleDeps } from './lifecycle.js';
 
@@ -26,6 +26,9 @@ const id = (n: number) => n.toString(16).padStart(64, '0');
 
 function setup(materials: KeyMaterialInfo[], overrides: Partial<KmsPort> = {}) {
   const calls: string[] = [];
+  // The escrow's materials, and the key's anchor tags vouching for them (docs/escrow-format.md, "Anchors").
+  const secrets = materials.map(() => randomBytes(32));
+  const tags = secrets.map((b, i) => ({ TagKey: anchorTagKey(i + 1), TagValue: anchorFingerprint(SecretBytes.copyOf(b), KEY.KeyId, i + 1) }));
   const kms = new Proxy({} as KmsPort, {
     get(_t, prop: string) {
       if (prop === 'region') return 'us-east-1';
@@ -34,6 +37,7 @@ function setup(materials: KeyMaterialInfo[], overrides: Partial<KmsPort> = {}) {
         calls.push(prop);
         if (prop === 'describeKey') return KEY;
         if (prop === 'listKeyRotations') return materials;
+        if (prop === 'listResourceTags') return tags;
         throw new Error(`unexpected ${prop}`);
       };
     },
@@ -48,7 +52,7 @@ function setup(materials: KeyMaterialInfo[], overrides: Partial<KmsPort> = {}) {
     journal: NO_JOURNAL,
     escrow: {
       latest: async () => ref,
-      open: async () => ({ manifest: sidecar.manifest, materials: materials.map((_, i) => ({ index: i + 1, checkValue: 'x', material: SecretBytes.take(randomBytes(32)), createdAt: 'x' })) }) as unknown as EscrowPayload,
+      open: async () => ({ manifest: sidecar.manifest, materials: materials.map((_, i) => ({ index: i + 1, checkValue: 'x', material: SecretBytes.copyOf(secrets[i]!), createdAt: 'x' })) }) as unknown as EscrowPayload,
       nextVersion: async () => 2,
       write: async () => {
         throw new Error('unexpected write');

@@ -18,7 +18,8 @@ import type { SecretBytes } from '../core/secret.js';
 import { outcomeUnknown, type KeyMaterialInfo } from '../kms/port.js';
 import { generateKeyMaterial } from '../material/generate.js';
 import { checkValue } from '../material/check-value.js';
-import { disposePayload, nextEscrowContents, sealEscrow, type EscrowPayload } from '../escrow/index.js';
+import { anchorDescription, anchorFingerprint, disposePayload, nextEscrowContents, sealEscrow, type EscrowPayload } from '../escrow/index.js';
+import { anchorLegacy, assertAnchored, fingerprintsOf, writeAnchors } from './anchor.js';
 import type { ExpiryChoice } from './onboard.js';
 import { MAX_ON_DEMAND_ROTATIONS } from './status.js';
 import { createKeyFromMaterial, type NewKeyResult } from './new-key.js';
@@ -33,6 +34,7 @@ import {
   isSymmetric,
   isoSeconds,
   knownIds,
+  pairMaterials,
   resolveExpiry,
   verifyKey,
   withHint,
@@ -123,6 +125,14 @@ export async function runRotateInPlace(o: RotateInPlaceOptions, deps: LifecycleD
   let index: number;
   let pendingPayload: EscrowPayload | undefined;
   try {
+    // The escrow must be the one the key's anchors vouch for (docs/escrow-format.md, "Anchors").
+    const heldPairs = pairMaterials(ref.sidecar, kmsMaterials).pairs;
+    const anchorState = await assertAnchored(kms, key.KeyId, { payload, sidecar: ref.sidecar, path: ref.path }, heldPairs.filter((p) => p.kms.ImportState !== 'PENDING_IMPORT').map((p) => p.index));
+    if (anchorState === 'legacy') {
+      // A key onboarded before anchors: prove the materials KMS holds by re-import, then anchor them,
+      // so the new material's anchor does not leave the older ones unvouched for.
+      await anchorLegacy(kms, key, { payload, sidecar: ref.sidecar, path: ref.path }, heldPairs, deps.progress);
+    }
     const expiry = resolveExpiry(o.expiry, deps.now());
     if (unconfirmed.length === 1) {
       index = unconfirmed[0]!.index;
@@ -160,6 +170,13 @@ export async function runRotateInPlace(o: RotateInPlaceOptions, deps: LifecycleD
     const pendingCheck = ref.sidecar.materials[index - 1]!.checkValue;
     const session = new ImportSession(kms, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec));
 
+    // 0. The new material's anchor, in every Region, before any import of it.
+    // Replicas get every material's anchor (tags are per Region; the primary's anchors vouch for them).
+    const fp = anchorFingerprint(material, key.KeyId, index);
+    const every = fingerprintsOf(pendingPayload ?? payload, key.KeyId);
+    await writeAnchors(kms, key.KeyId, new Map([[index, fp]]), deps.progress, ref.path);
+    for (const region of key.ReplicaRegions ?? []) await writeAnchors(await kms.forRegion(region), key.KeyId, every, deps.progress, ref.path);
+
     // 1. NEW material into the primary (or learn from KMS that it is there already).
     let id = knownIds(ref.sidecar).get(index);
     const stillUnknown = kmsMaterials.filter((m) => m.KeyMaterialId !== undefined && ![...knownIds(ref!.sidecar).values()].includes(m.KeyMaterialId));
@@ -177,7 +194,7 @@ export async function runRotateInPlace(o: RotateInPlaceOptions, deps: LifecycleD
       await deps.escrow.recordImport(ref.sidecarPath, importFact(index, key.Region, deps.now(), expiry, r));
       deps.progress(`KMS already held the new material ${id} (an interrupted run imported it); recorded it`);
     } else if (id === undefined || !kmsMaterials.some((m) => m.KeyMaterialId === id)) {
-      const r = await session.importMaterial({ material }, { ImportType: 'NEW_KEY_MATERIAL', expiry, ...(o.description ? { description: o.description } : {}) }).catch((e: unknown) => {
+      const r = await session.importMaterial({ material }, { ImportType: 'NEW_KEY_MATERIAL', expiry, description: anchorDescription(fp, o.description) }).catch((e: unknown) => {
         throw withHint(e, `the new material is safe in escrow ${ref!.path}: re-running the same command resumes`);
       });
       if (!r.keyMaterialId) throw new KmsByokError('ERR_KMS_BAD_RESPONSE', 'ImportKeyMaterial returned no KeyMaterialId for a symmetric key');
@@ -287,10 +304,19 @@ export interface RotateNewKeyResult extends NewKeyResult {
 export async function runRotateNewKey(o: RotateNewKeyOptions, deps: LifecycleDeps): Promise<RotateNewKeyResult> {
   const { kms } = deps;
   resolveExpiry(o.expiry, deps.now());
-  // Resuming: the alias may already point at the new key, so the old key comes from the journal.
-  const old = await describeExternalKey(kms, deps.journal.resumed.oldKeyId ?? o.key);
+  // The command line wins over the journal (docs/lifecycle.md, "Journals"). Resuming, the alias may
+  // already point at the new key, so the old key comes from the journal — but only when KEY names the
+  // journal's old or new key; a journal about other keys is refused.
+  const { oldKeyId: journalOld, newKeyId: journalNew } = deps.journal.resumed;
+  const named = await describeExternalKey(kms, o.key);
+  if (journalOld !== undefined && named.KeyId !== journalOld && named.KeyId !== journalNew) {
+    throw new KmsByokError('ERR_JOURNAL', `the unfinished rotation's journal is about key ${journalOld}${journalNew ? ` (new key ${journalNew})` : ''}, but ${o.key} is key ${named.KeyId}`, {
+      hint: 'nothing was changed; discard the journal with --discard-journal if it is not yours, and find who wrote it',
+    });
+  }
+  const old = journalOld !== undefined && named.KeyId !== journalOld ? await describeExternalKey(kms, journalOld) : named;
   let aliases = o.aliases;
-  if (deps.journal.resumed.aliases) aliases = deps.journal.resumed.aliases.split(',');
+  if (aliases.length === 0 && deps.journal.resumed.aliases) aliases = deps.journal.resumed.aliases.split(',');
   if (aliases.length === 0) aliases = (await kms.listAliases(old.KeyId)).map((a) => a.AliasName);
   if (aliases.length === 0) {
     throw new KmsByokError('ERR_MISSING_INPUT', `missing --alias: key ${old.KeyId} has no alias to move to the new key`, {

@@ -7,6 +7,7 @@
 import { KmsByokError } from '../core/errors.js';
 import { DAY_MS, daysUntil } from '../core/time.js';
 import type { KeyInfo, KmsPort } from '../kms/port.js';
+import { anchorReport, readAnchors } from './anchor.js';
 import { isSymmetric, knownIds, materialsOf, recordedValidTo, type EscrowRef } from './lifecycle.js';
 
 /** AWS's limit on RotateKeyOnDemand per key (2026, not adjustable). */
@@ -52,6 +53,8 @@ export interface KeyStatus {
     problem?: string;
     /** KeyMaterialIds KMS lists that the sidecar does not name yet, while the escrow holds materials never confirmed: `verify` confirms them. */
     unconfirmed?: string[];
+    /** The sidecar's claimed fingerprints against the key's anchor tags (docs/escrow-format.md, "Anchors"). */
+    anchors?: 'ok' | 'not-anchored' | 'mismatch' | 'unreadable';
   };
   attention: string[];
   /** The key could not be read: this row says why (the other keys are still reported). */
@@ -233,8 +236,43 @@ async function statusOf(key: KeyInfo, o: StatusOptions, deps: StatusDeps): Promi
     else if (escrow.sidecar.manifest.keySpec !== key.KeySpec) s.escrow.problem = `is for key spec ${escrow.sidecar.manifest.keySpec}, the key is ${key.KeySpec}`;
     s.escrow.matches = s.escrow.problem === undefined && !unconfirmed;
     if (!s.escrow.matches) s.attention.push(`escrow ${escrow.path} ${s.escrow.problem}`);
+    await anchorStatus(s, key, escrow, deps.kms);
   } else {
     s.attention.push(s.escrow.problem ? `escrow unreadable: ${s.escrow.problem}` : 'no escrow of this key in the escrow directory');
   }
   return s;
+}
+
+/** Adds what the key's anchors say about the sidecar's claims (status opens nothing). */
+async function anchorStatus(s: KeyStatus, key: KeyInfo, escrow: EscrowRef, kms: KmsPort): Promise<void> {
+  let anchors: Map<number, string>;
+  try {
+    anchors = await readAnchors(kms, key.KeyId);
+  } catch (e) {
+    if (!(e instanceof KmsByokError)) throw e;
+    s.escrow.anchors = e.code === 'ERR_ESCROW_ANCHOR_MISMATCH' ? 'mismatch' : 'unreadable';
+    s.attention.push(e.code === 'ERR_ESCROW_ANCHOR_MISMATCH' ? e.message : `cannot read the key's anchor tags (${e.code}): the escrow is not checked against KMS`);
+    return;
+  }
+  const held = new Set(s.materials.filter((m) => m.escrowIndex !== undefined && m.importState !== 'PENDING_IMPORT').map((m) => m.escrowIndex!));
+  if (!isSymmetric(key.KeySpec) && key.KeyState !== 'PendingImport' && escrow.sidecar.materials.length === 1) held.add(1);
+  const findings = anchorReport(escrow.sidecar, anchors, held);
+  const bad = findings.find((f) => f.state === 'mismatch');
+  if (bad) {
+    s.escrow.anchors = 'mismatch';
+    s.escrow.matches = false;
+    s.attention.push(`escrow ${escrow.path} claims fingerprint ${bad.claimed} for material ${bad.index}, but the key vouches for ${bad.tag} (tag kms-byok:material-${bad.index}): this escrow is not the one the custodians anchored`);
+    return;
+  }
+  const unanchored = findings.filter((f) => f.state === 'not-anchored');
+  if (unanchored.length > 0) {
+    s.escrow.anchors = 'not-anchored';
+    s.attention.push(
+      anchors.size === 0
+        ? `not anchored: key ${key.KeyId} has no escrow anchor tags; kms-byok verify ${key.KeyId} --identity FILE proves the escrow and writes them`
+        : `not anchored: key ${key.KeyId} has no anchor tag for escrow material ${unanchored.map((f) => f.index).join(', ')} although KMS holds it`,
+    );
+    return;
+  }
+  s.escrow.anchors = 'ok';
 }

@@ -12,6 +12,7 @@ import { confirmKeyMaterialId } from './confirm.js';
 import { assertEscrowOfKey, importFact, isSymmetric, knownIds, materialsOf, pairMaterials, wrappingOf } from './lifecycle.js';
 import { ImportSession } from './import-session.js';
 import { proveKeyMaterial, type Proof } from './prove.js';
+import { assertAnchored, fingerprintsOf, writeAnchors, type AnchorState } from './anchor.js';
 
 export interface VerifyResult {
   keyId: string;
@@ -19,6 +20,8 @@ export interface VerifyResult {
   keyState: string;
   materials: { index: number; keyMaterialId?: string; checkValue: string; confirmedByReimport: boolean }[];
   proof: Proof;
+  /** `anchored`: the key's tags vouch for the escrow; `written`: verify proved the escrow and wrote them. */
+  anchors: AnchorState | 'written';
 }
 
 /**
@@ -42,6 +45,8 @@ export async function runVerify(
   const wrapping = wrappingOf(escrow.sidecar, key.KeySpec);
   const listed = await materialsOf(kms, key);
   let { pairs, unknown } = pairMaterials(escrow.sidecar, listed);
+  // A forged escrow version is refused before anything else (docs/escrow-format.md, "Anchors").
+  const anchorState = await assertAnchored(kms, key.KeyId, escrow, pairs.filter((p) => p.kms.ImportState !== 'PENDING_IMPORT').map((p) => p.index), { migrate: true });
   if (unknown.length > 0 && record && isSymmetric(key.KeySpec)) {
     // Unconfirmed, not missing: each escrow material without a recorded id is offered under each
     // unknown id; KMS accepts only the very same material there.
@@ -93,5 +98,67 @@ export async function runVerify(
   if (!current) throw new KmsByokError('ERR_VERIFY_FAILED', `key ${key.KeyId} lists no material`, { hint: 'run kms-byok status for the key' });
   const proof = await proveKeyMaterial(kms, key.KeyId, key.KeySpec, key.KeyUsage, escrow.payload.materials[current.index - 1]!.material);
   progress(`current material ${current.index}: ${proof.summary}`);
-  return { keyId: key.KeyId, keyArn: key.Arn, keyState: key.KeyState, materials: results, proof };
+  let anchors: VerifyResult['anchors'] = anchorState;
+  if (anchorState === 'legacy') {
+    // The migration path: every material KMS holds is now proven to be the escrow's; anchor them all.
+    await writeAnchors(kms, key.KeyId, fingerprintsOf(escrow.payload, key.KeyId), progress, escrow.path);
+    anchors = 'written';
+  }
+  return { keyId: key.KeyId, keyArn: key.Arn, keyState: key.KeyState, materials: results, proof, anchors };
+}
+
+/**
+ * `escrow verify` with a target: the sidecar's KeyMaterialIds are checked against KMS. Each material
+ * the sidecar names must be one KMS lists, and KMS must accept the escrowed material under that id
+ * (a re-import as EXISTING_KEY_MATERIAL, keeping KMS's expiry) — so a sidecar edited to name another
+ * material's id is noticed. The key's anchors must vouch for the escrow. Returns what was proven.
+ * ERR_ESCROW_MISMATCH (attention) when the sidecar and KMS disagree.
+ */
+export async function proveSidecarIds(
+  kms: KmsPort,
+  key: KeyInfo,
+  escrow: { payload: EscrowPayload; sidecar: EscrowSidecar; path: string },
+  progress: (s: string) => void,
+): Promise<{ index: number; keyMaterialId?: string; proven: 'reimport' | 'proof' | 'not-imported' }[]> {
+  assertEscrowOfKey(escrow.sidecar, key, escrow.path);
+  const listed = await materialsOf(kms, key);
+  const { pairs } = pairMaterials(escrow.sidecar, listed);
+  await assertAnchored(kms, key.KeyId, escrow, pairs.filter((p) => p.kms.ImportState !== 'PENDING_IMPORT').map((p) => p.index));
+  const wrapping = wrappingOf(escrow.sidecar, key.KeySpec);
+  const out: { index: number; keyMaterialId?: string; proven: 'reimport' | 'proof' | 'not-imported' }[] = [];
+  for (const [index, id] of knownIds(escrow.sidecar)) {
+    const m = escrow.payload.materials[index - 1]!;
+    if (!isSymmetric(key.KeySpec)) {
+      if (key.KeyState !== 'Enabled') {
+        out.push({ index, proven: 'not-imported' });
+        continue;
+      }
+      await proveKeyMaterial(kms, key.KeyId, key.KeySpec, key.KeyUsage, m.material);
+      out.push({ index, proven: 'proof' });
+      continue;
+    }
+    if (id === undefined) {
+      out.push({ index, proven: 'not-imported' });
+      continue;
+    }
+    if (!listed.some((l) => l.KeyMaterialId === id)) {
+      throw new KmsByokError('ERR_ESCROW_MISMATCH', `the sidecar of ${escrow.path} names KeyMaterialId ${id} for material ${index}, but key ${key.KeyId} has no such material`, {
+        hint: 'the sidecar was edited or belongs to another key: restore it from a copy',
+      });
+    }
+    try {
+      await confirmKeyMaterialId(kms, { keyId: key.KeyId, keySpec: key.KeySpec, material: m.material, keyMaterialId: id, wrapping });
+    } catch (e) {
+      if (e instanceof KmsByokError && e.code === 'ERR_KMS_INCORRECT_KEY_MATERIAL') {
+        throw new KmsByokError('ERR_ESCROW_MISMATCH', `escrow material ${index} of ${escrow.path} is not key material ${id}, which its sidecar names (KMS refused it under that id)`, {
+          hint: 'the sidecar was edited: do not trust it for revoke or restore; restore the sidecar from a copy and find who changed it',
+          cause: e,
+        });
+      }
+      throw e;
+    }
+    progress(`material ${index}: KMS accepted it under KeyMaterialId ${id}`);
+    out.push({ index, keyMaterialId: id, proven: 'reimport' });
+  }
+  return out;
 }

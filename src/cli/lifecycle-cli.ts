@@ -20,6 +20,34 @@ import { readOpener } from './escrow-inputs.js';
 import { notify, type NotifyDocument } from './notify.js';
 import { fileEscrowStore, keyIdOf, latestEscrow, openJournal, operatorName, type CliJournal, type EscrowStoreOptions } from './lifecycle-edge.js';
 import { findLatestVersion } from '../escrow/file-store.js';
+/** Flags that do not shape a ceremony (secrets' files, output, audit, pacing): left out of a journal's inputs. */
+const NOT_INPUTS = new Set(['identity', 'passphrase-file', 'json', 'help', 'resume', 'discard-journal', 'notify-command', 'transcript', 'read-timeout', 'yes', 'reason']);
+
+/**
+ * The inputs of a lifecycle invocation that a journal must match to be resumed (docs/lifecycle.md,
+ * "Journals"): the ceremony, the subject as given, and every flag that shapes it.
+ */
+export function ceremonyInputs(ceremony: string, subject: string, p: Parsed): Record<string, string> {
+  const out: Record<string, string> = { ceremony, subject, positionals: p.positionals.join(' ') };
+  for (const [k, v] of Object.entries(p.values)) {
+    if (NOT_INPUTS.has(k) || v === undefined || v === false) continue;
+    out[`--${k}`] = Array.isArray(v) ? v.join(',') : String(v);
+  }
+  return out;
+}
+
+/** The command line of an invocation, for hints (shell-quoted where needed). */
+export function commandLine(ceremony: string, p: Parsed): string {
+  const q = (x: string) => (/^[\w@%+=:,./-]+$/.test(x) ? x : `'${x.replace(/'/g, `'\\''`)}'`);
+  const verb = ceremony.replace(/-(in-place|new-key)$/, '');
+  const parts = ['kms-byok', verb, ...p.positionals.map(q)];
+  for (const [k, v] of Object.entries(p.values)) {
+    if (v === undefined || v === false || k === 'discard-journal') continue;
+    if (v === true) parts.push(`--${k}`);
+    else for (const x of Array.isArray(v) ? v : [v]) parts.push(`--${k}`, q(x));
+  }
+  return parts.join(' ');
+}
 
 export function escrowDirOf(p: Parsed, io: Io): string {
   const file = str(p, 'escrow');
@@ -87,19 +115,25 @@ export async function runCeremony<T>(
   assertDirectorySafe(escrowDir);
   const transcriptPath = transcriptPathOf(p, io, escrowDir);
   await preflightTranscript(transcriptPath);
+  const invocation = { inputs: ceremonyInputs(c.ceremony, c.subject, p), command: commandLine(c.ceremony, p), discard: bool(p, 'discard-journal') };
+  // A journal whose name is known without KMS (a key id, or a literal subject) is checked against
+  // this invocation's inputs before anything is sent to KMS.
+  const early = keyIdOf(c.subject) ?? (c.literalSubject || !c.subject.startsWith('alias/') ? c.subject : undefined);
+  let opened: CliJournal | undefined = early !== undefined ? await openJournal(io, escrowDir, c.ceremony, early, invocation) : undefined;
   const target = await openTarget(p, io, { onRequest: (op, id) => requests.push(`${op} ${id ?? '(no request id)'}`) });
-  let journal: CliJournal;
-  let subject = c.subject;
+  let subject = early ?? c.subject;
   try {
-    // The journal is named by key id, so `alias/x` and the key's id or ARN find the same one.
-    subject =
-      keyIdOf(c.subject) ?? (!c.literalSubject && c.subject.startsWith('alias/') ? await target.kms.describeKey(c.subject).then((k) => k.KeyId, () => c.subject) : c.subject);
-    if (escrowNeeded && keyIdOf(c.subject) === undefined && keyIdOf(subject) !== undefined) await assertEscrowPresent(escrowDir, keyIdOf(subject), escrowNeeded);
-    journal = await openJournal(io, escrowDir, c.ceremony, subject);
+    if (opened === undefined) {
+      // The journal is named by key id, so `alias/x` and the key's id or ARN find the same one.
+      subject = await target.kms.describeKey(c.subject).then((k) => k.KeyId, () => c.subject);
+      if (escrowNeeded && keyIdOf(subject) !== undefined) await assertEscrowPresent(escrowDir, keyIdOf(subject), escrowNeeded);
+      opened = await openJournal(io, escrowDir, c.ceremony, subject, invocation);
+    }
   } catch (e) {
     await target.close();
     throw e;
   }
+  const journal: CliJournal = opened;
   if (bool(p, 'resume') && !journal.resuming) say(io, 'note', `no unfinished ${c.ceremony} of ${c.subject} to resume: starting afresh`);
   const started = new Date();
   let result: T | undefined;

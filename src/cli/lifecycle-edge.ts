@@ -158,6 +158,17 @@ export interface JournalFile {
   done: boolean;
   facts: Record<string, string>;
   steps: { step: string; at: string; facts?: Record<string, string> }[];
+  /** The invocation's inputs (the flags that shape the ceremony): a journal is resumed only by equal ones. */
+  inputs?: Record<string, string>;
+  /** The command line that started it (what finishes it). */
+  command?: string;
+}
+
+/** What a journal's inputs and this invocation's differ in, one "flag: journal → now" per line. */
+export function inputsDifference(recorded: Record<string, string> | undefined, now: Record<string, string>): string[] {
+  if (recorded === undefined) return ['(the journal records no inputs: it was not written by this kms-byok, or was planted)'];
+  const keys = [...new Set([...Object.keys(recorded), ...Object.keys(now)])].sort();
+  return keys.filter((k) => recorded[k] !== now[k]).map((k) => `${k}: ${recorded[k] ?? '(not given)'} → ${now[k] ?? '(not given)'}`);
 }
 
 /** Path of a ceremony's journal: `<escrow dir>/.journal/<ceremony>-<subject>.json`. */
@@ -198,7 +209,13 @@ export interface CliJournal extends JournalPort {
  * Opens the journal of `ceremony` on `subject`: an unfinished one is resumed (its facts are handed
  * to the ceremony); a finished one is replaced by a fresh journal.
  */
-export async function openJournal(io: Io, dir: string, ceremony: string, subject: string): Promise<CliJournal> {
+export async function openJournal(
+  io: Io,
+  dir: string,
+  ceremony: string,
+  subject: string,
+  invocation?: { inputs: Record<string, string>; command: string; discard: boolean },
+): Promise<CliJournal> {
   const path = journalPath(dir, ceremony, subject);
   let previous: JournalFile | undefined;
   try {
@@ -212,8 +229,43 @@ export async function openJournal(io: Io, dir: string, ceremony: string, subject
       throw new KmsByokError('ERR_JOURNAL', `cannot read the journal ${path} (${(e as { code?: string }).code ?? 'error'})`, { hint: 'check the escrow directory' });
     }
   }
+  // The command line wins over journals (docs/lifecycle.md, "Journals"): an unfinished journal is
+  // resumed only when its recorded inputs equal this invocation's; otherwise refused before anything
+  // is sent to KMS, unless --discard-journal, which removes it after saying what it abandons.
+  if (previous && invocation) {
+    const diff = inputsDifference(previous.inputs, invocation.inputs);
+    if (diff.length > 0 && !invocation.discard) {
+      throw new KmsByokError('ERR_JOURNAL_INPUTS', `an unfinished ${ceremony} of ${subject} was started with other inputs (journal ${path}): ${diff.join('; ')}`, {
+        hint: `${previous.command ? `finish it with: ${previous.command}; ` : ''}or discard it: ${invocation.command} --discard-journal`,
+      });
+    }
+  }
+  if (previous && invocation?.discard) {
+    const last = previous.steps[previous.steps.length - 1]?.step ?? 'none';
+    const facts = Object.entries(previous.facts).filter(([k]) => /keyid|escrow|alias/i.test(k)).map(([k, v]) => `${k} ${v}`).join(', ');
+    say(io, 'warning', `discarding the unfinished ${ceremony} of ${subject} (journal ${path}; last step: ${last}${facts ? `; it recorded ${facts}` : ''}): this run starts afresh and will not finish it`);
+    try {
+      await fs.unlink(path);
+    } catch (e) {
+      throw new KmsByokError('ERR_JOURNAL', `cannot remove the journal ${path} (${(e as { code?: string }).code ?? 'error'})`, { hint: 'check the escrow directory' });
+    }
+    previous = undefined;
+  } else if (!previous && invocation?.discard) {
+    say(io, 'note', `--discard-journal: no unfinished ${ceremony} of ${subject} to discard`);
+  }
   const now = new Date().toISOString();
-  const state: JournalFile = previous ?? { format: 'kms-byok-journal', version: 1, ceremony, subject, startedAt: now, updatedAt: now, done: false, facts: {}, steps: [] };
+  const state: JournalFile = previous ?? {
+    format: 'kms-byok-journal',
+    version: 1,
+    ceremony,
+    subject,
+    startedAt: now,
+    updatedAt: now,
+    done: false,
+    facts: {},
+    steps: [],
+    ...(invocation ? { inputs: invocation.inputs, command: invocation.command } : {}),
+  };
   if (previous) {
     say(io, 'note', `resuming an unfinished ${ceremony} of ${subject} (journal ${path}; last step: ${previous.steps[previous.steps.length - 1]?.step ?? 'none'})`);
   }

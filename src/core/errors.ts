@@ -79,6 +79,12 @@ export type ErrorCode =
   | 'ERR_ROTATE_UNSUPPORTED'
   | 'ERR_ROTATION_LIMIT'
   | 'ERR_REVOKE_UNSAFE'
+  /** The escrow's materials are not the ones the key's anchor tags name (docs/escrow-format.md, "Anchors"). */
+  | 'ERR_ESCROW_ANCHOR_MISMATCH'
+  /** The escrow claims anchors, or the key holds a material, that the key's tags do not vouch for. */
+  | 'ERR_ESCROW_NOT_ANCHORED'
+  /** An unfinished lifecycle journal was recorded with other inputs than this invocation's (exit 2). */
+  | 'ERR_JOURNAL_INPUTS'
   | 'ERR_TRANSCRIPT_FORMAT'
   /** `transcript verify FILE` on a file that is not a kms-byok transcript at all (exit 2). */
   | 'ERR_NOT_A_TRANSCRIPT'
@@ -121,6 +127,7 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_PLAN_INVALID',
   'ERR_PLAN_CHANGED',
   'ERR_NOTHING_TO_RESUME',
+  'ERR_JOURNAL_INPUTS',
 ]);
 
 /**

@@ -5,6 +5,7 @@
  * implements exactly; change both together, and never change v1 — add a version 2 instead.
  */
 import { createHash } from 'node:crypto';
+import { ANCHOR_RE } from './anchor.js';
 import { KEY_SPECS, KEY_USAGES, WRAPPING_ALGORITHMS, WRAPPING_KEY_SPECS } from '../core/aws-names.js';
 import type { ExpirationModel, KeySpec, KeyUsage, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
 import { KmsByokError } from '../core/errors.js';
@@ -136,12 +137,18 @@ export interface SidecarMaterial {
   validTo: ValidToRecord[];
   /** XOR split only: each component's own check value, by custodian. */
   components?: { index: number; holder: { recipient: string; label?: string }; checkValue: string }[];
+  /**
+   * Sidecar version 2: the material's anchor fingerprint (`src/escrow/anchor.ts`), which the ceremony
+   * writes as the key's tag `kms-byok:material-<index>` before the material's first import.
+   */
+  anchor?: string;
 }
 
 /** The sidecar: `<escrow file>.json`, non-secret, replaceable (atomically) as facts arrive. */
 export interface EscrowSidecar {
   format: typeof SIDECAR_FORMAT;
-  version: 1;
+  /** 1: no anchors (written before anchors existed); 2: every material names its anchor. */
+  version: 1 | 2;
   manifest: EscrowManifest;
   files: SidecarFile[];
   materials: SidecarMaterial[];
@@ -517,7 +524,7 @@ export function manifestDifference(a: EscrowManifest, b: EscrowManifest): string
 }
 
 /** Reads `format` and `version` first, so a future version is refused by name, not as garbage. */
-function readEnvelope(r: Reader, value: unknown, expectedFormat: string): Record<string, Json> {
+function readEnvelope(r: Reader, value: unknown, expectedFormat: string, versions: readonly number[] = [ESCROW_FORMAT_VERSION]): Record<string, Json> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) r.fail('document', 'must be a JSON object');
   const o = value as Record<string, Json>;
   if (o.format !== expectedFormat) {
@@ -525,11 +532,11 @@ function readEnvelope(r: Reader, value: unknown, expectedFormat: string): Record
       hint: 'check that you gave the right file',
     });
   }
-  if (o.version !== ESCROW_FORMAT_VERSION) {
+  if (typeof o.version !== 'number' || !versions.includes(o.version)) {
     const v = typeof o.version === 'number' || typeof o.version === 'string' ? String(o.version) : 'unknown';
     throw new KmsByokError(
       'ERR_ESCROW_VERSION',
-      `${r.doc}: format version ${v.slice(0, 20)} is not supported: this build reads version ${ESCROW_FORMAT_VERSION}`,
+      `${r.doc}: format version ${v.slice(0, 20)} is not supported: this build reads version ${versions.join(' and ')}`,
       { hint: 'use a newer kms-byok, or open the file with stock age as in docs/disaster-recovery.md' },
     );
   }
@@ -625,7 +632,7 @@ export function parsePayload(bytes: Uint8Array): EscrowPayload {
 export function sidecarToJson(s: EscrowSidecar): Record<string, unknown> {
   return {
     format: SIDECAR_FORMAT,
-    version: ESCROW_FORMAT_VERSION,
+    version: sidecarVersionOf(s),
     manifest: manifestToJson(s.manifest),
     files: s.files.map((f) => ({
       name: f.name,
@@ -648,9 +655,18 @@ export function sidecarToJson(s: EscrowSidecar): Record<string, unknown> {
       ...(m.components === undefined
         ? {}
         : { components: m.components.map((c) => ({ index: c.index, holder: holderJson(c.holder), checkValue: c.checkValue })) }),
+      ...(m.anchor === undefined ? {} : { anchor: m.anchor }),
     })),
     updated: s.updated,
   };
+}
+
+/** The sidecar versions this build reads: 1 (no anchors) and 2 (anchors: docs/escrow-format.md). */
+export const SIDECAR_VERSIONS = [1, 2] as const;
+
+/** A sidecar is version 2 exactly when its materials name anchors (all of them, checked on parse). */
+export function sidecarVersionOf(s: Pick<EscrowSidecar, 'materials'>): 1 | 2 {
+  return s.materials.some((m) => m.anchor !== undefined) ? 2 : 1;
 }
 
 function holderJson(h: { recipient: string; label?: string }): Record<string, string> {
@@ -674,7 +690,8 @@ export function serializeSidecar(s: EscrowSidecar): Uint8Array {
 export function parseSidecar(input: Uint8Array | unknown): EscrowSidecar {
   const r: Reader = new Reader('escrow sidecar');
   const value = input instanceof Uint8Array ? parseJsonBytes(r, input) : input;
-  const o = readEnvelope(r, value, SIDECAR_FORMAT);
+  const o = readEnvelope(r, value, SIDECAR_FORMAT, SIDECAR_VERSIONS);
+  const version = o.version as 1 | 2;
   r.object(o, 'sidecar', ['format', 'version', 'manifest', 'files', 'materials', 'updated']);
   const manifest = readManifest(r, o.manifest, 'manifest');
   const stem = `${manifest.keyId}.v${manifest.escrowVersion}`;
@@ -697,7 +714,7 @@ export function parseSidecar(input: Uint8Array | unknown): EscrowSidecar {
   if (names.size !== files.length) r.fail('files', 'list a file twice');
   const materials = r.array(o.materials, 'materials', 1, 1000).map((entry, i): SidecarMaterial => {
     const p = `materials[${i}]`;
-    const e = r.object(entry, p, ['index', 'checkValue', 'validTo'], ['keyMaterialId', 'firstImport', 'components']);
+    const e = r.object(entry, p, version === 2 ? ['index', 'checkValue', 'validTo', 'anchor'] : ['index', 'checkValue', 'validTo'], ['keyMaterialId', 'firstImport', 'components']);
     const index = r.int(e.index, `${p}.index`, 1, 1000);
     if (index !== i + 1) r.fail(`${p}.index`, `must be ${i + 1}`);
     const m: SidecarMaterial = {
@@ -719,6 +736,7 @@ export function parseSidecar(input: Uint8Array | unknown): EscrowSidecar {
       }),
     };
     if (e.keyMaterialId !== undefined) m.keyMaterialId = r.string(e.keyMaterialId, `${p}.keyMaterialId`, { re: HEX64_RE });
+    if (version === 2) m.anchor = r.string(e.anchor, `${p}.anchor`, { re: ANCHOR_RE });
     if (e.firstImport !== undefined) {
       const q = `${p}.firstImport`;
       const fo = r.object(e.firstImport, q, ['importedAt', 'region'], ['keyMaterialId', 'wrappingAlgorithm', 'wrappingKeySpec']);
@@ -739,7 +757,7 @@ export function parseSidecar(input: Uint8Array | unknown): EscrowSidecar {
     }
     return m;
   });
-  return { format: SIDECAR_FORMAT, version: 1, manifest, files, materials, updated: r.iso(o.updated, 'updated') };
+  return { format: SIDECAR_FORMAT, version, manifest, files, materials, updated: r.iso(o.updated, 'updated') };
 }
 
 // ---------------------------------------------------------------------------------------------

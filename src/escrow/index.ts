@@ -57,3 +57,4 @@ export {
   type SealingMode,
 } from './store.js';
 // The filesystem edge, `./file-store.js`, is deliberately not re-exported: import it directly from the CLI.
+export { ANCHOR_LABEL, ANCHOR_RE, ANCHOR_TAG_PREFIX, anchorDescription, anchorFingerprint, anchorTagKey, anchorsFromTags } from './anchor.js';

@@ -50,6 +50,7 @@ import {
 } from './format.js';
 import { abbreviateRecipient, generateIdentity, parseRecipient, recipientOfIdentity, sealArmored, unsealArmored } from './seal.js';
 import { makeShareDocuments, recoverPayloadIdentity, xorCombine, xorSplit } from './shares.js';
+import { anchorFingerprint } from './anchor.js';
 
 export { parseRecipient } from './seal.js';
 export type { EscrowKeyFacts, EscrowManifest, EscrowMaterial, EscrowPayload, EscrowSidecar } from './format.js';
@@ -431,7 +432,7 @@ export async function sealEscrow(contents: EscrowContents, sealing: EscrowSealin
 
   const sidecar: EscrowSidecar = {
     format: SIDECAR_FORMAT,
-    version: 1,
+    version: 2,
     manifest,
     files: files.map((f) => {
       const e: SidecarFile = { name: f.name, role: f.role, sha256: f.sha256 };
@@ -444,6 +445,8 @@ export async function sealEscrow(contents: EscrowContents, sealing: EscrowSealin
       if (m.keyMaterialId !== undefined) s.keyMaterialId = m.keyMaterialId;
       const c = components?.[mi];
       if (c !== undefined) s.components = c;
+      // The claim a ceremony checks against the key's tags (docs/escrow-format.md, "Anchors").
+      s.anchor = anchorFingerprint(m.material, keyId, m.index);
       return s;
     }),
     updated: contents.created,
@@ -691,6 +694,11 @@ function verifyPayload(payload: EscrowPayload, sidecar: EscrowSidecar, deps: Esc
     if (ids.size > 1) {
       throw new KmsByokError('ERR_ESCROW_MISMATCH', `material ${m.index}: the sealed KeyMaterialId and the sidecar's differ`);
     }
+    if (s.anchor !== undefined && s.anchor !== anchorFingerprint(m.material, payload.manifest.keyId, m.index)) {
+      throw new KmsByokError('ERR_ESCROW_MISMATCH', `material ${m.index}: the sidecar's anchor ${s.anchor} is not the sealed material's`, {
+        hint: 'the sidecar was altered or belongs to another escrow: restore it from a copy',
+      });
+    }
   });
   for (const m of payload.materials) {
     const again = deps.computeCheckValue(m.material, payload.manifest.keySpec, checkValueMethod(m.checkValue));
@@ -872,6 +880,7 @@ export function assertSidecarUpdate(previous: EscrowSidecar, next: EscrowSidecar
     const n = next.materials[i]!;
     if (p.index !== n.index || p.checkValue !== n.checkValue) fail(`material ${p.index}'s check value`);
     if (JSON.stringify(p.components) !== JSON.stringify(n.components)) fail(`material ${p.index}'s components`);
+    if (p.anchor !== n.anchor) fail(`material ${p.index}'s anchor`);
     if (p.keyMaterialId !== undefined && p.keyMaterialId !== n.keyMaterialId) fail(`material ${p.index}'s KeyMaterialId`);
     if (p.firstImport !== undefined && JSON.stringify(p.firstImport) !== JSON.stringify(n.firstImport)) fail(`material ${p.index}'s first import`);
     if (n.validTo.length < p.validTo.length || JSON.stringify(p.validTo) !== JSON.stringify(n.validTo.slice(0, p.validTo.length))) {

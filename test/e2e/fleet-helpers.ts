@@ -7,9 +7,9 @@
 import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateKeyCommand, GetParametersForImportCommand, ImportKeyMaterialCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, GetParametersForImportCommand, ImportKeyMaterialCommand, KMSClient, TagResourceCommand } from '@aws-sdk/client-kms';
 import { SecretBytes } from '../../src/core/secret.js';
-import { recordImport, sealEscrow } from '../../src/escrow/index.js';
+import { anchorFingerprint, anchorTagKey, recordImport, sealEscrow } from '../../src/escrow/index.js';
 import { updateSidecar, writeSealedEscrow } from '../../src/escrow/file-store.js';
 import { checkValue } from '../../src/material/check-value.js';
 
@@ -31,6 +31,9 @@ export async function createFleet(endpoint: string, dir: string, recipient: stri
       const params = await kms.send(new GetParametersForImportCommand({ KeyId: md.KeyId, WrappingAlgorithm: 'RSAES_OAEP_SHA_256', WrappingKeySpec: 'RSA_2048' }));
       const wrapped = publicEncrypt({ key: createPublicKey({ key: Buffer.from(params.PublicKey!), format: 'der', type: 'spki' }), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, bytes);
       const validTo = new Date(Math.floor((Date.now() + 30 * DAY) / 1000) * 1000);
+      // The anchor onboard writes before the import (docs/escrow-format.md, "Anchors").
+      const fp = anchorFingerprint(SecretBytes.copyOf(bytes), md.KeyId!, 1);
+      await kms.send(new TagResourceCommand({ KeyId: md.KeyId, Tags: [{ TagKey: anchorTagKey(1), TagValue: fp }] }));
       const imported = await kms.send(new ImportKeyMaterialCommand({ KeyId: md.KeyId, ImportToken: params.ImportToken, EncryptedKeyMaterial: wrapped, ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: validTo }));
       const material = SecretBytes.take(bytes);
       const created = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -190,9 +190,19 @@ describe('revoke', () => {
     expect(r.stderr).toMatch(/error: missing --yes and --reason: revoke deletes key material/);
   });
 
+  it('without --identity or --passphrase-file: exit 2 asking for it (naming --without-escrow), before any KMS request', async () => {
+    const before = operations(ws.emu).length;
+    const r = await run(['revoke', k.keyId, '--all', '--yes', '--reason', 'test', ...ws.target, '--escrow-dir', ws.path('escrow')]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('kms-byok: code: ERR_MISSING_INPUT\n');
+    expect(r.stderr).toMatch(/error: missing --identity or --passphrase-file: revoke proves the escrow holds the material/);
+    expect(r.stderr).toMatch(/hint: .*--without-escrow/);
+    expect(operations(ws.emu).slice(before)).toEqual([]);
+  });
+
   it('refused without an escrow of every material (ERR_REVOKE_UNSAFE), nothing deleted', async () => {
     const before = operations(ws.emu).length;
-    const r = await run(['revoke', k.keyId, '--all', '--yes', '--reason', 'test', ...ws.target, '--escrow-dir', ws.path('nowhere')]);
+    const r = await run(['revoke', k.keyId, '--all', '--yes', '--reason', 'test', ...ws.target, '--escrow-dir', ws.path('nowhere'), '--identity', alice.path]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('ERR_REVOKE_UNSAFE');
     expect(r.stderr).toMatch(/hint: .*--without-escrow/);
@@ -210,9 +220,9 @@ describe('revoke', () => {
 
   it('deletes at once, the key is PendingImport, the reason is in the transcript; restore brings it back', async () => {
     const ct = (await ws.kms.send(new EncryptCommand({ KeyId: k.keyId, Plaintext: Buffer.from('kept') }))).CiphertextBlob!;
-    const r = await run(['revoke', k.keyId, '--all', '--yes', '--reason', 'incident 4711', ...ws.target, '--escrow-dir', ws.path('escrow'), '--json']);
+    const r = await run(['revoke', k.keyId, '--all', '--yes', '--reason', 'incident 4711', ...ws.target, ...escrowFlags(), '--json']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json<{ keyState: string; escrowVerified: string }>()).toMatchObject({ keyState: 'PendingImport', escrowVerified: 'sidecar' });
+    expect(r.json<{ keyState: string; escrowVerified: string }>()).toMatchObject({ keyState: 'PendingImport', escrowVerified: 'proven' });
     await expect(ws.kms.send(new DecryptCommand({ CiphertextBlob: ct }))).rejects.toMatchObject({ name: 'KMSInvalidStateException' });
     expect(readFileSync(ws.path('escrow/transcript.md'), 'utf8')).toContain('incident 4711');
     const back = await run(['restore', k.keyId, '--no-expiry', ...ws.target, ...escrowFlags()]);

@@ -135,7 +135,7 @@ describe('a lifecycle ceremony without an escrow fails first and creates nothing
   });
 
   it('revoke: the same refusal the ceremony makes (ERR_REVOKE_UNSAFE), before any KMS request; --without-escrow still runs', async () => {
-    const r = await refused(['revoke', key.keyId, '--all', '--yes', '--reason', 'test', ...ws.target, '--escrow-dir', none()]);
+    const r = await refused(['revoke', key.keyId, '--all', '--yes', '--reason', 'test', ...ws.target, '--escrow-dir', none(), '--identity', alice.path]);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stderr).toMatch(/^kms-byok: error: refusing to revoke: escrow directory .* does not exist$/m);
     expect(r.stderr).toMatch(/^kms-byok: hint: .*--without-escrow/m);

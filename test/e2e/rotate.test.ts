@@ -89,7 +89,7 @@ describe('rotate --in-place twice, delete all material, restore', () => {
   it('after every material is deleted, restore brings back all three and every epoch decrypts', async () => {
     const revoked = await run(['revoke', 'alias/rot', '--all', '--yes', '--reason', 'drill', ...ws.target, ...escrowFlags(), '--json']);
     expect(revoked.code, revoked.stderr).toBe(0);
-    expect(revoked.json<{ deleted: string[]; escrowVerified: string }>()).toMatchObject({ escrowVerified: 'opened' });
+    expect(revoked.json<{ deleted: string[]; escrowVerified: string }>()).toMatchObject({ escrowVerified: 'proven' });
     expect(revoked.json<{ deleted: string[] }>().deleted).toHaveLength(3);
     const rot = await ws.kms.send(new ListKeyRotationsCommand({ KeyId: key.keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
     expect(rot.Rotations!.map((m) => m.ImportState)).toEqual(['PENDING_IMPORT', 'PENDING_IMPORT', 'PENDING_IMPORT']);
@@ -105,7 +105,7 @@ describe('rotate --in-place twice, delete all material, restore', () => {
   it('revoking ONE old material makes the whole key unusable; restore re-imports just that one', async () => {
     const rot = await ws.kms.send(new ListKeyRotationsCommand({ KeyId: key.keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
     const first = rot.Rotations![0]!.KeyMaterialId!;
-    const r = await run(['revoke', key.keyId, '--key-material-id', first, '--yes', '--reason', 'drill 2', ...ws.target, '--escrow-dir', ws.path('escrow')]);
+    const r = await run(['revoke', key.keyId, '--key-material-id', first, '--yes', '--reason', 'drill 2', ...ws.target, ...escrowFlags()]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/state\s+PendingImport/);
     const back = await run(['restore', key.keyId, '--no-expiry', ...ws.target, ...escrowFlags(), '--json']);

@@ -22,10 +22,11 @@ import {
   sealEscrow,
   type EscrowOpener,
   type EscrowPayload,
+  type EscrowSidecar,
   type EscrowSummary,
 } from '../../escrow/index.js';
 import { listVersions, nextEscrowVersion, readEscrow, updateSidecar, writeSealedEscrow } from '../../escrow/file-store.js';
-import { bool, str, strs } from '../args.js';
+import { bool, str, strs, type Parsed } from '../args.js';
 import { groupHelpText, helpText, parseCommand } from '../command-spec.js';
 import { ESCROW, ESCROW_ACKNOWLEDGE, ESCROW_EXPORT, ESCROW_INSPECT, ESCROW_RESEAL, ESCROW_VERIFY } from '../specs/escrow.js';
 import { say, type Io } from '../io.js';
@@ -34,7 +35,27 @@ import { readOpener, readSealingInputs } from '../escrow-inputs.js';
 import { operator } from '../bundles.js';
 
 /** Failures of an escrow check that mean "this escrow does not match itself": attention, exit 3. */
-const MISMATCH_CODES = new Set(['ERR_CHECK_VALUE_MISMATCH', 'ERR_ESCROW_MISMATCH', 'ERR_ESCROW_TAMPERED']);
+const MISMATCH_CODES = new Set(['ERR_CHECK_VALUE_MISMATCH', 'ERR_ESCROW_MISMATCH', 'ERR_ESCROW_TAMPERED', 'ERR_ESCROW_ANCHOR_MISMATCH', 'ERR_ESCROW_NOT_ANCHORED']);
+
+/** Whether `escrow verify` was given a target (then it also checks the escrow against KMS). */
+function wantsTarget(p: Parsed): boolean {
+  return ['region', 'profile', 'endpoint-url', 'emulator-state'].some((f) => str(p, f) !== undefined) || bool(p, 'emulator');
+}
+
+/** Proves the opened escrow's KeyMaterialIds and anchors against the key in KMS; a line for the report. */
+async function proveAgainstKms(p: Parsed, io: Io, escrow: { payload: EscrowPayload; sidecar: EscrowSidecar; path: string }): Promise<string> {
+  const { openTarget } = await import('../target.js');
+  const { proveSidecarIds } = await import('../../ceremony/verify.js');
+  const target = await openTarget(p, io);
+  try {
+    const key = await target.kms.describeKey(escrow.sidecar.manifest.keyId);
+    const proven = await proveSidecarIds(target.kms, key, escrow, (s) => say(io, null, `✓ ${s}`));
+    const ids = proven.filter((x) => x.proven !== 'not-imported').length;
+    return `ok: ${ids} material(s) proven in ${target.kms.region} (KMS accepted each under the KeyMaterialId the sidecar names); anchors vouch for the escrow`;
+  } finally {
+    await target.close();
+  }
+}
 
 export async function escrow(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
@@ -64,9 +85,15 @@ async function verify(argv: string[], io: Io): Promise<number> {
   try {
     const loaded = await readEscrow(resolve(io.cwd, file));
     let summary: EscrowSummary;
+    let inKms: string | undefined;
     try {
       const payload = await openEscrow(loaded, opener, { computeCheckValue: checkValue });
-      disposePayload(payload);
+      try {
+        // With a target, the sidecar's KeyMaterialIds are proven against KMS (re-import under each id).
+        if (wantsTarget(p)) inKms = await proveAgainstKms(p, io, { payload, sidecar: loaded.sidecar, path: resolve(io.cwd, file) });
+      } finally {
+        disposePayload(payload);
+      }
       summary = inspectEscrow(loaded.sidecar);
     } catch (e) {
       if (e instanceof KmsByokError && MISMATCH_CODES.has(e.code)) {
@@ -79,7 +106,7 @@ async function verify(argv: string[], io: Io): Promise<number> {
       throw e;
     }
     if (bool(p, 'json')) {
-      printJson(io, { ok: true, file, ...summary });
+      printJson(io, { ok: true, file, ...summary, ...(inKms ? { kms: inKms } : {}) });
     } else {
       printRows(io, [
         ['escrow', `${file} (version ${summary.escrowVersion}, ${summary.sealing})`],
@@ -95,6 +122,7 @@ async function verify(argv: string[], io: Io): Promise<number> {
             .join('  '),
         ]),
         ['result', 'ok: opened; manifest, sidecar, file hashes and check values match'],
+        ['in KMS', inKms],
       ]);
     }
     return ExitCode.ok;

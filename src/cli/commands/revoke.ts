@@ -5,7 +5,7 @@
  */
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import type { RevokeResult } from '../../ceremony/revoke.js';
-import { bool, missing, str } from '../args.js';
+import { bool, missing, str, strs } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { REVOKE } from '../specs/revoke.js';
 import { say, type Io } from '../io.js';
@@ -39,8 +39,14 @@ export async function revoke(argv: string[], io: Io): Promise<number> {
   }
   const key = keys[0]!;
   await assertEscrowFileMatches(p, io, keys);
-  const opener = await optionalOpener(p, io);
   const without = bool(p, 'without-escrow');
+  // Revoke with proof: the escrow is opened and KMS accepts its material before anything is deleted.
+  if (!without && strs(p, 'identity').length === 0 && str(p, 'passphrase-file') === undefined) {
+    throw new KmsByokError('ERR_MISSING_INPUT', 'missing --identity or --passphrase-file: revoke proves the escrow holds the material before deleting it', {
+      hint: `pass --identity FILE (or --passphrase-file FILE) to open the escrow of ${key}; --without-escrow destroys the material for good without that proof`,
+    });
+  }
+  const opener = await optionalOpener(p, io);
   if (without) say(io, 'warning', '--without-escrow: if no escrow holds this material, the key and everything encrypted under it are lost for good');
   try {
     const r = await runCeremony<RevokeResult>(
@@ -56,7 +62,7 @@ export async function revoke(argv: string[], io: Io): Promise<number> {
           ['key', x?.keyArn ?? key],
           ['reason', reason],
           ['deleted', x?.deleted],
-          ['escrow', x?.escrow ? `${x.escrow} (${x.escrowVerified})` : without ? 'NONE (--without-escrow)' : undefined],
+          ['escrow', x?.escrow ? `${x.escrow} (${x.escrowVerified === 'proven' ? 'opened; KMS accepted each material' : 'NOT verified'})` : without ? 'NONE (--without-escrow)' : undefined],
           ['key state after', x?.keyState],
         ],
         outcome: (x) => `revoked: ${x.deleted.length} material(s) deleted, key ${x.keyState}`,
@@ -74,7 +80,7 @@ export async function revoke(argv: string[], io: Io): Promise<number> {
         ['deleted', r.deleted.join(', ')],
         ['state', r.keyState],
         ['reason', r.reason],
-        ['escrow', r.escrow ? `${r.escrow} (${r.escrowVerified === 'opened' ? 'opened and verified' : r.escrowVerified === 'sidecar' ? 'sidecar and hashes checked' : 'NOT verified'})` : 'none'],
+        ['escrow', r.escrow ? `${r.escrow} (${r.escrowVerified === 'proven' ? 'opened; KMS accepted each material' : 'NOT verified'})` : 'none'],
       ]);
     }
     say(io, 'note', `to bring the key back: kms-byok restore ${r.keyId} --expires-in 90d --identity custodian.txt`);

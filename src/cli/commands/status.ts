@@ -88,7 +88,7 @@ function render(io: Io, r: StatusResult): void {
       `${imported}/${k.materials.length}`,
       k.lastRotation ? `${k.lastRotation.slice(0, 10)} (${k.rotationAgeDays}d)` : k.rotationAgeDays !== undefined ? `never (${k.rotationAgeDays}d old)` : '-',
       k.onDemandRotationsLeft === undefined ? '-' : String(k.onDemandRotationsLeft),
-      k.error ? 'UNREADABLE' : k.keyState === 'NotListed' ? 'NOT LISTED' : k.escrow.exists ? (k.escrow.matches ? `v${k.escrow.version} ok` : k.escrow.unconfirmed ? `v${k.escrow.version} UNCONFIRMED` : `v${k.escrow.version} MISMATCH`) : 'MISSING',
+      k.error ? 'UNREADABLE' : k.keyState === 'NotListed' ? 'NOT LISTED' : k.escrow.exists ? (k.escrow.anchors === 'mismatch' ? `v${k.escrow.version} ANCHOR MISMATCH` : k.escrow.matches && k.escrow.anchors === 'not-anchored' ? `v${k.escrow.version} NOT ANCHORED` : k.escrow.matches ? `v${k.escrow.version} ok` : k.escrow.unconfirmed ? `v${k.escrow.version} UNCONFIRMED` : `v${k.escrow.version} MISMATCH`) : 'MISSING',
       k.attention.length > 0 ? 'yes' : '-',
     ]);
   }

@@ -63,6 +63,7 @@ export async function verify(argv: string[], io: Io): Promise<number> {
             ['escrow', ref.path],
             ...result.materials.map((m): [string, string] => [`material ${m.index}`, `${m.checkValue}${m.keyMaterialId ? `  KeyMaterialId ${m.keyMaterialId}` : ''}${m.confirmedByReimport ? '  confirmed by re-import' : ''}`]),
             ['proof', result.proof.summary],
+            ['anchors', result.anchors === 'written' ? 'written now (the key had none; the escrow was proven first)' : result.anchors === 'anchored' ? 'the key\'s tags vouch for this escrow' : 'none'],
             ['result', 'ok: KMS holds exactly the escrowed material'],
           ]);
         return ExitCode.ok;

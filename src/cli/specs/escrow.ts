@@ -3,7 +3,7 @@
  * The commands are in ../commands/escrow.ts.
  */
 import type { CommandGroup, CommandSpec, FlagDecls } from '../command-spec.js';
-import { OUTPUT, SEALING } from './shared.js';
+import { OUTPUT, SEALING, TARGET } from './shared.js';
 
 /** What opens an existing escrow. */
 const OPEN: FlagDecls = {
@@ -29,10 +29,12 @@ expiry, sealed files with SHA-256, versions) and needs no secret.`,
 export const ESCROW_VERIFY: CommandSpec = {
   name: 'escrow verify',
   summary: 'open the escrow and check it whole (exit 3: a check failed)',
-  usage: ['escrow verify FILE (--identity FILE... | --passphrase-file FILE) [--json]'],
+  usage: ['escrow verify FILE (--identity FILE... | --passphrase-file FILE) [TARGET-FLAGS] [--json]'],
   description: `Opens the escrow, checks manifest, sidecar, file hashes and every material's check value,
-and prints the facts — never the material. Exit 3 when a check fails.`,
-  flags: { ...OPEN, ...OUTPUT },
+and prints the facts — never the material. With a target flag (--region, --endpoint-url, --emulator…)
+it also proves each KeyMaterialId the sidecar names by a re-import KMS accepts only for the same
+material, and checks the key's escrow anchors. Exit 3 when a check fails.`,
+  flags: { ...OPEN, ...OUTPUT, ...TARGET },
   examples: ['$ kms-byok escrow verify escrow/1234abcd-….v1.age --identity custodian.txt'],
 };
 

@@ -5,13 +5,14 @@ import { ESCROW_INPUT, OUTPUT, TARGET, keyIdFlag } from './shared.js';
 export const REVOKE: CommandSpec = {
   name: 'revoke',
   summary: 'delete imported key material at once (the BYOK kill switch)',
-  usage: ['revoke KEY (--all | --key-material-id ID) --yes --reason TEXT [flags]'],
+  usage: ['revoke KEY (--all | --key-material-id ID) --yes --reason TEXT (--identity FILE | --passphrase-file FILE | --without-escrow) [flags]'],
   keys: 'one',
   description: `The BYOK kill switch: DeleteImportedKeyMaterial takes effect at once; the key is unusable (PendingImport)
-until restored with kms-byok restore. Refused unless the latest escrow in --escrow-dir holds every
-material being deleted and its files match their hashes (with --identity or --passphrase-file it is
-also opened and its check values verified). --without-escrow overrides that, loudly: without an
-escrow the deletion is permanent.`,
+until restored with kms-byok restore. Before deleting, revoke proves the escrow holds each material the
+way verify does: it opens the escrow (--identity or --passphrase-file, required), checks the escrow's
+anchors on the key, and has KMS accept each material (a re-import under its KeyMaterialId; GetPublicKey
+or GenerateMac for other specs). --without-escrow overrides that, loudly: without an escrow the
+deletion is permanent.`,
   flags: {
     ...keyIdFlag('one'),
     all: { type: 'boolean', help: 'delete every material of the key' },
@@ -23,5 +24,5 @@ escrow the deletion is permanent.`,
     ...ESCROW_INPUT,
     ...TARGET,
   },
-  examples: ['$ kms-byok revoke alias/payments --all --yes --reason "incident 4711: suspected compromise"'],
+  examples: ['$ kms-byok revoke alias/payments --all --yes --reason "incident 4711: suspected compromise" --identity custodian.txt'],
 };

@@ -50,6 +50,11 @@ export const ESCROW_INPUT: FlagDecls = {
   transcript: { type: 'string', value: 'FILE', help: 'ceremony transcript to append to (default <escrow dir>/transcript.md)', group: 'Escrow flags' },
   resume: { type: 'boolean', help: 'continue an interrupted run (re-running the same command does the same)', group: 'Escrow flags' },
   'notify-command': { type: 'string', value: 'CMD', help: 'run CMD (sh -c) afterwards with the JSON result on stdin (30 s limit)', group: 'Escrow flags' },
+  'discard-journal': {
+    type: 'boolean',
+    help: "drop an unfinished run's journal whose inputs differ from this command's (it says what\nit abandons), then start afresh",
+    group: 'Escrow flags',
+  },
 };
 
 const FLEET_GROUP = 'Fleet flags (see docs/fleet.md)';
