@@ -25,7 +25,8 @@ import { bool, missing, str, strs, type Parsed } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { ONBOARD } from '../specs/onboard.js';
 import { say, type Io } from '../io.js';
-import { printJson, printRows } from '../render.js';
+import { printRows } from '../render.js';
+import { escrowRef, printDocument } from '../documents.js';
 import { assertTargetChosen, openTarget } from '../target.js';
 import { openEscrowVault, readSealingInputs } from '../escrow-inputs.js';
 import { latestEscrow, openJournal } from '../lifecycle-edge.js';
@@ -241,7 +242,8 @@ async function recordOnboard(
 
 function render(io: Io, r: OnboardResult, json: boolean, target: string): void {
   if (json) {
-    printJson(io, { ...r, target });
+    const { path, sidecarPath, files } = r.escrow;
+    printDocument(io, { ...r, escrow: escrowRef(path, { sidecarPath, files }), target });
     return;
   }
   printRows(io, [
@@ -305,7 +307,7 @@ async function exportParameters(
       sha256: bundle.sha256,
       target: target.label,
     };
-    if (bool(p, 'json')) printJson(io, result);
+    if (bool(p, 'json')) printDocument(io, result);
     else {
       printRows(io, [
         ['key', result.keyArn],

@@ -12,7 +12,8 @@ import { bool, missing, str, strs } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { RESTORE } from '../specs/restore.js';
 import { say, type Io } from '../io.js';
-import { printJson, printRows } from '../render.js';
+import { printRows } from '../render.js';
+import { lifecycleDocument, printDocument, reimportDocument } from '../documents.js';
 import { parseExpiry } from './onboard.js';
 import { escrowDirOf, optionalOpener, runCeremony } from '../lifecycle-cli.js';
 import { keyIdOf, loadEscrowRef, operatorName } from '../lifecycle-edge.js';
@@ -74,7 +75,7 @@ export async function restore(argv: string[], io: Io): Promise<number> {
           return runReimport({ key, expiry, mode: 'restore' }, deps);
         },
       );
-      if (bool(p, 'json')) printJson(io, r);
+      if (bool(p, 'json')) printDocument(io, reimportDocument(r));
       else renderReimport(io, r);
       return ExitCode.ok;
     }
@@ -138,7 +139,7 @@ export async function restore(argv: string[], io: Io): Promise<number> {
         }
       },
     );
-    if (bool(p, 'json')) printJson(io, { ...result, note: NOT_DECRYPTABLE });
+    if (bool(p, 'json')) printDocument(io, { ...lifecycleDocument(result), note: NOT_DECRYPTABLE });
     else {
       printRows(io, [
         ['new key', result.keyArn],

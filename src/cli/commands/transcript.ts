@@ -10,7 +10,8 @@ import { bool, str } from '../args.js';
 import { groupHelpText, helpText, parseCommand } from '../command-spec.js';
 import { TRANSCRIPT, TRANSCRIPT_VERIFY } from '../specs/transcript.js';
 import { say, type Io } from '../io.js';
-import { printJson, printRows } from '../render.js';
+import { printRows } from '../render.js';
+import { printDocument } from '../documents.js';
 
 export async function transcript(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
@@ -42,7 +43,10 @@ export async function transcript(argv: string[], io: Io): Promise<number> {
       hint: 'give the transcript.md a ceremony wrote (in the escrow directory, or the --transcript FILE it was given)',
     });
   }
-  if (bool(p, 'json')) printJson(io, { file, ...check });
+  if (bool(p, 'json')) {
+    const { ok, foreign: _foreign, ...rest } = check;
+    printDocument(io, { path: resolve(io.cwd, file), intact: ok, ...rest });
+  }
   else printRows(io, [['transcript', file], ['entries', String(check.entries)], ['head', check.head], ['result', check.ok ? 'ok: the chain is intact' : `BROKEN at entry ${check.broken!.entry}: ${check.broken!.reason}`]]);
   if (!check.ok) {
     say(io, 'error', `the transcript chain is broken at entry ${check.broken!.entry}: ${check.broken!.reason}`);
