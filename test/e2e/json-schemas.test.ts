@@ -95,6 +95,11 @@ describe('every command --json validates against docs/schemas', () => {
     expect(attention.needsAttention).toBe(true);
     success('status', await inWs(['status', a.keyId, ...ws.target, '--escrow-dir', 'escrow', '--format', 'json']));
     failure(await inWs(['status', ...ws.target, '--warn-days', 'many', '--json']), 'ERR_INVALID_ARGUMENT', 2);
+    failure(await inWs(['status', ...ws.target, '--warn-days', 'many', '--format=json']), 'ERR_INVALID_ARGUMENT', 2);
+    // Without --json the error stays on stderr only.
+    const human = await inWs(['status', ...ws.target, '--warn-days', 'many']);
+    expect(human.code).toBe(2);
+    expect(human.stdout).toBe('');
   });
 
   it('verify, and its error', async () => {
