@@ -8,6 +8,7 @@ import { KmsByokError } from '../core/errors.js';
 import type { StatusResult } from '../ceremony/status.js';
 import type { ReimportResult } from '../ceremony/reimport.js';
 import type { RotateInPlaceResult } from '../ceremony/rotate.js';
+import type { OnboardResult } from '../ceremony/onboard.js';
 import type { FleetReport } from './fleet.js';
 import type { EscrowSummary } from '../escrow/store.js';
 import type { Io } from './io.js';
@@ -99,6 +100,12 @@ export function lifecycleDocument<T extends { escrow?: string | undefined; verif
   const { escrow, verified, ...rest } = r;
   const v = verification(verified);
   return { ...rest, ...(escrow !== undefined ? { escrow: escrowRef(escrow) } : {}), ...(v ? { verified: v } : {}) };
+}
+
+/** `onboard`: the result with its escrow as the escrow reference. */
+export function onboardDocument(r: OnboardResult): object {
+  const { path, sidecarPath, files } = r.escrow;
+  return { ...r, escrow: escrowRef(path, { sidecarPath, files }) };
 }
 
 /** `reimport`/`restore`: a lifecycle document whose multi-Region replicas are documents of the same shape. */

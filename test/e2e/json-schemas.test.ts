@@ -112,6 +112,16 @@ describe('every command --json validates against docs/schemas', () => {
     const many = success('reimport', await inWs(['reimport', a.keyId, b.keyId, 'alias/json-none', ...ws.target, '--identity', alice.path, '--escrow-dir', 'escrow', '--expires-in', '90d', '--json']), [1]);
     expect(many.failures).toEqual([expect.objectContaining({ key: 'alias/json-none', error: expect.objectContaining({ code: 'ERR_KMS_NOT_FOUND' }) })]);
     failure(await inWs(['reimport', a.keyId, ...ws.target, '--escrow-dir', 'escrow', '--expires-in', '90d', '--json']), 'ERR_MISSING_INPUT', 2);
+    // The --notify-command hook gets the same result shape, in an envelope (notify.schema.json).
+    const hook = ['--notify-command', `cat > ${ws.path('notified.json')}`];
+    success('reimport', await inWs(['reimport', a.keyId, ...ws.target, '--identity', alice.path, '--escrow-dir', 'escrow', '--expires-in', '90d', '--json', ...hook]));
+    const notified = JSON.parse(readFileSync(ws.path('notified.json'), 'utf8')) as { result: unknown };
+    expectValid('notify', notified);
+    expect(ajv.getSchema('reimport.schema.json#/$defs/result')!(notified.result)).toBe(true);
+    failure(await inWs(['reimport', 'alias/json-none', ...ws.target, '--identity', alice.path, '--escrow-dir', 'escrow', '--expires-in', '90d', '--json', ...hook]), 'ERR_KMS_NOT_FOUND');
+    const failed = JSON.parse(readFileSync(ws.path('notified.json'), 'utf8')) as { ok: boolean; error: { code: string } };
+    expectValid('notify', failed);
+    expect(failed).toMatchObject({ ok: false, error: { code: 'ERR_KMS_NOT_FOUND' } });
   });
 
   it('escrow inspect, verify, export, acknowledge, reseal, and their errors', async () => {

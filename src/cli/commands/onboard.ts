@@ -26,7 +26,7 @@ import { helpText, parseCommand } from '../command-spec.js';
 import { ONBOARD } from '../specs/onboard.js';
 import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
-import { escrowRef, printDocument } from '../documents.js';
+import { onboardDocument, printDocument } from '../documents.js';
 import { assertTargetChosen, openTarget } from '../target.js';
 import { openEscrowVault, readSealingInputs } from '../escrow-inputs.js';
 import { latestEscrow, openJournal } from '../lifecycle-edge.js';
@@ -232,7 +232,7 @@ async function recordOnboard(
   const hook = str(p, 'notify-command');
   if (hook !== undefined) {
     const { notify } = await import('../notify.js');
-    await notify(io, hook, notifyDocument('onboard', r.result, r.failure));
+    await notify(io, hook, notifyDocument('onboard', r.result && onboardDocument(r.result), r.failure));
   }
   if (unrecorded !== undefined) {
     if (r.result !== undefined) throw transcriptFailure(transcript, outcome, unrecorded);
@@ -242,8 +242,7 @@ async function recordOnboard(
 
 function render(io: Io, r: OnboardResult, json: boolean, target: string): void {
   if (json) {
-    const { path, sidecarPath, files } = r.escrow;
-    printDocument(io, { ...r, escrow: escrowRef(path, { sidecarPath, files }), target });
+    printDocument(io, { ...onboardDocument(r), target });
     return;
   }
   printRows(io, [

@@ -67,6 +67,7 @@ export async function reimport(argv: string[], io: Io): Promise<number> {
             ['materials', r?.materials.map((m) => `${m.index}: ${m.keyMaterialId ?? 'no id'} ${m.reimported ? `re-imported, ${m.validTo ? `ValidTo ${m.validTo}` : 'no expiry'}` : 'unchanged'}`)],
           ],
           outcome: (r) => r.action,
+          document: reimportDocument,
           keyOf: (r) => r.keyId,
           quiet: (r) => r.action === 'not-due',
         },

@@ -68,6 +68,7 @@ export async function restore(argv: string[], io: Io): Promise<number> {
             ['materials', x?.materials.map((m) => `${m.index}: ${m.keyMaterialId ?? 'no id'} ${m.reimported ? 're-imported' : 'already imported'}`)],
           ],
           outcome: (x) => x.action,
+          document: reimportDocument,
           keyOf: (x) => x.keyId,
         },
         async ({ deps }) => {
@@ -100,6 +101,7 @@ export async function restore(argv: string[], io: Io): Promise<number> {
           ['escrow', x?.escrow],
         ],
         outcome: (x) => `new key ${x.keyId} ${x.keyState}`,
+        document: lifecycleDocument,
         keyOf: (x) => x.keyId,
       },
       async ({ deps }) => {

@@ -61,6 +61,7 @@ export async function revoke(argv: string[], io: Io): Promise<number> {
           ['key state after', x?.keyState],
         ],
         outcome: (x) => `revoked: ${x.deleted.length} material(s) deleted, key ${x.keyState}`,
+        document: lifecycleDocument,
         keyOf: (x) => x.keyId,
       },
       async ({ deps }) => {

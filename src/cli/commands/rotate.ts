@@ -69,6 +69,7 @@ export async function rotate(argv: string[], io: Io): Promise<number> {
             ['on-demand rotations left', x ? String(x.onDemandRotationsLeft) : undefined],
           ],
           outcome: (x) => `rotated in place; ${x.keyMaterialId} is CURRENT`,
+          document: rotateInPlaceDocument,
           keyOf: (x) => x.keyId,
         },
         async ({ deps }) => {
@@ -111,6 +112,7 @@ export async function rotate(argv: string[], io: Io): Promise<number> {
           ['escrow', x?.escrow],
         ],
         outcome: (x) => `new key ${x.keyId}; aliases moved; old key ${x.oldKeyState}`,
+        document: lifecycleDocument,
         keyOf: (x) => x.keyId,
       },
       async ({ deps }) => {
