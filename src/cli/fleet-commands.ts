@@ -101,7 +101,8 @@ export function statusPlan(p: Parsed, io: Io): Promise<number> {
     const k = r.keys[0]!;
     return {
       status: k.attention.length > 0 ? 'attention' : 'ok',
-      action: k.keyState,
+      keyState: k.keyState,
+      attention: k.attention,
       keyId: k.keyId,
       ...(k.validTo ? { validTo: k.validTo } : {}),
       detail: k.attention.length > 0 ? k.attention.join('; ') : `escrow ${k.escrow.exists ? (k.escrow.matches ? `v${k.escrow.version} ok` : 'MISMATCH') : 'MISSING'}`,

@@ -19,7 +19,7 @@ import { parsePlan, planProblems, requireForCommand, type Plan, type PlanEntry }
 import { RateLimiter, limitKms, resolveRates, runPool, type LimiterClock } from '../ceremony/fleet-limiter.js';
 import { bool, str, strs, type Parsed } from './args.js';
 import { say, type Io } from './io.js';
-import { printJson } from './render.js';
+import { fleetDocument, printDocument } from './documents.js';
 import { appendTranscript, preflightTranscript, transcriptFailure } from './transcript-file.js';
 import { assertDirectorySafe, openAppendOnly, readAllFrom, replaceAtomic } from '../escrow/safe-files.js';
 import { operatorName } from './lifecycle-edge.js';
@@ -46,7 +46,12 @@ export interface FleetRow {
    * (not started: the run was stopped by a signal; `--resume` runs it).
    */
   status: 'ok' | 'failed' | 'attention' | 'skipped' | 'stopped';
+  /** What reimport/restore did (their rows only). */
   action?: string;
+  /** The key's state in KMS (status rows only). */
+  keyState?: string;
+  /** What needs action (status rows only). */
+  attention?: string[];
   keyId?: string;
   validTo?: string;
   detail?: string;
@@ -282,7 +287,7 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
   };
   let unrecorded: unknown;
   if (command !== 'status') await transcript(io, transcriptPath, report, sha256, retries).catch((e: unknown) => void (unrecorded = e));
-  if (bool(p, 'json')) printJson(io, report);
+  if (bool(p, 'json')) printDocument(io, fleetDocument(report));
   else renderTable(io, report);
   if (unrecorded !== undefined) {
     // The keys' results above stand; the run's record is missing: that is a failure (exit 1).
@@ -332,7 +337,7 @@ function renderTable(io: Io, r: FleetReport): void {
       k.keyId ?? k.key,
       k.region,
       k.profile ?? '-',
-      k.status === 'ok' ? (k.action ?? 'ok') : k.status,
+      k.status === 'ok' ? (k.action ?? k.keyState ?? 'ok') : k.status,
       k.status === 'failed' ? `${k.code}: ${k.message}` : [k.validTo ? `ValidTo ${k.validTo}` : undefined, k.detail].filter(Boolean).join('  ') || '-',
     ]);
   }

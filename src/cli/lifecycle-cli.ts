@@ -18,6 +18,7 @@ import { say, type Io } from './io.js';
 import { openTarget, type Target } from './target.js';
 import { readOpener } from './escrow-inputs.js';
 import { notify, type NotifyDocument } from './notify.js';
+import { errorDocument, SCHEMA_VERSION } from './documents.js';
 import { fileEscrowStore, keyIdOf, latestEscrow, openJournal, operatorName, type CliJournal, type EscrowStoreOptions } from './lifecycle-edge.js';
 import { findLatestVersion } from '../escrow/file-store.js';
 /** Flags that do not shape a ceremony (secrets' files, output, audit, pacing): left out of a journal's inputs. */
@@ -87,6 +88,8 @@ export async function runCeremony<T>(
     /** Transcript fields from the result (or from what is known when it failed). */
     record: (result: T | undefined) => TranscriptRecord['fields'];
     outcome: (result: T) => string;
+    /** The result as its `--json` document (src/cli/documents.ts): what the notify hook gets as `result`. */
+    document?: (result: T) => object;
     /** Name the journal by the subject as given (an alias), not by the key it resolves to now. */
     literalSubject?: boolean;
     /** The key whose escrow facts (custodians, file hashes, check values, wrapping) the entry records. */
@@ -171,7 +174,7 @@ export async function runCeremony<T>(
     }
     await target.close();
     const hook = str(p, 'notify-command');
-    if (hook !== undefined) await notify(io, hook, notifyDocument(c.ceremony, result, failure));
+    if (hook !== undefined) await notify(io, hook, notifyDocument(c.ceremony, result !== undefined && c.document ? c.document(result) : result, failure));
     if (unrecorded !== undefined) {
       // A ceremony without its record failed as a record (exit 1), after saying what KMS did; one
       // that failed anyway keeps its own error, and the missing entry is said on stderr.
@@ -278,10 +281,13 @@ export function transcriptPathOf(p: Parsed, io: Io, escrowDir: string): string {
   return t ? resolve(io.cwd, t) : resolve(escrowDir, 'transcript.md');
 }
 
-/** The hook's document: the result object the JSON output prints, or the error's code and message. */
+/**
+ * The hook's document (docs/schemas/notify.schema.json): the result as the `--json` document shapes
+ * it, or the error object of the JSON error document.
+ */
 export function notifyDocument(ceremony: string, result: unknown, failure: unknown): NotifyDocument {
-  const doc: NotifyDocument = { ceremony, ok: result !== undefined, time: new Date().toISOString() };
+  const doc: NotifyDocument = { schemaVersion: SCHEMA_VERSION, ceremony, ok: result !== undefined, time: new Date().toISOString() };
   if (result !== undefined) doc.result = result;
-  else doc.error = failure instanceof KmsByokError ? { code: failure.code, message: failure.message } : { code: 'ERR_INTERNAL', message: failure instanceof Error ? failure.message : String(failure) };
+  else doc.error = errorDocument(failure).error;
   return doc;
 }

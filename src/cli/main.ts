@@ -9,6 +9,8 @@ import { signalExitCode } from './cancel.js';
 import { closestFlag, parseFlags } from './args.js';
 import { declaredHelp, flagSpec, isGroup } from './command-spec.js';
 import { say, type Io } from './io.js';
+import { asksForJson, errorDocument } from './documents.js';
+import { printJson } from './render.js';
 import { resolveDeclared, topLevelHelp } from './specs/index.js';
 
 export type CommandFn = (argv: string[], io: Io) => Promise<number>;
@@ -34,8 +36,16 @@ const COMMANDS: Record<string, () => Promise<CommandFn>> = {
 export const VERSION = '0.1.0';
 
 /** Runs one kms-byok invocation and returns its exit code. Never throws. */
-export async function main(argv: string[], io: Io): Promise<number> {
+export async function main(argv: string[], given: Io): Promise<number> {
   const [command, ...rest] = argv;
+  // With --json, a failure is also a JSON document on stdout (docs/json.md, "Errors") — unless the
+  // command already printed its document (one document per run).
+  let printed = false;
+  const io: Io = { ...given, stdout: { write: (t) => ((printed = true), given.stdout.write(t)) } };
+  const asJson = (code: number, e: unknown): number => {
+    if (!printed && asksForJson(argv)) printJson(given, errorDocument(e));
+    return code;
+  };
   try {
     if (command === undefined && io.interactive && !io.env.CI) {
       // No arguments on a terminal: the ceremony wizard.
@@ -54,9 +64,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (!load) throw unknownCommand(command);
     if (asksForHelp(argv, io)) return ExitCode.ok;
     const code = await (await load())(rest, io);
-    return io.cancel.cutShort() ? reportInterrupted(undefined, argv, io) : code;
+    if (!io.cancel.cutShort()) return code;
+    const interrupted = reportInterrupted(undefined, argv, io);
+    return asJson(interrupted.code, interrupted.error);
   } catch (e) {
-    return io.cancel.cutShort() || (e instanceof KmsByokError && e.code === 'ERR_CANCELLED' && io.cancel.reason()) ? reportInterrupted(e, argv, io) : reportError(e, io);
+    if (io.cancel.cutShort() || (e instanceof KmsByokError && e.code === 'ERR_CANCELLED' && io.cancel.reason())) {
+      const interrupted = reportInterrupted(e, argv, io);
+      return asJson(interrupted.code, interrupted.error);
+    }
+    return asJson(reportError(e, io), e);
   }
 }
 
@@ -69,17 +85,21 @@ function shellWord(arg: string): string {
  * A command stopped by a signal (`cli/cancel.ts`): what is done, what stopped it, and the command that
  * finishes it — the same argv, plus `--resume` for a fleet run (`--plan`). Exit 128 + the signal.
  */
-function reportInterrupted(e: unknown, argv: string[], io: Io): number {
+function reportInterrupted(e: unknown, argv: string[], io: Io): { code: number; error: KmsByokError } {
   const signal = io.cancel.reason() ?? 'SIGINT';
   const done = io.cancel.done();
   const what = e instanceof KmsByokError ? e.message : 'stopped before the work was done';
-  say(io, null, `interrupted by ${signal}: ${what}; ${done.length > 0 ? `done before stopping: ${done.join(', ')}` : 'no KMS call that changes state completed'}`);
+  const message = `interrupted by ${signal}: ${what}; ${done.length > 0 ? `done before stopping: ${done.join(', ')}` : 'no KMS call that changes state completed'}`;
+  say(io, null, message);
   if (e instanceof KmsByokError && e.hint) say(io, 'note', e.hint);
   const fleet = argv.some((a) => a === '--plan' || a.startsWith('--plan='));
   const again = fleet && !argv.includes('--resume') ? [...argv, '--resume'] : argv;
-  say(io, 'hint', `re-run the same command to finish: kms-byok ${again.map(shellWord).join(' ')}`);
+  const hint = `re-run the same command to finish: kms-byok ${again.map(shellWord).join(' ')}`;
+  say(io, 'hint', hint);
   io.stderr.write('kms-byok: code: ERR_CANCELLED\n');
-  return signalExitCode(signal);
+  // The JSON error document (with --json) carries the same message, the note and the re-run command.
+  const note = e instanceof KmsByokError && e.hint ? `${e.hint}; ` : '';
+  return { code: signalExitCode(signal), error: new KmsByokError('ERR_CANCELLED', message, { hint: `${note}${hint}` }) };
 }
 
 /** `kms-byok help CMD [SUB]`: the declaration's help, the same text as `kms-byok CMD [SUB] --help`. */

@@ -1,6 +1,6 @@
 /**
  * `--notify-command CMD`: after a ceremony, runs CMD through `sh -c` with one JSON document on stdin
- * (`{ ceremony, ok, result | error }` — never key material). The ceremony's outcome stands whatever
+ * (`{ schemaVersion, ceremony, ok, time, result | error }`, docs/json.md — never key material). The ceremony's outcome stands whatever
  * the hook does: a failing, crashing or hanging hook (killed after `timeoutMs`) is reported on stderr
  * as a warning and changes neither the output nor the exit code.
  */
@@ -10,11 +10,12 @@ import { say, type Io } from './io.js';
 export const NOTIFY_TIMEOUT_MS = 30_000;
 
 export interface NotifyDocument {
+  schemaVersion: number;
   ceremony: string;
   ok: boolean;
   time: string;
   result?: unknown;
-  error?: { code: string; message: string };
+  error?: { code: string; message: string; hint?: string };
 }
 
 /** Runs the hook; resolves when it exits or is killed. Never throws. */

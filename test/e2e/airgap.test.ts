@@ -48,7 +48,7 @@ function reFingerprint(path: string, edit: (b: Record<string, unknown>) => void,
 describe('air-gapped ceremony: symmetric key, step 2 offline in a child process', () => {
   let step1: Record<string, string>;
   let step2: ReturnType<typeof offline>;
-  let step2Json: Record<string, string>;
+  let step2Json: Record<string, string> & { escrow?: { path: string } };
 
   beforeAll(async () => {
     const r1 = await run(['onboard', '--yes', ...ws.target, '--export-parameters', 'params.json', '--alias', 'alias/airgap', '--expires-in', '30d', '--json'], { cwd: ws.dir });
@@ -56,7 +56,7 @@ describe('air-gapped ceremony: symmetric key, step 2 offline in a child process'
     step1 = r1.json();
     step2 = offline(['wrap', '--parameters', 'params.json', '--recipient', alice.recipient, '--out', 'import.json', '--escrow-dir', 'escrow', '--json']);
     expect(step2.code, step2.stderr).toBe(0);
-    step2Json = JSON.parse(step2.stdout) as Record<string, string>;
+    step2Json = JSON.parse(step2.stdout) as typeof step2Json;
   }, 30_000);
 
   it('step 1 created the key and alias, fetched parameters, imported nothing, and wrote a 0600 bundle', async () => {
@@ -87,7 +87,7 @@ describe('air-gapped ceremony: symmetric key, step 2 offline in a child process'
     expect(step2.stderr).toContain(groups.slice(0, 8).join(' '));
     expect(step2Json.parametersSha256).toBe(step1.sha256);
     expect(step2Json.checkValue).toMatch(/^cmac-aes:[0-9A-F]{6}$/);
-    expect(existsSync(step2Json.escrow!)).toBe(true);
+    expect(existsSync(step2Json.escrow!.path)).toBe(true);
     expect(statSync(ws.path('import.json')).mode & 0o777).toBe(0o600);
     expect(step2.stderr.indexOf('material sealed in escrow')).toBeLessThan(step2.stderr.indexOf('wrote the import bundle'));
   });
@@ -129,13 +129,14 @@ describe('air-gapped ceremony: symmetric key, step 2 offline in a child process'
     expect(r.code, r.stderr).toBe(0);
     const out = r.json<Record<string, unknown>>();
     expect(out).toMatchObject({ keyArn: step1.keyArn, alias: 'alias/airgap', keyState: 'Enabled', checkValue: step2Json.checkValue, verified: { method: 'encrypt-decrypt' } });
-    expect(out.sidecar).toMatch(/\.json$/);
-    const sidecar = JSON.parse(readFileSync(out.sidecar as string, 'utf8')) as { materials: { keyMaterialId?: string; validTo: unknown[] }[] };
+    const escrow = out.escrow as { path: string; sidecarPath: string };
+    expect(escrow.sidecarPath).toBe(`${step2Json.escrow!.path}.json`);
+    const sidecar = JSON.parse(readFileSync(escrow.sidecarPath, 'utf8')) as { materials: { keyMaterialId?: string; validTo: unknown[] }[] };
     expect(sidecar.materials[0]!.keyMaterialId).toBe(out.keyMaterialId);
     expect(sidecar.materials[0]!.validTo).toHaveLength(1);
     const d = await ws.kms.send(new DescribeKeyCommand({ KeyId: 'alias/airgap' }));
     expect(d.KeyMetadata?.KeyState).toBe('Enabled');
-    const v = await run(['escrow', 'verify', step2Json.escrow!, '--identity', alice.path], { cwd: ws.dir });
+    const v = await run(['escrow', 'verify', step2Json.escrow!.path, '--identity', alice.path], { cwd: ws.dir });
     expect(v.code, v.stderr).toBe(0);
     expect(v.stdout).toContain(step2Json.checkValue!);
   });
@@ -201,7 +202,7 @@ describe('air-gapped ceremony: other key kinds, refusals, recovery', () => {
     expect(r.stderr).toContain('hint: record them once the escrow directory is reachable: kms-byok import --bundle FILE --escrow-dir DIR --record-only');
     const rec = await run(['import', ...ws.target, '--bundle', 'rec-import.json', '--escrow-dir', 'escrow-rec', '--record-only', '--json'], { cwd: ws.dir });
     expect(rec.code, rec.stderr).toBe(0);
-    const sidecar = JSON.parse(readFileSync(rec.json<{ sidecar: string }>().sidecar, 'utf8')) as { materials: { keyMaterialId?: string }[] };
+    const sidecar = JSON.parse(readFileSync(rec.json<{ escrow: { sidecarPath: string } }>().escrow.sidecarPath, 'utf8')) as { materials: { keyMaterialId?: string }[] };
     expect(sidecar.materials[0]!.keyMaterialId).toMatch(/^[0-9a-f]{64}$/);
   });
 });

@@ -118,9 +118,9 @@ describe('rotate --in-place survives SIGKILL after every journal step', () => {
     const again = await cli(args);
     expect(again.code, again.stderr).toBe(0);
     if (step !== 'verified') expect(again.stderr).toMatch(/resuming an unfinished rotate-in-place/);
-    const out = JSON.parse(again.stdout) as { keyMaterialId: string; materials: number; escrowVersion: number };
+    const out = JSON.parse(again.stdout) as { keyMaterialId: string; materialCount: number; escrow: { version: number } };
     // Exactly one rotation happened: two materials, escrow version 2, whatever step the crash hit.
-    expect(out).toMatchObject({ materials: 2, escrowVersion: 2 });
+    expect(out).toMatchObject({ materialCount: 2, escrow: { version: 2 } });
     const d = await ws.kms.send(new DescribeKeyCommand({ KeyId: key.keyId }));
     expect(d.KeyMetadata!.KeyState).toBe('Enabled');
     expect(d.KeyMetadata!.CurrentKeyMaterialId).toBe(out.keyMaterialId);

@@ -70,8 +70,8 @@ describe('escrow reseal to a 2-of-3 set', () => {
   beforeAll(async () => {
     const r = await run(['escrow', 'reseal', escrowFile, '--identity', alice.path, '--json', '--recipient', `bob=${bob.recipient}`, '--recipient', `carol=${carol.recipient}`, '--recipient', `dan=${dan.recipient}`, '--threshold', '2']);
     expect(r.code, r.stderr).toBe(0);
-    v2 = r.json<{ file: string; escrowVersion: number }>().file;
-    expect(r.json<{ escrowVersion: number }>().escrowVersion).toBe(2);
+    v2 = r.json<{ escrow: { path: string; version: number } }>().escrow.path;
+    expect(r.json<{ escrow: { version: number } }>().escrow.version).toBe(2);
   });
 
   it('any two custodians open the new version; one alone is told how many are missing', async () => {
@@ -159,7 +159,7 @@ describe('escrow acknowledge', () => {
     const file = r.json<{ escrow: { path: string } }>().escrow.path;
     const ack = await run(['escrow', 'acknowledge', file, '--identity', carol.path, '--name', 'Carol Example', '--json']);
     expect(ack.code, ack.stderr).toBe(0);
-    expect(ack.json<{ role: string; file: string }>()).toMatchObject({ role: 'share', file: expect.stringMatching(/\.share-2\.age$/) });
+    expect(ack.json<{ file: { role: string; name: string } }>()).toMatchObject({ file: { role: 'share', name: expect.stringMatching(/\.share-2\.age$/) } });
     const transcript = readFileSync(ws.path('escrow-ack/transcript.md'), 'utf8');
     expect(transcript).toContain('Carol Example (carol)');
     expect(transcript).toContain('custodian acknowledgement');

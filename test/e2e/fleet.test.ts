@@ -149,9 +149,9 @@ describe('reimport --plan', () => {
     writeFileSync(plan, JSON.stringify({ version: 1, defaults: { escrowDir: 'escrow', identity: 'alice.txt', expiresIn: '100d' }, keys: [{ key: keys[0]!.keyId, region: keys[0]!.region }, { key: keys[1]!.keyId, region: keys[1]!.region, profile: 'kms-byok-test-no-such-profile' }] }));
     const r = await run(['reimport', '--plan', plan, '--endpoint-url', emu.endpoint, '--json'], { cwd: ws.dir, env: { HOME: ws.dir } });
     expect(r.code).toBe(1);
-    const rows = r.json<Report>().keys as { status: string; code?: string; hint?: string }[];
+    const rows = r.json<Report>().keys as { status: string; error?: { code: string; hint?: string } }[];
     expect(rows[0]).toMatchObject({ status: 'ok' });
-    expect(rows[1]).toMatchObject({ status: 'failed', code: 'ERR_KMS_CREDENTIALS', hint: expect.any(String) });
+    expect(rows[1]).toMatchObject({ status: 'failed', error: { code: 'ERR_KMS_CREDENTIALS', hint: expect.any(String) } });
     expect(r.stderr).toContain('ERR_KMS_CREDENTIALS');
   });
 

@@ -42,8 +42,8 @@ describe('status, reimport and restore of an expiring key', () => {
   it('status shows the key, its material, days left and a matching escrow; exit 3 inside --warn-days', async () => {
     const ok = await run(['status', key.keyId, ...ws.target, '--escrow-dir', ws.path('escrow'), '--warn-days', '5', '--json']);
     expect(ok.code, ok.stderr).toBe(0);
-    const s = ok.json<{ keys: { keyState: string; daysLeft: number; materials: unknown[]; escrow: { exists: boolean; matches: boolean }; onDemandRotationsLeft: number }[] }>();
-    expect(s.keys[0]).toMatchObject({ keyState: 'Enabled', escrow: { exists: true, matches: true }, onDemandRotationsLeft: 25 });
+    const s = ok.json<{ keys: { keyState: string; daysLeft: number; materials: unknown[]; escrowCheck: { exists: boolean; matches: boolean }; onDemandRotationsLeft: number }[] }>();
+    expect(s.keys[0]).toMatchObject({ keyState: 'Enabled', escrowCheck: { exists: true, matches: true }, onDemandRotationsLeft: 25 });
     expect(s.keys[0]!.daysLeft).toBeGreaterThanOrEqual(9);
     expect(s.keys[0]!.materials).toHaveLength(1);
     const warn = await run(['status', 'alias/life', ...ws.target, '--escrow-dir', ws.path('escrow'), '--warn-days', '30']);
@@ -107,7 +107,7 @@ describe('status, reimport and restore of an expiring key', () => {
     writeFileSync(ws.path('edited.md'), text.replace(/- \*\*outcome\*\*: restored/, '- **outcome**: nothing happened'));
     const bad = await run(['transcript', 'verify', ws.path('edited.md'), '--json']);
     expect(bad.code).toBe(3);
-    expect(bad.json<{ ok: boolean; broken: { reason: string } }>()).toMatchObject({ ok: false, broken: { reason: expect.stringContaining('edited') } });
+    expect(bad.json<{ intact: boolean; broken: { reason: string } }>()).toMatchObject({ intact: false, broken: { reason: expect.stringContaining('edited') } });
   });
 });
 
@@ -137,9 +137,9 @@ describe('bad input is refused before anything changes', () => {
   it('reimport of several keys renews every key it can and exits 1 naming the ones that failed', async () => {
     const r = await run(['reimport', b.keyId, 'alias/does-not-exist', ...ws.target, ...escrowFlags(), '--no-expiry', '--json']);
     expect(r.code).toBe(1);
-    const out = r.json<{ keys: { keyId: string; action: string }[]; failures: { key: string; code: string }[] }>();
+    const out = r.json<{ keys: { keyId: string; action: string }[]; failures: { key: string; error: { code: string } }[] }>();
     expect(out.keys.map((k) => [k.keyId, k.action])).toEqual([[b.keyId, 'reimported']]);
-    expect(out.failures).toEqual([expect.objectContaining({ key: 'alias/does-not-exist', code: 'ERR_KMS_NOT_FOUND' })]);
+    expect(out.failures).toEqual([expect.objectContaining({ key: 'alias/does-not-exist', error: expect.objectContaining({ code: 'ERR_KMS_NOT_FOUND' }) })]);
     expect(r.stderr).toMatch(/error: 1 of 2 keys failed: alias\/does-not-exist/);
   });
 

@@ -156,7 +156,8 @@ describe('transcript verify on a file that is not a transcript', () => {
     expect(r.stderr).toMatch(/^kms-byok: error: .*notes\.md is not a kms-byok transcript$/m);
     expect(r.stderr).toContain('kms-byok: code: ERR_NOT_A_TRANSCRIPT\n');
     expect(r.stderr).not.toMatch(/broken/i);
-    expect(r.stdout).toBe('');
+    // --json: the error document (docs/json.md), not a transcript check result
+    expect(JSON.parse(r.stdout)).toMatchObject({ schemaVersion: 1, ok: false, error: { code: 'ERR_NOT_A_TRANSCRIPT' } });
   });
 
   it('a real transcript with an edited entry, or without its header, is still broken: exit 3', async () => {

@@ -71,7 +71,7 @@ describe('--notify-command', () => {
     let stderr = '';
     const io = { stdout: { write: () => {} }, stderr: { write: (t: string) => void (stderr += t) }, stdin: Readable.from([]), env: { PATH: process.env.PATH }, cwd: ws.dir, interactive: false, stderrIsTTY: false, cancel: neverCancelled() } as unknown as Io;
     const started = Date.now();
-    await notify(io, 'sleep 30', { ceremony: 'test', ok: true, time: new Date().toISOString() }, 300);
+    await notify(io, 'sleep 30', { schemaVersion: 1, ceremony: 'test', ok: true, time: new Date().toISOString() }, 300);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(stderr).toContain('did not finish within 300 ms and was stopped');
   });

@@ -56,8 +56,8 @@ describe('multi-Region', () => {
     const before = ws.emu.requests.length;
     const r = await run(['rotate', mrk.keyId, '--in-place', '--yes', '--no-expiry', '--escrow-dir', ws.path('escrow'), '--identity', alice.path, ...ws.target, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const out = r.json<{ keyMaterialId: string; replicas: string[] }>();
-    expect(out.replicas).toEqual(REPLICAS);
+    const out = r.json<{ keyMaterialId: string; replicas: { region: string }[] }>();
+    expect(out.replicas).toEqual(REPLICAS.map((region) => ({ region })));
     const ops = operations(ws.emu).slice(before);
     const imports = ops.map((op, i) => (op === 'ImportKeyMaterial' ? i : -1)).filter((i) => i >= 0);
     expect(imports).toHaveLength(3);

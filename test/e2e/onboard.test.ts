@@ -132,8 +132,8 @@ describe('onboard', () => {
   it('records the KeyMaterialId and ValidTo in the sidecar, and escrow verify shows them', async () => {
     const r = await run(['escrow', 'verify', out.escrow.path, '--identity', alice.path, '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const v = r.json<{ ok: boolean; materials: { checkValue: string; keyMaterialId: string; validTo: string }[] }>();
-    expect(v.ok).toBe(true);
+    const v = r.json<{ escrow: { path: string }; materials: { checkValue: string; keyMaterialId: string; validTo: string }[] }>();
+    expect(v.escrow.path).toBe(out.escrow.path);
     expect(v.materials).toHaveLength(1);
     expect(v.materials[0]).toMatchObject({ checkValue: out.checkValue, keyMaterialId: out.keyMaterialId });
     expect(Date.parse(v.materials[0]!.validTo)).toBe(Date.parse(out.validTo));

@@ -41,8 +41,8 @@ describe('rotate --in-place twice, delete all material, restore', () => {
       const before = operations(ws.emu).length;
       const r = await run(['rotate', 'alias/rot', '--in-place', '--yes', '--no-expiry', ...ws.target, ...escrowFlags(), '--json']);
       expect(r.code, r.stderr).toBe(0);
-      const out = r.json<{ escrowVersion: number; materials: number; keyMaterialId: string; onDemandRotationsLeft: number }>();
-      expect(out).toMatchObject({ escrowVersion: n, materials: n, onDemandRotationsLeft: 25 - (n - 1) });
+      const out = r.json<{ escrow: { version: number }; materialCount: number; keyMaterialId: string; onDemandRotationsLeft: number }>();
+      expect(out).toMatchObject({ escrow: { version: n }, materialCount: n, onDemandRotationsLeft: 25 - (n - 1) });
       const ops = operations(ws.emu).slice(before);
       expect(ops.indexOf('ImportKeyMaterial')).toBeLessThan(ops.indexOf('RotateKeyOnDemand'));
       expect(r.stderr.indexOf('sealed in escrow version')).toBeLessThan(r.stderr.indexOf('imported new key material'));
@@ -69,11 +69,12 @@ describe('rotate --in-place twice, delete all material, restore', () => {
   it('status shows three materials, the last rotation and rotations left', async () => {
     const r = await run(['status', key.keyId, ...ws.target, '--escrow-dir', ws.path('escrow'), '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const k = r.json<{ keys: { materials: { escrowIndex: number }[]; onDemandRotationsLeft: number; lastRotation: string; escrow: { version: number; matches: boolean } }[] }>().keys[0]!;
-    expect(k.materials.map((m) => m.escrowIndex)).toEqual([1, 2, 3]);
+    const k = r.json<{ keys: { materials: { index: number }[]; onDemandRotationsLeft: number; lastRotation: string; escrow: { version: number }; escrowCheck: { matches: boolean } }[] }>().keys[0]!;
+    expect(k.materials.map((m) => m.index)).toEqual([1, 2, 3]);
     expect(k.onDemandRotationsLeft).toBe(23);
     expect(k.lastRotation).toBeTruthy();
-    expect(k.escrow).toMatchObject({ version: 3, matches: true });
+    expect(k.escrow).toMatchObject({ version: 3 });
+    expect(k.escrowCheck).toMatchObject({ matches: true });
   });
 
   it('an escrow lacking one of the key\'s materials is refused, naming it', async () => {
@@ -122,12 +123,12 @@ describe('rotate --new-key', () => {
     const ct = await encrypt('alias/moving', 'before rotation');
     const r = await run(['rotate', 'alias/moving', '--new-key', '--yes', '--no-expiry', ...ws.target, '--escrow-dir', ws.path('escrow'), '--json']);
     expect(r.code, r.stderr).toBe(0);
-    const out = r.json<{ keyId: string; oldKeyId: string; aliases: string[]; oldKeyState: string; escrow: string }>();
+    const out = r.json<{ keyId: string; oldKeyId: string; aliases: string[]; oldKeyState: string; escrow: { path: string } }>();
     expect(out.oldKeyId).toBe(old.keyId);
     expect(out.keyId).not.toBe(old.keyId);
     expect(out.aliases).toEqual(['alias/moving']);
     expect(out.oldKeyState).toBe('Enabled');
-    expect(out.escrow).toContain(`${out.keyId}.v1.age`);
+    expect(out.escrow.path).toContain(`${out.keyId}.v1.age`);
     const aliases = await ws.kms.send(new ListAliasesCommand({ KeyId: out.keyId }));
     expect(aliases.Aliases!.map((a) => a.AliasName)).toEqual(['alias/moving']);
     expect(await decrypt(ct)).toBe('before rotation');

@@ -28,11 +28,11 @@ describe('verify', () => {
     const before = operations(ws.emu).length;
     const r = await verify('alias/v1');
     expect(r.code, r.stderr).toBe(0);
-    const out = r.json<{ ok: boolean; materials: { confirmedByReimport: boolean }[]; proof: { method: string } }>();
-    expect(out.ok).toBe(true);
+    const out = r.json<{ error?: unknown; materials: { confirmedByReimport: boolean }[]; verified: { method: string } }>();
+    expect(out.error).toBeUndefined();
     expect(out.materials).toHaveLength(2);
     expect(out.materials.every((m) => m.confirmedByReimport)).toBe(true);
-    expect(out.proof.method).toBe('encrypt-decrypt');
+    expect(out.verified.method).toBe('encrypt-decrypt');
     const ops = operations(ws.emu).slice(before);
     expect(ops).not.toContain('CreateKey');
     expect(ops).not.toContain('RotateKeyOnDemand');
@@ -42,20 +42,22 @@ describe('verify', () => {
     const old = await verify(k.keyId, ['--escrow', k.escrow.path]);
     expect(old.code, old.stderr).toBe(3);
     expect(old.stderr).toContain('kms-byok: code: ERR_VERIFY_FAILED');
+    // --json: a mismatch is the error document (docs/json.md), with the same code
+    expect(old.json()).toMatchObject({ schemaVersion: 1, ok: false, error: { code: 'ERR_VERIFY_FAILED' } });
   });
 
   it('an HMAC key: GenerateMac equals the local HMAC', async () => {
     const k = await onboard(['--key-spec', 'HMAC_384']);
     const r = await verify(k.keyId);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json<{ proof: { method: string } }>().proof.method).toBe('generate-mac');
+    expect(r.json<{ verified: { method: string } }>().verified.method).toBe('generate-mac');
   });
 
   it('an ECC signing key: public key and a KMS signature checked locally', async () => {
     const k = await onboard(['--key-spec', 'ECC_NIST_P384']);
     const r = await verify(k.keyId);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.json<{ proof: { method: string } }>().proof.method).toBe('public-key+sign');
+    expect(r.json<{ verified: { method: string } }>().verified.method).toBe('public-key+sign');
   });
 
   it('an escrow of another key is refused before anything is imported', async () => {

@@ -27,7 +27,7 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
 };
 
 /** What may be in the tarball. */
-const ALLOWED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^docs\/[\w./-]+\.md$/, /^dist\/[\w./-]+\.js$/, /^dist\/[\w./-]+\.d\.ts$/];
+const ALLOWED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^docs\/[\w./-]+\.md$/, /^docs\/schemas\/[\w.-]+\.schema\.json$/, /^dist\/[\w./-]+\.js$/, /^dist\/[\w./-]+\.d\.ts$/];
 /** What must never be: sources, tests, fixtures, scripts, local state. */
 const FORBIDDEN = [/^src\//, /^test\//, /^fixtures\//, /^scripts\//, /^\.tmp\//, /^\.ci\//, /\.test\./, /(?<!\.d)\.ts$/, /\.map$/, /^rehearsal\//, /^escrow\//, /tsconfig/, /vitest/];
 
@@ -64,7 +64,7 @@ describe.skipIf(!SLOW)('the npm package (slow tier: KMS_BYOK_PACKAGE_TEST=1)', (
   it('holds only built JS, .d.ts, README, docs and LICENSE', () => {
     const unexpected = files.filter((f) => !ALLOWED.some((re) => re.test(f)) || FORBIDDEN.some((re) => re.test(f)));
     expect(unexpected).toEqual([]);
-    for (const f of ['package.json', 'README.md', 'LICENSE', pkg.bin['kms-byok']!.replace(/^\.\//, '')]) expect(files).toContain(f);
+    for (const f of ['package.json', 'README.md', 'LICENSE', 'docs/json.md', 'docs/schemas/common.schema.json', 'docs/schemas/error.schema.json', pkg.bin['kms-byok']!.replace(/^\.\//, '')]) expect(files).toContain(f);
     expect(files.some((f) => f.startsWith('docs/'))).toBe(true);
     expect(files.some((f) => f.endsWith('.d.ts'))).toBe(true);
   });

@@ -48,7 +48,8 @@ describe('kms-byok policy', () => {
   it('refuses --no-root naming the lockout rule (exit 2)', async () => {
     const r = await cli(['policy', '--account', A, ...ROLES, '--no-root', '--json']);
     expect(r.code).toBe(2);
-    expect(r.stdout).toBe('');
+    // --json: no policy document, the error document instead (docs/json.md)
+    expect(JSON.parse(r.stdout)).toMatchObject({ schemaVersion: 1, ok: false, error: { code: 'ERR_POLICY_LOCKOUT' } });
     expect(r.stderr).toContain('kms-byok: error: refusing a key policy without the account root statement');
     expect(r.stderr).toContain('lockout safety check');
     expect(r.stderr).toContain('kms-byok: code: ERR_POLICY_LOCKOUT');

@@ -4,6 +4,7 @@ import { str, strs, bool } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { EMULATOR } from '../specs/emulator.js';
 import { say, type Io } from '../io.js';
+import { SCHEMA_VERSION } from '../documents.js';
 import { plaintextStateWarning } from '../target.js';
 
 export async function emulator(argv: string[], io: Io): Promise<number> {
@@ -50,7 +51,8 @@ export async function emulator(argv: string[], io: Io): Promise<number> {
     if (e instanceof Error && /^(emulator|fault):/.test(e.message)) throw new KmsByokError('ERR_INVALID_ARGUMENT', e.message, { hint: 'see kms-byok emulator --help' });
     throw e;
   }
-  if (bool(p, 'json')) io.stdout.write(`${JSON.stringify({ endpoint: emu.endpoint, port: emu.port })}\n`);
+  // One line (not pretty-printed): a script reads it as soon as the emulator listens.
+  if (bool(p, 'json')) io.stdout.write(`${JSON.stringify({ schemaVersion: SCHEMA_VERSION, endpoint: emu.endpoint, port: emu.port })}\n`);
   else io.stdout.write(`${emu.endpoint}\n`);
   say(io, 'note', `KMS emulator listening on ${emu.endpoint}${stateFile ? `, state in ${stateFile}` : ''}; Ctrl-C stops it`);
   if (stateFile) say(io, 'warning', plaintextStateWarning(stateFile));

@@ -30,7 +30,8 @@ import { bool, str, strs, type Parsed } from '../args.js';
 import { groupHelpText, helpText, parseCommand } from '../command-spec.js';
 import { ESCROW, ESCROW_ACKNOWLEDGE, ESCROW_EXPORT, ESCROW_INSPECT, ESCROW_RESEAL, ESCROW_VERIFY } from '../specs/escrow.js';
 import { say, type Io } from '../io.js';
-import { printJson, printRows } from '../render.js';
+import { printRows } from '../render.js';
+import { escrowRef, escrowSummaryDocument, printDocument, printErrorDocument } from '../documents.js';
 import { readOpener, readSealingInputs } from '../escrow-inputs.js';
 import { operator } from '../bundles.js';
 
@@ -100,13 +101,13 @@ async function verify(argv: string[], io: Io): Promise<number> {
         say(io, 'error', e.message);
         say(io, 'hint', e.hint ?? 'do not import from this escrow; compare it with the custodians\' copies');
         io.stderr.write(`kms-byok: code: ${e.code}\n`);
-        if (bool(p, 'json')) printJson(io, { ok: false, code: e.code, message: e.message });
+        if (bool(p, 'json')) printErrorDocument(io, e);
         return ExitCode.attention;
       }
       throw e;
     }
     if (bool(p, 'json')) {
-      printJson(io, { ok: true, file, ...summary, ...(inKms ? { kms: inKms } : {}) });
+      printDocument(io, { ...escrowSummaryDocument(resolve(io.cwd, file), loaded.sidecarPath, summary), ...(inKms ? { kms: inKms } : {}) });
     } else {
       printRows(io, [
         ['escrow', `${file} (version ${summary.escrowVersion}, ${summary.sealing})`],
@@ -158,7 +159,7 @@ async function inspect(argv: string[], io: Io): Promise<number> {
   if (copies === 2) notes.push('two sealed copies: one for the recipients, one for the passphrase (age allows a passphrase only as a file\'s sole recipient)');
   if (loaded.missing.length > 0) notes.push(`not in this directory (held by custodians): ${loaded.missing.join(', ')}`);
   if (bool(p, 'json')) {
-    printJson(io, { file, ...summary, versions: versions.map((v) => v.escrowVersion), notes, stockAge: Object.fromEntries(summary.custodians.map((c) => [c.recipient, STOCK_AGE[c.kind]])) });
+    printDocument(io, { ...escrowSummaryDocument(resolve(io.cwd, file), loaded.sidecarPath, summary), versions: versions.map((v) => v.escrowVersion), notes, stockAge: Object.fromEntries(summary.custodians.map((c) => [c.recipient, STOCK_AGE[c.kind]])) });
     return ExitCode.ok;
   }
   printRows(io, [
@@ -225,7 +226,7 @@ async function reseal(argv: string[], io: Io): Promise<number> {
       const written = await writeSealedEscrow(dir, payload.manifest.keyId, sealed);
       await updateSidecar(written.sidecarPath, (s) => carryOverFacts(s, opened.loaded.sidecar));
       say(io, 'note', `old version kept: ${file}`);
-      if (bool(p, 'json')) printJson(io, { file: written.path, escrowVersion: contents.escrowVersion, previous: file, files: written.files });
+      if (bool(p, 'json')) printDocument(io, { escrow: escrowRef(written.path, { sidecarPath: written.sidecarPath, version: contents.escrowVersion, files: written.files }), previous: escrowRef(resolve(io.cwd, file)) });
       else printRows(io, [['escrow', written.path], ['version', String(contents.escrowVersion)], ['previous', `${file} (kept)`]]);
       return ExitCode.ok;
     } finally {
@@ -283,7 +284,7 @@ async function exportMaterial(argv: string[], io: Io): Promise<number> {
         await handle.close();
       }
       say(io, 'warning', `${out} holds key material ${m.index} in plaintext: import it, then destroy it (shred -u ${out})`);
-      if (bool(p, 'json')) printJson(io, { out, material: m.index, checkValue: m.checkValue, bytes: m.material.length });
+      if (bool(p, 'json')) printDocument(io, { out: resolve(io.cwd, out), material: { index: m.index, checkValue: m.checkValue }, bytes: m.material.length });
       else printRows(io, [['written', `${out} (mode 0600)`], ['material', String(m.index)], ['check value', m.checkValue]]);
       return ExitCode.ok;
     } finally {
@@ -348,8 +349,8 @@ async function acknowledge(argv: string[], io: Io): Promise<number> {
     const code = (e as { code?: string }).code;
     throw new KmsByokError('ERR_FILE_READ', `cannot append the acknowledgement to the transcript ${transcript} (${code ?? 'error'})`, { hint: 'give --transcript a writable file (not a directory), or run it where the escrow\'s transcript.md is writable' });
   });
-  const result = { acknowledged: true, name, file: entry.name, role: entry.role, sha256: entry.sha256, escrowId: m.escrowId, time, transcript };
-  if (bool(p, 'json')) printJson(io, result);
+  const result = { acknowledged: true, name, file: { name: entry.name, role: entry.role, sha256: entry.sha256 }, escrow: escrowRef(resolve(io.cwd, file), { version: m.escrowVersion }), escrowId: m.escrowId, time, transcript };
+  if (bool(p, 'json')) printDocument(io, result);
   else printRows(io, [['acknowledged', `${name}: ${entry.name}`], ['sha256', entry.sha256], ['recorded in', transcript]]);
   return ExitCode.ok;
 }

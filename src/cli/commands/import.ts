@@ -16,7 +16,8 @@ import { helpText, parseCommand } from '../command-spec.js';
 import { IMPORT } from '../specs/import.js';
 import { readBundleFile } from '../bundles.js';
 import { say, type Io } from '../io.js';
-import { printJson, printRows } from '../render.js';
+import { printRows } from '../render.js';
+import { escrowRef, printDocument } from '../documents.js';
 import { openTarget } from '../target.js';
 import { assertDirectorySafe } from '../../escrow/safe-files.js';
 
@@ -49,7 +50,7 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
       const fact = await importedFacts(target.kms, bundle, new Date());
       await updateSidecar(sidecarPath, (s) => (sidecarMatches(s), recordImport(s, fact)));
       say(io, null, `✓ recorded KeyMaterialId ${fact.keyMaterialId ?? '(none)'} and ValidTo ${fact.validTo ?? '(none)'} in ${sidecarPath}`);
-      if (bool(p, 'json')) printJson(io, { keyArn: bundle.key.keyArn, sidecar: sidecarPath, recorded: fact });
+      if (bool(p, 'json')) printDocument(io, { keyId: bundle.key.keyId, keyArn: bundle.key.keyArn, escrow: escrowRef(sidecarPath.replace(/\.json$/, ''), { sidecarPath }), recorded: fact });
       return ExitCode.ok;
     }
     const keyId = str(p, 'key-id');
@@ -77,7 +78,8 @@ function render(io: Io, r: ImportBundleResult, json: boolean, target: string, si
     say(io, 'hint', `record them once the escrow directory is reachable: kms-byok import --bundle FILE --escrow-dir DIR --record-only`);
   }
   if (json) {
-    printJson(io, { ...r, target });
+    const { sidecar, ...rest } = r;
+    printDocument(io, { ...rest, ...(sidecar ? { escrow: escrowRef(sidecar.replace(/\.json$/, ''), { sidecarPath: sidecar }) } : {}), target });
     return;
   }
   printRows(io, [

@@ -26,7 +26,8 @@ import { bool, missing, str, strs, type Parsed } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { ONBOARD } from '../specs/onboard.js';
 import { say, type Io } from '../io.js';
-import { printJson, printRows } from '../render.js';
+import { printRows } from '../render.js';
+import { onboardDocument, printDocument } from '../documents.js';
 import { assertTargetChosen, openTarget } from '../target.js';
 import { openEscrowVault, readSealingInputs } from '../escrow-inputs.js';
 import { latestEscrow, openJournal } from '../lifecycle-edge.js';
@@ -238,7 +239,7 @@ async function recordOnboard(
   const hook = str(p, 'notify-command');
   if (hook !== undefined) {
     const { notify } = await import('../notify.js');
-    await notify(io, hook, notifyDocument('onboard', r.result, r.failure));
+    await notify(io, hook, notifyDocument('onboard', r.result && onboardDocument(r.result), r.failure));
   }
   if (unrecorded !== undefined) {
     if (r.result !== undefined) throw transcriptFailure(transcript, outcome, unrecorded);
@@ -248,7 +249,7 @@ async function recordOnboard(
 
 function render(io: Io, r: OnboardResult, json: boolean, target: string): void {
   if (json) {
-    printJson(io, { ...r, target });
+    printDocument(io, { ...onboardDocument(r), target });
     return;
   }
   printRows(io, [
@@ -312,7 +313,7 @@ async function exportParameters(
       sha256: bundle.sha256,
       target: target.label,
     };
-    if (bool(p, 'json')) printJson(io, result);
+    if (bool(p, 'json')) printDocument(io, result);
     else {
       printRows(io, [
         ['key', result.keyArn],

@@ -105,6 +105,7 @@ export async function policy(argv: string[], io: Io): Promise<number> {
     say(io, 'note', 'regenerate and re-apply the policy (with MFA) before a re-import would need a later ValidTo: with --expires-in 90d, 90 days before that bound');
   }
   if (bool(p, 'json')) {
+    // The IAM policy document itself, for put-key-policy: no schemaVersion (docs/json.md, "Foreign documents").
     printJson(io, doc);
     return ExitCode.ok;
   }

@@ -10,7 +10,8 @@ import { bool, missing, str, type Parsed } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { REIMPORT } from '../specs/reimport.js';
 import { say, type Io } from '../io.js';
-import { printJson, printRows } from '../render.js';
+import { printRows } from '../render.js';
+import { errorObject, printDocument, reimportDocument } from '../documents.js';
 import { parseExpiry } from './onboard.js';
 import { optionalOpener, runCeremony } from '../lifecycle-cli.js';
 import { escrowKeyIdOfPath, keyIdOf, loadEscrowRef } from '../lifecycle-edge.js';
@@ -49,7 +50,7 @@ export async function reimport(argv: string[], io: Io): Promise<number> {
   if (!opener) throw missing('--identity or --passphrase-file', 'how to open the escrow unattended', 'pass --identity custodian.txt (an age identity file) or --passphrase-file FILE');
   try {
     const results: ReimportResult[] = [];
-    const failures: { key: string; code: string; message: string }[] = [];
+    const failures: { key: string; error: ReturnType<typeof errorObject> }[] = [];
     for (const key of keys) {
       // With several keys, one failure does not stop the others (a daily job renews what it can).
       const result = await runCeremony<ReimportResult>(
@@ -66,6 +67,7 @@ export async function reimport(argv: string[], io: Io): Promise<number> {
             ['materials', r?.materials.map((m) => `${m.index}: ${m.keyMaterialId ?? 'no id'} ${m.reimported ? `re-imported, ${m.validTo ? `ValidTo ${m.validTo}` : 'no expiry'}` : 'unchanged'}`)],
           ],
           outcome: (r) => r.action,
+          document: reimportDocument,
           keyOf: (r) => r.keyId,
           quiet: (r) => r.action === 'not-due',
         },
@@ -78,12 +80,12 @@ export async function reimport(argv: string[], io: Io): Promise<number> {
         say(io, 'error', `${key}: ${e.message}`);
         if (e.hint) say(io, 'hint', e.hint);
         io.stderr.write(`kms-byok: code: ${e.code}\n`);
-        failures.push({ key, code: e.code, message: e.message });
+        failures.push({ key, error: errorObject(e.code, e.message, e.hint) });
         return undefined;
       });
       if (result) results.push(result);
     }
-    if (bool(p, 'json')) printJson(io, keys.length === 1 ? results[0] : { keys: results, failures });
+    if (bool(p, 'json')) printDocument(io, keys.length === 1 ? reimportDocument(results[0]!) : { keys: results.map(reimportDocument), failures });
     else for (const r of results) renderReimport(io, r);
     if (failures.length > 0) {
       say(io, 'error', `${failures.length} of ${keys.length} keys failed: ${failures.map((f) => f.key).join(', ')}`);

@@ -12,7 +12,8 @@ import { bool, missing, str, strs } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { RESTORE } from '../specs/restore.js';
 import { say, type Io } from '../io.js';
-import { printJson, printRows } from '../render.js';
+import { printRows } from '../render.js';
+import { lifecycleDocument, printDocument, reimportDocument } from '../documents.js';
 import { parseExpiry } from './onboard.js';
 import { escrowDirOf, optionalOpener, runCeremony } from '../lifecycle-cli.js';
 import { keyIdOf, loadEscrowRef, operatorName } from '../lifecycle-edge.js';
@@ -67,6 +68,7 @@ export async function restore(argv: string[], io: Io): Promise<number> {
             ['materials', x?.materials.map((m) => `${m.index}: ${m.keyMaterialId ?? 'no id'} ${m.reimported ? 're-imported' : 'already imported'}`)],
           ],
           outcome: (x) => x.action,
+          document: reimportDocument,
           keyOf: (x) => x.keyId,
         },
         async ({ deps }) => {
@@ -74,7 +76,7 @@ export async function restore(argv: string[], io: Io): Promise<number> {
           return runReimport({ key, expiry, mode: 'restore' }, deps);
         },
       );
-      if (bool(p, 'json')) printJson(io, r);
+      if (bool(p, 'json')) printDocument(io, reimportDocument(r));
       else renderReimport(io, r);
       return ExitCode.ok;
     }
@@ -99,6 +101,7 @@ export async function restore(argv: string[], io: Io): Promise<number> {
           ['escrow', x?.escrow],
         ],
         outcome: (x) => `new key ${x.keyId} ${x.keyState}`,
+        document: lifecycleDocument,
         keyOf: (x) => x.keyId,
       },
       async ({ deps }) => {
@@ -138,7 +141,7 @@ export async function restore(argv: string[], io: Io): Promise<number> {
         }
       },
     );
-    if (bool(p, 'json')) printJson(io, { ...result, note: NOT_DECRYPTABLE });
+    if (bool(p, 'json')) printDocument(io, { ...lifecycleDocument(result), note: NOT_DECRYPTABLE });
     else {
       printRows(io, [
         ['new key', result.keyArn],

@@ -9,7 +9,8 @@ import { bool, missing, str, strs } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { REVOKE } from '../specs/revoke.js';
 import { say, type Io } from '../io.js';
-import { printJson, printRows } from '../render.js';
+import { printRows } from '../render.js';
+import { lifecycleDocument, printDocument } from '../documents.js';
 import { optionalOpener, runCeremony } from '../lifecycle-cli.js';
 import { keyIdOf } from '../lifecycle-edge.js';
 import { assertEscrowFileMatches } from './reimport.js';
@@ -66,6 +67,7 @@ export async function revoke(argv: string[], io: Io): Promise<number> {
           ['key state after', x?.keyState],
         ],
         outcome: (x) => `revoked: ${x.deleted.length} material(s) deleted, key ${x.keyState}`,
+        document: lifecycleDocument,
         keyOf: (x) => x.keyId,
       },
       async ({ deps }) => {
@@ -73,7 +75,7 @@ export async function revoke(argv: string[], io: Io): Promise<number> {
         return runRevoke({ key, reason, withoutEscrow: without, openEscrow: opener !== undefined, ...(id ? { keyMaterialId: id } : {}) }, deps);
       },
     );
-    if (bool(p, 'json')) printJson(io, r);
+    if (bool(p, 'json')) printDocument(io, lifecycleDocument(r));
     else {
       printRows(io, [
         ['key', r.keyArn],

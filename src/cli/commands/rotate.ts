@@ -8,7 +8,8 @@ import { bool, missing, strs } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { ROTATE } from '../specs/rotate.js';
 import { type Io } from '../io.js';
-import { printJson, printRows } from '../render.js';
+import { printRows } from '../render.js';
+import { lifecycleDocument, printDocument, rotateInPlaceDocument } from '../documents.js';
 import { parseExpiry } from './onboard.js';
 import { optionalOpener, runCeremony } from '../lifecycle-cli.js';
 import { keyIdOf, operatorName } from '../lifecycle-edge.js';
@@ -68,6 +69,7 @@ export async function rotate(argv: string[], io: Io): Promise<number> {
             ['on-demand rotations left', x ? String(x.onDemandRotationsLeft) : undefined],
           ],
           outcome: (x) => `rotated in place; ${x.keyMaterialId} is CURRENT`,
+          document: rotateInPlaceDocument,
           keyOf: (x) => x.keyId,
         },
         async ({ deps }) => {
@@ -75,7 +77,7 @@ export async function rotate(argv: string[], io: Io): Promise<number> {
           return runRotateInPlace({ key, expiry, createdBy: operatorName() }, deps);
         },
       );
-      if (bool(p, 'json')) printJson(io, r);
+      if (bool(p, 'json')) printDocument(io, rotateInPlaceDocument(r));
       else {
         printRows(io, [
           ['key', r.keyArn],
@@ -110,6 +112,7 @@ export async function rotate(argv: string[], io: Io): Promise<number> {
           ['escrow', x?.escrow],
         ],
         outcome: (x) => `new key ${x.keyId}; aliases moved; old key ${x.oldKeyState}`,
+        document: lifecycleDocument,
         keyOf: (x) => x.keyId,
       },
       async ({ deps }) => {
@@ -117,7 +120,7 @@ export async function rotate(argv: string[], io: Io): Promise<number> {
         return runRotateNewKey({ key, expiry, createdBy: operatorName(), aliases: strs(p, 'alias'), ...(sealing ? { sealing } : {}) }, deps);
       },
     );
-    if (bool(p, 'json')) printJson(io, r);
+    if (bool(p, 'json')) printDocument(io, lifecycleDocument(r));
     else {
       printRows(io, [
         ['new key', r.keyArn],

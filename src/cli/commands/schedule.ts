@@ -24,6 +24,7 @@ import { helpText, parseCommand } from '../command-spec.js';
 import { SCHEDULE } from '../specs/schedule.js';
 import { say, type Io } from '../io.js';
 import { printJson } from '../render.js';
+import { printDocument } from '../documents.js';
 
 
 /** Keys listed in a plan file: one key id, ARN or alias per line; blank lines and # comments ignored. */
@@ -117,16 +118,17 @@ export async function schedule(argv: string[], io: Io): Promise<number> {
   }
   if (format === 'systemd') {
     const units = renderSystemd(options);
-    if (bool(p, 'json')) printJson(io, units);
+    if (bool(p, 'json')) printDocument(io, { format: 'systemd', ...units });
     else io.stdout.write(`# ${units.serviceName}\n${units.service}\n# ${units.timerName}\n${units.timer}`);
     say(io, 'hint', `save them as /etc/systemd/system/${units.serviceName} and ${units.timerName}, then: systemctl daemon-reload && systemctl enable --now ${units.timerName}`);
   } else if (format === 'cron') {
     const line = renderCron(options);
-    if (bool(p, 'json')) printJson(io, { crontab: line });
+    if (bool(p, 'json')) printDocument(io, { format: 'cron', crontab: line });
     else io.stdout.write(line);
     say(io, 'hint', 'add it with crontab -e as the user that may read the identity and write the escrow directory');
   } else {
     const manifest = kubernetesCronJob(options);
+    // The Kubernetes manifest itself, for kubectl apply: no schemaVersion (docs/json.md, "Foreign documents").
     if (bool(p, 'json')) printJson(io, manifest);
     else io.stdout.write(`---\n${toYaml(manifest)}`);
     const secretKey = options.identity !== undefined ? 'identity' : 'passphrase';

@@ -11,7 +11,8 @@ import { bool, str } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { STATUS } from '../specs/status.js';
 import { say, type Io } from '../io.js';
-import { printJson } from '../render.js';
+import { printDocument, statusDocument } from '../documents.js';
+
 import { openTarget } from '../target.js';
 import { latestEscrow } from '../lifecycle-edge.js';
 import { indexLatestVersions, readEscrow } from '../../escrow/file-store.js';
@@ -66,7 +67,7 @@ export async function status(argv: string[], io: Io): Promise<number> {
     io.stdout.write((await import('../prometheus.js')).renderPrometheus(result, new Date()));
     return ExitCode.ok;
   }
-  if (format === 'json') printJson(io, { ...result, escrowDir, target: target.label });
+  if (format === 'json') printDocument(io, statusDocument(result, escrowDir, target.label));
   else render(io, result);
   for (const k of result.keys) for (const a of k.attention) say(io, 'warning', `${k.keyId}: ${a}`);
   return result.attention ? ExitCode.attention : ExitCode.ok;

@@ -11,7 +11,8 @@ import { bool, str, type Parsed } from '../args.js';
 import { groupHelpText, helpText, parseCommand } from '../command-spec.js';
 import { TRANSCRIPT, TRANSCRIPT_VERIFY } from '../specs/transcript.js';
 import { say, type Io } from '../io.js';
-import { printJson, printRows } from '../render.js';
+import { printRows } from '../render.js';
+import { printDocument } from '../documents.js';
 
 export async function transcript(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
@@ -44,8 +45,10 @@ export async function transcript(argv: string[], io: Io): Promise<number> {
     });
   }
   const anchors = check.ok && bool(p, 'against-kms') ? await anchorsInKms(p, io, text) : undefined;
-  if (bool(p, 'json')) printJson(io, { file, ...check, ...(anchors ? { anchors } : {}) });
-  else {
+  if (bool(p, 'json')) {
+    const { ok, foreign: _foreign, ...rest } = check;
+    printDocument(io, { path: resolve(io.cwd, file), intact: ok, ...rest, ...(anchors ? { anchors } : {}) });
+  } else {
     printRows(io, [
       ['transcript', file],
       ['entries', String(check.entries)],

@@ -12,7 +12,8 @@ import { bool, missing, str } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { VERIFY } from '../specs/verify.js';
 import { say, type Io } from '../io.js';
-import { printJson, printRows } from '../render.js';
+import { printRows } from '../render.js';
+import { escrowRef, printDocument, printErrorDocument, verification } from '../documents.js';
 import { openTarget } from '../target.js';
 import { escrowDirOf, optionalOpener } from '../lifecycle-cli.js';
 import { latestEscrow, loadEscrowRef } from '../lifecycle-edge.js';
@@ -51,12 +52,15 @@ export async function verify(argv: string[], io: Io): Promise<number> {
             say(io, 'error', e.message);
             say(io, 'hint', e.hint ?? 'do not use this key until KMS and the escrow agree');
             io.stderr.write(`kms-byok: code: ${e.code}\n`);
-            if (bool(p, 'json')) printJson(io, { ok: false, code: e.code, message: e.message });
+            if (bool(p, 'json')) printErrorDocument(io, e);
             return ExitCode.attention;
           }
           throw e;
         }
-        if (bool(p, 'json')) printJson(io, { ok: true, escrow: ref.path, ...result });
+        if (bool(p, 'json')) {
+          const { proof, ...rest } = result;
+          printDocument(io, { ...rest, escrow: escrowRef(ref.path, { sidecarPath: ref.sidecarPath }), verified: verification(proof) });
+        }
         else
           printRows(io, [
             ['key', result.keyArn],

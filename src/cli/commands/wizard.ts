@@ -15,6 +15,7 @@ import { bool, str, type Parsed } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { WIZARD } from '../specs/wizard.js';
 import type { Io } from '../io.js';
+import type { EscrowReference } from '../documents.js';
 import { pointsAtAws } from '../target.js';
 import type { OnboardResult } from '../../ceremony/onboard.js';
 
@@ -248,14 +249,14 @@ async function runWrapFlow(io: Io, prompter: Prompter, ctx: WizardContext): Prom
   if (!plan) throw declined();
   const { wrap } = await import('./wrap.js');
   prompter.say('');
-  const { code, result } = await runCaptured<{ keyArn: string; importBundle: string; checkValue: string; escrow: string; parametersValidTo: string; sha256: string }>(wrap, plan.argv, io);
+  const { code, result } = await runCaptured<{ keyArn: string; importBundle: string; checkValue: string; escrow: EscrowReference; parametersValidTo: string; sha256: string }>(wrap, plan.argv, io);
   if (!result) return code;
   io.stdout.write(
     [
       '',
       'Step 2 complete: the escrow is sealed and the import bundle written.',
       `  key ARN     ${result.keyArn}`,
-      `  escrow      ${result.escrow}`,
+      `  escrow      ${result.escrow.path}`,
       `  bundle      ${result.importBundle} (import before ${result.parametersValidTo})`,
       '',
       '  Check value — read it aloud; every witness compares it with the escrow:',
@@ -278,7 +279,7 @@ async function runImportFlow(io: Io, prompter: Prompter, ctx: WizardContext): Pr
   if (!plan) throw declined();
   const { importCommand } = await import('./import.js');
   prompter.say('');
-  const { code, result } = await runCaptured<ImportBundleResult>(importCommand, plan.argv, io);
+  const { code, result } = await runCaptured<Omit<ImportBundleResult, 'sidecar'> & { escrow?: EscrowReference }>(importCommand, plan.argv, io);
   if (!result) return code;
   io.stdout.write(
     [
@@ -288,7 +289,7 @@ async function runImportFlow(io: Io, prompter: Prompter, ctx: WizardContext): Pr
       `  alias       ${result.alias ?? '(none)'}`,
       `  expiry      ${result.validTo ? `${result.validTo} (KEY_MATERIAL_EXPIRES)` : 'never (KEY_MATERIAL_DOES_NOT_EXPIRE)'}`,
       `  verified    ${result.verified.summary}`,
-      `  sidecar     ${result.sidecar ?? 'not reachable: run import --record-only later'}`,
+      `  sidecar     ${result.escrow?.sidecarPath ?? 'not reachable: run import --record-only later'}`,
       '',
       '  Check value — read it aloud; every witness compares it with the escrow:',
       readAloud(result.checkValue),

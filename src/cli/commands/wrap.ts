@@ -22,7 +22,8 @@ import { WRAP } from '../specs/wrap.js';
 import { assertBundleCreatable, operator, readBundleFile, readMaterialFile, writeBundleFile } from '../bundles.js';
 import { openEscrowVault, readOpener, readSealingInputs } from '../escrow-inputs.js';
 import { say, type Io } from '../io.js';
-import { printJson, printRows } from '../render.js';
+import { printRows } from '../render.js';
+import { escrowRef, printDocument } from '../documents.js';
 
 
 export async function wrap(argv: string[], io: Io): Promise<number> {
@@ -94,7 +95,7 @@ export async function wrap(argv: string[], io: Io): Promise<number> {
         parametersSha256: bundle.sha256,
         sha256: out.sha256,
       };
-      if (bool(p, 'json')) printJson(io, result);
+      if (bool(p, 'json')) printDocument(io, { ...result, escrow: escrowRef(result.escrow, { sidecarPath: resolve(escrowDir, out.escrow.sidecar) }) });
       else {
         printRows(io, [
           ['key', result.keyArn],

@@ -8,7 +8,7 @@ export const EMULATOR: CommandSpec = {
   usage: [
     'emulator [--port N] [--region REGION] [--state-file FILE] [--quota default|SCALE]',
     '    [--latency MIN-MAXms] [--fault OPERATION:KIND[:TIMES]]... [--wrapping-pool N]',
-    '    [--unwrap-engine node-forge|openssl]',
+    '    [--unwrap-engine node-forge|openssl] [--json]',
   ],
   description: `Serves the embedded KMS emulator on 127.0.0.1 until interrupted (Ctrl-C). It speaks the AWS KMS
 JSON protocol, so kms-byok, the AWS CLI and any SDK work against it with dummy credentials. It
@@ -42,6 +42,7 @@ Repeatable. Live: X-Amz-Target KmsByokEmulator.InjectFault`,
       value: 'E',
       help: "how ImportKeyMaterial decrypts RSA: node-forge (default; pure JavaScript,\nindependent of kms-byok's OpenSSL wrapping, ~0.2 s per RSA-4096 import) or\nopenssl (Node's crypto, ~100x faster: for large rehearsals and benchmarks)",
     },
+    json: { type: 'boolean', help: 'print one JSON line { schemaVersion, endpoint, port } once listening\n(docs/schemas/emulator.schema.json)' },
     ...HELP_FLAG,
   },
   examples: [
