@@ -4,6 +4,8 @@
  * `reimport --before` treats the key as due — by the local clock the key still has 30 days; moved past
  * ValidTo, the material expires (PendingImport) and restore recovers the key.
  */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { run, workspace, type Workspace } from './harness.js';
@@ -83,5 +85,27 @@ describe('the emulator clock', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('ERR_INVALID_ARGUMENT');
     expect(ws.emu.requests.length).toBe(before);
+  });
+
+  it('kms-byok emulator --clock-offset 60d serves an emulator whose clock starts 60 days ahead', async () => {
+    const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+    const child = spawn(process.execPath, [bin, 'emulator', '--port', '0', '--clock-offset', '60d'], { env: { PATH: process.env.PATH ?? '', HOME: ws.dir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+      const endpoint = await new Promise<string>((resolve, reject) => {
+        child.stdout.once('data', (c: Buffer) => resolve(c.toString().trim()));
+        child.once('exit', (code) => reject(new Error(`emulator exited ${code}: ${stderr}`)));
+      });
+      const moved = await run(['emulator', 'advance-clock', '1d', '--endpoint-url', endpoint, '--json'], { cwd: ws.dir });
+      expect(moved.code, moved.stderr).toBe(0);
+      const now = Date.parse(moved.json<{ now: string }>().now);
+      expect(now).toBeGreaterThan(Date.now() + 60 * 86_400_000);
+      expect(now).toBeLessThan(Date.now() + 62 * 86_400_000);
+    } finally {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGINT');
+      await exited;
+    }
   });
 });
