@@ -6,9 +6,13 @@
  * {@link openFileVault}), a clock and a progress callback. Secrets are {@link SecretBytes}; every
  * failure is a {@link KmsByokError} with a stable `code`.
  *
+ * The embedded emulator is a separate entry, `kms-byok/emulator`, so that loading the library does
+ * not load it.
+ *
  * @example Rehearse a ceremony in-process against the embedded emulator
  * ```ts
- * import { createAwsKms, openFileVault, runOnboard, startEmulator } from 'kms-byok';
+ * import { createAwsKms, openFileVault, runOnboard } from 'kms-byok';
+ * import { startEmulator } from 'kms-byok/emulator';
  *
  * const emulator = await startEmulator();                      // AWS KMS protocol on 127.0.0.1
  * const kms = await createAwsKms({                             // for AWS: { region, profile }
@@ -46,26 +50,51 @@ export type {
 } from './core/aws-names.js';
 
 // KMS
-export type { KmsPort, KeyInfo, ImportParameters, KeyMaterialInfo, CreateKeyInput } from './kms/port.js';
+export type { KmsPort, KeyInfo, ImportParameters, KeyMaterialInfo, CreateKeyInput, ImportKeyMaterialInput, KmsCallGate } from './kms/port.js';
 export { createAwsKms, type AwsKmsOptions } from './kms/aws.js';
 
-// Ceremonies
+// Ceremonies and the ports they take
+export type { CeremonyDeps, WrittenEscrow as CeremonyWrittenEscrow } from './ceremony/ports.js';
+export type { EscrowRef, JournalPort, LifecycleDeps, LifecycleEscrow } from './ceremony/lifecycle.js';
 export { runOnboard, type OnboardOptions, type OnboardDeps, type OnboardResult, type ExpiryChoice } from './ceremony/onboard.js';
 export { runVerify, type VerifyResult } from './ceremony/verify.js';
 export { runReimport, type ReimportOptions, type ReimportResult } from './ceremony/reimport.js';
-export { runRotateInPlace, runRotateNewKey, type RotateInPlaceOptions, type RotateNewKeyOptions } from './ceremony/rotate.js';
+export { runRotateInPlace, runRotateNewKey, type RotateInPlaceOptions, type RotateNewKeyOptions, type RotateInPlaceResult, type RotateNewKeyResult } from './ceremony/rotate.js';
 export { runRevoke, type RevokeOptions, type RevokeResult } from './ceremony/revoke.js';
-export { runStatus, type StatusOptions, type StatusResult } from './ceremony/status.js';
+export { runStatus, type StatusOptions, type StatusResult, type StatusDeps, type KeyStatus } from './ceremony/status.js';
 export { createKeyFromMaterial, type NewKeyOptions, type NewKeyResult } from './ceremony/new-key.js';
-export { runExportParameters, runWrap, runImportBundle } from './ceremony/airgap.js';
+export {
+  runExportParameters,
+  runWrap,
+  runImportBundle,
+  type BundleKey,
+  type ExportParametersOptions,
+  type ImportBundle,
+  type ImportBundleDeps,
+  type ImportBundleOptions,
+  type ImportBundleResult,
+  type ParametersBundle,
+  type WrapDeps,
+  type WrapOptions,
+} from './ceremony/airgap.js';
 export { proveKeyMaterial, type Proof } from './ceremony/prove.js';
 
 // Key material, check values, wrapping
 export { generateKeyMaterial } from './material/generate.js';
 export { parseMaterial } from './material/parse.js';
-export { checkValue, parseCheckValue } from './material/check-value.js';
-export { keySpecInfo, chooseWrapping, validWrappings, assertWrappingAllowed } from './material/key-specs.js';
-export { wrapKeyMaterial, parseWrappingPublicKey } from './wrapping/index.js';
+export { checkValue, parseCheckValue, type CheckValue } from './material/check-value.js';
+export {
+  keySpecInfo,
+  chooseWrapping,
+  validWrappings,
+  assertWrappingAllowed,
+  type ImportableKeySpecInfo,
+  type NotImportableKeySpecInfo,
+  type WrappingChoice,
+  type WrappingRefusal,
+} from './material/key-specs.js';
+export { wrapKeyMaterial, parseWrappingPublicKey, type WrappingParameters } from './wrapping/index.js';
+export type { WrappingPublicKey } from './wrapping/public-key.js';
 
 // Escrow
 export {
@@ -80,7 +109,16 @@ export {
   type EscrowSidecar,
   type SealedEscrow,
 } from './escrow/index.js';
-export { openFileVault, readEscrow, readIdentityFile, readPassphraseFile, writeSealedEscrow, type WrittenEscrow } from './escrow/file-store.js';
-
-// Rehearsal
-export { startEmulator, type EmulatorOptions, type RunningEmulator } from './emulator/index.js';
+export type { ComputeCheckValue, EscrowContents, EscrowDeps, EscrowSummary, ImportFact, LoadedEscrow } from './escrow/store.js';
+export type { EscrowCustodians, EscrowKeyFacts, EscrowManifest, EscrowMaterial, SidecarFile, SidecarMaterial } from './escrow/format.js';
+export {
+  openFileVault,
+  readEscrow,
+  readIdentityFile,
+  readPassphraseFile,
+  writeSealedEscrow,
+  type WrittenEscrow,
+  type EscrowFs,
+  type FileStoreOptions,
+  type InputFileOptions,
+} from './escrow/file-store.js';

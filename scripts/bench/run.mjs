@@ -10,6 +10,8 @@
 //      The emulator unwraps with its `openssl` engine here, so it keeps up with KMS-like rates and the
 //      run measures kms-byok, not the emulator's pure-JavaScript RSA (see src/emulator/unwrap.ts).
 //   3. CLI cold start (`--help`, `status --json` against the emulator) ÷ `node -e 0` (goal ≤ 3×)
+//   4. library load: `import('kms-byok')` (dist/index.js, without the emulator) wall time and peak RSS
+//      ÷ `node -e 0`'s, in the same run (reported; the emulator is `kms-byok/emulator`)
 //
 // Sizes: BENCH_CONCURRENCY (default 12, keys in flight per Region), BENCH_SMALL (default 100),
 // BENCH_LARGE (default 1000), BENCH_REPEAT (default 3: runs of each size, medians reported), BENCH_ONLY (e.g. 2: run only benchmark 2), BENCH_CPU_PROF (a directory:
@@ -177,6 +179,31 @@ if (selected(3)) {
   const n = median(node);
   results.push(['3. cold start: kms-byok --help ÷ node -e 0', `${median(help).toFixed(0)} ms ÷ ${n.toFixed(0)} ms = ${(median(help) / n).toFixed(2)}×`, 'goal ≤ 3×', median(help) / n <= 3]);
   results.push(['3. cold start: kms-byok status --json (emulator) ÷ node -e 0', `${median(status).toFixed(0)} ms ÷ ${n.toFixed(0)} ms = ${(median(status) / n).toFixed(2)}×`, 'goal ≤ 3×', median(status) / n <= 3]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// 4. library load: what `import('kms-byok')` costs a program, against an empty node
+if (selected(4)) {
+  const ENTRY = new URL('../../dist/index.js', import.meta.url).href;
+  // Each child prints its peak RSS (KiB) when done; wall time is measured around the spawn.
+  const measure = (code) =>
+    new Promise((resolve, reject) => {
+      const s = performance.now();
+      const c = spawn(process.execPath, ['--input-type=module', '-e', `${code}; process.stdout.write(String(process.resourceUsage().maxRSS))`], { env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      c.stdout.on('data', (d) => (out += d));
+      c.on('exit', (status) => (status === 0 ? resolve({ ms: performance.now() - s, rssKiB: Number(out) }) : reject(new Error(`library load exited ${status}`))));
+    });
+  const bare = [];
+  const lib = [];
+  for (let i = 0; i < 7; i++) {
+    bare.push(await measure('0'));
+    lib.push(await measure(`await import(${JSON.stringify(ENTRY)})`));
+  }
+  const ms = [median(lib.map((x) => x.ms)), median(bare.map((x) => x.ms))];
+  const rss = [median(lib.map((x) => x.rssKiB)), median(bare.map((x) => x.rssKiB))];
+  results.push(["4. library load: import('kms-byok') ÷ node -e 0 wall time", `${ms[0].toFixed(0)} ms ÷ ${ms[1].toFixed(0)} ms = ${(ms[0] / ms[1]).toFixed(2)}×`, 'reported', true]);
+  results.push(["4. library load: import('kms-byok') ÷ node -e 0 peak RSS", `${(rss[0] / 1024).toFixed(1)} MiB ÷ ${(rss[1] / 1024).toFixed(1)} MiB = ${(rss[0] / rss[1]).toFixed(2)}×`, 'reported', true]);
 }
 
 rmSync(work, { recursive: true, force: true });

@@ -12,7 +12,7 @@
  * Paths are relative to the plan file's directory.
  */
 import { KmsByokError } from '../core/errors.js';
-import { isRegion, parseKeyArn } from '../core/aws-ids.js';
+import { regionProblem, parseKeyArn } from '../core/aws-ids.js';
 import { MAX_VALID_TO_DAYS } from '../core/aws-names.js';
 import { parseDuration, parseIsoTime } from '../core/time.js';
 import type { ExpiryChoice } from './onboard.js';
@@ -156,7 +156,7 @@ function resolveEntry(v: Raw, index: number, where: string, ctx: PlanContext, pr
   // An ARN names its Region: it wins over the defaults' region, and an entry's own must agree.
   const effectiveRegion = arnRegion ?? region;
   if (effectiveRegion === undefined) problems.push(`${where}: missing "region" (in the entry or in "defaults")`);
-  else if (!isRegion(effectiveRegion)) problems.push(`${where}: "region" ${JSON.stringify(effectiveRegion)} is not a Region name`);
+  else if (regionProblem(effectiveRegion) !== undefined) problems.push(`${where}: "region" ${JSON.stringify(effectiveRegion)} ${regionProblem(effectiveRegion)!}`);
   else if (arnRegion !== undefined && typeof own.region === 'string' && arnRegion !== own.region) problems.push(`${where}: the key ARN is in ${arnRegion}, not ${own.region}`);
   const profile = optString(v, 'profile', where, problems);
 

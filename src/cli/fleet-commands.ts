@@ -9,14 +9,17 @@
 import { parseDuration } from '../core/time.js';
 import type { PlanEntry } from '../ceremony/fleet-plan.js';
 import type { KmsPort } from '../kms/port.js';
-import { str, type Parsed } from './args.js';
+import { bool, str, type Parsed } from './args.js';
 import type { Io } from './io.js';
 import type { EscrowOpener } from '../escrow/index.js';
 import { readOpener } from './escrow-inputs.js';
 import { fileEscrowStore, indexedVersionFinder, keyIdOf, latestEscrow, openJournal, type VersionFinder } from './lifecycle-edge.js';
-import { runFleet, type FleetRow } from './fleet.js';
+import { aliasOf, runFleet, type FleetOutput, type FleetRow } from './fleet.js';
+import { renderPrometheus } from './prometheus.js';
+import { ExitCode, KmsByokError } from '../core/errors.js';
+import type { KeyStatus } from '../ceremony/status.js';
 
-type Work = Omit<FleetRow, 'index' | 'key' | 'region' | 'profile'>;
+type Work = Omit<FleetRow, 'index' | 'key' | 'alias' | 'region' | 'profile'>;
 
 /** Escrow openers of one run, by custodian input; {@link dispose} zeroes the passphrases. */
 class OpenerCache {
@@ -45,14 +48,14 @@ class OpenerCache {
   }
 }
 
-async function lifecycleWork(e: PlanEntry, kms: KmsPort, io: Io, mode: 'reimport' | 'restore', beforeMs: number | undefined, openers: OpenerCache, find: VersionFinder): Promise<Work> {
+async function lifecycleWork(e: PlanEntry, kms: KmsPort, io: Io, now: () => Date, mode: 'reimport' | 'restore', beforeMs: number | undefined, openers: OpenerCache, find: VersionFinder): Promise<Work> {
   const opener = await openers.get(io, e);
   const store = fileEscrowStore({ dir: e.escrowDir, ...(e.escrow ? { file: e.escrow } : {}), opener, find });
   const journal = await openJournal(io, e.escrowDir, mode, keyIdOf(e.key) ?? e.key);
   const { runReimport } = await import('../ceremony/reimport.js');
   const r = await runReimport(
     { key: e.key, expiry: e.expiry!, mode, ...(beforeMs !== undefined ? { beforeMs } : {}) },
-    { kms, escrow: store, journal, now: () => new Date(), sleep: (ms) => new Promise((res) => setTimeout(res, ms)), progress: () => {} },
+    { kms, escrow: store, journal, now, sleep: (ms) => new Promise((res) => setTimeout(res, ms)), progress: () => {} },
   );
   await journal.finish();
   const imported = r.materials.filter((m) => m.reimported);
@@ -71,7 +74,7 @@ async function lifecyclePlan(p: Parsed, io: Io, mode: 'reimport' | 'restore', be
   const openers = new OpenerCache();
   const find = indexedVersionFinder();
   try {
-    return await runFleet(p, io, mode, (e, kms, quiet) => lifecycleWork(e, kms, quiet, mode, beforeMs, openers, find));
+    return await runFleet(p, io, mode, (e, kms, quiet, now) => lifecycleWork(e, kms, quiet, now, mode, beforeMs, openers, find));
   } finally {
     await openers.dispose();
   }
@@ -89,23 +92,58 @@ export function restorePlan(p: Parsed, io: Io): Promise<number> {
   return lifecyclePlan(p, io, 'restore', undefined);
 }
 
-/** `status --plan FILE`: each entry's warnDays and maxAge apply to it. */
-export function statusPlan(p: Parsed, io: Io): Promise<number> {
+/**
+ * `status --plan FILE`: each entry's warnDays and maxAge apply to it. `--format prometheus` prints the
+ * textfile-collector gauges of every key (an `alias` label where the plan named the key by alias) and
+ * exits 0 unless a key could not be read at all (a failed row: exit 1), as single-key status does.
+ */
+export async function statusPlan(p: Parsed, io: Io): Promise<number> {
+  const formatText = str(p, 'format');
+  if (formatText !== undefined && !['human', 'json', 'prometheus'].includes(formatText)) {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --format "${formatText}"`, { hint: 'use human, json or prometheus' });
+  }
+  if (formatText !== undefined && formatText !== 'json' && bool(p, 'json')) {
+    throw new KmsByokError('ERR_USAGE', `--json and --format ${formatText} both given`, { hint: 'give one of them' });
+  }
+  if (formatText === 'json') p.values.json = true;
   const find = indexedVersionFinder();
-  return runFleet(p, io, 'status', async (e, kms) => {
-    const { runStatus } = await import('../ceremony/status.js');
-    const r = await runStatus(
-      { keys: [e.key], warnDays: e.warnDays, ...(e.maxAgeMs !== undefined ? { maxAgeMs: e.maxAgeMs } : {}) },
-      { kms, now: () => new Date(), escrowOf: (keyId) => latestEscrow(e.escrowDir, keyId, find) },
-    );
-    const k = r.keys[0]!;
-    return {
-      status: k.attention.length > 0 ? 'attention' : 'ok',
-      keyState: k.keyState,
-      attention: k.attention,
-      keyId: k.keyId,
-      ...(k.validTo ? { validTo: k.validTo } : {}),
-      detail: k.attention.length > 0 ? k.attention.join('; ') : `escrow ${k.escrow.exists ? (k.escrow.matches ? `v${k.escrow.version} ok` : 'MISMATCH') : 'MISSING'}`,
-    };
-  });
+  const statuses: { keys: KeyStatus[]; aliases: Map<string, string>; at?: Date } = { keys: [], aliases: new Map() };
+  const output: FleetOutput | undefined =
+    formatText === 'prometheus'
+      ? {
+          render: (out, report) => {
+            // The keys in plan order; a key that could not be read at all has no gauges (its row failed).
+            const order = new Map(report.keys.map((k) => [k.keyId ?? k.key, k.index]));
+            const keys = [...statuses.keys].sort((a, b) => (order.get(a.keyId) ?? 0) - (order.get(b.keyId) ?? 0));
+            out.stdout.write(renderPrometheus({ keys, attention: keys.some((k) => k.attention.length > 0) }, statuses.at ?? new Date(), (id) => statuses.aliases.get(id)));
+          },
+          exitCode: (report) => (report.summary.failed > 0 ? ExitCode.failed : ExitCode.ok),
+        }
+      : undefined;
+  return runFleet(
+    p,
+    io,
+    'status',
+    async (e, kms, _io, now) => {
+      const { runStatus } = await import('../ceremony/status.js');
+      const r = await runStatus(
+        { keys: [e.key], warnDays: e.warnDays, ...(e.maxAgeMs !== undefined ? { maxAgeMs: e.maxAgeMs } : {}) },
+        { kms, now, escrowOf: (keyId) => latestEscrow(e.escrowDir, keyId, find) },
+      );
+      const k = r.keys[0]!;
+      statuses.keys.push(k);
+      statuses.at ??= now();
+      const alias = aliasOf(e.key);
+      if (alias) statuses.aliases.set(k.keyId, alias);
+      return {
+        status: k.attention.length > 0 ? 'attention' : 'ok',
+        keyState: k.keyState,
+        attention: k.attention,
+        keyId: k.keyId,
+        ...(k.validTo ? { validTo: k.validTo } : {}),
+        detail: k.attention.length > 0 ? k.attention.join('; ') : `escrow ${k.escrow.exists ? (k.escrow.matches ? `v${k.escrow.version} ok` : 'MISMATCH') : 'MISSING'}`,
+      };
+    },
+    output,
+  );
 }

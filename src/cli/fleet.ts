@@ -23,7 +23,7 @@ import { fleetDocument, printDocument } from './documents.js';
 import { appendTranscript, preflightTranscript, transcriptFailure } from './transcript-file.js';
 import { assertDirectorySafe, openAppendOnly, readAllFrom, replaceAtomic } from '../escrow/safe-files.js';
 import { operatorName } from './lifecycle-edge.js';
-import { plaintextStateWarning, wantsEmulator } from './target.js';
+import { endpointClock, plaintextStateWarning, wantsEmulator } from './target.js';
 import { isLoopbackUrl } from '../core/endpoints.js';
 
 export type FleetCommand = 'reimport' | 'restore' | 'status';
@@ -34,11 +34,55 @@ export type FleetCommand = 'reimport' | 'restore' | 'status';
  */
 export const FLEET_GRACE_MS = 30_000;
 
-/** Flags every `--plan` command accepts (besides the command's own). */
+/**
+ * Flags a plan replaces, by the plan field that says the same per key (docs/fleet.md, "The plan").
+ * With `--plan` they are refused (ERR_USAGE), never silently ignored.
+ */
+const PLAN_FIELD_OF: Readonly<Record<string, string>> = {
+  'key-id': 'key',
+  region: 'region',
+  'expires-in': 'expiresIn',
+  'valid-to': 'validTo',
+  'no-expiry': 'noExpiry',
+  identity: 'identity',
+  'passphrase-file': 'passphraseFile',
+  'escrow-dir': 'escrowDir',
+  escrow: 'escrow',
+  'warn-days': 'warnDays',
+  'max-age': 'maxAge',
+};
+
+/** What a `--plan` run reads from the command line; every other flag given is refused. */
+const PLAN_RUN_FLAGS: Readonly<Record<FleetCommand, readonly string[]>> = {
+  reimport: ['before'],
+  restore: [],
+  status: ['format'],
+};
+const COMMON_PLAN_FLAGS = ['plan', 'concurrency', 'rate', 'rate-scale', 'progress-interval', 'resume', 'transcript', 'json', 'help', 'profile', 'endpoint-url', 'emulator', 'emulator-state'];
+
+/**
+ * Refuses (ERR_USAGE, before any KMS request or write) a flag a `--plan` run would override or not
+ * use: a flag the plan replaces names the plan field to set instead.
+ */
+export function refusePlanConflicts(p: Parsed, command: FleetCommand): void {
+  for (const [name, value] of Object.entries(p.values)) {
+    if (value === undefined || value === false || COMMON_PLAN_FLAGS.includes(name) || PLAN_RUN_FLAGS[command].includes(name)) continue;
+    const field = PLAN_FIELD_OF[name];
+    if (field !== undefined) {
+      throw new KmsByokError('ERR_USAGE', `--${name} cannot be combined with --plan: the plan sets it per key`, {
+        hint: `drop --${name} and set "${field}" in the plan's "defaults" or in each entry (docs/fleet.md)`,
+      });
+    }
+    throw new KmsByokError('ERR_USAGE', `--${name} does not apply to ${command} --plan`, { hint: `drop --${name}, or run ${command} without --plan for one key (docs/fleet.md)` });
+  }
+}
+
 /** One key's line in the report. */
 export interface FleetRow {
   index: number;
   key: string;
+  /** The alias the plan named the key by (`alias/NAME`, or an alias ARN's name), for tables and metrics. */
+  alias?: string;
   region: string;
   profile?: string;
   /**
@@ -68,8 +112,24 @@ export interface FleetReport {
   keys: FleetRow[];
 }
 
+/**
+ * Prints the report instead of the table or JSON (status --plan --format prometheus); its exit code
+ * replaces the one from the rows' statuses unless a key failed.
+ */
+export interface FleetOutput {
+  render(io: Io, report: FleetReport): void;
+  exitCode(report: FleetReport): number;
+}
+
+/** The alias a plan entry names its key by, or undefined when it names a key id or key ARN. */
+export function aliasOf(key: string): string | undefined {
+  if (key.startsWith('alias/')) return key;
+  const m = /^arn:[^:]+:kms:[^:]+:[0-9]{12}:(alias\/.+)$/.exec(key);
+  return m?.[1];
+}
+
 /** What a command does with one entry, given its (limited) KMS port. */
-export type EntryWork = (entry: PlanEntry, kms: KmsPort, io: Io) => Promise<Omit<FleetRow, 'index' | 'key' | 'region' | 'profile'>>;
+export type EntryWork = (entry: PlanEntry, kms: KmsPort, io: Io, now: () => Date) => Promise<Omit<FleetRow, 'index' | 'key' | 'alias' | 'region' | 'profile'>>;
 
 const DUMMY_CREDENTIALS = { accessKeyId: 'AKIDKMSBYOKREHEARSAL', secretAccessKey: 'rehearsal-not-a-secret' };
 
@@ -142,11 +202,12 @@ async function finishedBefore(path: string, command: FleetCommand, sha: string, 
 }
 
 /** Runs a fleet command over a plan; returns the exit code. */
-export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: EntryWork): Promise<number> {
+export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: EntryWork, output?: FleetOutput): Promise<number> {
   const planPath = resolve(io.cwd, str(p, 'plan')!);
-  if (p.positionals.length > 0) {
+  if (p.positionals.length > 0 && p.values['key-id'] === undefined) {
     throw new KmsByokError('ERR_USAGE', `--plan names the keys: unexpected argument "${p.positionals[0]}"`, { hint: 'list the keys in the plan file, or drop --plan' });
   }
+  refusePlanConflicts(p, command);
   const concurrencyText = str(p, 'concurrency') ?? '8';
   if (!/^\d{1,4}$/.test(concurrencyText) || Number(concurrencyText) < 1) {
     throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --concurrency "${concurrencyText}": expected a whole number ≥ 1`, { hint: 'e.g. --concurrency 8 (keys in flight per account and Region)' });
@@ -187,6 +248,8 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
   const ports = new Map<string, Promise<KmsPort>>();
   const closers: (() => Promise<void>)[] = [];
   let endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
+  // The run's clock: the emulator's against an emulator (src/cli/target.ts), else the local one.
+  let now: () => Date = () => new Date();
   if (wantsEmulator(p)) {
     const { startEmulator } = await import('../emulator/index.js');
     const stateFile = str(p, 'emulator-state');
@@ -197,9 +260,11 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
     });
     closers.push(() => emu.close());
     endpoint = emu.endpoint;
+    now = () => emu.clock.now();
     say(io, 'note', 'target: embedded KMS emulator (rehearsal: nothing is created in AWS)');
     if (stateFile) say(io, 'warning', plaintextStateWarning(stateFile));
   }
+  else now = await endpointClock(endpoint);
   let retries = 0;
   // One gate for every port of the run: keys in flight at a signal get FLEET_GRACE_MS to finish.
   const gate = io.cancel.graceGate(FLEET_GRACE_MS);
@@ -232,7 +297,7 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
   const groups = new Map<string, PlanEntry[]>();
   const rows: FleetRow[] = new Array<FleetRow>(plan.entries.length);
   for (const e of plan.entries) {
-    const base = { index: e.index, key: e.key, region: e.region, ...(e.profile ? { profile: e.profile } : {}) };
+    const base = baseRow(e);
     if (skip.has(e.id)) {
       rows[e.index] = { ...base, status: 'skipped', detail: 'finished in an earlier run' };
       continue;
@@ -247,7 +312,7 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
   const quietIo: Io = { ...io, stderr: { write: () => {} } };
   try {
     await runPool(groups, Number(concurrencyText), async (e) => {
-      const base = { index: e.index, key: e.key, region: e.region, ...(e.profile ? { profile: e.profile } : {}) };
+      const base = baseRow(e);
       if (io.cancel.stop.aborted) {
         // Stopped: no new key starts; nothing is written to the run state, so --resume runs it.
         rows[e.index] = { ...base, status: 'stopped', detail: `not started: stopped by ${io.cancel.reason()}` };
@@ -257,7 +322,7 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
       let row: FleetRow;
       try {
         const kms = await portOf(e);
-        row = { ...base, ...(await work(e, kms, quietIo)) };
+        row = { ...base, ...(await work(e, kms, quietIo, now)) };
       } catch (err) {
         row =
           err instanceof KmsByokError
@@ -287,7 +352,8 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
   };
   let unrecorded: unknown;
   if (command !== 'status') await transcript(io, transcriptPath, report, sha256, retries).catch((e: unknown) => void (unrecorded = e));
-  if (bool(p, 'json')) printDocument(io, fleetDocument(report));
+  if (output) output.render(io, report);
+  else if (bool(p, 'json')) printDocument(io, fleetDocument(report));
   else renderTable(io, report);
   if (unrecorded !== undefined) {
     // The keys' results above stand; the run's record is missing: that is a failure (exit 1).
@@ -306,7 +372,13 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
     say(io, 'hint', `fix what failed and run again with --resume: only the ${s.failed} unfinished key(s) run`);
     return ExitCode.failed;
   }
+  if (output) return output.exitCode(report);
   return s.attention > 0 ? ExitCode.attention : ExitCode.ok;
+}
+
+function baseRow(e: PlanEntry): Pick<FleetRow, 'index' | 'key' | 'alias' | 'region' | 'profile'> {
+  const alias = aliasOf(e.key);
+  return { index: e.index, key: e.key, ...(alias ? { alias } : {}), region: e.region, ...(e.profile ? { profile: e.profile } : {}) };
 }
 
 /** The fleet run's transcript: --transcript, else the first entry's escrow directory's transcript.md. */
@@ -330,11 +402,12 @@ async function transcript(io: Io, path: string, r: FleetReport, sha: string, ret
 }
 
 function renderTable(io: Io, r: FleetReport): void {
-  const rows = [['#', 'KEY', 'REGION', 'PROFILE', 'RESULT', 'DETAIL']];
+  const rows = [['#', 'KEY', 'ALIAS', 'REGION', 'PROFILE', 'RESULT', 'DETAIL']];
   for (const k of r.keys) {
     rows.push([
       String(k.index),
       k.keyId ?? k.key,
+      k.alias ?? '-',
       k.region,
       k.profile ?? '-',
       k.status === 'ok' ? (k.action ?? k.keyState ?? 'ok') : k.status,

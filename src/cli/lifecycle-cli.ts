@@ -147,7 +147,7 @@ export async function runCeremony<T>(
         kms: target.kms,
         escrow: store,
         journal,
-        now: () => new Date(),
+        now: target.now,
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         progress: (step) => say(io, null, `✓ ${step}`),
       },

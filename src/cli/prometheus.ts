@@ -27,8 +27,11 @@ const FAMILIES = {
   kms_byok_key_readable: '0 when the key could not be read (AccessDenied, throttled, unreachable): its other gauges are missing, not healthy.',
 } as const;
 
-/** Renders a status result; `now` is the time the status was taken. */
-export function renderPrometheus(r: StatusResult, now: Date): string {
+/**
+ * Renders a status result; `now` is the time the status was taken. `aliasOf` gives the alias a key
+ * was named by (a plan entry `alias/payments`): it is added as an `alias` label to the key's gauges.
+ */
+export function renderPrometheus(r: StatusResult, now: Date, aliasOf: (keyId: string) => string | undefined = () => undefined): string {
   const lines: Record<keyof typeof FAMILIES, string[]> = {
     kms_byok_material_expiry_seconds: [],
     kms_byok_material_imported: [],
@@ -41,7 +44,7 @@ export function renderPrometheus(r: StatusResult, now: Date): string {
     kms_byok_key_readable: [],
   };
   for (const k of r.keys) {
-    const key = { key_id: k.keyId, region: k.region };
+    const key = { key_id: k.keyId, alias: aliasOf(k.keyId), region: k.region };
     for (const m of k.materials) {
       const l = labels({ ...key, key_material_id: m.keyMaterialId ?? 'unknown' });
       if (m.validTo) lines.kms_byok_material_expiry_seconds.push(`kms_byok_material_expiry_seconds${l} ${Math.round((Date.parse(m.validTo) - now.getTime()) / 1000)}`);

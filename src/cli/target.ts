@@ -28,7 +28,39 @@ export interface Target {
   rehearsal: boolean;
   /** Endpoint URL when one is used (emulator or custom). */
   endpoint?: string;
+  /**
+   * The command's clock, handed to ceremonies as `deps.now`: the emulator's when the target is one
+   * (so a rehearsal whose emulator clock was advanced sees its keys expire), else the local clock.
+   */
+  now: () => Date;
   close(): Promise<void>;
+}
+
+const LOCAL_CLOCK = (): Date => new Date();
+
+/**
+ * The clock of a KMS endpoint that is a kms-byok emulator (`KmsByokEmulator.GetClock`, answered
+ * `{"Now": <epoch seconds>}`, src/emulator/README.md): read once, then advanced by local elapsed
+ * time. Asked only of loopback endpoints (an emulator serves nothing else); any other endpoint, or one
+ * that does not answer the control call within 2 s, gets the local clock. Never throws.
+ */
+export async function endpointClock(endpoint: string | undefined): Promise<() => Date> {
+  if (endpoint === undefined || !isLoopbackUrl(endpoint)) return LOCAL_CLOCK;
+  try {
+    const res = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'X-Amz-Target': 'KmsByokEmulator.GetClock', 'Content-Type': 'application/x-amz-json-1.1' },
+      body: '{}',
+      signal: AbortSignal.timeout(2000),
+    });
+    if (!res.ok) return LOCAL_CLOCK;
+    const answer = (await res.json()) as { Now?: unknown };
+    if (typeof answer.Now !== 'number' || !Number.isFinite(answer.Now)) return LOCAL_CLOCK;
+    const offset = answer.Now * 1000 - Date.now();
+    return () => new Date(Date.now() + offset);
+  } catch {
+    return LOCAL_CLOCK;
+  }
 }
 
 const DUMMY_CREDENTIALS = { accessKeyId: 'AKIDKMSBYOKREHEARSAL', secretAccessKey: 'rehearsal-not-a-secret' };
@@ -126,7 +158,7 @@ export async function openTarget(
     if (stateFile) say(io, 'warning', plaintextStateWarning(stateFile));
     try {
       const kms = await createAwsKms({ endpoint: emu.endpoint, region: emulatorRegion, credentials: DUMMY_CREDENTIALS, maxAttempts: 2, ...onRequest, ...requestTimeout, ...gate });
-      return { kms, label: 'embedded emulator (rehearsal)', rehearsal: true, endpoint: emu.endpoint, close: () => emu.close() };
+      return { kms, label: 'embedded emulator (rehearsal)', rehearsal: true, endpoint: emu.endpoint, now: () => emu.clock.now(), close: () => emu.close() };
     } catch (e) {
       await emu.close();
       throw e;
@@ -144,5 +176,6 @@ export async function openTarget(
     ...gate,
   });
   const label = endpoint ? `KMS at ${endpoint} (${kms.region})` : `AWS KMS (${kms.region}${profile ? `, profile ${profile}` : ''})`;
-  return { kms, label, rehearsal: dummy, ...(endpoint ? { endpoint } : {}), close: async () => {} };
+  const now = endpoint === undefined ? LOCAL_CLOCK : await endpointClock(endpoint);
+  return { kms, label, rehearsal: dummy, ...(endpoint ? { endpoint } : {}), now, close: async () => {} };
 }

@@ -66,3 +66,42 @@ export function keyIdOf(ref: string): string | undefined {
   const arn = parseKeyArn(ref);
   return arn !== undefined && isKeyId(arn.keyId) ? arn.keyId : undefined;
 }
+
+/**
+ * The Region names AWS has published, as `<area>-<direction>` without the number (us-east, eu-west,
+ * ap-southeast, us-gov-west, …). A Region whose area-direction is not listed is almost always a typo
+ * (`eu-wset-1`); a new Region in a known area (ap-southeast-9) needs no release of kms-byok.
+ */
+const KNOWN_REGION_AREAS = [
+  'us-east', 'us-west', 'us-gov-east', 'us-gov-west', 'us-iso-east', 'us-iso-west', 'us-isob-east', 'us-isob-west', 'us-isof-south', 'us-isof-east',
+  'af-south', 'ap-east', 'ap-south', 'ap-southeast', 'ap-northeast', 'ca-central', 'ca-west', 'cn-north', 'cn-northwest',
+  'eu-central', 'eu-west', 'eu-south', 'eu-north', 'eusc-de-east', 'eu-isoe-west', 'il-central', 'me-south', 'me-central', 'mx-central', 'sa-east',
+];
+
+/**
+ * Why `text` is not a plausible AWS Region, or undefined when it is one: not the shape of a Region,
+ * or an area-direction AWS has no Region in (with the nearest known Region as a suggestion).
+ */
+export function regionProblem(text: string): string | undefined {
+  if (!isRegion(text)) return 'is not a Region name (e.g. eu-west-1)';
+  const area = text.replace(/-[0-9]{1,2}$/, '');
+  if (KNOWN_REGION_AREAS.includes(area)) return undefined;
+  const number = text.slice(area.length);
+  let best: { area: string; d: number } | undefined;
+  for (const known of KNOWN_REGION_AREAS) {
+    const d = levenshtein(area, known);
+    if (best === undefined || d < best.d) best = { area: known, d };
+  }
+  const guess = best !== undefined && best.d <= 3 ? ` (did you mean ${best.area}${number}?)` : '';
+  return `is not an AWS Region${guess}`;
+}
+
+function levenshtein(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}

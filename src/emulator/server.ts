@@ -273,7 +273,9 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
       }
       send(res, err.status, { __type: err.type, message: err.message }, { 'x-amzn-errortype': err.type });
     } finally {
-      deps.log.push(entry);
+      // GetClock only reads (kms-byok asks it once per command against an emulator): the log keeps
+      // to the requests that act — KMS operations and the controls that change the emulator.
+      if (!(service === 'KmsByokEmulator' && operation === 'GetClock')) deps.log.push(entry);
     }
   }
   return createServer((req, res) => {

@@ -49,6 +49,29 @@ export interface ScheduleOptions {
   secret?: string;
   /** Kubernetes: the PersistentVolumeClaim holding the escrow directory. */
   escrowClaim?: string;
+  /**
+   * A fleet plan (docs/fleet.md) instead of keys: the run is `reimport --plan FILE` (or `status
+   * --plan FILE`), and keys, Regions, escrow directories, expiry and identities come from the plan.
+   */
+  plan?: SchedulePlan;
+}
+
+/** What a schedule needs to know of a fleet plan: where it is and the paths it names (all absolute). */
+export interface SchedulePlan {
+  /** The plan file. Its directory holds the run state (`.<plan>.<command>.run.jsonl`): writable. */
+  file: string;
+  /** Every entry's escrow directory (writable: sidecars, journals, the transcript). */
+  escrowDirs: readonly string[];
+  /** Every identity and passphrase file the plan names (read-only secrets). */
+  secrets: readonly string[];
+}
+
+function dirOf(path: string): string {
+  return path.slice(0, path.lastIndexOf('/')) || '/';
+}
+
+function inside(dir: string, path: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith('/') ? dir : `${dir}/`);
 }
 
 const SAFE = /^[A-Za-z0-9_@+=:,./-]+$/;
@@ -100,7 +123,11 @@ function checkOptions(o: ScheduleOptions): void {
       hint: `only ${UNATTENDED_COMMANDS.join(' and ')} run without a person: ceremonies that create, rotate or destroy keys need custodians present`,
     });
   }
-  if (o.command === 'reimport' && o.identity === undefined && o.passphraseFile === undefined) {
+  if (o.plan !== undefined) {
+    absolute('--plan', o.plan.file);
+    for (const d of o.plan.escrowDirs) absolute('the plan\'s "escrowDir"', d);
+    for (const f of o.plan.secrets) absolute('the plan\'s "identity" or "passphraseFile"', f);
+  } else if (o.command === 'reimport' && o.identity === undefined && o.passphraseFile === undefined) {
     throw new KmsByokError('ERR_SCHEDULE_NOT_UNATTENDED', 'refusing a schedule that would prompt: reimport needs --identity FILE or --passphrase-file FILE to open the escrow', {
       hint: 'pass --identity /etc/kms-byok/custodian.txt (an age identity file the scheduled job may read)',
     });
@@ -113,8 +140,8 @@ function checkOptions(o: ScheduleOptions): void {
   }
   if (o.identity !== undefined) absolute('--identity', o.identity);
   if (o.passphraseFile !== undefined) absolute('--passphrase-file', o.passphraseFile);
-  absolute('--escrow-dir', o.escrowDir);
-  if (o.keys.length === 0 && o.command === 'reimport') {
+  if (o.plan === undefined) absolute('--escrow-dir', o.escrowDir);
+  if (o.keys.length === 0 && o.command === 'reimport' && o.plan === undefined) {
     throw new KmsByokError('ERR_MISSING_INPUT', 'missing --key: which keys the schedule re-imports', { hint: 'pass --key alias/payments (repeatable) or --plan FILE' });
   }
   for (const k of o.keys) safe('--key', k);
@@ -134,6 +161,13 @@ function checkOptions(o: ScheduleOptions): void {
 
 /** The kms-byok arguments the scheduled run executes, given where the secret file is seen from inside. */
 export function scheduledArgs(o: ScheduleOptions, paths: { identity?: string; passphraseFile?: string; escrowDir: string }): string[] {
+  if (o.plan !== undefined) {
+    // Everything per key is in the plan; the command line only says when a key is due.
+    const args = [o.command, '--plan', o.plan.file];
+    if (o.command === 'reimport') args.push('--before', o.before);
+    if (o.profile !== undefined) args.push('--profile', o.profile);
+    return args;
+  }
   const args: string[] = [o.command, ...o.keys];
   if (o.command === 'reimport') args.push('--before', o.before, '--expires-in', o.expiresIn);
   else if (o.warnDays !== undefined) args.push('--warn-days', o.warnDays);
@@ -164,7 +198,9 @@ export interface SystemdUnits {
 export function renderSystemd(o: ScheduleOptions): SystemdUnits {
   checkOptions(o);
   absolute('--bin', o.bin);
-  const credential = o.identity !== undefined ? { name: 'identity', host: o.identity } : o.passphraseFile !== undefined ? { name: 'passphrase', host: o.passphraseFile } : undefined;
+  // With a plan, the plan names the identity files: the service reads them itself (as User=).
+  const credential = o.plan !== undefined ? undefined : o.identity !== undefined ? { name: 'identity', host: o.identity } : o.passphraseFile !== undefined ? { name: 'passphrase', host: o.passphraseFile } : undefined;
+  const writable = o.plan !== undefined ? writableDirs(o.plan) : [o.escrowDir];
   const args = scheduledArgs(o, {
     ...(credential?.name === 'identity' ? { identity: '%d/identity' } : {}),
     ...(credential?.name === 'passphrase' ? { passphraseFile: '%d/passphrase' } : {}),
@@ -188,7 +224,7 @@ export function renderSystemd(o: ScheduleOptions): SystemdUnits {
     'Environment=CI=true',
     'ProtectSystem=strict',
     'ProtectHome=read-only',
-    `ReadWritePaths=${o.escrowDir}`,
+    `ReadWritePaths=${writable.join(' ')}`,
     'PrivateTmp=yes',
     'NoNewPrivileges=yes',
     '# the process holds key material: no core dumps',
@@ -211,6 +247,12 @@ export function renderSystemd(o: ScheduleOptions): SystemdUnits {
     '',
   ].join('\n');
   return { serviceName, timerName, service, timer };
+}
+
+/** The directories a plan run writes: the plan's (run state) and every escrow directory outside it. */
+function writableDirs(plan: SchedulePlan): string[] {
+  const planDir = dirOf(plan.file);
+  return [planDir, ...[...new Set(plan.escrowDirs)].filter((d) => !inside(planDir, d)).sort()];
 }
 
 /** One crontab line (user crontab: 5 fields, then the command). Output is appended to the log; cron mails only the failure line. */
@@ -248,6 +290,7 @@ export function kubernetesCronJob(o: ScheduleOptions): Record<string, unknown> {
   if (o.image === undefined) throw new KmsByokError('ERR_MISSING_INPUT', 'missing --image: the container image that runs kms-byok', { hint: 'e.g. --image registry.example.com/kms-byok:0.1.0' });
   safe('--image', o.image);
   safe('--bin', o.bin);
+  if (o.plan !== undefined) return kubernetesPlanCronJob(o, o.plan);
   const secretKey = o.identity !== undefined ? 'identity' : o.passphraseFile !== undefined ? 'passphrase' : undefined;
   const args = scheduledArgs(o, {
     ...(secretKey === 'identity' ? { identity: `${IDENTITY_MOUNT}/identity` } : {}),
@@ -307,6 +350,41 @@ export function kubernetesCronJob(o: ScheduleOptions): Record<string, unknown> {
       },
     },
   };
+}
+
+/**
+ * The CronJob of a plan run. The plan's directory is the PersistentVolumeClaim (mounted at the same
+ * absolute path, so the plan's relative paths resolve as on the host): every escrow directory must be
+ * inside it. Each identity or passphrase file the plan names is an item of one Secret (`secret-0`,
+ * `secret-1`, … in the plan's order), mounted read-only at its own path.
+ */
+function kubernetesPlanCronJob(o: ScheduleOptions, plan: SchedulePlan): Record<string, unknown> {
+  const planDir = dirOf(plan.file);
+  const outside = plan.escrowDirs.filter((d) => !inside(planDir, d));
+  if (outside.length > 0) {
+    throw new KmsByokError('ERR_USAGE', `the plan's escrow directory ${outside[0]} is outside the plan's directory ${planDir}`, {
+      hint: 'in Kubernetes the plan\'s directory is the escrow volume (--escrow-claim): keep every "escrowDir" under it',
+    });
+  }
+  // The single-key manifest (placeholder key and identity pass its checks), then its command and
+  // volumes replaced by the plan run's.
+  const { plan: _plan, ...single } = o;
+  const job = kubernetesCronJob({ ...single, keys: ['-'], identity: '/-', escrowDir: planDir }) as any;
+  const pod = job.spec.jobTemplate.spec.template.spec;
+  const container = pod.containers[0];
+  container.args = scheduledArgs(o, { escrowDir: planDir });
+  const secrets = [...new Set(plan.secrets)];
+  container.volumeMounts = [
+    { name: 'escrow', mountPath: planDir },
+    ...secrets.map((path, i) => ({ name: 'secret', mountPath: path, subPath: `secret-${i}`, readOnly: true })),
+    { name: 'tmp', mountPath: '/tmp' },
+  ];
+  pod.volumes = [
+    ...(secrets.length > 0 ? [{ name: 'secret', secret: { secretName: o.secret ?? `${o.name}-secrets`, defaultMode: 0o440, items: secrets.map((_, i) => ({ key: `secret-${i}`, path: `secret-${i}` })) } }] : []),
+    { name: 'escrow', persistentVolumeClaim: { claimName: o.escrowClaim ?? `${o.name}-escrow` } },
+    { name: 'tmp', emptyDir: {} },
+  ];
+  return job;
 }
 
 function scalar(v: unknown): string {

@@ -1,9 +1,9 @@
 /**
  * The library entry as another Node program uses it: the built `dist/index.js` (what `import
- * 'kms-byok'` resolves to), running the example from its TSDoc — onboard against the embedded
+ * 'kms-byok'` resolves to) and `kms-byok/emulator`, running the example from its TSDoc — onboard against the embedded
  * emulator, escrow written, then opened and verified with the exported functions.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,12 @@ describe('import from the package entry', () => {
     const lib = (await import(new URL('../../dist/index.js', import.meta.url).href)) as typeof import('../../src/index.js');
     const identity = await generateIdentity();
     const recipient = await identityToRecipient(identity);
-    const emulator = await lib.startEmulator();
+    // The emulator is its own entry (package.json "exports": "./emulator"), not part of the library's.
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { exports: Record<string, { default: string }> };
+    expect(pkg.exports['./emulator']!.default).toBe('./dist/emulator/index.js');
+    expect('startEmulator' in lib).toBe(false);
+    const { startEmulator } = (await import(new URL(`../../${pkg.exports['./emulator']!.default}`, import.meta.url).href)) as typeof import('../../src/emulator/index.js');
+    const emulator = await startEmulator();
     try {
       const kms = await lib.createAwsKms({ endpoint: emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'rehearsal', secretAccessKey: 'rehearsal' } });
       const { vault } = await lib.openFileVault(join(dir, 'escrow'));

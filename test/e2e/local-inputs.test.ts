@@ -58,7 +58,7 @@ describe('a missing input file is a usage error (exit 2, ERR_FILE_READ), before 
     ['onboard --apply-policy', () => ['onboard', ...ws.target, '--yes', '--expires-in', '30d', '--recipient', alice.recipient, '--escrow-dir', ws.path('new-escrow'), '--apply-policy', missing()]],
     ['reimport --identity', () => ['reimport', ALIAS, ...ws.target, '--escrow-dir', ws.path('escrow'), '--identity', missing(), '--expires-in', '30d']],
     ['restore --passphrase-file', () => ['restore', key.keyId, ...ws.target, '--escrow-dir', ws.path('escrow'), '--passphrase-file', missing(), '--expires-in', '30d']],
-    ['reimport --plan', () => ['reimport', ...ws.target, '--plan', missing()]],
+    ['reimport --plan', () => ['reimport', '--endpoint-url', ws.emu.endpoint, '--plan', missing()]],
     ['reimport --escrow', () => ['reimport', key.keyId, ...lifecycle(), '--escrow', ws.path(`${key.keyId}.v9.age`), '--expires-in', '30d']],
     ['verify --escrow', () => ['verify', ALIAS, ...ws.target, '--identity', alice.path, '--escrow', ws.path(`${key.keyId}.v9.age`)]],
     ['wrap --parameters', () => ['wrap', '--parameters', missing(), '--recipient', alice.recipient, '--escrow-dir', ws.path('new-escrow'), '--out', ws.path('import.json')]],

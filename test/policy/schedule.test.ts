@@ -170,9 +170,9 @@ describe('schedule --print cron', () => {
     expect(r.stderr).toContain('is not a 5-field cron expression');
   });
 
-  it('resolves relative paths against the working directory and reads keys from --plan', async () => {
+  it('resolves relative paths against the working directory and reads keys from --keys-file', async () => {
     writeFileSync(join(dir, 'plan.txt'), '# keys\nalias/payments\n\narn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab  # ledger\n');
-    const r = await cli(['schedule', '--print', 'cron', '--plan', 'plan.txt', '--identity', 'id.txt'], { cwd: dir });
+    const r = await cli(['schedule', '--print', 'cron', '--keys-file', 'plan.txt', '--identity', 'id.txt'], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`reimport alias/payments arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab --before 30d`);
     expect(r.stdout).toContain(`--identity ${join(dir, 'id.txt')} --escrow-dir ${join(dir, 'escrow')}`);

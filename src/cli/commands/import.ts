@@ -56,7 +56,7 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
     const keyId = str(p, 'key-id');
     const result = await runImportBundle(bundle, keyId ? { expectKey: keyId } : {}, {
       kms: target.kms,
-      now: () => new Date(),
+      now: target.now,
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       progress: (step) => say(io, null, `✓ ${step}`),
       recordImport: async (fact: ImportFact) => {

@@ -152,7 +152,7 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
         escrow: { ...vault, latest: (keyId) => latestEscrow(escrowDir, keyId) },
         journal,
         resumeCommand: `kms-byok onboard ${argv.join(' ')}`,
-        now: () => new Date(),
+        now: target.now,
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         progress: (step) => say(io, null, `✓ ${step}`),
       });
@@ -297,7 +297,7 @@ async function exportParameters(
     const { runExportParameters } = await import('../../ceremony/airgap.js');
     const bundle = await runExportParameters(
       { ...o, ...(str(p, 'description') ? { description: str(p, 'description')! } : {}), ...(existingKeyId ? { existingKeyId } : {}) },
-      { kms: target.kms, now: () => new Date(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)), progress: (step) => say(io, null, `✓ ${step}`), ...(journal ? { journal } : {}) },
+      { kms: target.kms, now: target.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), progress: (step) => say(io, null, `✓ ${step}`), ...(journal ? { journal } : {}) },
     );
     await writeBundleFile(path, bundle);
     await journal?.finish();

@@ -18,8 +18,9 @@ import {
   type ScheduleFormat,
   type ScheduleOptions,
   type ScheduledCommand,
+  type SchedulePlan,
 } from '../../policy/schedule.js';
-import { bool, str, strs } from '../args.js';
+import { bool, str, strs, type Parsed } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { SCHEDULE } from '../specs/schedule.js';
 import { say, type Io } from '../io.js';
@@ -27,18 +28,79 @@ import { printJson } from '../render.js';
 import { printDocument } from '../documents.js';
 
 
-/** Keys listed in a plan file: one key id, ARN or alias per line; blank lines and # comments ignored. */
-async function planKeys(io: Io, file: string): Promise<string[]> {
+/** Keys listed in a keys file: one key id, ARN or alias per line; blank lines and # comments ignored. */
+async function listedKeys(io: Io, file: string): Promise<string[]> {
   let text: string;
   try {
     text = await readFile(resolve(io.cwd, file), 'utf8');
   } catch (e) {
-    throw new KmsByokError('ERR_FILE_READ', `cannot read --plan ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: 'give a file listing one key per line' });
+    throw new KmsByokError('ERR_FILE_READ', `cannot read --keys-file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: 'give a file listing one key per line' });
   }
   return text
     .split('\n')
     .map((l) => l.replace(/#.*/, '').trim())
     .filter((l) => l.length > 0);
+}
+
+/** Flags a fleet plan replaces in a schedule, by the plan field to set instead (docs/scheduling.md). */
+const PLAN_SETS: Readonly<Record<string, string>> = {
+  key: '"keys"',
+  'keys-file': '"keys"',
+  region: '"region"',
+  'expires-in': '"expiresIn" (or "validTo", "noExpiry")',
+  identity: '"identity"',
+  'passphrase-file': '"passphraseFile"',
+  'escrow-dir': '"escrowDir"',
+  'warn-days': '"warnDays"',
+};
+
+/**
+ * `--plan FILE`: a fleet plan, read and validated now as `reimport --plan` (or `status --plan`) will
+ * read it on every run. A one-key-per-line list given to --plan is refused with a pointer to --keys-file.
+ */
+async function readPlanText(io: Io, file: string, p: Parsed): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(resolve(io.cwd, file), 'utf8');
+  } catch (e) {
+    throw new KmsByokError('ERR_FILE_READ', `cannot read --plan ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { hint: 'give a fleet plan file (docs/fleet.md)' });
+  }
+  if (!text.trimStart().startsWith('{')) {
+    throw new KmsByokError('ERR_USAGE', `--plan ${file} is not a fleet plan (a JSON object): --plan schedules reimport --plan FILE`, {
+      hint: `for a list of keys, one per line, use --keys-file ${file}`,
+    });
+  }
+  for (const [flag, field] of Object.entries(PLAN_SETS)) {
+    if (p.values[flag] !== undefined) {
+      throw new KmsByokError('ERR_USAGE', `--${flag} cannot be combined with --plan: the plan sets it per key`, {
+        hint: `drop --${flag} and set ${field} in the plan (docs/fleet.md); for a list of keys, use --keys-file instead of --plan`,
+      });
+    }
+  }
+  return text;
+}
+
+/**
+ * `--plan FILE`: a fleet plan, validated now as `reimport --plan` (or `status --plan`) will read it
+ * on every run (after {@link readPlanText} checked it is one and that no flag it replaces was given).
+ */
+async function schedulePlan(io: Io, file: string, command: ScheduledCommand, beforeMs: number | undefined, before: string): Promise<SchedulePlan> {
+  const path = resolve(io.cwd, file);
+  const { loadPlan } = await import('../fleet.js');
+  const { plan } = loadPlan(io, path, command);
+  if (beforeMs !== undefined) {
+    const short = plan.entries.find((e) => e.expiry !== undefined && 'expiresInMs' in e.expiry && e.expiry.expiresInMs <= beforeMs);
+    if (short) {
+      throw new KmsByokError('ERR_INVALID_COMBINATION', `--before ${before} is not shorter than the plan's "expiresIn" of keys[${short.index}]: every run would re-import it`, {
+        hint: 'e.g. --before 30d with "expiresIn": "90d" in the plan',
+      });
+    }
+  }
+  return {
+    file: path,
+    escrowDirs: [...new Set(plan.entries.map((e) => e.escrowDir))],
+    secrets: [...new Set(plan.entries.flatMap((e) => [...e.identities, ...(e.passphraseFile ? [e.passphraseFile] : [])]))],
+  };
 }
 
 function abs(io: Io, path: string | undefined): string | undefined {
@@ -52,14 +114,17 @@ export async function schedule(argv: string[], io: Io): Promise<number> {
     io.stdout.write(helpText(SCHEDULE));
     return ExitCode.ok;
   }
-  if (p.positionals.length > 0) throw new KmsByokError('ERR_USAGE', `unexpected argument "${p.positionals[0]}"`, { hint: 'keys are given with --key (repeatable) or --plan FILE' });
+  if (p.positionals.length > 0) throw new KmsByokError('ERR_USAGE', `unexpected argument "${p.positionals[0]}"`, { hint: 'keys are given with --key (repeatable), --keys-file FILE or --plan FILE' });
   const format = str(p, 'print');
   if (format === undefined) throw new KmsByokError('ERR_MISSING_INPUT', 'missing --print: which scheduler to print for', { hint: `pass --print ${SCHEDULE_FORMATS.join('|')}` });
   if (!SCHEDULE_FORMATS.includes(format as ScheduleFormat)) throw new KmsByokError('ERR_INVALID_ARGUMENT', `unknown --print "${format}"`, { hint: `use ${SCHEDULE_FORMATS.join(', ')}` });
   const command = (str(p, 'command') ?? 'reimport') as ScheduledCommand;
   const before = str(p, 'before') ?? '30d';
   const expiresIn = str(p, 'expires-in') ?? '90d';
-  if (command === 'reimport') {
+  const planFile = str(p, 'plan');
+  // Read first: a list given to --plan (its meaning before fleet plans) is told to use --keys-file.
+  const planText = planFile === undefined ? undefined : await readPlanText(io, planFile, p);
+  if (command === 'reimport' && planFile === undefined) {
     const beforeMs = parseDuration(before, '--before');
     const expiresMs = parseDuration(expiresIn, '--expires-in');
     if (beforeMs >= expiresMs) {
@@ -88,7 +153,8 @@ export async function schedule(argv: string[], io: Io): Promise<number> {
       throw new KmsByokError('ERR_INVALID_ARGUMENT', `--${flag} "${name}" is not a valid Kubernetes name`, { hint: 'lower-case letters, digits, - and ., starting and ending with a letter or digit' });
     }
   }
-  const keys = [...strs(p, 'key'), ...(str(p, 'plan') !== undefined ? await planKeys(io, str(p, 'plan')!) : [])];
+  const plan = planFile === undefined || planText === undefined ? undefined : await schedulePlan(io, planFile, command, command === 'reimport' ? parseDuration(before, '--before') : undefined, before);
+  const keys = [...strs(p, 'key'), ...(str(p, 'keys-file') !== undefined ? await listedKeys(io, str(p, 'keys-file')!) : [])];
   const k8s = format === 'kubernetes';
   const options: ScheduleOptions = {
     command,
@@ -111,9 +177,10 @@ export async function schedule(argv: string[], io: Io): Promise<number> {
     ...(str(p, 'service-account') !== undefined ? { serviceAccount: str(p, 'service-account')! } : {}),
     ...(str(p, 'secret') !== undefined ? { secret: str(p, 'secret')! } : {}),
     ...(str(p, 'escrow-claim') !== undefined ? { escrowClaim: str(p, 'escrow-claim')! } : {}),
+    ...(plan !== undefined ? { plan } : {}),
   };
   // A scheduled run has no terminal: with no target it exits 2 (ERR_NO_TARGET) rather than rehearse.
-  if (options.region === undefined && options.profile === undefined) {
+  if (plan === undefined && options.region === undefined && options.profile === undefined) {
     say(io, 'note', 'the scheduled run gets no --region or --profile: it needs AWS_REGION or AWS_PROFILE in its environment, or every run exits 2 (ERR_NO_TARGET)');
   }
   if (format === 'systemd') {
@@ -133,7 +200,10 @@ export async function schedule(argv: string[], io: Io): Promise<number> {
     else io.stdout.write(`---\n${toYaml(manifest)}`);
     const secretKey = options.identity !== undefined ? 'identity' : 'passphrase';
     const secretFile = options.identity ?? options.passphraseFile;
-    if (secretFile !== undefined) {
+    if (plan !== undefined && plan.secrets.length > 0) {
+      const items = [...new Set(plan.secrets)].map((f, i) => `--from-file=secret-${i}=${f}`).join(' ');
+      say(io, 'hint', `create the Secret first: kubectl create secret generic ${options.secret ?? `${options.name}-secrets`} ${items}`);
+    } else if (secretFile !== undefined) {
       say(io, 'hint', `create the Secret first: kubectl create secret generic ${options.secret ?? `${options.name}-${secretKey}`} --from-file=${secretKey}=${secretFile}`);
     }
   }

@@ -55,7 +55,7 @@ export async function status(argv: string[], io: Io): Promise<number> {
     const { runStatus } = await import('../../ceremony/status.js');
     result = await runStatus(
       { keys: p.positionals, warnDays: Number(warnText), ...(maxAgeMs !== undefined ? { maxAgeMs } : {}) },
-      { kms: target.kms, now: () => new Date(), escrowOf: (keyId) => latestEscrow(escrowDir, keyId), escrowedKeys: () => escrowedKeys(escrowDir) },
+      { kms: target.kms, now: target.now, escrowOf: (keyId) => latestEscrow(escrowDir, keyId), escrowedKeys: () => escrowedKeys(escrowDir) },
     );
   } finally {
     await target.close();
@@ -64,7 +64,7 @@ export async function status(argv: string[], io: Io): Promise<number> {
   if (format === 'prometheus') {
     // Alerts live in Prometheus: the metrics carry the attention flag, so a textfile-collector job
     // exits 0 unless the status itself could not be taken.
-    io.stdout.write((await import('../prometheus.js')).renderPrometheus(result, new Date()));
+    io.stdout.write((await import('../prometheus.js')).renderPrometheus(result, target.now()));
     return ExitCode.ok;
   }
   if (format === 'json') printDocument(io, statusDocument(result, escrowDir, target.label));

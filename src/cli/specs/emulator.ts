@@ -8,12 +8,18 @@ export const EMULATOR: CommandSpec = {
   usage: [
     'emulator [--port N] [--region REGION] [--state-file FILE] [--quota default|SCALE]',
     '    [--latency MIN-MAXms] [--fault OPERATION:KIND[:TIMES]]... [--wrapping-pool N]',
-    '    [--unwrap-engine node-forge|openssl] [--json]',
+    '    [--unwrap-engine node-forge|openssl] [--clock-offset DURATION] [--json]',
+    'emulator advance-clock DURATION --endpoint-url URL [--json]',
   ],
   description: `Serves the embedded KMS emulator on 127.0.0.1 until interrupted (Ctrl-C). It speaks the AWS KMS
 JSON protocol, so kms-byok, the AWS CLI and any SDK work against it with dummy credentials. It
 answers only requests addressed to a loopback name (Host: localhost, 127.x.x.x or [::1]), so a web
-page cannot reach it by DNS rebinding.`,
+page cannot reach it by DNS rebinding.
+
+Rehearsal time: the emulator has its own clock (material expires when it passes ValidTo).
+--clock-offset starts it ahead of real time; \`emulator advance-clock 30d --endpoint-url URL\` moves a
+running emulator's clock (saved in its --state-file). kms-byok commands against an emulator read its
+clock, so status, reimport --before and every ValidTo follow the rehearsal's time.`,
   flags: {
     port: { type: 'string', value: 'N', help: 'port to listen on (default 4566; 0 picks a free one)' },
     region: { type: 'string', value: 'REGION', help: 'default Region for requests that carry none (default us-east-1)' },
@@ -42,10 +48,15 @@ Repeatable. Live: X-Amz-Target KmsByokEmulator.InjectFault`,
       value: 'E',
       help: "how ImportKeyMaterial decrypts RSA: node-forge (default; pure JavaScript,\nindependent of kms-byok's OpenSSL wrapping, ~0.2 s per RSA-4096 import) or\nopenssl (Node's crypto, ~100x faster: for large rehearsals and benchmarks)",
     },
-    json: { type: 'boolean', help: 'print one JSON line { schemaVersion, endpoint, port } once listening\n(docs/schemas/emulator.schema.json)' },
+    'clock-offset': { type: 'string', value: 'DURATION', help: "start with the emulator clock DURATION ahead of real time, e.g. 90d" },
+    'endpoint-url': { type: 'string', value: 'URL', help: 'advance-clock: the running emulator (also AWS_ENDPOINT_URL_KMS)' },
+    json: { type: 'boolean', help: 'print one JSON line { schemaVersion, endpoint, port } once listening\n(docs/schemas/emulator.schema.json); advance-clock: the new time' },
     ...HELP_FLAG,
   },
   examples: [
+    `# rehearse expiry: 31 days later by the emulator's clock, status says the key expired (exit 3)
+$ kms-byok emulator advance-clock 31d --endpoint-url http://127.0.0.1:4566
+$ kms-byok status --endpoint-url http://127.0.0.1:4566`,
     `$ kms-byok emulator --port 4566 --state-file rehearsal.json &
 $ export AWS_ENDPOINT_URL_KMS=http://127.0.0.1:4566
 $ kms-byok onboard --yes --expires-in 30d --passphrase-file pass.txt

@@ -6,8 +6,9 @@ export const SCHEDULE: CommandSpec = {
   name: 'schedule',
   summary: 'print a systemd timer, crontab line or Kubernetes CronJob for unattended re-import',
   usage: [
-    'schedule --print systemd|cron|kubernetes (--key KEY... | --plan FILE)',
+    'schedule --print systemd|cron|kubernetes (--key KEY... | --keys-file FILE)',
     '    (--identity FILE | --passphrase-file FILE) [--escrow-dir DIR] [flags] [--json]',
+    'schedule --print systemd|cron|kubernetes --plan FLEET.json [--before 30d] [flags] [--json]',
   ],
   description: `Prints a ready schedule for the unattended re-import (docs/scheduling.md):
     kms-byok reimport KEY... --before 30d --expires-in 90d --identity FILE --escrow-dir DIR
@@ -19,7 +20,8 @@ mounted read-only from a Secret. Refused with exit 2: a schedule that would prom
     print: { type: 'string', value: 'FORMAT', help: 'systemd, cron or kubernetes' },
     command: { type: 'string', value: 'CMD', help: 'reimport (default) or status (exit 3 when a key needs attention)' },
     key: { type: 'string', multiple: true, value: 'KEY', help: 'key id, ARN or alias/NAME (repeatable)' },
-    plan: { type: 'string', value: 'FILE', help: 'keys listed one per line (# comments), read now' },
+    'keys-file': { type: 'string', value: 'FILE', help: 'keys listed one per line (# comments), read now' },
+    plan: { type: 'string', value: 'FILE', help: 'a fleet plan (docs/fleet.md): schedules reimport --plan FILE (or status\n--plan FILE); keys, Regions, escrow, expiry and identities come from it' },
     before: { type: 'string', value: 'DURATION', help: 're-import keys whose ValidTo is within DURATION (default 30d)' },
     'expires-in': { type: 'string', value: 'DURATION', help: 'the new expiry (default 90d; must be longer than --before)' },
     'warn-days': { type: 'string', value: 'N', help: '--command status: attention when a ValidTo is within N days (default 30)' },
@@ -46,6 +48,7 @@ mounted read-only from a Secret. Refused with exit 2: a schedule that would prom
   examples: [
     `$ kms-byok schedule --print systemd --key alias/payments --identity /etc/kms-byok/custodian.txt \\
     --escrow-dir /var/lib/kms-byok/escrow --region eu-west-1`,
+    '$ kms-byok schedule --print cron --plan /etc/kms-byok/fleet.json --before 30d',
     `$ kms-byok schedule --print kubernetes --key alias/payments --identity custodian.txt \\
     --image registry.example.com/kms-byok:0.1.0 --region eu-west-1 > cronjob.yaml`,
   ],
