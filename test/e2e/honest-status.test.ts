@@ -36,9 +36,9 @@ describe('an import whose answer was lost', () => {
 
     const st = await run(['status', keyId, ...ws.target, '--escrow-dir', ws.path('escrow-lost'), '--json']);
     expect(st.code).toBe(3);
-    const row = st.json<{ keys: { escrow: { unconfirmed?: string[]; problem?: string }; attention: string[] }[] }>().keys[0]!;
-    expect(row.escrow.unconfirmed).toEqual([listed.Rotations![0]!.KeyMaterialId]);
-    expect(row.escrow.problem).toBeUndefined();
+    const row = st.json<{ keys: { escrowCheck: { unconfirmed?: string[]; problem?: string }; attention: string[] }[] }>().keys[0]!;
+    expect(row.escrowCheck.unconfirmed).toEqual([listed.Rotations![0]!.KeyMaterialId]);
+    expect(row.escrowCheck.problem).toBeUndefined();
     expect(row.attention.join('\n')).toMatch(/not yet confirmed .* kms-byok verify/);
     const table = await run(['status', keyId, ...ws.target, '--escrow-dir', ws.path('escrow-lost')]);
     expect(table.stdout).toMatch(/v1 UNCONFIRMED/);
@@ -65,11 +65,11 @@ describe('partial failure is reported, not hidden', () => {
     const r = await run(['status', bad, good, ...ws.target, '--escrow-dir', ws.path('escrow-partial'), '--json']);
     ws.emu.faults.clear();
     expect(r.code).toBe(3);
-    const keys = r.json<{ keys: { keyId: string; error?: { code: string }; escrow: { matches: boolean } }[] }>().keys;
+    const keys = r.json<{ keys: { keyId: string; error?: { code: string }; escrowCheck: { matches: boolean } }[] }>().keys;
     expect(keys.map((k) => k.keyId)).toEqual([bad, good]);
     expect(keys[0]!.error?.code).toBe('ERR_KMS_INTERNAL');
     expect(keys[1]!.error).toBeUndefined();
-    expect(keys[1]!.escrow.matches).toBe(true);
+    expect(keys[1]!.escrowCheck.matches).toBe(true);
 
     ws.emu.faults.add({ operation: 'ListKeyRotations', kind: 'internal', times: 3 });
     const prom = await run(['status', bad, good, ...ws.target, '--escrow-dir', ws.path('escrow-partial'), '--format', 'prometheus']);

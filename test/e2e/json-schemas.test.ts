@@ -153,7 +153,7 @@ describe('every command --json validates against docs/schemas', () => {
   });
 
   it('revoke and restore (same key and new key), and their errors', async () => {
-    success('revoke', await inWs(['revoke', b.keyId, ...ws.target, '--all', '--yes', '--reason', 'schema drill', '--escrow-dir', 'escrow', '--json']));
+    success('revoke', await inWs(['revoke', b.keyId, ...ws.target, '--all', '--yes', '--reason', 'schema drill', '--escrow-dir', 'escrow', '--identity', alice.path, '--json']));
     success('restore', await inWs(['restore', b.keyId, ...ws.target, '--no-expiry', '--identity', alice.path, '--escrow-dir', 'escrow', '--json']));
     const bEscrow = (docs.status as { keys: { escrow: { path: string } }[] }).keys[0]!.escrow.path.replace(a.keyId, b.keyId);
     success('restore', await inWs(['restore', '--new-key', '--yes', '--escrow', bEscrow, '--alias', 'alias/json-dr', '--no-expiry', ...ws.target, '--identity', alice.path, '--json']));
