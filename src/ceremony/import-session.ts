@@ -206,7 +206,8 @@ export class ImportSession {
     } catch {
       throw unknownOutcome(cause, this.key.KeyId);
     }
-    if (before === undefined) return undefined;
+    // Without the state before, a change cannot be told from no change: the outcome stays unknown.
+    if (before === undefined) throw unknownOutcome(cause, this.key.KeyId);
     const changed = now.filter((m, i) => before.get(m.KeyMaterialId ?? `#${i}`) !== fingerprint(m));
     const wanted = changed.find((m) => m.ImportState === 'IMPORTED' && (request.KeyMaterialId === undefined || m.KeyMaterialId === request.KeyMaterialId));
     if (!wanted) return undefined;

@@ -179,6 +179,10 @@ export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Pr
     let anchor: string | undefined = resumed.anchor;
     let proofRecord = resumed.proof ? (JSON.parse(resumed.proof) as BundleProof) : undefined;
     const carried = wrappedFromFacts(resumed);
+    // A resumed run imports the journalled copy only when the escrow it belongs to is on disk, whole,
+    // and holds that very material (its sidecar's check value and anchor); otherwise nothing is
+    // imported — material must never reach KMS without a durable escrow.
+    if (resumed.escrow && carried) await assertEscrowStillHolds(deps, key.KeyId, resumed);
     const sealedBefore = resumed.escrow ? resumed : carried && deps.escrow.latest ? await sealedByInterruptedRun(deps, key.KeyId, resumed.checkValue) : undefined;
     if (carried && sealedBefore && resumed.checkValue) {
       if (carried.ParametersValidTo.getTime() <= deps.now().getTime() + 60_000) {
@@ -344,9 +348,32 @@ export async function runOnboard(options: OnboardOptions, deps: OnboardDeps): Pr
 /** The escrow an interrupted run wrote after journalling its wrapped copy, when its check value matches. */
 async function sealedByInterruptedRun(deps: OnboardDeps, keyId: string, kcv: string | undefined): Promise<{ escrow: string; sidecar: string } | undefined> {
   const ref = await deps.escrow.latest!(keyId);
-  if (!ref || kcv === undefined) return undefined;
+  if (!ref || kcv === undefined || ref.damaged.length > 0) return undefined;
   if (ref.sidecar.materials.length !== 1 || ref.sidecar.materials[0]!.checkValue.toUpperCase() !== kcv.toUpperCase()) return undefined;
   return { escrow: ref.path, sidecar: ref.sidecarPath };
+}
+
+/**
+ * Before a resumed onboard imports its journalled wrapped copy: the escrow the journal names must be
+ * the key's latest version, present and matching its SHA-256s, holding exactly one material whose
+ * check value (and anchor, when the sidecar claims one) is the journal's. A journal cannot vouch for
+ * itself; the sealed escrow can.
+ */
+async function assertEscrowStillHolds(deps: OnboardDeps, keyId: string, resumed: Readonly<Record<string, string>>): Promise<void> {
+  const refuse = (problem: string) =>
+    new KmsByokError('ERR_ESCROW_NOT_FOUND', `the escrow the interrupted onboard of ${keyId} sealed ${problem}: nothing was imported`, {
+      hint: `restore the escrow file from a custodian's copy, then re-run; or, if the escrow is lost, schedule the empty key ${keyId} for deletion (aws kms schedule-key-deletion) and onboard afresh`,
+    });
+  const ref = deps.escrow.latest ? await deps.escrow.latest(keyId) : undefined;
+  if (!ref) throw refuse(`(${resumed.escrow}) is missing`);
+  if (ref.path !== resumed.escrow) throw refuse(`is ${resumed.escrow}, but the latest escrow of the key is ${ref.path}`);
+  if (ref.damaged.length > 0) throw refuse(`is damaged (${ref.damaged[0]} is missing or differs from its SHA-256)`);
+  const m = ref.sidecar.materials;
+  if (m.length !== 1 || resumed.checkValue === undefined || m[0]!.checkValue.toUpperCase() !== resumed.checkValue.toUpperCase()) {
+    throw refuse(`does not hold the material the journal wrapped (check values differ)`);
+  }
+  const claimed = (m[0] as { anchor?: string }).anchor;
+  if (claimed !== undefined && resumed.anchor !== undefined && claimed !== resumed.anchor) throw refuse('claims another anchor than the journal');
 }
 
 /** ISO-8601 UTC without milliseconds, the escrow format's time form. */

@@ -209,6 +209,25 @@ export interface CliJournal extends JournalPort {
  * Opens the journal of `ceremony` on `subject`: an unfinished one is resumed (its facts are handed
  * to the ceremony); a finished one is replaced by a fresh journal.
  */
+/** Refuses a journal (or its `.journal` directory) that another user owns or that group/others may write. */
+async function assertJournalOwned(path: string): Promise<void> {
+  const me = typeof process.geteuid === 'function' ? process.geteuid() : undefined;
+  if (me === undefined) return;
+  for (const p of [dirname(path), path]) {
+    const st = await fs.lstat(p).catch((e: unknown) => {
+      if ((e as { code?: string }).code === 'ENOENT') return undefined;
+      throw e;
+    });
+    if (!st) return;
+    const unsafe = st.isSymbolicLink() || (st.uid !== me && st.uid !== 0) || (st.mode & 0o022) !== 0;
+    if (unsafe) {
+      throw new KmsByokError('ERR_UNSAFE_PATH', `the journal ${p} is ${st.isSymbolicLink() ? 'a symbolic link' : 'owned by another user or writable by group/others'}: its facts cannot be trusted`, {
+        hint: `check who wrote it; if it is yours: chmod go-w ${p} (and chown it to yourself), then re-run`,
+      });
+    }
+  }
+}
+
 export async function openJournal(
   io: Io,
   dir: string,
@@ -219,12 +238,16 @@ export async function openJournal(
   const path = journalPath(dir, ceremony, subject);
   let previous: JournalFile | undefined;
   try {
+    // A journal is trusted only as far as its directory is: both must be this user's (or root's)
+    // and writable by no one else, or a neighbour could plant the facts a resumed run acts on.
+    await assertJournalOwned(path);
     const parsed = JSON.parse(await fs.readFile(path, 'utf8')) as JournalFile;
     // A journal of another shape (hand-edited, damaged) is treated like an unreadable one: ignored.
     // Resuming never trusts it anyway (KMS and the escrow are asked before acting); before this
     // check, e.g. `"steps": {}` crashed the run with an internal error.
     if (parsed?.format === 'kms-byok-journal' && parsed.version === 1 && !parsed.done && isJournalShape(parsed)) previous = parsed;
   } catch (e) {
+    if (e instanceof KmsByokError) throw e;
     if ((e as { code?: string }).code !== 'ENOENT' && !(e instanceof SyntaxError)) {
       throw new KmsByokError('ERR_JOURNAL', `cannot read the journal ${path} (${(e as { code?: string }).code ?? 'error'})`, { hint: 'check the escrow directory' });
     }
