@@ -29,7 +29,7 @@ import {
   type WrappingAlgorithm,
   type WrappingKeySpec,
 } from '../core/aws-names.js';
-import type { KeyInfo, KmsPort, MacAlgorithm, SigningAlgorithm } from '../kms/port.js';
+import type { KeyInfo, KmsPort, MacAlgorithm } from '../kms/port.js';
 import { generateKeyMaterial } from '../material/generate.js';
 import { checkValue, publicKeyFromMaterial } from '../material/check-value.js';
 import { assertKeyUsageAllowed, assertWrappingAllowed, importableKeySpecInfo } from '../material/key-specs.js';
@@ -38,7 +38,7 @@ import { parseWrappingPublicKey, wrapKeyMaterial } from '../wrapping/index.js';
 import { ANCHOR_RE, anchorDescription, anchorFingerprint, sealEscrow, type EscrowSealing, type ImportFact, type SealedEscrow } from '../escrow/index.js';
 import { readAnchors, writeAnchors } from './anchor.js';
 import type { CeremonyDeps, WrittenEscrow } from './ports.js';
-import { assertAliasFree, resolveValidTo, type ExpiryChoice } from './onboard.js';
+import { resolveValidTo, type ExpiryChoice } from './onboard.js';
 import { retryWhileNotFound } from './retry.js';
 import { SIGNING } from './prove.js';
 import { ImportSession, type Imported } from './import-session.js';

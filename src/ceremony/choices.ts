@@ -7,7 +7,7 @@
  */
 import { KmsByokError } from '../core/errors.js';
 import { assertAliasName } from '../core/alias.js';
-import { isAliasName, isAwsAlias, isRegion } from '../core/aws-ids.js';
+import { isRegion } from '../core/aws-ids.js';
 import type { KeySpec, KeyUsage, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
 import { DAY_MS, assertValidTo, parseDuration, parseIsoTime } from '../core/time.js';
 import { MAX_VALID_TO_DAYS } from '../core/aws-names.js';

@@ -7,7 +7,7 @@
  */
 import { KmsByokError } from '../core/errors.js';
 import type { SecretBytes } from '../core/secret.js';
-import type { ExpirationModel, ImportType, KeySpec, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
+import type { ExpirationModel, KeySpec, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
 import type { ImportParameters, KeyInfo, KeyMaterialInfo, KmsPort } from '../kms/port.js';
 import type { ImportSession } from './import-session.js';
 import { assertWrappingAllowed, chooseWrapping } from '../material/key-specs.js';

@@ -311,7 +311,7 @@ export async function runRotateNewKey(o: RotateNewKeyOptions, deps: LifecycleDep
   const named = await describeExternalKey(kms, o.key);
   if (journalOld !== undefined && named.KeyId !== journalOld && named.KeyId !== journalNew) {
     throw new KmsByokError('ERR_JOURNAL', `the unfinished rotation's journal is about key ${journalOld}${journalNew ? ` (new key ${journalNew})` : ''}, but ${o.key} is key ${named.KeyId}`, {
-      hint: 'nothing was changed; discard the journal with --discard-journal if it is not yours, and find who wrote it',
+      hint: 'this run only read the key (DescribeKey) and changed nothing; discard the journal with --discard-journal if it is not yours, and find who wrote it',
     });
   }
   const old = journalOld !== undefined && named.KeyId !== journalOld ? await describeExternalKey(kms, journalOld) : named;
