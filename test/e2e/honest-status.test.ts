@@ -4,11 +4,11 @@
  * a key that cannot be read is a row with its error, never the end of the report; a ValidTo KMS omits
  * but the escrow recorded counts; escrows of keys the target does not list are reported.
  */
-import { createServer, request as httpRequest, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListKeyRotationsCommand } from '@aws-sdk/client-kms';
 import { run, workspace, type Workspace } from './harness.js';
 import { custodian } from './identities.js';
+import { startRewritingProxy } from './rewriting-proxy.js';
 
 let ws: Workspace;
 let alice: { identity: string; recipient: string; path: string };
@@ -98,31 +98,16 @@ describe('partial failure is reported, not hidden', () => {
 });
 
 describe('a ValidTo the escrow recorded but KMS omits', () => {
-  let proxy: Server;
+  let proxy: Awaited<ReturnType<typeof startRewritingProxy>>;
   let endpoint: string;
   beforeAll(async () => {
     // A loopback proxy that strips ValidTo from every answer: what an emulator cannot produce.
-    proxy = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const url = new URL(ws.emu.endpoint);
-        const out = httpRequest({ host: url.hostname, port: url.port, method: req.method, path: req.url, headers: { ...req.headers, host: url.host } }, (up) => {
-          const body: Buffer[] = [];
-          up.on('data', (c: Buffer) => body.push(c));
-          up.on('end', () => {
-            const text = Buffer.concat(body).toString('utf8').replace(/,?"ValidTo":[0-9.e+]+/g, '');
-            res.writeHead(up.statusCode ?? 500, { 'content-type': up.headers['content-type'] ?? 'application/x-amz-json-1.1' });
-            res.end(text);
-          });
-        });
-        out.end(Buffer.concat(chunks));
-      });
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
-    endpoint = `http://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    const strip = (v: unknown): unknown =>
+      Array.isArray(v) ? v.map(strip) : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'ValidTo').map(([k, x]) => [k, strip(x)])) : v;
+    proxy = await startRewritingProxy(() => ws.emu.endpoint, (_operation, body) => strip(body) as Record<string, unknown>);
+    endpoint = proxy.endpoint;
   });
-  afterAll(() => new Promise<void>((r) => proxy.close(() => r())));
+  afterAll(() => proxy?.close());
 
   it('status counts it (attention, not "never expires") and reimport --before treats it as due', async () => {
     const k = await onboard('escrow-validto', ['--expires-in', '10d']);

@@ -6,11 +6,10 @@
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operations, run, workspace, type Workspace } from './harness.js';
 import { custodian } from './identities.js';
+import { startRewritingProxy } from './rewriting-proxy.js';
 
 let ws: Workspace;
 let recipient: string;
@@ -63,37 +62,18 @@ describe('--material-file refuses unusable material before any KMS request', () 
 });
 
 describe('a malformed wrapping public key from KMS is refused before anything is imported', () => {
-  let proxy: Server;
+  let proxy: Awaited<ReturnType<typeof startRewritingProxy>>;
   let endpoint: string;
   let replacement: Buffer;
   beforeAll(async () => {
     // Forwards to the emulator, but swaps GetParametersForImport's PublicKey (what no emulator sends).
-    proxy = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const upstream = request(`${ws.emu.endpoint}${req.url}`, { method: req.method, headers: req.headers }, (up) => {
-          const body: Buffer[] = [];
-          up.on('data', (c: Buffer) => body.push(c));
-          up.on('end', () => {
-            let text = Buffer.concat(body).toString();
-            if (String(req.headers['x-amz-target']).endsWith('.GetParametersForImport') && up.statusCode === 200) {
-              const json = JSON.parse(text) as Record<string, unknown>;
-              json.PublicKey = replacement.toString('base64');
-              text = JSON.stringify(json);
-            }
-            const headers = { ...up.headers, 'content-length': String(Buffer.byteLength(text)) };
-            res.writeHead(up.statusCode ?? 500, headers);
-            res.end(text);
-          });
-        });
-        upstream.end(Buffer.concat(chunks));
-      });
-    });
-    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-    endpoint = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    proxy = await startRewritingProxy(
+      () => ws.emu.endpoint,
+      (operation, body) => (operation === 'GetParametersForImport' ? { ...body, PublicKey: replacement.toString('base64') } : undefined),
+    );
+    endpoint = proxy.endpoint;
   });
-  afterAll(() => new Promise<void>((r) => proxy.close(() => r())));
+  afterAll(() => proxy?.close());
 
   const bad: [string, () => Buffer][] = [
     ['an EC public key', () => generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'der' })],

@@ -6,16 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ListKeyRotationsCommand } from '@aws-sdk/client-kms';
 import { operations, run, workspace, type Workspace } from '../e2e/harness.js';
 import { custodian } from '../e2e/identities.js';
 import { onboardKey } from '../e2e/lifecycle-helpers.js';
+import { startRewritingProxy } from '../e2e/rewriting-proxy.js';
 
 let ws: Workspace;
 let alice: { identity: string; recipient: string; path: string };
-let proxy: Server;
+let proxy: Awaited<ReturnType<typeof startRewritingProxy>>;
 let hostile: string[];
 /** Rewrites one answer: operation name and parsed JSON body → the body to send (or undefined: unchanged). */
 let rewrite: (operation: string, body: Record<string, unknown>) => Record<string, unknown> | undefined = () => undefined;
@@ -23,32 +22,11 @@ let rewrite: (operation: string, body: Record<string, unknown>) => Record<string
 beforeAll(async () => {
   ws = await workspace();
   alice = await custodian(ws.path('alice.txt'));
-  proxy = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const upstream = request(`${ws.emu.endpoint}${req.url}`, { method: req.method, headers: req.headers }, (up) => {
-        const body: Buffer[] = [];
-        up.on('data', (c: Buffer) => body.push(c));
-        up.on('end', () => {
-          let text = Buffer.concat(body).toString();
-          const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
-          if (up.statusCode === 200 && text.length > 0) {
-            const changed = rewrite(operation, JSON.parse(text) as Record<string, unknown>);
-            if (changed) text = JSON.stringify(changed);
-          }
-          res.writeHead(up.statusCode ?? 500, { ...up.headers, 'content-length': String(Buffer.byteLength(text)) });
-          res.end(text);
-        });
-      });
-      upstream.end(Buffer.concat(chunks));
-    });
-  });
-  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
-  hostile = ['--endpoint-url', `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, '--region', 'us-east-1'];
+  proxy = await startRewritingProxy(() => ws.emu.endpoint, (operation, body) => rewrite(operation, body));
+  hostile = ['--endpoint-url', proxy.endpoint, '--region', 'us-east-1'];
 });
 afterAll(async () => {
-  await new Promise<void>((r) => proxy.close(() => r()));
+  await proxy?.close();
   await ws?.close();
 });
 
