@@ -24,6 +24,10 @@ export interface HandlerContext {
   faults: FaultRegistry;
   /** How ImportKeyMaterial decrypts the RSA part of wrapped material. */
   unwrapEngine: UnwrapEngine;
+  /** The id this request's answer carries in `x-amzn-RequestId` (absent outside the HTTP server). */
+  requestId?: string;
+  /** The access key id the request was signed with, if it was signed. */
+  caller?: string;
 }
 
 /** One operation: request body in, response body out. */

@@ -2,12 +2,19 @@
  * The HTTP face of the emulator: AWS JSON 1.1 over node:http, as KMS speaks it.
  *
  * Contracts:
- * - `POST /` with `X-Amz-Target: TrentService.<Operation>` (KMS) or `KmsByokEmulator.<Operation>`
- *   (controls) and a JSON object body (an empty body counts as `{}`). An unknown target is
- *   `UnknownOperationException`; a body that is not a JSON object is `SerializationException`.
+ * - AWS JSON 1.1: `POST /` with `X-Amz-Target: <service prefix>.<Operation>` and a JSON object body (an
+ *   empty body counts as `{}`). The prefix picks the operation table (`handlers/index.ts`
+ *   `JSON_SERVICES`: `TrentService` is KMS, `KmsByokEmulator` the controls; other AWS services the
+ *   product calls add theirs). An unknown target is `UnknownOperationException`; a body that is not a
+ *   JSON object is `SerializationException`.
+ * - AWS Query (STS): `POST /` with an `application/x-www-form-urlencoded` body `Action=<Operation>&…`
+ *   is answered from `QUERY_OPERATIONS` in XML (`query-protocol.ts`).
  * - The Region is the one the request was signed for — the credential scope of the SigV4
- *   `Authorization` header (`Credential=AKID/<date>/<region>/kms/aws4_request`) — else the emulator's
- *   default Region. Signatures are not verified.
+ *   `Authorization` header (`Credential=AKID/<date>/<region>/<service>/aws4_request`) — else the
+ *   emulator's default Region. The access key id of that scope is handed to handlers as the caller.
+ *   Signatures are not verified.
+ * - The request id is chosen before the operation runs and handed to the handler (`ctx.requestId`), so
+ *   what an operation records can name the id the client receives in `x-amzn-RequestId`.
  * - Only requests addressed to this machine are answered: a `Host` header that is not a loopback name
  *   or address (`localhost`, 127.0.0.0/8, `[::1]`, any port) gets 403 `AccessDeniedException` before the
  *   body is read, so a web page cannot use the emulator's keys by DNS rebinding. Nothing is done or
@@ -29,8 +36,9 @@ import { randomUUID } from 'node:crypto';
 import type { OffsetClock } from './clock.js';
 import type { HandlerContext } from './context.js';
 import { KmsException, fail } from './errors.js';
-import { CONTROL_OPERATIONS, KMS_OPERATIONS } from './handlers/index.js';
+import { JSON_SERVICES, KMS_OPERATIONS, QUERY_OPERATIONS } from './handlers/index.js';
 import type { Input } from './input.js';
+import { QUERY_SERVICE, isQueryRequest, parseQueryBody, queryError, queryResult, sendQuery } from './query-protocol.js';
 import { sweep } from './lifecycle.js';
 import { saveStateFile, serialiseState, type EmulatorState } from './state.js';
 import type { UnwrapEngine } from './unwrap.js';
@@ -75,7 +83,7 @@ export interface ServerDeps {
 
 const MAX_BODY_BYTES = 1 << 20;
 const CONTENT_TYPE = 'application/x-amz-json-1.1';
-const CREDENTIAL_SCOPE = /Credential=[^/,\s]+\/\d{8}\/([a-z0-9-]+)\/kms\/aws4_request/;
+const CREDENTIAL_SCOPE = /Credential=([^/,\s]+)\/\d{8}\/([a-z0-9-]+)\/([a-z0-9-]+)\/aws4_request/;
 
 const IPV4_LOOPBACK = /^127\.(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){2}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
@@ -93,6 +101,12 @@ export function isLoopbackHostHeader(host: string | undefined): boolean {
 
 /** The Region of the request's SigV4 credential scope, if any. */
 export function regionOfRequest(authorization: string | undefined): string | undefined {
+  if (!authorization) return undefined;
+  return CREDENTIAL_SCOPE.exec(authorization)?.[2];
+}
+
+/** The access key id of the request's SigV4 credential scope, if any. */
+export function accessKeyIdOfRequest(authorization: string | undefined): string | undefined {
   if (!authorization) return undefined;
   return CREDENTIAL_SCOPE.exec(authorization)?.[1];
 }
@@ -125,12 +139,12 @@ function parseInput(body: Buffer): Input {
   return v as Input;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}): void {
+function send(res: ServerResponse, status: number, body: unknown, extraHeaders: Record<string, string> = {}, requestId: string = randomUUID()): void {
   const payload = Buffer.from(JSON.stringify(body), 'utf8');
   res.writeHead(status, {
     'content-type': CONTENT_TYPE,
     'content-length': String(payload.length),
-    'x-amzn-requestid': randomUUID(),
+    'x-amzn-requestid': requestId,
     ...extraHeaders,
   });
   res.end(payload);
@@ -176,9 +190,13 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = String(req.headers['x-amz-target'] ?? '');
     const region = regionOfRequest(req.headers.authorization) ?? deps.defaultRegion;
-    const dot = target.indexOf('.');
-    const service = target.slice(0, dot);
-    const operation = dot >= 0 ? target.slice(dot + 1) : target;
+    const caller = accessKeyIdOfRequest(req.headers.authorization);
+    const query = isQueryRequest(req);
+    // JSON targets split at the last dot: CloudTrail's prefix itself contains dots.
+    const dot = target.lastIndexOf('.');
+    let service = query ? QUERY_SERVICE : target.slice(0, dot);
+    let operation = dot >= 0 ? target.slice(dot + 1) : target;
+    const requestId = randomUUID();
     const entry: RequestLogEntry = { operation, region, status: 200 };
     if (!isLoopbackHostHeader(req.headers.host)) {
       entry.status = 403;
@@ -192,11 +210,18 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
     }
     try {
       const body = await readBody(req);
-      const table = service === 'TrentService' ? KMS_OPERATIONS : service === 'KmsByokEmulator' ? CONTROL_OPERATIONS : undefined;
+      let input: Input;
+      if (query) {
+        const parsed = parseQueryBody(body);
+        operation = parsed.action;
+        entry.operation = operation;
+        input = parsed.input;
+      }
+      const table = query ? QUERY_OPERATIONS : Object.hasOwn(JSON_SERVICES, service) ? JSON_SERVICES[service] : undefined;
       // Own properties only: `constructor` or `__proto__` must not reach Object's prototype.
       const handler = req.method === 'POST' && table && Object.hasOwn(table, operation) ? table[operation] : undefined;
-      if (!handler) throw fail('UnknownOperationException', `Unknown operation ${target || '(no X-Amz-Target)'}`);
-      const input = parseInput(body);
+      if (!handler) throw fail('UnknownOperationException', `Unknown operation ${query ? `Action=${operation}` : target || '(no X-Amz-Target)'}`);
+      input ??= parseInput(body);
       let dropAfter = false;
       let dripMs: number | undefined;
       let loopMarker = false;
@@ -242,7 +267,7 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
         }
       }
       sweep(deps.state, deps.clock.now().getTime());
-      const ctx: HandlerContext = { state: deps.state, region, accountId: deps.accountId, clock: deps.clock, pool: deps.pool, faults: deps.faults, unwrapEngine: deps.unwrapEngine };
+      const ctx: HandlerContext = { state: deps.state, region, accountId: deps.accountId, clock: deps.clock, pool: deps.pool, faults: deps.faults, unwrapEngine: deps.unwrapEngine, requestId, caller };
       // The loop's own marker names no page: the operation answers its first page again.
       if (loopMarker && input.Marker === LOOP_MARKER) delete input.Marker;
       let out = await handler(ctx, input);
@@ -257,7 +282,8 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
         await drip(req, res, out, dripMs, deps.sleep);
         return;
       }
-      send(res, 200, out);
+      if (query) sendQuery(res, 200, queryResult(operation, out, requestId), requestId);
+      else send(res, 200, out, {}, requestId);
     } catch (e) {
       if (e instanceof EmulatorClosing) {
         entry.status = 0;
@@ -271,7 +297,8 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
       } catch {
         // The error response matters more than a failed save of an unchanged state.
       }
-      send(res, err.status, { __type: err.type, message: err.message }, { 'x-amzn-errortype': err.type });
+      if (query) sendQuery(res, err.status, queryError(err.type, err.message, requestId), requestId);
+      else send(res, err.status, { __type: err.type, message: err.message }, { 'x-amzn-errortype': err.type }, requestId);
     } finally {
       // GetClock only reads (kms-byok asks it once per command against an emulator): the log keeps
       // to the requests that act — KMS operations and the controls that change the emulator.

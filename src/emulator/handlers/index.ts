@@ -13,6 +13,7 @@ import { deleteImportedKeyMaterial, getParametersForImport, importKeyMaterial } 
 import { cancelKeyDeletion, createKey, describeKey, disableKey, enableKey, listKeys, scheduleKeyDeletion, updateKeyDescription } from './keys.js';
 import { getKeyPolicy, putKeyPolicy } from './policy.js';
 import { replicateKey } from './replicate.js';
+import { getCallerIdentity } from './sts.js';
 import { listKeyRotations, rotateKeyOnDemand } from './rotation.js';
 import { listResourceTags, tagResource, untagResource } from './tags.js';
 
@@ -60,3 +61,17 @@ export const CONTROL_OPERATIONS: Readonly<Record<string, Handler>> = {
   ListFaults: listFaults,
 };
 
+
+/**
+ * The AWS JSON 1.1 services the emulator answers, by `X-Amz-Target` prefix (the part before the last
+ * dot). Another AWS service the product calls adds its prefix here with its own table.
+ */
+export const JSON_SERVICES: Readonly<Record<string, Readonly<Record<string, Handler>>>> = {
+  TrentService: KMS_OPERATIONS,
+  KmsByokEmulator: CONTROL_OPERATIONS,
+};
+
+/** AWS Query operations (STS), by `Action`. Their results are rendered as XML by `query-protocol.ts`. */
+export const QUERY_OPERATIONS: Readonly<Record<string, Handler>> = {
+  GetCallerIdentity: getCallerIdentity,
+};
