@@ -33,7 +33,7 @@ import {
   withHint,
   type LifecycleDeps,
   type Pairing,
-} from './lifecycle.js';
+} from './shared.js';
 
 export interface ReimportOptions {
   /** Key id, ARN or alias. */

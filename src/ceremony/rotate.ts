@@ -40,7 +40,7 @@ import {
   withHint,
   type EscrowRef,
   type LifecycleDeps,
-} from './lifecycle.js';
+} from './shared.js';
 
 export interface RotateInPlaceOptions {
   key: string;

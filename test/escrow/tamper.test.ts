@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { sha256Hex } from '../../src/escrow/format.js';
 import { readEscrow, readIdentityFile, readPassphraseFile } from '../../src/escrow/file-store.js';
-import { disposePayload, openCustodianFile, openEscrow, type EscrowOpener, type LoadedEscrow } from '../../src/escrow/store.js';
+import { disposePayload, openCustodianFile, openEscrow, type EscrowOpener, type LoadedEscrow } from '../../src/escrow/vault.js';
 import { GOLDEN_DIR } from './golden-fixtures.js';
 import { KEY_ID, testDeps } from './helpers.js';
 

@@ -86,7 +86,7 @@ async function readPlanText(io: Io, file: string, p: Parsed): Promise<string> {
  */
 async function schedulePlan(io: Io, file: string, command: ScheduledCommand, beforeMs: number | undefined, before: string): Promise<SchedulePlan> {
   const path = resolve(io.cwd, file);
-  const { loadPlan } = await import('../fleet.js');
+  const { loadPlan } = await import('../../fleet/run.js');
   const { plan } = loadPlan(io, path, command);
   if (beforeMs !== undefined) {
     const short = plan.entries.find((e) => e.expiry !== undefined && 'expiresInMs' in e.expiry && e.expiry.expiresInMs <= beforeMs);

@@ -41,7 +41,7 @@ export const SEALING: FlagDecls = {
   split: { type: 'string', value: 'xor', help: 'split knowledge: each recipient gets a full-length XOR component with its\nown check value; all are needed' },
 };
 
-/** The lifecycle commands' escrow, journal and record inputs (src/cli/lifecycle-cli.ts). */
+/** The lifecycle commands' escrow, journal and record inputs (src/cli/ceremony-run.ts). */
 export const ESCROW_INPUT: FlagDecls = {
   identity: { type: 'string', multiple: true, value: 'FILE', help: 'age identity file that opens the escrow (repeatable)', group: 'Escrow flags' },
   'passphrase-file': { type: 'string', value: 'FILE', help: 'passphrase that opens the escrow (- for stdin)', group: 'Escrow flags' },
@@ -59,7 +59,7 @@ export const ESCROW_INPUT: FlagDecls = {
 
 const FLEET_GROUP = 'Fleet flags (see docs/fleet.md)';
 
-/** Fleet runs over a plan file (src/cli/fleet.ts, docs/fleet.md). */
+/** Fleet runs over a plan file (src/fleet/run.ts, docs/fleet.md). */
 export const FLEET: FlagDecls = {
   plan: { type: 'string', value: 'FILE', help: 'run every key of a plan file instead of KEY... (validated whole first)', group: FLEET_GROUP },
   concurrency: { type: 'string', value: 'N', help: 'keys in flight per account and Region (default 8)', group: FLEET_GROUP },

@@ -1,8 +1,8 @@
 /**
  * Fleet runs (issue 8): `reimport --plan`, `restore --plan` and `status --plan` run every entry of a
- * plan file (src/ceremony/fleet-plan.ts) concurrently, each (account, Region) in parallel with at
+ * plan file (src/fleet/plan.ts) concurrently, each (account, Region) in parallel with at
  * most `--concurrency` keys in flight, every KMS request paced by the client-side limiter
- * (src/ceremony/fleet-limiter.ts) at the documented quotas and retried on throttling.
+ * (src/fleet/limiter.ts) at the documented quotas and retried on throttling.
  *
  * One failing key does not stop the others. The run ends with one result row per key (a table, or a
  * JSON report with `--json`) and exit 1 when any failed. A run-state file beside the plan
@@ -15,16 +15,15 @@ import { basename, dirname, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { ExitCode, KmsByokError, asLocalInputError } from '../core/errors.js';
 import type { KmsPort } from '../kms/port.js';
-import { parsePlan, planProblems, requireForCommand, type Plan, type PlanEntry } from '../ceremony/fleet-plan.js';
-import { RateLimiter, limitKms, resolveRates, runPool, type LimiterClock } from '../ceremony/fleet-limiter.js';
-import { bool, str, strs, type Parsed } from './args.js';
-import { say, type Io } from './io.js';
-import { fleetDocument, printDocument } from './documents.js';
-import { appendTranscript, preflightTranscript, transcriptFailure } from './transcript-file.js';
-import { assertDirectorySafe, openAppendOnly, readAllFrom, replaceAtomic } from '../escrow/safe-files.js';
-import { operatorName } from './lifecycle-edge.js';
-import { endpointClock, plaintextStateWarning, wantsEmulator } from './target.js';
-import { isLoopbackUrl } from '../core/endpoints.js';
+import { parsePlan, planProblems, requireForCommand, type Plan, type PlanEntry } from './plan.js';
+import { RateLimiter, limitKms, resolveRates, runPool, type LimiterClock } from './limiter.js';
+import { bool, str, strs, type Parsed } from '../cli/args.js';
+import { say, type Io } from '../cli/io.js';
+import { fleetDocument, printDocument } from '../cli/documents.js';
+import { appendTranscript, preflightTranscript, transcriptFailure } from '../records/transcript-file.js';
+import { assertDirectorySafe, openAppendOnly, readAllFrom, replaceAtomic } from '../records/safe-files.js';
+import { operatorName } from '../cli/context.js';
+import { openRegionalTargets } from '../cli/target.js';
 
 export type FleetCommand = 'reimport' | 'restore' | 'status';
 
@@ -131,7 +130,6 @@ export function aliasOf(key: string): string | undefined {
 /** What a command does with one entry, given its (limited) KMS port. */
 export type EntryWork = (entry: PlanEntry, kms: KmsPort, io: Io, now: () => Date) => Promise<Omit<FleetRow, 'index' | 'key' | 'alias' | 'region' | 'profile'>>;
 
-const DUMMY_CREDENTIALS = { accessKeyId: 'AKIDKMSBYOKREHEARSAL', secretAccessKey: 'rehearsal-not-a-secret' };
 
 /** Reads and validates the plan; every problem is printed before the error is thrown. */
 export function loadPlan(io: Io, path: string, command: FleetCommand): { plan: Plan; sha256: string } {
@@ -245,51 +243,21 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
 
   const clock: LimiterClock = { now: () => performance.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
   const limiter = new RateLimiter(rates, clock);
-  const ports = new Map<string, Promise<KmsPort>>();
-  const closers: (() => Promise<void>)[] = [];
-  let endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
-  // The run's clock: the emulator's against an emulator (src/cli/target.ts), else the local one.
-  let now: () => Date = () => new Date();
-  if (wantsEmulator(p)) {
-    const { startEmulator } = await import('../emulator/index.js');
-    const stateFile = str(p, 'emulator-state');
-    const emu = await startEmulator({ port: 0, ...(stateFile ? { stateFile } : {}) }).catch((e: unknown) => {
-      throw new KmsByokError('ERR_INVALID_ARGUMENT', `cannot use --emulator-state ${stateFile ?? ''}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`.replace(/\s+$/, ''), {
-        hint: 'give a file in an existing directory that is either new or written by the emulator',
-      });
-    });
-    closers.push(() => emu.close());
-    endpoint = emu.endpoint;
-    now = () => emu.clock.now();
-    say(io, 'note', 'target: embedded KMS emulator (rehearsal: nothing is created in AWS)');
-    if (stateFile) say(io, 'warning', plaintextStateWarning(stateFile));
-  }
-  else now = await endpointClock(endpoint);
-  let retries = 0;
   // One gate for every port of the run: keys in flight at a signal get FLEET_GRACE_MS to finish.
-  const gate = io.cancel.graceGate(FLEET_GRACE_MS);
+  const targets = await openRegionalTargets(p, io, io.cancel.graceGate(FLEET_GRACE_MS));
+  const now = targets.now;
+  let retries = 0;
+  const limited = new Map<string, Promise<KmsPort>>();
   const portOf = (e: PlanEntry): Promise<KmsPort> => {
     const profile = e.profile ?? str(p, 'profile');
     const k = `${profile ?? ''}/${e.region}`;
-    let port = ports.get(k);
+    let port = limited.get(k);
     if (!port) {
-      port = (async () => {
-        const { createAwsKms } = await import('../kms/aws.js');
-        const dummy = endpoint !== undefined && isLoopbackUrl(endpoint) && profile === undefined;
-        const raw = await createAwsKms({
-          region: e.region,
-          ...(profile ? { profile } : {}),
-          ...(endpoint ? { endpoint } : {}),
-          ...(dummy ? { credentials: DUMMY_CREDENTIALS } : {}),
-          // The limiter retries (with backoff, adapting its rate); the SDK must not retry on its own.
-          maxAttempts: 1,
-          gate,
-        });
-        return limitKms(raw, { limiter, clock, scope: (region) => `${profile ?? ''}/${region}`, onRetry: () => void retries++ });
-      })();
+      // The limiter retries (with backoff, adapting its rate); the target's ports never retry on their own.
+      port = targets.portFor(e.region, profile).then((raw) => limitKms(raw, { limiter, clock, scope: (region) => `${profile ?? ''}/${region}`, onRetry: () => void retries++ }));
       // A port that cannot be made fails its entries only; do not cache the rejection forever.
-      port.catch(() => ports.delete(k));
-      ports.set(k, port);
+      port.catch(() => limited.delete(k));
+      limited.set(k, port);
     }
     return port;
   };
@@ -338,7 +306,7 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
   } finally {
     progress.stop();
     await state.close();
-    for (const c of closers) await c();
+    await targets.close();
   }
 
   const seconds = Math.round((performance.now() - started) / 100) / 10;

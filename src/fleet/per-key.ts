@@ -7,15 +7,15 @@
  * are disposed when the run ends. Each escrow directory is listed once per run (indexedVersionFinder).
  */
 import { parseDuration } from '../core/time.js';
-import type { PlanEntry } from '../ceremony/fleet-plan.js';
+import type { PlanEntry } from './plan.js';
 import type { KmsPort } from '../kms/port.js';
-import { bool, str, type Parsed } from './args.js';
-import type { Io } from './io.js';
+import { bool, str, type Parsed } from '../cli/args.js';
+import type { Io } from '../cli/io.js';
 import type { EscrowOpener } from '../escrow/index.js';
-import { readOpener } from './escrow-inputs.js';
-import { fileEscrowStore, indexedVersionFinder, keyIdOf, latestEscrow, openJournal, type VersionFinder } from './lifecycle-edge.js';
-import { aliasOf, runFleet, type FleetOutput, type FleetRow } from './fleet.js';
-import { renderPrometheus } from './prometheus.js';
+import { readOpener } from '../cli/escrow-inputs.js';
+import { fileEscrowStore, indexedVersionFinder, keyIdOf, latestEscrow, openJournal, type VersionFinder } from '../cli/context.js';
+import { aliasOf, runFleet, type FleetOutput, type FleetRow } from './run.js';
+import { renderPrometheus } from '../records/prometheus.js';
 import { ExitCode, KmsByokError } from '../core/errors.js';
 import type { KeyStatus } from '../ceremony/status.js';
 

@@ -15,7 +15,7 @@ import { KmsByokError } from '../core/errors.js';
 import { regionProblem, parseKeyArn } from '../core/aws-ids.js';
 import { MAX_VALID_TO_DAYS } from '../core/aws-names.js';
 import { parseDuration, parseIsoTime } from '../core/time.js';
-import type { ExpiryChoice } from './onboard.js';
+import type { ExpiryChoice } from '../ceremony/onboard.js';
 
 const DAY_MS = 86_400_000;
 
