@@ -168,7 +168,7 @@ export async function runRotateInPlace(o: RotateInPlaceOptions, deps: LifecycleD
       fresh.dispose();
     }
     const pendingCheck = ref.sidecar.materials[index - 1]!.checkValue;
-    const session = new ImportSession(kms, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec));
+    const session = new ImportSession(kms, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec, deps.wrapping));
 
     // 0. The new material's anchor, in every Region, before any import of it.
     // Replicas get every material's anchor (tags are per Region; the primary's anchors vouch for them).
@@ -211,7 +211,7 @@ export async function runRotateInPlace(o: RotateInPlaceOptions, deps: LifecycleD
       const rm = await regional.listKeyRotations(key.KeyId);
       const entry = rm.find((m) => m.KeyMaterialId === id);
       if (entry?.ImportState === 'IMPORTED') continue;
-      const rs = new ImportSession(regional, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec));
+      const rs = new ImportSession(regional, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec, deps.wrapping));
       const r = await rs.importMaterial({ material }, { ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: id, expiry });
       await deps.escrow.recordImport(ref.sidecarPath, importFact(index, region, deps.now(), expiry, r));
       await deps.journal.step('replica imported', { keyId: key.KeyId, region });

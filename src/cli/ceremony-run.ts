@@ -8,7 +8,8 @@ import * as fs from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
 import type { EscrowOpener } from '../escrow/index.js';
-import type { LifecycleDeps } from '../ceremony/shared.js';
+import type { LifecycleDeps, WrappingOverride } from '../ceremony/shared.js';
+import { parseWrappingAlgorithm, parseWrappingKeySpec } from '../material/key-specs.js';
 import { TRANSCRIPT_TAG, type TranscriptRecord } from '../records/transcript.js';
 import type { KmsPort } from '../kms/port.js';
 import { appendTranscript, describeFailure, preflightTranscript, transcriptFailure } from '../records/transcript-file.js';
@@ -62,6 +63,19 @@ export async function optionalOpener(p: Parsed, io: Io): Promise<EscrowOpener | 
   return readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file') });
 }
 
+/**
+ * `--wrapping-algorithm` / `--wrapping-key-spec` of a lifecycle ceremony, checked as names before
+ * anything reaches KMS (exit 2); whether the key's spec can use them is known once it is described.
+ */
+export function wrappingOverrideOf(p: Parsed): WrappingOverride {
+  const alg = str(p, 'wrapping-algorithm');
+  const spec = str(p, 'wrapping-key-spec');
+  return {
+    ...(alg !== undefined ? { WrappingAlgorithm: parseWrappingAlgorithm(alg) } : {}),
+    ...(spec !== undefined ? { WrappingKeySpec: parseWrappingKeySpec(spec) } : {}),
+  };
+}
+
 /** A ceremony that cannot run without the key's escrow; `refuse` turns the problem into its error. */
 export type EscrowNeed = true | { refuse: (problem: string) => Promise<KmsByokError> };
 
@@ -107,6 +121,7 @@ export async function runCeremony<T>(
   body: (ctx: CeremonyContext) => Promise<T>,
 ): Promise<T> {
   const escrowDir = escrowDirOf(p, io);
+  const wrapping = wrappingOverrideOf(p);
   const requests: string[] = [];
   const file = str(p, 'escrow');
   const store = fileEscrowStore({ dir: escrowDir, ...(file ? { file: resolve(io.cwd, file) } : {}), ...(c.opener ? { opener: c.opener } : {}), ...c.store });
@@ -147,6 +162,7 @@ export async function runCeremony<T>(
         kms: target.kms,
         escrow: store,
         journal,
+        wrapping,
         now: target.now,
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         progress: (step) => say(io, null, `✓ ${step}`),

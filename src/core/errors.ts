@@ -64,6 +64,8 @@ export type ErrorCode =
   | 'ERR_KMS_INVALID_CIPHERTEXT'
   | 'ERR_KMS_INCORRECT_KEY_MATERIAL'
   | 'ERR_KMS_UNSUPPORTED'
+  /** A --wrapping-algorithm/--wrapping-key-spec pair the key's spec cannot use, found once the key was described (exit 1). */
+  | 'ERR_WRAPPING_NOT_ALLOWED'
   | 'ERR_KMS_VALIDATION'
   | 'ERR_KMS_LIMIT'
   | 'ERR_KMS_THROTTLED'

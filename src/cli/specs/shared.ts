@@ -104,3 +104,17 @@ export function keyIdFlag(keys: 'one' | 'many'): FlagDecls {
 export function without(decls: FlagDecls, ...names: string[]): FlagDecls {
   return Object.fromEntries(Object.entries(decls).filter(([n]) => !names.includes(n)));
 }
+
+/**
+ * Wrapping for the lifecycle ceremonies' imports (reimport, restore, rotate): by default the pair
+ * recorded at onboard, so a key policy's kms:WrappingAlgorithm / kms:WrappingKeySpec conditions keep
+ * admitting the scheduled re-imports.
+ */
+export const WRAPPING_OVERRIDE: FlagDecls = {
+  'wrapping-algorithm': {
+    type: 'string',
+    value: 'ALG',
+    help: 'RSAES_OAEP_SHA_256, RSAES_OAEP_SHA_1, RSA_AES_KEY_WRAP_SHA_256,\nRSA_AES_KEY_WRAP_SHA_1 (default: the one recorded for the key at onboard)',
+  },
+  'wrapping-key-spec': { type: 'string', value: 'SPEC', help: 'RSA_4096, RSA_3072, RSA_2048 (default: the one recorded for the key at onboard)' },
+};
