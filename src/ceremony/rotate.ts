@@ -319,14 +319,15 @@ export async function runRotateNewKey(o: RotateNewKeyOptions, deps: LifecycleDep
   if (aliases.length === 0 && deps.journal.resumed.aliases) aliases = deps.journal.resumed.aliases.split(',');
   if (aliases.length === 0) aliases = (await kms.listAliases(old.KeyId)).map((a) => a.AliasName);
   if (aliases.length === 0) {
-    throw new KmsByokError('ERR_MISSING_INPUT', `missing --alias: key ${old.KeyId} has no alias to move to the new key`, {
-      hint: 'rotating to a new key is useful only when clients find the key by an alias: pass --alias alias/NAME',
+    // Known only once KMS was asked (ListAliases): exit 1, and nothing written or changed yet.
+    throw new KmsByokError('ERR_KEY_HAS_NO_ALIAS', `key ${old.KeyId} has no alias to move to the new key`, {
+      hint: `rotating to a new key is useful only when clients find the key by an alias: pass --alias alias/NAME (this run only read the key: DescribeKey, ListAliases)`,
     });
   }
   const oldRef: EscrowRef | undefined = await deps.escrow.latest(old.KeyId);
   const sealing = o.sealing ?? (oldRef && oldRef.sidecar.manifest.keyId === old.KeyId ? deps.escrow.sealingFor(oldRef.sidecar) : undefined);
   if (!sealing) {
-    throw new KmsByokError('ERR_MISSING_INPUT', `missing --recipient: no escrow of ${old.KeyId} to take the custodians from`, { hint: 'pass --recipient age1… or --passphrase-file FILE for the new key\'s escrow' });
+    throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `no escrow of ${old.KeyId} to take the custodians from`, { hint: 'pass --recipient age1… for the new key\'s escrow, or --escrow-dir DIR where the old key\'s escrow is (this run only read the key)' });
   }
   await deps.journal.step('planned', { oldKeyId: old.KeyId, aliases: aliases.join(',') });
 

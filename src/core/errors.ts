@@ -38,6 +38,8 @@ export type ErrorCode =
   | 'ERR_ESCROW_UNREADABLE'
   | 'ERR_ESCROW_EXISTS'
   | 'ERR_ESCROW_NOT_FOUND'
+  /** rotate --new-key on a key no alias points at, and no --alias given (found by asking KMS: exit 1). */
+  | 'ERR_KEY_HAS_NO_ALIAS'
   | 'ERR_ESCROW_FORMAT'
   | 'ERR_ESCROW_VERSION'
   | 'ERR_ESCROW_DECRYPT'
