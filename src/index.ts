@@ -55,7 +55,7 @@ export { createAwsKms, type AwsKmsOptions } from './kms/aws.js';
 
 // Ceremonies and the ports they take
 export type { CeremonyDeps, WrittenEscrow as CeremonyWrittenEscrow } from './ceremony/ports.js';
-export type { EscrowRef, JournalPort, LifecycleDeps, LifecycleEscrow } from './ceremony/shared.js';
+export type { EscrowRef, JournalPort, LifecycleDeps, LifecycleEscrow, WrappingOverride } from './ceremony/shared.js';
 export { runOnboard, type OnboardOptions, type OnboardDeps, type OnboardResult, type ExpiryChoice } from './ceremony/onboard.js';
 export { runVerify, type VerifyResult } from './ceremony/verify.js';
 export { runReimport, type ReimportOptions, type ReimportResult } from './ceremony/reimport.js';
