@@ -173,11 +173,3 @@ export function asLocalInputError(e: unknown): unknown {
   return new KmsByokError(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), cause: e.cause ?? e, localInput: true });
 }
 
-/** Shorthand for the most common failure: a user-supplied value that cannot be used. */
-export function invalidArgument(message: string, hint?: string): KmsByokError {
-  return new KmsByokError('ERR_INVALID_ARGUMENT', message, hint === undefined ? {} : { hint });
-}
-
-export function isKmsByokError(e: unknown): e is KmsByokError {
-  return e instanceof KmsByokError;
-}
