@@ -131,7 +131,7 @@ describe('rotate --in-place survives SIGKILL after every journal step', () => {
     const heldAfter = await escrowedIds(key.keyId);
     for (const id of after) expect(heldAfter.has(id)).toBe(true);
     expect(Buffer.from((await ws.kms.send(new DecryptCommand({ CiphertextBlob: ct }))).Plaintext!).toString()).toBe(step);
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('restore --new-key survives SIGKILL after every journal step', () => {
@@ -154,7 +154,7 @@ describe('restore --new-key survives SIGKILL after every journal step', () => {
     expect(ids).toHaveLength(1);
     expect(held.has(ids[0]!)).toBe(true);
     expect((await ws.kms.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata!.KeyId).toBe(out.keyId);
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('rotate --new-key survives SIGKILL', () => {
@@ -174,5 +174,5 @@ describe('rotate --new-key survives SIGKILL', () => {
     const ids = await kmsIds(out.keyId);
     expect((await escrowedIds(out.keyId)).has(ids[0]!)).toBe(true);
     expect((await ws.kms.send(new DescribeKeyCommand({ KeyId: old.keyId }))).KeyMetadata!.KeyState).toBe('Enabled');
-  }, 30_000);
+  }, 120_000);
 });

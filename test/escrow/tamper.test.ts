@@ -117,7 +117,8 @@ describe.each(CASES)('tampering with golden $dir/$file', (c) => {
     }
     // The age layer really was exercised: authentication failures, not only armor errors.
     expect(seen.get('ERR_ESCROW_TAMPERED') ?? 0).toBeGreaterThan(ageLevel / 2);
-  });
+    // CPU-bound (one scrypt per opened variant of a passphrase escrow): generous for a loaded machine.
+  }, 300_000);
 
   test('truncations are refused', async () => {
     const loaded = await readEscrow(join(GOLDEN_DIR, dir, file));
