@@ -25,9 +25,12 @@ type Work = Omit<FleetRow, 'index' | 'key' | 'alias' | 'region' | 'profile'>;
 class OpenerCache {
   private readonly openers = new Map<string, Promise<EscrowOpener>>();
   private disposed = false;
+  /** `given`: one opener for every entry (the caller's; not disposed here), instead of the plan's sources. */
+  constructor(private readonly given?: EscrowOpener) {}
   get(io: Io, e: PlanEntry): Promise<EscrowOpener> {
     // Precondition: the run is still going (runPool settles every key before the run's cleanup).
     if (this.disposed) throw new Error('internal: escrow opener requested after the run ended');
+    if (this.given) return Promise.resolve(this.given);
     const id = JSON.stringify([e.identities, e.passphraseFile ?? null]);
     let o = this.openers.get(id);
     if (!o) {
@@ -70,21 +73,24 @@ async function lifecycleWork(e: PlanEntry, kms: KmsPort, io: Io, now: () => Date
 }
 
 /** Runs a lifecycle plan with one opener cache, disposed however the run ends. */
-async function lifecyclePlan(p: Parsed, io: Io, mode: 'reimport' | 'restore', beforeMs: number | undefined): Promise<number> {
-  const openers = new OpenerCache();
+async function lifecyclePlan(p: Parsed, io: Io, mode: 'reimport' | 'restore', beforeMs: number | undefined, given?: EscrowOpener): Promise<number> {
+  const openers = new OpenerCache(given);
   const find = indexedVersionFinder();
   try {
-    return await runFleet(p, io, mode, (e, kms, quiet, now) => lifecycleWork(e, kms, quiet, now, mode, beforeMs, openers, find));
+    return await runFleet(p, io, mode, (e, kms, quiet, now) => lifecycleWork(e, kms, quiet, now, mode, beforeMs, openers, find), undefined, { identityGiven: given !== undefined });
   } finally {
     await openers.dispose();
   }
 }
 
-/** `reimport --plan FILE`. */
-export function reimportPlan(p: Parsed, io: Io): Promise<number> {
+/**
+ * `reimport --plan FILE`. `given`: open every escrow with this opener instead of the plan's identity
+ * sources (the Lambda handler's decrypted identity, src/lambda/).
+ */
+export function reimportPlan(p: Parsed, io: Io, given?: EscrowOpener): Promise<number> {
   const before = str(p, 'before');
   const beforeMs = before === undefined ? undefined : parseDuration(before, '--before');
-  return lifecyclePlan(p, io, 'reimport', beforeMs);
+  return lifecyclePlan(p, io, 'reimport', beforeMs, given);
 }
 
 /** `restore --plan FILE`. */
