@@ -57,7 +57,7 @@ const PLAN_FIELD_OF: Readonly<Record<string, string>> = {
 const PLAN_RUN_FLAGS: Readonly<Record<FleetCommand, readonly string[]>> = {
   reimport: ['before'],
   restore: [],
-  status: ['format'],
+  status: ['format', 'out'],
 };
 const COMMON_PLAN_FLAGS = ['plan', 'concurrency', 'rate', 'rate-scale', 'progress-interval', 'resume', 'transcript', 'json', 'help', 'profile', 'endpoint-url', 'emulator', 'emulator-state', 'shard', 'state-dir', 'dry-run'];
 
