@@ -84,6 +84,10 @@ const RULES: Record<string, Rule> = {
     allow: (t) => !['kms/aws', 'emulator', 'escrow/file-store'].includes(t) && !t.startsWith('@aws-sdk'),
     why: 'commands open targets, vaults and journals through the context (cli/context.ts, cli/target.ts) only',
   },
+  lambda: {
+    allow: (t) => !['kms/aws', 'emulator', 'escrow/file-store', 'cli/commands', 'wizard', 'wizard/prompter'].includes(t) && !t.startsWith('@'),
+    why: 'the Lambda handler runs the CLI\'s fleet run in-process: KMS through cli/target.ts, no SDK, no emulator',
+  },
   'cli/io': { allow: (t) => ['core', 'kms/port', 'cli/io'].includes(t) || t.startsWith('node:'), why: 'the shell\'s I/O, argv and cancellation (which gates KMS calls through the port)' },
   cli: { allow: () => true, why: 'the edge' },
   index: { allow: (t) => !['cli', 'wizard/prompter'].includes(t) && !t.startsWith('@inquirer'), why: 'library entry' },

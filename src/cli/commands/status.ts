@@ -44,8 +44,9 @@ export async function status(argv: string[], io: Io): Promise<number> {
   }
   const formatText = str(p, 'format');
   if (formatText !== undefined && !['human', 'json', 'prometheus'].includes(formatText)) {
-    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --format "${formatText}"`, { hint: 'use human, json or prometheus' });
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --format "${formatText}"`, { hint: formatText === 'html' ? 'the page is of a fleet: status --plan FILE --format html' : 'use human, json or prometheus' });
   }
+  if (str(p, 'out') !== undefined) throw new KmsByokError('ERR_USAGE', '--out takes the page of status --plan FILE --format html', { hint: 'add --plan FILE --format html, or drop --out' });
   const maxAge = str(p, 'max-age');
   const maxAgeMs = maxAge === undefined ? undefined : parseDuration(maxAge, '--max-age');
   const escrowDir = resolve(io.cwd, str(p, 'escrow-dir') ?? 'escrow');

@@ -72,6 +72,14 @@ export const FLEET: FlagDecls = {
   },
   'rate-scale': { type: 'string', value: 'X', help: 'multiply every default rate by X (an account with raised quotas)', group: FLEET_GROUP },
   'progress-interval': { type: 'string', value: 'S', help: 'seconds between progress lines when stderr is not a terminal (default 5)', group: FLEET_GROUP },
+  shard: {
+    type: 'string',
+    value: 'K/N',
+    help: 'run only shard K of N (0-based: 0/4 … 3/4): each (account, Region) quota domain\nbelongs to exactly one shard; its own run state for --resume',
+    group: FLEET_GROUP,
+  },
+  'state-dir': { type: 'string', value: 'DIR', help: 'keep the run state in DIR instead of beside the plan (fleet report reads it)', group: FLEET_GROUP },
+  'dry-run': { type: 'boolean', help: "with --plan: print the plan's quota domains and their shards; send nothing", group: FLEET_GROUP },
 };
 
 /** ESCROW_INPUT's --resume for commands that also take --plan (reimport, restore). */
