@@ -57,13 +57,15 @@ const CASES: Record<string, () => string[][]> = {
   reimport: () => [
     ['reimport', KEY, ...T(), ...E(), '--expires-in', 'soon'],
     ['reimport', KEY, ...T(), ...E(), '--expires-in', '60d', '--wrapping-key-spec', 'RSA_1024'],
+    ['reimport', ...T(), '--plan', ws.path('none.json'), '--shard', '4/4'],
   ],
   restore: () => [['restore', KEY, ...T(), ...E(), '--valid-to', '2026-02-30T00:00:00Z']],
   rotate: () => [['rotate', KEY, ...T(), ...E(), '--yes'], ['rotate', KEY, ...T(), ...E(), '--in-place', '--new-key', '--yes']],
   revoke: () => [['revoke', KEY, ...T(), ...E(), '--yes']],
   'transcript verify': () => [['transcript', 'verify', '--transcript', ws.path('none.md'), '--against-kms', '--region', 'moon-1']],
   policy: () => [['policy', '--wrapping-algorithm', 'ROT13']],
-  schedule: () => [['schedule', '--print', 'crontab-ish', KEY]],
+  schedule: () => [['schedule', '--print', 'crontab-ish', KEY], ['schedule', '--print', 'kubernetes', '--plan', ws.path('none.json'), '--shards', 'four']],
+  'fleet report': () => [['fleet', 'report'], ['fleet', 'report', '--plan', ws.path('none.json'), '--shards', '0']],
 };
 
 describe('exit 2 happens before any KMS request and any write', () => {
