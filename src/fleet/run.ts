@@ -84,6 +84,9 @@ export interface FleetRow {
   alias?: string;
   region: string;
   profile?: string;
+  /** The account the plan names for the key, and the role that reached it (docs/fleet.md "Accounts and roles"). */
+  account?: string;
+  roleArn?: string;
   /**
    * ok, failed, attention (status), skipped (finished in an earlier run, with --resume), or stopped
    * (not started: the run was stopped by a signal; `--resume` runs it).
@@ -128,7 +131,7 @@ export function aliasOf(key: string): string | undefined {
 }
 
 /** What a command does with one entry, given its (limited) KMS port. */
-export type EntryWork = (entry: PlanEntry, kms: KmsPort, io: Io, now: () => Date) => Promise<Omit<FleetRow, 'index' | 'key' | 'alias' | 'region' | 'profile'>>;
+export type EntryWork = (entry: PlanEntry, kms: KmsPort, io: Io, now: () => Date) => Promise<Omit<FleetRow, 'index' | 'key' | 'alias' | 'region' | 'profile' | 'account' | 'roleArn'>>;
 
 
 /** Reads and validates the plan; every problem is printed before the error is thrown. */
@@ -250,11 +253,17 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
   const limited = new Map<string, Promise<KmsPort>>();
   const portOf = (e: PlanEntry): Promise<KmsPort> => {
     const profile = e.profile ?? str(p, 'profile');
-    const k = `${profile ?? ''}/${e.region}`;
+    // The credentials: a profile (or the default chain), or a role assumed with them (docs/fleet.md).
+    const who = `${profile ?? ''}${e.role ? `>${e.role.roleArn}` : ''}${e.account ? `@${e.account}` : ''}`;
+    const k = `${who}/${e.region}`;
     let port = limited.get(k);
     if (!port) {
+      const access = { ...(e.role ? { role: e.role } : {}), ...(e.account ? { account: e.account } : {}) };
       // The limiter retries (with backoff, adapting its rate); the target's ports never retry on their own.
-      port = targets.portFor(e.region, profile).then((raw) => limitKms(raw, { limiter, clock, scope: (region) => `${profile ?? ''}/${region}`, onRetry: () => void retries++ }));
+      // Its pace is per quota domain: the account (when the plan names it) and the Region.
+      port = targets
+        .portFor(e.region, profile, access)
+        .then((raw) => limitKms(raw, { limiter, clock, scope: (region) => `${e.account ?? profile ?? ''}/${region}`, onRetry: () => void retries++ }));
       // A port that cannot be made fails its entries only; do not cache the rejection forever.
       port.catch(() => limited.delete(k));
       limited.set(k, port);
@@ -270,7 +279,7 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
       rows[e.index] = { ...base, status: 'skipped', detail: 'finished in an earlier run' };
       continue;
     }
-    const g = `${e.profile ?? ''}/${e.region}`;
+    const g = `${e.profile ?? ''}${e.role ? `>${e.role.roleArn}` : ''}${e.account ? `@${e.account}` : ''}/${e.region}`;
     if (!groups.has(g)) groups.set(g, []);
     groups.get(g)!.push(e);
   }
@@ -344,9 +353,17 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
   return s.attention > 0 ? ExitCode.attention : ExitCode.ok;
 }
 
-function baseRow(e: PlanEntry): Pick<FleetRow, 'index' | 'key' | 'alias' | 'region' | 'profile'> {
+function baseRow(e: PlanEntry): Pick<FleetRow, 'index' | 'key' | 'alias' | 'region' | 'profile' | 'account' | 'roleArn'> {
   const alias = aliasOf(e.key);
-  return { index: e.index, key: e.key, ...(alias ? { alias } : {}), region: e.region, ...(e.profile ? { profile: e.profile } : {}) };
+  return {
+    index: e.index,
+    key: e.key,
+    ...(alias ? { alias } : {}),
+    region: e.region,
+    ...(e.profile ? { profile: e.profile } : {}),
+    ...(e.account ? { account: e.account } : {}),
+    ...(e.role ? { roleArn: e.role.roleArn } : {}),
+  };
 }
 
 /** The fleet run's transcript: --transcript, else the first entry's escrow directory's transcript.md. */
