@@ -128,3 +128,47 @@ function identityError(e: unknown, role: RoleAccess | undefined): KmsByokError {
   }
   return new KmsByokError('ERR_KMS_UNREACHABLE', `cannot ask STS who ${role ? `role ${role.roleArn}` : 'these credentials'} is: ${message}`, { hint: 'check the network path to STS (AWS_ENDPOINT_URL_STS for a private endpoint)', cause: e });
 }
+
+/**
+ * Organizations ListAccounts, every page (MaxResults 20), with `credentials` (undefined: the default
+ * chain or `profile`). Refused (AccessDeniedException, AWSOrganizationsNotInUseException) →
+ * ERR_KMS_ACCESS_DENIED naming the call, so `discover --organization` can say what it could not see.
+ */
+export async function listOrganizationAccounts(
+  credentials: AwsCredentials | undefined,
+  place: Omit<StsPlace, 'source'> & { profile?: string },
+): Promise<{ id: string; name?: string; status?: string }[]> {
+  const { ListAccountsCommand, OrganizationsClient } = await import('@aws-sdk/client-organizations');
+  const org = new OrganizationsClient({
+    region: place.region,
+    maxAttempts: 3,
+    ...(place.endpoint ? { endpoint: place.endpoint } : {}),
+    ...(credentials ? { credentials } : place.profile ? { profile: place.profile } : {}),
+  });
+  const out: { id: string; name?: string; status?: string }[] = [];
+  const seen = new Set<string>();
+  let token: string | undefined;
+  try {
+    do {
+      const page = await org.send(new ListAccountsCommand({ MaxResults: 20, ...(token ? { NextToken: token } : {}) }));
+      for (const a of page.Accounts ?? []) if (a.Id) out.push({ id: a.Id, ...(a.Name ? { name: a.Name } : {}), ...(a.Status ? { status: a.Status } : {}) });
+      token = page.NextToken;
+      // A token seen before would page forever (docs/architecture.md, "Bounded waits").
+      if (token !== undefined && seen.has(token)) break;
+      if (token !== undefined) seen.add(token);
+    } while (token !== undefined && seen.size < 1000);
+  } catch (e) {
+    const name = (e as { name?: string }).name ?? '';
+    const message = e instanceof Error ? e.message : String(e);
+    if (name === 'AccessDeniedException' || name === 'AWSOrganizationsNotInUseException') {
+      throw new KmsByokError('ERR_KMS_ACCESS_DENIED', `Organizations ListAccounts refused: ${name}: ${message}`, {
+        hint: "run from the organisation's management account (or a delegated administrator), or list the accounts with --accounts FILE",
+        cause: e,
+      });
+    }
+    throw new KmsByokError('ERR_KMS_UNREACHABLE', `Organizations ListAccounts failed: ${message}`, { hint: 'check the network path to Organizations', cause: e });
+  } finally {
+    org.destroy();
+  }
+  return out;
+}

@@ -205,6 +205,8 @@ export interface RegionalTargets {
   portFor(region: string, profile: string | undefined, access?: AccountAccess): Promise<KmsPort>;
   /** The account and ARN the credentials act as (asked once per credentials; see `portFor`). */
   identityFor(region: string, profile: string | undefined, access?: AccountAccess): Promise<{ account: string; arn: string }>;
+  /** The organisation's accounts (Organizations ListAccounts with `profile` or the default chain); refused → ERR_KMS_ACCESS_DENIED. */
+  organizationAccounts(region: string, profile: string | undefined): Promise<{ id: string; name?: string; status?: string }[]>;
   /** The emulator's clock against an emulator (see {@link Target.now}), else the local clock. */
   now: () => Date;
   close(): Promise<void>;
@@ -272,6 +274,10 @@ export async function openRegionalTargets(p: Parsed, io: Io, gate: KmsCallGate):
   return {
     now,
     identityFor,
+    async organizationAccounts(region, profile) {
+      const { listOrganizationAccounts } = await import('./roles.js');
+      return listOrganizationAccounts(profile === undefined && loopback ? DUMMY_CREDENTIALS : undefined, { ...stsEndpoint, region, ...(profile ? { profile } : {}) });
+    },
     portFor(region, profile, access) {
       const k = `${credentialsKey(profile, access)}/${region}`;
       let port = ports.get(k);

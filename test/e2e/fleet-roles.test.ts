@@ -6,7 +6,9 @@
  * every EXTERNAL key — two made behind kms-byok's back with the aws CLI, flagged as having no escrow —
  * and writes a plan `reimport --plan` accepts.
  */
-import { writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -22,7 +24,7 @@ const PER = process.env.KMS_BYOK_SLOW === '1' ? 50 : 5;
 const ACCOUNTS = {
   '222222222222': { roleArn: 'arn:aws:iam::222222222222:role/KmsByok' },
   '333333333333': { roleArn: 'arn:aws:iam::333333333333:role/KmsByok', externalId: 'ext-3333' },
-  '444444444444': { roleArn: 'arn:aws:iam::444444444444:role/ops/KmsByok' },
+  '444444444444': { roleArn: 'arn:aws:iam::444444444444:role/KmsByok' },
 } as const;
 type Account = keyof typeof ACCOUNTS;
 type Creds = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -150,5 +152,94 @@ describe('reimport --plan through cross-account roles', () => {
     expect(r.stderr).toContain('"durationSeconds" must be a whole number of seconds from 900 to 43200');
     expect(r.stderr).toContain('keys[1]: "externalId" needs a "roleArn"');
     expect(emu.requests.length).toBe(before);
+  });
+});
+
+describe('discover', () => {
+  /** Keys made with the aws CLI, behind kms-byok's back (no escrow): account → key id. */
+  const behind: { account: Account; keyId: string }[] = [];
+  const awsCli = spawnSync('aws', ['--version'], { encoding: 'utf8' }).status === 0;
+
+  beforeAll(async () => {
+    if (!awsCli) {
+      console.log('aws CLI not installed: the keys made behind kms-byok\'s back are skipped');
+      return;
+    }
+    for (const [account, region] of [['222222222222', 'eu-west-1'], ['333333333333', 'us-east-1']] as const) {
+      const c = creds[account]!;
+      // Asynchronously: the emulator answering it runs in this process.
+      const r = await promisify(execFile)('aws', ['kms', 'create-key', '--origin', 'EXTERNAL', '--description', 'made by hand', '--endpoint-url', emu.endpoint, '--region', region, '--output', 'json'], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '', HOME: ws.dir, AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_SESSION_TOKEN: c.sessionToken ?? '', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' },
+      });
+      const md = (JSON.parse(r.stdout) as { KeyMetadata: { KeyId: string; Arn: string } }).KeyMetadata;
+      expect(md.Arn).toContain(`:${account}:key/`);
+      behind.push({ account, keyId: md.KeyId });
+    }
+  }, 120_000);
+
+  it('finds every EXTERNAL key of three accounts through their roles, flags those without escrow, and writes a plan reimport --plan runs', async () => {
+    writeFileSync(ws.path('accounts.txt'), '# the organisation\n222222222222\n333333333333 ext-3333\n444444444444\n');
+    const args = ['discover', '--regions', REGIONS.join(','), '--accounts', 'accounts.txt', '--role-name', 'KmsByok', '--escrow-dir', 'escrow', '--endpoint-url', emu.endpoint];
+    const r = await run([...args, '--write-plan', 'discovered.json', '--identity', 'alice.txt', '--expires-in', '100d', '--json'], { cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(3);
+    const doc = r.json<{ keys: { accountId: string; keyId: string; noEscrow: boolean; escrow?: { path: string } }[]; unseen: unknown[]; summary: Record<string, number>; plan: string }>();
+    expect(doc.unseen).toEqual([]);
+    const total = 3 * 2 * PER + behind.length;
+    expect(doc.summary).toMatchObject({ keys: total, escrowed: 3 * 2 * PER, noEscrow: behind.length, unseen: 0 });
+    for (const [account, ks] of Object.entries(keys)) {
+      for (const k of ks) expect(doc.keys.find((x) => x.keyId === k.keyId)).toMatchObject({ accountId: account, noEscrow: false, escrow: { path: expect.stringContaining(k.keyId) } });
+    }
+    for (const b of behind) expect(doc.keys.find((x) => x.keyId === b.keyId)).toMatchObject({ accountId: b.account, noEscrow: true });
+    expect(r.stderr).toContain(`${behind.length} without escrow`);
+
+    // The plan: every escrowed key, each account's role (with its external id) in "accounts".
+    const plan = JSON.parse(readFileSync(ws.path('discovered.json'), 'utf8')) as { accounts: Record<string, { roleArn: string; externalId?: string }>; keys: { key: string }[] };
+    expect(plan.keys).toHaveLength(3 * 2 * PER);
+    expect(plan.accounts['333333333333']).toEqual({ roleArn: 'arn:aws:iam::333333333333:role/KmsByok', externalId: 'ext-3333' });
+    // Never overwritten: a second discover with the same --write-plan is refused before any request.
+    const before = emu.requests.length;
+    const again = await run([...args, '--write-plan', 'discovered.json'], { cwd: ws.dir });
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('ERR_FILE_WRITE');
+    expect(emu.requests.length).toBe(before);
+
+    const status = await run(['status', '--plan', 'discovered.json', '--endpoint-url', emu.endpoint, '--json'], { cwd: ws.dir });
+    expect(status.code, status.stderr).toBe(0);
+    const re = await run(['reimport', '--plan', 'discovered.json', '--endpoint-url', emu.endpoint, '--rate-scale', '50', '--json'], { cwd: ws.dir });
+    expect(re.code, re.stderr).toBe(0);
+    const report = re.json<{ summary: { ok: number; failed: number }; keys: { key: string; validTo: string }[] }>();
+    expect(report.summary).toMatchObject({ ok: 3 * 2 * PER, failed: 0 });
+    for (const [account, ks] of Object.entries(keys) as [Account, { keyId: string; region: string }[]][]) {
+      for (const k of ks) {
+        const row = report.keys.find((x) => x.key.endsWith(`:${account}:key/${k.keyId}`))!;
+        expect(Date.parse(row.validTo) - Date.now()).toBeGreaterThan(99 * 86_400_000);
+        expect(await validTo(account, k)).toBe(row.validTo);
+      }
+    }
+  });
+
+  it('a role it cannot assume and an organisation it may not list are named as unseen; the rest is searched (exit 1)', async () => {
+    // --role-name reaches 333333333333 without its external id: refused, the other two are searched.
+    writeFileSync(ws.path('accounts-noext.txt'), '222222222222\n333333333333\n444444444444\n');
+    const r = await run(['discover', '--regions', 'eu-west-1', '--accounts', 'accounts-noext.txt', '--role-name', 'KmsByok', '--escrow-dir', 'escrow', '--endpoint-url', emu.endpoint, '--json'], { cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(1);
+    const doc = r.json<{ unseen: { accountId?: string; scope: string; code: string; message: string }[]; keys: { accountId: string }[] }>();
+    expect(doc.unseen).toEqual([expect.objectContaining({ accountId: '333333333333', scope: 'account', code: 'ERR_ROLE_DENIED' })]);
+    expect(doc.unseen[0]!.message).toContain('arn:aws:iam::333333333333:role/KmsByok in account 333333333333');
+    expect(new Set(doc.keys.map((k) => k.accountId))).toEqual(new Set(['222222222222', '444444444444']));
+
+    // An emulator whose management account is another: Organizations refuses the caller.
+    const other = await startTestEmulator({ managementAccount: '999999999999', accounts: ['222222222222'] });
+    try {
+      const o = await run(['discover', '--regions', 'eu-west-1', '--organization', '--role-name', 'KmsByok', '--escrow-dir', 'escrow', '--endpoint-url', other.endpoint, '--json'], { cwd: ws.dir });
+      expect(o.code, o.stderr).toBe(1);
+      const od = o.json<{ unseen: { scope: string; code: string; message: string }[]; accounts: { accountId: string }[] }>();
+      expect(od.unseen).toEqual([expect.objectContaining({ scope: 'organization', code: 'ERR_KMS_ACCESS_DENIED' })]);
+      expect(od.unseen[0]!.message).toContain('only 111122223333 was searched');
+      expect(od.accounts).toEqual([{ accountId: '111122223333' }]);
+    } finally {
+      await other.close();
+    }
   });
 });
