@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<CommandFn>> = {
   wrap: async () => (await import('./commands/wrap.js')).wrap,
   import: async () => (await import('./commands/import.js')).importCommand,
   status: async () => (await import('./commands/status.js')).status,
+  discover: async () => (await import('./commands/discover.js')).discover,
   reimport: async () => (await import('./commands/reimport.js')).reimport,
   restore: async () => (await import('./commands/restore.js')).restore,
   rotate: async () => (await import('./commands/rotate.js')).rotate,

@@ -21,6 +21,7 @@ import type { KmsPort } from '../kms/port.js';
 import type { KmsCallGate } from '../kms/port.js';
 import { bool, str, type Parsed } from './args.js';
 import { say, type Io } from './io.js';
+import type { CredentialProvider, RoleAccess } from './roles.js';
 
 export interface Target {
   kms: KmsPort;
@@ -181,13 +182,31 @@ export async function openTarget(
   return { kms, label, rehearsal: dummy, ...(endpoint ? { endpoint } : {}), now, close: async () => {} };
 }
 
-/** What a fleet run asks of the context: a KMS port per (profile, Region), and the run's clock. */
+/**
+ * How an entry reaches its account (docs/fleet.md "Accounts and roles"): through a role (STS
+ * AssumeRole, with `profile` or the default chain as the source credentials), and the account the
+ * plan expects its credentials to act in.
+ */
+export interface AccountAccess {
+  role?: RoleAccess;
+  account?: string;
+}
+
+/** What a fleet run asks of the context: a KMS port per (credentials, Region), and the run's clock. */
 export interface RegionalTargets {
   /**
-   * The port for `region` with `profile` (or the default chain), made on first use and shared by the
-   * run. Its SDK client never retries (`maxAttempts: 1`): the caller paces and retries.
+   * The port for `region` with `profile` (or the default chain) — or, with `access.role`, with that
+   * role's credentials — made on first use and shared by the run. Its SDK client never retries
+   * (`maxAttempts: 1`): the caller paces and retries. When `access` names a role or an account, the
+   * identity is asked once per credentials (GetCallerIdentity) before the first port: AssumeRole
+   * refused → ERR_ROLE_DENIED, another account → ERR_ACCOUNT_MISMATCH; that failure is kept, so every
+   * entry of those credentials fails with it and no other is touched.
    */
-  portFor(region: string, profile: string | undefined): Promise<KmsPort>;
+  portFor(region: string, profile: string | undefined, access?: AccountAccess): Promise<KmsPort>;
+  /** The account and ARN the credentials act as (asked once per credentials; see `portFor`). */
+  identityFor(region: string, profile: string | undefined, access?: AccountAccess): Promise<{ account: string; arn: string }>;
+  /** The organisation's accounts (Organizations ListAccounts with `profile` or the default chain); refused → ERR_KMS_ACCESS_DENIED. */
+  organizationAccounts(region: string, profile: string | undefined): Promise<{ id: string; name?: string; status?: string }[]>;
   /** The emulator's clock against an emulator (see {@link Target.now}), else the local clock. */
   now: () => Date;
   close(): Promise<void>;
@@ -217,20 +236,63 @@ export async function openRegionalTargets(p: Parsed, io: Io, gate: KmsCallGate):
     if (stateFile) say(io, 'warning', plaintextStateWarning(stateFile));
   } else now = await endpointClock(endpoint);
   const ports = new Map<string, Promise<KmsPort>>();
+  const loopback = endpoint !== undefined && isLoopbackUrl(endpoint);
+  // One credentials provider per role (shared by its Regions) and one identity check per credentials;
+  // both kept for the run, failures too: a refused role fails its entries, not the run.
+  const providers = new Map<string, CredentialProvider>();
+  const identities = new Map<string, Promise<{ account: string; arn: string }>>();
+  const credentialsKey = (profile: string | undefined, access?: AccountAccess): string => {
+    const r = access?.role;
+    return JSON.stringify([profile ?? '', r?.roleArn ?? '', r?.externalId ?? '', r?.sessionName ?? '', r?.durationSeconds ?? 0]);
+  };
+  const stsEndpoint = loopback ? { endpoint: endpoint! } : {};
+  const roleProvider = async (region: string, profile: string | undefined, role: RoleAccess): Promise<CredentialProvider> => {
+    const k = credentialsKey(profile, { role });
+    let provider = providers.get(k);
+    if (!provider) {
+      const { roleCredentials } = await import('./roles.js');
+      const source = profile !== undefined ? { profile } : loopback ? { static: DUMMY_CREDENTIALS } : { chain: true as const };
+      provider = roleCredentials(role, { ...stsEndpoint, region, source });
+      providers.set(k, provider);
+    }
+    return provider;
+  };
+  const identityFor = (region: string, profile: string | undefined, access?: AccountAccess): Promise<{ account: string; arn: string }> => {
+    const k = credentialsKey(profile, access);
+    let id = identities.get(k);
+    if (!id) {
+      id = (async () => {
+        const { checkIdentity } = await import('./roles.js');
+        const credentials = access?.role ? await roleProvider(region, profile, access.role) : profile === undefined && loopback ? DUMMY_CREDENTIALS : undefined;
+        return checkIdentity(credentials, { ...stsEndpoint, region, ...(profile ? { profile } : {}) }, { ...(access?.role ? { role: access.role } : {}), ...(access?.account ? { expected: access.account } : {}) });
+      })();
+      id.catch(() => {});
+      identities.set(k, id);
+    }
+    return id;
+  };
   return {
     now,
-    portFor(region, profile) {
-      const k = `${profile ?? ''}/${region}`;
+    identityFor,
+    async organizationAccounts(region, profile) {
+      const { listOrganizationAccounts } = await import('./roles.js');
+      return listOrganizationAccounts(profile === undefined && loopback ? DUMMY_CREDENTIALS : undefined, { ...stsEndpoint, region, ...(profile ? { profile } : {}) });
+    },
+    portFor(region, profile, access) {
+      const k = `${credentialsKey(profile, access)}/${region}`;
       let port = ports.get(k);
       if (!port) {
         port = (async () => {
+          if (access?.role !== undefined || access?.account !== undefined) await identityFor(region, profile, access);
           const { createAwsKms } = await import('../kms/aws.js');
-          const dummy = endpoint !== undefined && isLoopbackUrl(endpoint) && profile === undefined;
+          const role = access?.role ? await roleProvider(region, profile, access.role) : undefined;
+          const dummy = !role && loopback && profile === undefined;
           return createAwsKms({
             region,
-            ...(profile ? { profile } : {}),
+            ...(profile && !role ? { profile } : {}),
             ...(endpoint ? { endpoint } : {}),
             ...(dummy ? { credentials: DUMMY_CREDENTIALS } : {}),
+            ...(role ? { credentials: role } : {}),
             maxAttempts: 1,
             gate,
           });

@@ -42,6 +42,24 @@ export function isRegion(text: string): boolean {
   return REGION_RE.test(text);
 }
 
+const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
+
+/** The account and name of an IAM role ARN (`arn:aws:iam::ACCOUNT:role/[PATH/]NAME`), or undefined. */
+export function parseRoleArn(text: string): { partition: string; accountId: string; roleName: string } | undefined {
+  const m = ROLE_ARN.exec(text);
+  return m ? { partition: m[1]!, accountId: m[2]!, roleName: m[3]! } : undefined;
+}
+
+/** Whether `text` is an STS ExternalId AWS accepts: 2–1224 characters of `[\w+=,.@:/-]`. */
+export function isExternalId(text: string): boolean {
+  return /^[\w+=,.@:/-]{2,1224}$/.test(text);
+}
+
+/** Whether `text` is an STS RoleSessionName AWS accepts: 2–64 characters of `[\w+=,.@-]`. */
+export function isRoleSessionName(text: string): boolean {
+  return /^[\w+=,.@-]{2,64}$/.test(text);
+}
+
 /** Whether `text` is a 12-digit AWS account id. */
 export function isAccountId(text: string): boolean {
   return ACCOUNT_RE.test(text);

@@ -98,6 +98,10 @@ export type ErrorCode =
   // fleet plans (issue 8): an invalid plan is usage (exit 2); a changed plan cannot be resumed
   | 'ERR_PLAN_INVALID'
   | 'ERR_PLAN_CHANGED'
+  /** STS AssumeRole refused a plan's role (not assumable by this caller, or the external id is wrong). */
+  | 'ERR_ROLE_DENIED'
+  /** The identity a role or profile gave is not in the account the plan names. */
+  | 'ERR_ACCOUNT_MISMATCH'
   // air-gapped ceremony bundles
   | 'ERR_BUNDLE_FORMAT'
   | 'ERR_BUNDLE_TAMPERED'

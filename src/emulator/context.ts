@@ -9,7 +9,7 @@
 import type { OffsetClock } from './clock.js';
 import type { FaultRegistry } from './faults.js';
 import type { Input } from './input.js';
-import type { EmulatorState } from './state.js';
+import type { EmulatorState, SessionRecord } from './state.js';
 import type { UnwrapEngine } from './unwrap.js';
 import type { WrappingKeyPool } from './wrapping-pool.js';
 
@@ -17,7 +17,16 @@ export interface HandlerContext {
   state: EmulatorState;
   /** Region the request was signed for (or the emulator's default Region). */
   region: string;
+  /**
+   * The account the request acts in: the role's account for credentials AssumeRole issued (see
+   * `sessions` in state.ts), else the emulator's own account. Keys, aliases, quotas and ARNs are this
+   * account's.
+   */
   accountId: string;
+  /** The emulator's own account (whose Regions are `state.regions`). */
+  homeAccountId: string;
+  /** The role session the request was signed with, when its access key id is one AssumeRole issued. */
+  session?: SessionRecord;
   clock: OffsetClock;
   pool: WrappingKeyPool;
   /** Injected faults (for the control operations). */

@@ -38,7 +38,14 @@ export type ExceptionName =
   | 'SerializationException'
   | 'ThrottlingException'
   | 'UnknownOperationException'
-  | 'ValidationException';
+  | 'ValidationException'
+  // STS (AWS Query protocol: the error's Code) and Organizations
+  | 'AccessDenied'
+  | 'ExpiredTokenException'
+  | 'ValidationError'
+  | 'AccessDeniedException'
+  | 'AWSOrganizationsNotInUseException'
+  | 'InvalidInputException';
 
 /** An AWS exception the emulator returns to the caller, exactly as named by AWS. */
 export class KmsException extends Error {
@@ -51,7 +58,8 @@ export class KmsException extends Error {
   ) {
     super(message);
     this.name = type;
-    this.status = type === 'KMSInternalException' ? 500 : 400;
+    // STS answers AccessDenied with 403, as AWS does; everything else a client did wrong is 400.
+    this.status = type === 'KMSInternalException' ? 500 : type === 'AccessDenied' ? 403 : 400;
   }
 }
 

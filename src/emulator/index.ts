@@ -8,6 +8,8 @@
  * PendingImport, rotation, multi-Region replicas). For reliability tests and failure drills it can
  * enforce AWS's request-rate quotas (`quotas`, `quotaScale`), add latency, and inject faults
  * (`faults`, `emu.faults`, or the `KmsByokEmulator.InjectFault` control operation); see README.md.
+ * It plays an organisation too: STS `AssumeRole` into declared roles (`roles`), each account's keys
+ * kept apart, and Organizations `ListAccounts` (`accounts`, `managementAccount`).
  *
  * ```ts
  * const emu = await startEmulator();
@@ -23,6 +25,7 @@ import { dirname, resolve } from 'node:path';
 import { OffsetClock, type EmulatorClock } from './clock.js';
 import { FaultRegistry, latencySampler, type FaultController, type FaultSpec, type LatencyOptions } from './faults.js';
 import { KMS_OPERATIONS } from './handlers/index.js';
+import { declareAccount, declareRole, directoryOf } from './directory.js';
 import { QuotaLimiter, resolveQuotas, type QuotaTable } from './quotas.js';
 import { EmulatorClosing, createKmsServer, persister, type RequestLogEntry } from './server.js';
 import { createStateFile, emptyState, loadStateFile, serialiseState, type WrappingKeySpec } from './state.js';
@@ -32,6 +35,7 @@ import { WrappingKeyPool } from './wrapping-pool.js';
 export type { EmulatorClock } from './clock.js';
 export type { RequestLogEntry } from './server.js';
 export type { FaultController, FaultKind, FaultSpec, InjectedFault, LatencyOptions } from './faults.js';
+export { parseRoleFlag } from './directory.js';
 export { FAULT_KINDS, parseFaultFlag, parseLatencyFlag, parseQuotaFlag } from './faults.js';
 export type { QuotaTable } from './quotas.js';
 export type { UnwrapEngine } from './unwrap.js';
@@ -82,6 +86,18 @@ export interface EmulatorOptions {
   unwrapEngine?: UnwrapEngine;
   /** Source of randomness for latency ranges and fault probabilities; default Math.random. */
   random?: () => number;
+  /**
+   * Accounts of the organisation (12 digits each) that Organizations `ListAccounts` lists; the
+   * management account (default: `accountId`) is always one. Added to what a state file remembers.
+   */
+  accounts?: readonly string[];
+  /**
+   * Roles STS `AssumeRole` lets a caller assume (their accounts are declared with them); with
+   * `externalId`, AssumeRole must pass it. Credentials it issues act in the role's account.
+   */
+  roles?: ReadonlyArray<{ roleArn: string; externalId?: string }>;
+  /** The organisation's management account (the only one `ListAccounts` answers); default `accountId`. */
+  managementAccount?: string;
 }
 
 /** A running emulator. */
@@ -121,6 +137,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   }
   const loaded = options.stateFile ? loadStateFile(options.stateFile) : undefined;
   const state = loaded ?? emptyState();
+  if (options.managementAccount !== undefined || options.accounts?.length || options.roles?.length) {
+    if (options.managementAccount !== undefined && !/^\d{12}$/.test(options.managementAccount)) throw new Error(`emulator: account id must be 12 digits, not ${options.managementAccount}`);
+    directoryOf(state, accountId, options.managementAccount);
+    for (const a of options.accounts ?? []) declareAccount(state, accountId, a);
+    for (const r of options.roles ?? []) declareRole(state, accountId, r.roleArn, r.externalId);
+  }
   const clock = new OffsetClock(options.now, state.clockOffsetMs);
   const operations = new Set(Object.keys(KMS_OPERATIONS));
   const random = options.random ?? Math.random;

@@ -12,7 +12,7 @@
  */
 import { fail } from './errors.js';
 import { keyArn } from './lookup.js';
-import type { EmulatorState, KeyRecord, MaterialRecord } from './state.js';
+import { allRegionStates, type EmulatorState, type KeyRecord, type MaterialRecord } from './state.js';
 
 /** Materials permanently associated with the key (not pending rotation). */
 export function permanentMaterials(key: KeyRecord): MaterialRecord[] {
@@ -46,7 +46,7 @@ export function dropMaterial(m: MaterialRecord): void {
 /** Expires materials and deletes keys whose time has come. Returns whether anything changed. */
 export function sweep(state: EmulatorState, nowMs: number): boolean {
   let changed = false;
-  for (const region of Object.values(state.regions)) {
+  for (const region of allRegionStates(state)) {
     for (const key of Object.values(region.keys)) {
       if (key.keyState === 'PendingDeletion' && key.deletionDate !== undefined && key.deletionDate <= nowMs) {
         delete region.keys[key.keyId];

@@ -8,7 +8,12 @@
  */
 import { fail } from './errors.js';
 import type { HandlerContext } from './context.js';
-import { regionState, type KeyRecord } from './state.js';
+import { accountRegions, regionState, type KeyRecord, type RegionState } from './state.js';
+
+/** The part of the state of the request's account in `region` (default: the request's Region). */
+export function regionOf(ctx: HandlerContext, region: string = ctx.region): RegionState {
+  return regionState(ctx.state, region, ctx.accountId === ctx.homeAccountId ? undefined : ctx.accountId);
+}
 
 /** `arn:aws:kms:<region>:<account>:key/<key id>` */
 export function keyArn(key: Pick<KeyRecord, 'region' | 'accountId' | 'keyId'>): string {
@@ -24,7 +29,7 @@ const ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):(key|alias)\/(.+)$/;
 
 /** The key (of the caller's Region) that `id` names. */
 export function resolveKey(ctx: HandlerContext, id: string, options: { allowAlias?: boolean } = {}): KeyRecord {
-  const region = regionState(ctx.state, ctx.region);
+  const region = regionOf(ctx);
   let keyId = id;
   let aliasName: string | undefined;
   if (id.startsWith('arn:')) {
@@ -52,10 +57,10 @@ export function resolveKey(ctx: HandlerContext, id: string, options: { allowAlia
   return key;
 }
 
-/** Every key, in any Region, that shares `keyId` (the related keys of a multi-Region key). */
+/** Every key of the request's account, in any Region, that shares `keyId` (the related keys of a multi-Region key). */
 export function relatedKeys(ctx: HandlerContext, keyId: string): KeyRecord[] {
   const out: KeyRecord[] = [];
-  for (const r of Object.values(ctx.state.regions)) {
+  for (const r of Object.values(accountRegions(ctx.state, ctx.accountId === ctx.homeAccountId ? undefined : ctx.accountId))) {
     const k = Object.hasOwn(r.keys, keyId) ? r.keys[keyId] : undefined;
     if (k) out.push(k);
   }

@@ -9,6 +9,9 @@
  *   JSON object is `SerializationException`.
  * - AWS Query (STS): `POST /` with an `application/x-www-form-urlencoded` body `Action=<Operation>&…`
  *   is answered from `QUERY_OPERATIONS` in XML (`query-protocol.ts`).
+ * - The account is the emulator's own, unless the request was signed with an access key id STS
+ *   `AssumeRole` issued: then the role's account (expired: ExpiredTokenException). Keys, aliases,
+ *   quotas and ARNs are that account's (state.ts keeps accounts apart).
  * - The Region is the one the request was signed for — the credential scope of the SigV4
  *   `Authorization` header (`Credential=AKID/<date>/<region>/<service>/aws4_request`) — else the
  *   emulator's default Region. The access key id of that scope is handed to handlers as the caller.
@@ -222,6 +225,10 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
       const handler = req.method === 'POST' && table && Object.hasOwn(table, operation) ? table[operation] : undefined;
       if (!handler) throw fail('UnknownOperationException', `Unknown operation ${query ? `Action=${operation}` : target || '(no X-Amz-Target)'}`);
       input ??= parseInput(body);
+      // Credentials AssumeRole issued act in the role's account until they expire (handlers/sts.ts).
+      const session = caller !== undefined && deps.state.sessions && Object.hasOwn(deps.state.sessions, caller) ? deps.state.sessions[caller] : undefined;
+      if (session && session.expiration <= deps.clock.now().getTime()) throw fail('ExpiredTokenException', 'The security token included in the request is expired');
+      const accountId = session?.accountId ?? deps.accountId;
       let dropAfter = false;
       let dripMs: number | undefined;
       let loopMarker = false;
@@ -229,7 +236,7 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
         const wait = deps.latency(operation);
         if (wait > 0) await deps.sleep(wait);
         const replicaRegion = operation === 'ReplicateKey' && typeof input.ReplicaRegion === 'string' ? input.ReplicaRegion : undefined;
-        if (deps.quotas && !deps.quotas.admit(deps.accountId, region, operation, replicaRegion)) {
+        if (deps.quotas && !deps.quotas.admit(accountId, region, operation, replicaRegion)) {
           entry.throttledByQuota = true;
           throw fail('ThrottlingException', 'Rate exceeded');
         }
@@ -267,7 +274,7 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
         }
       }
       sweep(deps.state, deps.clock.now().getTime());
-      const ctx: HandlerContext = { state: deps.state, region, accountId: deps.accountId, clock: deps.clock, pool: deps.pool, faults: deps.faults, unwrapEngine: deps.unwrapEngine, requestId, caller };
+      const ctx: HandlerContext = { state: deps.state, region, accountId, homeAccountId: deps.accountId, ...(session ? { session } : {}), clock: deps.clock, pool: deps.pool, faults: deps.faults, unwrapEngine: deps.unwrapEngine, requestId, caller };
       // The loop's own marker names no page: the operation answers its first page again.
       if (loopMarker && input.Marker === LOOP_MARKER) delete input.Marker;
       let out = await handler(ctx, input);

@@ -1,5 +1,6 @@
 /**
- * Emulator state: keys, their materials, aliases and import tokens, per Region; plus the clock offset.
+ * Emulator state: keys, their materials, aliases and import tokens, per account and Region; the
+ * declared organisation (accounts, roles) and the role sessions STS issued; plus the clock offset.
  *
  * Contracts:
  * - The state is plain JSON data (times are epoch milliseconds, bytes are base64), so
@@ -12,6 +13,10 @@
  *   first version is created exclusively ({@link createStateFile}, mode 0600, fails if anything is at
  *   the path), and {@link saveStateFile} replaces it atomically (temp file created 0600, fsync, rename,
  *   fsync of the directory), so a crash leaves the old or the new state, never a torn one.
+ * - Accounts are kept apart: `regions` holds the emulator's own account (the one requests signed with
+ *   an unknown access key act in, and the only one a state file from before accounts knew), `accounts`
+ *   every other account's Regions. `accounts`, `directory` and `sessions` are optional, so a state
+ *   file written before them still loads.
  */
 import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
@@ -111,6 +116,37 @@ export interface TokenRecord {
   privateKeyPem: string;
   /** Epoch ms. */
   parametersValidTo: number;
+  /** The account of the key (absent in tokens issued before accounts were kept apart). */
+  accountId?: string;
+}
+
+/** A role the emulator lets `AssumeRole` assume (declared by option, flag or control operation). */
+export interface RoleRecord {
+  /** `arn:aws:iam::<account>:role/<name>` */
+  roleArn: string;
+  accountId: string;
+  /** When set, AssumeRole must pass exactly this ExternalId. */
+  externalId?: string;
+}
+
+/** The organisation the emulator answers Organizations and STS from. */
+export interface DirectoryState {
+  /** The management account (Organizations answers only callers in it). */
+  managementAccount: string;
+  /** Member accounts (the management account included), in declaration order. */
+  accounts: string[];
+  roles: RoleRecord[];
+}
+
+/** Temporary credentials issued by AssumeRole, by access key id. */
+export interface SessionRecord {
+  accountId: string;
+  roleArn: string;
+  sessionName: string;
+  /** `AROA…:<session name>` */
+  assumedRoleId: string;
+  /** Epoch ms. */
+  expiration: number;
 }
 
 export interface RegionState {
@@ -125,9 +161,14 @@ export interface EmulatorState {
   version: 1;
   /** Offset of the emulator clock from the base clock, in ms. */
   clockOffsetMs: number;
+  /** The emulator's own account's Regions. */
   regions: Record<string, RegionState>;
+  /** Every other account's Regions, by account id. */
+  accounts?: Record<string, Record<string, RegionState>>;
   /** Import tokens by token id (hex). */
   tokens: Record<string, TokenRecord>;
+  directory?: DirectoryState;
+  sessions?: Record<string, SessionRecord>;
 }
 
 /** A fresh, empty state. */
@@ -135,14 +176,35 @@ export function emptyState(): EmulatorState {
   return { version: 1, clockOffsetMs: 0, regions: {}, tokens: {} };
 }
 
-/** The Region's part of the state, created on first use. */
-export function regionState(state: EmulatorState, region: string): RegionState {
-  let r = Object.hasOwn(state.regions, region) ? state.regions[region] : undefined;
+/**
+ * The Regions of one account: `state.regions` for the emulator's own account (`account` undefined),
+ * else that account's part of `state.accounts`, created on first use.
+ */
+export function accountRegions(state: EmulatorState, account?: string): Record<string, RegionState> {
+  if (account === undefined) return state.regions;
+  state.accounts ??= {};
+  let a = Object.hasOwn(state.accounts, account) ? state.accounts[account] : undefined;
+  if (!a) {
+    a = {};
+    state.accounts[account] = a;
+  }
+  return a;
+}
+
+/** The Region's part of the state (of the emulator's own account unless `account` is given), created on first use. */
+export function regionState(state: EmulatorState, region: string, account?: string): RegionState {
+  const regions = accountRegions(state, account);
+  let r = Object.hasOwn(regions, region) ? regions[region] : undefined;
   if (!r) {
     r = { keys: {}, aliases: {} };
-    state.regions[region] = r;
+    regions[region] = r;
   }
   return r;
+}
+
+/** Every Region of every account. */
+export function allRegionStates(state: EmulatorState): RegionState[] {
+  return [...Object.values(state.regions), ...Object.values(state.accounts ?? {}).flatMap((a) => Object.values(a))];
 }
 
 /** The state as the JSON text of the state file. */
@@ -159,11 +221,25 @@ export function parseState(text: string): EmulatorState {
   if (typeof o.clockOffsetMs !== 'number' || !Number.isFinite(o.clockOffsetMs)) throw new Error('emulator state: bad clockOffsetMs');
   if (typeof o.regions !== 'object' || o.regions === null) throw new Error('emulator state: bad regions');
   if (typeof o.tokens !== 'object' || o.tokens === null) throw new Error('emulator state: bad tokens');
-  for (const [name, r] of Object.entries(o.regions)) {
-    if (typeof r !== 'object' || r === null || typeof r.keys !== 'object' || typeof r.aliases !== 'object') {
-      throw new Error(`emulator state: bad region ${name}`);
+  const checkRegions = (regions: Record<string, RegionState>, where: string): void => {
+    for (const [name, r] of Object.entries(regions)) {
+      if (typeof r !== 'object' || r === null || typeof r.keys !== 'object' || typeof r.aliases !== 'object') {
+        throw new Error(`emulator state: bad region ${where}${name}`);
+      }
+    }
+  };
+  checkRegions(o.regions, '');
+  if (o.accounts !== undefined) {
+    if (typeof o.accounts !== 'object' || o.accounts === null) throw new Error('emulator state: bad accounts');
+    for (const [account, regions] of Object.entries(o.accounts)) {
+      if (!/^\d{12}$/.test(account) || typeof regions !== 'object' || regions === null) throw new Error(`emulator state: bad account ${account}`);
+      checkRegions(regions, `${account}/`);
     }
   }
+  if (o.directory !== undefined && (typeof o.directory !== 'object' || o.directory === null || !Array.isArray(o.directory.accounts) || !Array.isArray(o.directory.roles))) {
+    throw new Error('emulator state: bad directory');
+  }
+  if (o.sessions !== undefined && (typeof o.sessions !== 'object' || o.sessions === null)) throw new Error('emulator state: bad sessions');
   return o as EmulatorState;
 }
 

@@ -10,9 +10,15 @@
  *   "keys": [ { "key": "1234abcd-…", "region": "us-east-1" }, { "key": "alias/payments", "profile": "prod" } ] }
  * ```
  * Paths are relative to the plan file's directory.
+ *
+ * Cross-account roles (docs/fleet.md "Accounts and roles"): an entry, the `defaults`, or an account's
+ * group in `"accounts": { "222222222222": { "roleArn": …, "externalId": … } }` may name `roleArn`,
+ * `externalId`, `sessionName` and `durationSeconds` (900–43200); an entry's `account` picks its
+ * group. Precedence: entry, then its account's group, then `defaults`. The account an entry expects
+ * is its `account`, else its role ARN's; the run checks it against the identity the role gives.
  */
 import { KmsByokError } from '../core/errors.js';
-import { regionProblem, parseKeyArn } from '../core/aws-ids.js';
+import { isAccountId, isExternalId, isRoleSessionName, parseRoleArn, regionProblem, parseKeyArn } from '../core/aws-ids.js';
 import { MAX_VALID_TO_DAYS } from '../core/aws-names.js';
 import { parseDuration, parseIsoTime } from '../core/time.js';
 import type { ExpiryChoice } from '../ceremony/onboard.js';
@@ -38,15 +44,30 @@ export interface PlanEntry {
   /** Custodian identity sources (absolute paths): age identity files and/or a passphrase file. */
   identities: string[];
   passphraseFile?: string;
+  /** The role whose credentials act for this entry (STS AssumeRole), when the plan names one. */
+  role?: PlanRole;
+  /** The account the entry's key is in, as the plan says it (`account`, else the role ARN's). */
+  account?: string;
+}
+
+/** A cross-account role of a plan: what STS AssumeRole is called with. */
+export interface PlanRole {
+  roleArn: string;
+  externalId?: string;
+  sessionName?: string;
+  /** 900–43200; STS's default (3600) when absent. */
+  durationSeconds?: number;
 }
 
 export interface Plan {
   entries: PlanEntry[];
 }
 
-const ENTRY_FIELDS = ['key', 'region', 'profile', 'escrowDir', 'escrow', 'expiresIn', 'validTo', 'noExpiry', 'warnDays', 'maxAge', 'identity', 'passphraseFile'] as const;
+const ROLE_FIELDS = ['roleArn', 'externalId', 'sessionName', 'durationSeconds'] as const;
+const ENTRY_FIELDS = ['key', 'region', 'profile', 'escrowDir', 'escrow', 'expiresIn', 'validTo', 'noExpiry', 'warnDays', 'maxAge', 'identity', 'passphraseFile', 'account', ...ROLE_FIELDS] as const;
 const DEFAULT_FIELDS = ENTRY_FIELDS.filter((f) => f !== 'key' && f !== 'escrow');
-const TOP_FIELDS = ['version', 'defaults', 'keys'];
+const ACCOUNT_FIELDS = DEFAULT_FIELDS.filter((f) => f !== 'account');
+const TOP_FIELDS = ['version', 'defaults', 'accounts', 'keys'];
 const EXPIRY_FIELDS = ['expiresIn', 'validTo', 'noExpiry'];
 
 export interface PlanContext {
@@ -91,6 +112,22 @@ export function parsePlan(text: string, ctx: PlanContext): Plan {
       }
     }
   }
+  const groups: Record<string, Raw> = {};
+  if (doc.accounts !== undefined) {
+    if (!isObject(doc.accounts)) problems.push('"accounts" must be an object: { "ACCOUNT_ID": { "roleArn": … } }');
+    else {
+      for (const [id, group] of Object.entries(doc.accounts)) {
+        if (!isAccountId(id)) problems.push(`accounts: "${id}" is not a 12-digit account id`);
+        else if (!isObject(group)) problems.push(`accounts.${id}: must be an object of defaults for that account's entries`);
+        else {
+          for (const k of Object.keys(group)) {
+            if (!(ACCOUNT_FIELDS as readonly string[]).includes(k)) problems.push(`accounts.${id}: unknown field "${k}" (known: ${ACCOUNT_FIELDS.join(', ')})`);
+          }
+          groups[id] = group;
+        }
+      }
+    }
+  }
   if (!Array.isArray(doc.keys)) {
     problems.push('"keys" must be an array of entries');
     throw planError(problems);
@@ -107,12 +144,21 @@ export function parsePlan(text: string, ctx: PlanContext): Plan {
     for (const k of Object.keys(raw)) {
       if (!(ENTRY_FIELDS as readonly string[]).includes(k)) problems.push(`${where}: unknown field "${k}" (known: ${ENTRY_FIELDS.join(', ')})`);
     }
-    // An entry's own expiry choice replaces the defaults' (of whichever kind).
-    const base = EXPIRY_FIELDS.some((f) => raw[f] !== undefined) ? Object.fromEntries(Object.entries(defaults).filter(([k]) => !EXPIRY_FIELDS.includes(k))) : defaults;
-    const e = resolveEntry({ ...base, ...raw }, index, where, ctx, problems, raw);
+    // The entry's account picks its group of defaults: named, else its key ARN's, else the defaults'.
+    const keyAccount = typeof raw.key === 'string' ? parseKeyArn(raw.key)?.accountId : undefined;
+    const account = typeof raw.account === 'string' ? raw.account : (keyAccount ?? (typeof defaults.account === 'string' ? defaults.account : undefined));
+    const group = account !== undefined && Object.hasOwn(groups, account) ? groups[account]! : {};
+    // A layer's own expiry choice replaces the layers' below it (of whichever kind).
+    const withoutExpiry = (r: Raw): Raw => Object.fromEntries(Object.entries(r).filter(([k]) => !EXPIRY_FIELDS.includes(k)));
+    const hasExpiry = (r: Raw): boolean => EXPIRY_FIELDS.some((f) => r[f] !== undefined);
+    let merged: Raw = defaults;
+    merged = { ...(hasExpiry(group) ? withoutExpiry(merged) : merged), ...group };
+    merged = { ...(hasExpiry(raw) ? withoutExpiry(merged) : merged), ...raw };
+    if (account !== undefined && merged.account === undefined && Object.hasOwn(groups, account)) merged.account = account;
+    const e = resolveEntry(merged, index, where, ctx, problems, raw);
     if (e) {
       const other = seen.get(e.id);
-      if (other !== undefined) problems.push(`${where}: duplicate key ${e.key} in ${e.region}${e.profile ? ` (profile ${e.profile})` : ''}: also keys[${other}]`);
+      if (other !== undefined) problems.push(`${where}: duplicate key ${e.key} in ${e.region}${e.profile ? ` (profile ${e.profile})` : ''}${e.account ? ` (account ${e.account})` : ''}: also keys[${other}]`);
       else seen.set(e.id, index);
       entries.push(e);
     }
@@ -215,14 +261,46 @@ function resolveEntry(v: Raw, index: number, where: string, ctx: PlanContext, pr
   const passphraseFile = passRaw === undefined ? undefined : ctx.resolvePath(ctx.baseDir, passRaw);
   if (passphraseFile !== undefined && !ctx.exists(passphraseFile)) problems.push(`${where}: passphrase file ${passphraseFile} does not exist`);
 
+  const { role, account } = resolveRole(v, where, problems, key);
+
   if (key === undefined || effectiveRegion === undefined) return undefined;
-  const entry: PlanEntry = { index, id: `${profile ?? ''}/${effectiveRegion}/${key}`, key, region: effectiveRegion, escrowDir, warnDays, identities };
+  // Entries of an account are told apart from another account's (the same alias in two accounts).
+  const principal = `${profile ?? ''}${account !== undefined ? `@${account}` : ''}`;
+  const entry: PlanEntry = { index, id: `${principal}/${effectiveRegion}/${key}`, key, region: effectiveRegion, escrowDir, warnDays, identities };
+  if (role !== undefined) entry.role = role;
+  if (account !== undefined) entry.account = account;
   if (profile !== undefined) entry.profile = profile;
   if (escrow !== undefined) entry.escrow = escrow;
   if (expiry !== undefined) entry.expiry = expiry;
   if (maxAgeMs !== undefined) entry.maxAgeMs = maxAgeMs;
   if (passphraseFile !== undefined) entry.passphraseFile = passphraseFile;
   return entry;
+}
+
+/** The entry's role and expected account, every problem with them collected. */
+function resolveRole(v: Raw, where: string, problems: string[], key: string | undefined): { role?: PlanRole; account?: string } {
+  const account = optString(v, 'account', where, problems);
+  if (account !== undefined && !isAccountId(account)) problems.push(`${where}: "account" ${JSON.stringify(account)} is not a 12-digit account id`);
+  const keyAccount = key ? parseKeyArn(key)?.accountId : undefined;
+  if (account !== undefined && keyAccount !== undefined && keyAccount !== account) problems.push(`${where}: the key ARN is in account ${keyAccount}, not ${account}`);
+  const roleArn = optString(v, 'roleArn', where, problems);
+  const parsed = roleArn === undefined ? undefined : parseRoleArn(roleArn);
+  if (roleArn !== undefined && parsed === undefined) problems.push(`${where}: "roleArn" ${JSON.stringify(roleArn)} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)`);
+  const externalId = optString(v, 'externalId', where, problems);
+  if (externalId !== undefined && !isExternalId(externalId)) problems.push(`${where}: "externalId" must be 2 to 1224 characters of letters, digits and +=,.@:/-`);
+  const sessionName = optString(v, 'sessionName', where, problems);
+  if (sessionName !== undefined && !isRoleSessionName(sessionName)) problems.push(`${where}: "sessionName" must be 2 to 64 characters of letters, digits and +=,.@-`);
+  const d = v.durationSeconds;
+  if (d !== undefined && (typeof d !== 'number' || !Number.isInteger(d) || d < 900 || d > 43200)) problems.push(`${where}: "durationSeconds" must be a whole number of seconds from 900 to 43200`);
+  if (roleArn === undefined) {
+    for (const f of ['externalId', 'sessionName', 'durationSeconds']) if (v[f] !== undefined) problems.push(`${where}: "${f}" needs a "roleArn"`);
+  }
+  if (parsed === undefined) return account !== undefined && isAccountId(account) ? { account } : {};
+  const role: PlanRole = { roleArn: roleArn! };
+  if (externalId !== undefined) role.externalId = externalId;
+  if (sessionName !== undefined) role.sessionName = sessionName;
+  if (typeof d === 'number' && Number.isInteger(d) && d >= 900 && d <= 43200) role.durationSeconds = d;
+  return { role, account: account !== undefined && isAccountId(account) ? account : parsed.accountId };
 }
 
 /**

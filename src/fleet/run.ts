@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { ExitCode, KmsByokError, asLocalInputError } from '../core/errors.js';
 import type { KmsPort } from '../kms/port.js';
 import { parsePlan, planProblems, requireForCommand, type Plan, type PlanEntry } from './plan.js';
-import { assignDomains, entriesOfShard, parseShard, shardLabel, type Shard } from './shard.js';
+import { accountOf, assignDomains, entriesOfShard, parseShard, shardLabel, type Shard } from './shard.js';
 import { RateLimiter, limitKms, resolveRates, runPool, type LimiterClock } from './limiter.js';
 import { bool, str, strs, type Parsed } from '../cli/args.js';
 import { say, type Io } from '../cli/io.js';
@@ -86,6 +86,9 @@ export interface FleetRow {
   alias?: string;
   region: string;
   profile?: string;
+  /** The account the plan names for the key, and the role that reached it (docs/fleet.md "Accounts and roles"). */
+  account?: string;
+  roleArn?: string;
   /**
    * ok, failed, attention (status), skipped (finished in an earlier run, with --resume), or stopped
    * (not started: the run was stopped by a signal; `--resume` runs it).
@@ -132,7 +135,7 @@ export function aliasOf(key: string): string | undefined {
 }
 
 /** What a command does with one entry, given its (limited) KMS port. */
-export type EntryWork = (entry: PlanEntry, kms: KmsPort, io: Io, now: () => Date) => Promise<Omit<FleetRow, 'index' | 'key' | 'alias' | 'region' | 'profile'>>;
+export type EntryWork = (entry: PlanEntry, kms: KmsPort, io: Io, now: () => Date) => Promise<Omit<FleetRow, 'index' | 'key' | 'alias' | 'region' | 'profile' | 'account' | 'roleArn'>>;
 
 
 /** Reads and validates the plan; every problem is printed before the error is thrown. */
@@ -312,11 +315,17 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
     const limited = new Map<string, Promise<KmsPort>>();
     const portOf = (e: PlanEntry): Promise<KmsPort> => {
       const profile = e.profile ?? str(p, 'profile');
-      const k = `${profile ?? ''}/${e.region}`;
+      // The credentials: a profile (or the default chain), or a role assumed with them (docs/fleet.md).
+      const who = `${profile ?? ''}${e.role ? `>${e.role.roleArn}` : ''}${e.account ? `@${e.account}` : ''}`;
+      const k = `${who}/${e.region}`;
       let port = limited.get(k);
       if (!port) {
+        const access = { ...(e.role ? { role: e.role } : {}), ...(e.account ? { account: e.account } : {}) };
         // The limiter retries (with backoff, adapting its rate); the target's ports never retry on their own.
-        port = targets.portFor(e.region, profile).then((raw) => limitKms(raw, { limiter, clock, scope: (region) => `${profile ?? ''}/${region}`, onRetry: () => void retries++ }));
+        // Its pace is per quota domain: the account (when the plan names it) and the Region.
+        port = targets
+          .portFor(e.region, profile, access)
+          .then((raw) => limitKms(raw, { limiter, clock, scope: (region) => `${accountOf({ ...e, profile })}/${region}`, onRetry: () => void retries++ }));
         // A port that cannot be made fails its entries only; do not cache the rejection forever.
         port.catch(() => limited.delete(k));
         limited.set(k, port);
@@ -334,7 +343,7 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
         skipped++;
         continue;
       }
-      const g = `${e.profile ?? ''}/${e.region}`;
+      const g = `${e.profile ?? ''}${e.role ? `>${e.role.roleArn}` : ''}${e.account ? `@${e.account}` : ''}/${e.region}`;
       if (!groups.has(g)) groups.set(g, []);
       groups.get(g)!.push(e);
     }
@@ -449,9 +458,17 @@ function printShardPlan(io: Io, p: Parsed, command: FleetCommand, planPath: stri
   say(io, null, `${command} --plan --dry-run: ${plan.entries.length} key(s) in ${domains.length} quota domain(s) over ${count} shard(s) (keys per shard: ${per.join(', ')}); nothing was sent to KMS`);
 }
 
-function baseRow(e: PlanEntry): Pick<FleetRow, 'index' | 'key' | 'alias' | 'region' | 'profile'> {
+function baseRow(e: PlanEntry): Pick<FleetRow, 'index' | 'key' | 'alias' | 'region' | 'profile' | 'account' | 'roleArn'> {
   const alias = aliasOf(e.key);
-  return { index: e.index, key: e.key, ...(alias ? { alias } : {}), region: e.region, ...(e.profile ? { profile: e.profile } : {}) };
+  return {
+    index: e.index,
+    key: e.key,
+    ...(alias ? { alias } : {}),
+    region: e.region,
+    ...(e.profile ? { profile: e.profile } : {}),
+    ...(e.account ? { account: e.account } : {}),
+    ...(e.role ? { roleArn: e.role.roleArn } : {}),
+  };
 }
 
 /** The fleet run's transcript: --transcript, else the first entry's escrow directory's transcript.md. */

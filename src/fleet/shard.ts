@@ -52,8 +52,8 @@ export function shardLabel(s: Shard): string {
  * account), else '' (the default credentials).
  */
 export function accountOf(e: PlanEntry): string {
-  const x = e as PlanEntry & { account?: string };
-  return x.account ?? e.profile ?? '';
+  const roleAccount = e.role ? /^arn:[^:]+:iam::(\d{12}):/.exec(e.role.roleArn)?.[1] : undefined;
+  return e.account ?? roleAccount ?? e.profile ?? '';
 }
 
 /** `account/Region`, the name of an entry's quota domain. */

@@ -43,8 +43,13 @@ export interface AwsKmsOptions {
   region?: string;
   profile?: string;
   endpoint?: string;
-  /** Static credentials (the emulator's dummy pair); otherwise the default credential chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /**
+   * Static credentials (the emulator's dummy pair) or a provider of them (a role's, shared by every
+   * Region it serves: cli/roles.ts); otherwise the default credential chain.
+   */
+  credentials?:
+    | { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+    | (() => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string; expiration?: Date }>);
   /** SDK attempts per call, including the first (default 3, the SDK's standard retry mode). */
   maxAttempts?: number;
   /**

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 
 const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'kms-byok-emucmd-'));
@@ -22,6 +23,32 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
 }
 
 describe('kms-byok emulator', () => {
+  it('--role declares a role STS AssumeRole answers (its external id required); a malformed --role is exit 2', async () => {
+    const role = 'arn:aws:iam::222222222222:role/KmsByok';
+    const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--role', `${role}:ext-2222`], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const endpoint = await new Promise<string>((resolve, reject) => {
+      child.stdout.once('data', (c: Buffer) => resolve(c.toString().trim()));
+      child.once('exit', (code) => reject(new Error(`emulator exited ${code}: ${stderr}`)));
+    });
+    const sts = new STSClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }, maxAttempts: 1 });
+    try {
+      const ok = await sts.send(new AssumeRoleCommand({ RoleArn: role, RoleSessionName: 'cli', ExternalId: 'ext-2222' }));
+      expect(ok.AssumedRoleUser!.Arn).toBe('arn:aws:sts::222222222222:assumed-role/KmsByok/cli');
+      await expect(sts.send(new AssumeRoleCommand({ RoleArn: role, RoleSessionName: 'cli' }))).rejects.toMatchObject({ name: 'AccessDenied' });
+    } finally {
+      sts.destroy();
+      child.kill('SIGINT');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
+    expect(stderr).toContain(`role: ${role} (with an external id) can be assumed`);
+    expect(stderr).not.toContain('ext-2222');
+    const bad = spawnSync(process.execPath, [BIN, 'emulator', '--port', '0', '--role', 'arn:aws:iam::2222:role/x'], { env: cleanEnv(), encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('expected arn:aws:iam::ACCOUNT:role/NAME[:EXTERNAL_ID]');
+  });
+
   it('serves on loopback for another process, keeps state, and stops on SIGINT', async () => {
     const state = join(dir, 'state.json');
     const child = spawn(process.execPath, [BIN, 'emulator', '--port', '0', '--state-file', state], { env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });

@@ -16,8 +16,17 @@ import { checkValue } from '../../src/material/check-value.js';
 const DAY = 86_400_000;
 
 /** Creates `perRegion` symmetric EXTERNAL keys per Region with material valid 30 days and an escrow each in `<dir>/escrow`. */
-export async function createFleet(endpoint: string, dir: string, recipient: string, regions: string[], perRegion: number, concurrency = 8): Promise<{ keyId: string; region: string }[]> {
-  const clients = new Map(regions.map((r) => [r, new KMSClient({ region: r, endpoint, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }, maxAttempts: 3 })]));
+export async function createFleet(
+  endpoint: string,
+  dir: string,
+  recipient: string,
+  regions: string[],
+  perRegion: number,
+  concurrency = 8,
+  /** Another account's: its credentials (a role's, from STS AssumeRole) and its id. */
+  as: { credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }; account: string } = { credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }, account: '111122223333' },
+): Promise<{ keyId: string; region: string }[]> {
+  const clients = new Map(regions.map((r) => [r, new KMSClient({ region: r, endpoint, credentials: as.credentials, maxAttempts: 3 })]));
   mkdirSync(join(dir, 'escrow'), { recursive: true, mode: 0o700 });
   const jobs = regions.flatMap((region) => Array.from({ length: perRegion }, () => region));
   const out: { keyId: string; region: string }[] = [];
@@ -39,7 +48,7 @@ export async function createFleet(endpoint: string, dir: string, recipient: stri
       const created = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
       const sealed = await sealEscrow(
         {
-          key: { keyArn: md.Arn!, keyId: md.KeyId!, account: '111122223333', region, keySpec: 'SYMMETRIC_DEFAULT', keyUsage: 'ENCRYPT_DECRYPT', multiRegion: false },
+          key: { keyArn: md.Arn!, keyId: md.KeyId!, account: as.account, region, keySpec: 'SYMMETRIC_DEFAULT', keyUsage: 'ENCRYPT_DECRYPT', multiRegion: false },
           escrowVersion: 1,
           created,
           createdBy: 'test@host',

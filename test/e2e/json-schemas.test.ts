@@ -204,6 +204,13 @@ describe('every command --json validates against docs/schemas', () => {
     failure(await inWs(['reimport', '--plan', bad, '--endpoint-url', ws.emu.endpoint, '--json']), 'ERR_PLAN_INVALID', 2);
   });
 
+  it('discover (the caller\'s own account: keys with and without escrow, a written plan), and its error', async () => {
+    const d = success('discover', await inWs(['discover', '--regions', 'us-east-1', '--escrow-dir', 'escrow', '--endpoint-url', ws.emu.endpoint, '--write-plan', 'discovered.json', '--json']), [0, 3]);
+    expect((d.keys as unknown[]).length).toBeGreaterThan(0);
+    expect(d.plan).toBe(ws.path('discovered.json'));
+    failure(await inWs(['discover', '--regions', 'us-east-1,mars-1', '--escrow-dir', 'escrow', '--endpoint-url', ws.emu.endpoint, '--json']), 'ERR_INVALID_ARGUMENT', 2);
+  });
+
   it('a command stopped by a signal prints the error document ERR_CANCELLED with the re-run command', async () => {
     const cancel = new Cancellation();
     cancel.request('SIGTERM');

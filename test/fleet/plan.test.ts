@@ -58,7 +58,7 @@ describe('fleet plans', () => {
       ],
     });
     expect(problems).toEqual([
-      'unknown field "extra" (known: version, defaults, keys)',
+      'unknown field "extra" (known: version, defaults, accounts, keys)',
       expect.stringContaining('defaults: unknown field "colour"'),
       'keys[1]: duplicate key 00000000-0000-4000-8000-000000000001 in eu-west-1: also keys[0]',
       'keys[2]: escrow directory /plans/nowhere does not exist',

@@ -72,7 +72,7 @@ export async function emulator(argv: string[], io: Io): Promise<number> {
   }
   const stateFile = str(p, 'state-file');
   const region = str(p, 'region');
-  const { startEmulator, parseFaultFlag, parseLatencyFlag, parseQuotaFlag, UNWRAP_ENGINES } = await loadEmulator();
+  const { startEmulator, parseFaultFlag, parseLatencyFlag, parseQuotaFlag, parseRoleFlag, UNWRAP_ENGINES } = await loadEmulator();
   const drill = (() => {
     try {
       const quota = str(p, 'quota');
@@ -87,11 +87,20 @@ export async function emulator(argv: string[], io: Io): Promise<number> {
         faults: strs(p, 'fault').map(parseFaultFlag),
         ...(poolText !== undefined ? { wrappingKeyPoolSize: Number(poolText) } : {}),
         ...(engine !== undefined ? { unwrapEngine: engine as 'node-forge' | 'openssl' } : {}),
+        ...organisation(),
       };
     } catch (e) {
       throw new KmsByokError('ERR_INVALID_ARGUMENT', (e as Error).message, { hint: 'see kms-byok emulator --help' });
     }
   })();
+  function organisation(): { accounts?: string[]; roles?: Array<{ roleArn: string; externalId?: string }>; managementAccount?: string } {
+    const accounts = strs(p, 'account');
+    for (const a of accounts) if (!/^\d{12}$/.test(a)) throw new Error(`--account "${a}": an account id is 12 digits`);
+    const management = str(p, 'management-account');
+    if (management !== undefined && !/^\d{12}$/.test(management)) throw new Error(`--management-account "${management}": an account id is 12 digits`);
+    const roles = strs(p, 'role').map(parseRoleFlag);
+    return { ...(accounts.length ? { accounts } : {}), ...(roles.length ? { roles } : {}), ...(management !== undefined ? { managementAccount: management } : {}) };
+  }
   let emu;
   try {
     emu = await startEmulator({ port, ...(region ? { region } : {}), ...(stateFile ? { stateFile } : {}), ...drill });
@@ -119,6 +128,7 @@ export async function emulator(argv: string[], io: Io): Promise<number> {
   say(io, 'note', `use it with: export AWS_ENDPOINT_URL_KMS=${emu.endpoint}`);
   const quota = str(p, 'quota');
   if (quota) say(io, 'note', `request quotas: AWS's defaults${quota === 'default' ? '' : ` × ${quota}`} per Region (over quota: ThrottlingException)`);
+  for (const r of strs(p, 'role')) say(io, 'note', `role: ${r.replace(/^(arn:aws:iam::\d{12}:role\/[^:]+):.+$/, '$1 (with an external id)')} can be assumed (STS AssumeRole at the same URL)`);
   for (const f of emu.faults.list()) say(io, 'note', `fault: ${f.operation} ${f.kind} ×${Number.isFinite(f.times) ? f.times : '∞'}`);
   await io.cancel.stopped();
   await emu.close();

@@ -8,7 +8,8 @@ export const EMULATOR: CommandSpec = {
   usage: [
     'emulator [--port N] [--region REGION] [--state-file FILE] [--quota default|SCALE]',
     '    [--latency MIN-MAXms] [--fault OPERATION:KIND[:TIMES]]... [--wrapping-pool N]',
-    '    [--unwrap-engine node-forge|openssl] [--clock-offset DURATION] [--json]',
+    '    [--unwrap-engine node-forge|openssl] [--clock-offset DURATION]',
+    '    [--account ID]... [--role ROLE_ARN[:EXTERNAL_ID]]... [--management-account ID] [--json]',
     'emulator advance-clock DURATION --endpoint-url URL [--json]',
   ],
   description: `Serves the embedded KMS emulator on 127.0.0.1 until interrupted (Ctrl-C). It speaks the AWS KMS
@@ -48,12 +49,26 @@ Repeatable. Live: X-Amz-Target KmsByokEmulator.InjectFault`,
       value: 'E',
       help: "how ImportKeyMaterial decrypts RSA: node-forge (default; pure JavaScript,\nindependent of kms-byok's OpenSSL wrapping, ~0.2 s per RSA-4096 import) or\nopenssl (Node's crypto, ~100x faster: for large rehearsals and benchmarks)",
     },
+    account: { type: 'string', multiple: true, value: 'ID', help: 'declare an account of the organisation (Organizations ListAccounts lists it;\nrepeatable)' },
+    role: {
+      type: 'string',
+      multiple: true,
+      value: 'ARN[:EXT_ID]',
+      help: `let STS AssumeRole assume this role (arn:aws:iam::ACCOUNT:role/NAME), only
+with ExternalId EXT_ID when given; its credentials act in ACCOUNT (keys,
+aliases and quotas apart per account). Repeatable. Live: X-Amz-Target
+KmsByokEmulator.DeclareRole`,
+    },
+    'management-account': { type: 'string', value: 'ID', help: "the organisation's management account, the only one ListAccounts answers\n(default: the emulator's own, 111122223333)" },
     'clock-offset': { type: 'string', value: 'DURATION', help: "start with the emulator clock DURATION ahead of real time, e.g. 90d" },
     'endpoint-url': { type: 'string', value: 'URL', help: 'advance-clock: the running emulator (also AWS_ENDPOINT_URL_KMS)' },
     json: { type: 'boolean', help: 'print one JSON line { schemaVersion, endpoint, port } once listening\n(docs/schemas/emulator.schema.json); advance-clock: the new time' },
     ...HELP_FLAG,
   },
   examples: [
+    `# an organisation: two member accounts reached through roles (one with an external id)
+$ kms-byok emulator --port 4566 --role arn:aws:iam::222222222222:role/KmsByok \\
+    --role arn:aws:iam::333333333333:role/KmsByok:ext-3333`,
     `# rehearse expiry: 31 days later by the emulator's clock, status says the key expired (exit 3)
 $ kms-byok emulator advance-clock 31d --endpoint-url http://127.0.0.1:4566
 $ kms-byok status --endpoint-url http://127.0.0.1:4566`,

@@ -17,13 +17,14 @@ import { ROTATE } from './rotate.js';
 import { SCHEDULE } from './schedule.js';
 import { TARGET } from './shared.js';
 import { STATUS } from './status.js';
+import { DISCOVER } from './discover.js';
 import { TRANSCRIPT } from './transcript.js';
 import { VERIFY } from './verify.js';
 import { WIZARD } from './wizard.js';
 import { WRAP } from './wrap.js';
 
 export const DECLARED: readonly Declared[] = [
-  ONBOARD, ESCROW, EMULATOR, WIZARD, WRAP, IMPORT, STATUS, VERIFY, REIMPORT, RESTORE, ROTATE, REVOKE, FLEET_COMMANDS, TRANSCRIPT, POLICY, SCHEDULE,
+  ONBOARD, ESCROW, EMULATOR, WIZARD, WRAP, IMPORT, STATUS, DISCOVER, VERIFY, REIMPORT, RESTORE, ROTATE, REVOKE, FLEET_COMMANDS, TRANSCRIPT, POLICY, SCHEDULE,
 ];
 
 /** The declaration of `name` (a command or a command group). */

@@ -14,8 +14,8 @@ import type { Handler } from '../context.js';
 import { fail } from '../errors.js';
 import { str, type Input } from '../input.js';
 import { requireNotPendingDeletion } from '../lifecycle.js';
-import { aliasArn } from '../lookup.js';
-import { regionState, type AliasRecord, type KeyRecord } from '../state.js';
+import { aliasArn, regionOf } from '../lookup.js';
+import { type AliasRecord, type KeyRecord } from '../state.js';
 import { pageOf, readKeyId } from './keys.js';
 
 const ALIAS_PATTERN = /^[a-zA-Z0-9:/_-]+$/;
@@ -44,7 +44,7 @@ export const createAlias: Handler = (ctx, input) => {
   const name = readAliasName(input);
   requireCustomerAlias(ctx, name);
   const key = readTarget(ctx, input);
-  const aliases = regionState(ctx.state, ctx.region).aliases;
+  const aliases = regionOf(ctx).aliases;
   if (Object.hasOwn(aliases, name)) throw fail('AlreadyExistsException', `An alias with the name ${aliasArn(ctx.region, ctx.accountId, name)} already exists`);
   const now = ctx.clock.now().getTime();
   aliases[name] = { aliasName: name, targetKeyId: key.keyId, creationDate: now, lastUpdatedDate: now };
@@ -54,7 +54,7 @@ export const createAlias: Handler = (ctx, input) => {
 export const updateAlias: Handler = (ctx, input) => {
   const name = readAliasName(input);
   requireCustomerAlias(ctx, name);
-  const aliases = regionState(ctx.state, ctx.region).aliases;
+  const aliases = regionOf(ctx).aliases;
   const alias = Object.hasOwn(aliases, name) ? aliases[name] : undefined;
   if (!alias) throw fail('NotFoundException', `Alias ${aliasArn(ctx.region, ctx.accountId, name)} is not found.`);
   const key = readTarget(ctx, input);
@@ -66,7 +66,7 @@ export const updateAlias: Handler = (ctx, input) => {
 export const deleteAlias: Handler = (ctx, input) => {
   const name = readAliasName(input);
   requireCustomerAlias(ctx, name);
-  const aliases = regionState(ctx.state, ctx.region).aliases;
+  const aliases = regionOf(ctx).aliases;
   if (!Object.hasOwn(aliases, name)) throw fail('NotFoundException', `Alias ${aliasArn(ctx.region, ctx.accountId, name)} is not found.`);
   delete aliases[name];
   return {};
@@ -83,7 +83,7 @@ function entry(ctx: HandlerContext, a: AliasRecord): Record<string, unknown> {
 }
 
 export const listAliases: Handler = (ctx, input) => {
-  let aliases = Object.values(regionState(ctx.state, ctx.region).aliases);
+  let aliases = Object.values(regionOf(ctx).aliases);
   if (input.KeyId !== undefined && input.KeyId !== null) {
     const key = readKeyId(ctx, input);
     aliases = aliases.filter((a) => a.targetKeyId === key.keyId);

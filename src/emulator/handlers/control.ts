@@ -12,6 +12,7 @@
 import { seconds, type Handler } from '../context.js';
 import { fail, validationError } from '../errors.js';
 import type { FaultKind, FaultSpec, InjectedFault } from '../faults.js';
+import { declareAccount, declareRole, directoryOf } from '../directory.js';
 
 export const advanceClock: Handler = (ctx, input) => {
   const s = input.Seconds;
@@ -74,3 +75,33 @@ export const clearFaults: Handler = (ctx) => ({ Cleared: ctx.faults.clear() });
 
 /** ListFaults `{}` returns `{"Faults": [...]}` with each fault's `Seen` and `Fired` counters. */
 export const listFaults: Handler = (ctx) => ({ Faults: ctx.faults.list().map(faultJson) });
+
+/**
+ * DeclareAccount `{"AccountId": "222222222222"}` adds an account to the organisation (directory.ts);
+ * DeclareRole `{"RoleArn": "arn:aws:iam::222222222222:role/KmsByok", "ExternalId"?: "…"}` lets
+ * AssumeRole assume that role (and declares its account). Both return the directory
+ * `{"ManagementAccount", "Accounts", "Roles": [{"RoleArn", "HasExternalId"}]}`; malformed input is a
+ * ValidationException.
+ */
+export const declareAccountOp: Handler = (ctx, input) => {
+  try {
+    declareAccount(ctx.state, ctx.homeAccountId, String(input.AccountId ?? ''));
+  } catch (e) {
+    throw fail('ValidationException', (e as Error).message);
+  }
+  return directoryJson(ctx);
+};
+
+export const declareRoleOp: Handler = (ctx, input) => {
+  try {
+    declareRole(ctx.state, ctx.homeAccountId, String(input.RoleArn ?? ''), input.ExternalId === undefined ? undefined : String(input.ExternalId));
+  } catch (e) {
+    throw fail('ValidationException', (e as Error).message);
+  }
+  return directoryJson(ctx);
+};
+
+function directoryJson(ctx: Parameters<Handler>[0]): Record<string, unknown> {
+  const dir = directoryOf(ctx.state, ctx.homeAccountId);
+  return { ManagementAccount: dir.managementAccount, Accounts: dir.accounts, Roles: dir.roles.map((r) => ({ RoleArn: r.roleArn, HasExternalId: r.externalId !== undefined })) };
+}

@@ -53,7 +53,7 @@ function tokenFor(ctx: HandlerContext, key: KeyRecord, token: Buffer): TokenReco
   const tokenId = token.subarray(5).toString('hex');
   const record = wellFormed && Object.hasOwn(ctx.state.tokens, tokenId) ? ctx.state.tokens[tokenId] : undefined;
   if (!record) throw fail('InvalidImportTokenException', 'The import token is invalid.');
-  if (record.keyId !== key.keyId || record.region !== key.region) {
+  if (record.keyId !== key.keyId || record.region !== key.region || (record.accountId !== undefined && record.accountId !== key.accountId)) {
     throw fail('InvalidImportTokenException', `The import token is not valid for ${keyArn(key)}.`);
   }
   if (record.parametersValidTo <= ctx.clock.now().getTime()) {
@@ -84,6 +84,7 @@ export const getParametersForImport: Handler = async (ctx, input) => {
     wrappingKeySpec: wrappingKeySpec as WrappingKeySpec,
     privateKeyPem: pair.privateKeyPem,
     parametersValidTo: validTo,
+    accountId: key.accountId,
   };
   return {
     KeyId: keyArn(key),

@@ -7,13 +7,14 @@
  */
 import type { Handler } from '../context.js';
 import { createAlias, deleteAlias, listAliases, updateAlias } from './aliases.js';
-import { advanceClock, clearFaults, getClock, injectFault, listFaults } from './control.js';
+import { advanceClock, clearFaults, declareAccountOp, declareRoleOp, getClock, injectFault, listFaults } from './control.js';
 import { decrypt, encrypt, generateDataKey, generateMac, getPublicKey, sign, verify, verifyMac } from './crypto.js';
 import { deleteImportedKeyMaterial, getParametersForImport, importKeyMaterial } from './import.js';
 import { cancelKeyDeletion, createKey, describeKey, disableKey, enableKey, listKeys, scheduleKeyDeletion, updateKeyDescription } from './keys.js';
 import { getKeyPolicy, putKeyPolicy } from './policy.js';
 import { replicateKey } from './replicate.js';
-import { getCallerIdentity } from './sts.js';
+import { assumeRole, getCallerIdentity } from './sts.js';
+import { listAccounts } from './organizations.js';
 import { listKeyRotations, rotateKeyOnDemand } from './rotation.js';
 import { listResourceTags, tagResource, untagResource } from './tags.js';
 
@@ -59,6 +60,13 @@ export const CONTROL_OPERATIONS: Readonly<Record<string, Handler>> = {
   InjectFault: injectFault,
   ClearFaults: clearFaults,
   ListFaults: listFaults,
+  DeclareAccount: declareAccountOp,
+  DeclareRole: declareRoleOp,
+};
+
+/** AWS Organizations operations (answered from the declared directory, directory.ts), by name. */
+export const ORGANIZATIONS_OPERATIONS: Readonly<Record<string, Handler>> = {
+  ListAccounts: listAccounts,
 };
 
 
@@ -69,9 +77,11 @@ export const CONTROL_OPERATIONS: Readonly<Record<string, Handler>> = {
 export const JSON_SERVICES: Readonly<Record<string, Readonly<Record<string, Handler>>>> = {
   TrentService: KMS_OPERATIONS,
   KmsByokEmulator: CONTROL_OPERATIONS,
+  AWSOrganizationsV20161128: ORGANIZATIONS_OPERATIONS,
 };
 
 /** AWS Query operations (STS), by `Action`. Their results are rendered as XML by `query-protocol.ts`. */
 export const QUERY_OPERATIONS: Readonly<Record<string, Handler>> = {
   GetCallerIdentity: getCallerIdentity,
+  AssumeRole: assumeRole,
 };

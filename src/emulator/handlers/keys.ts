@@ -16,11 +16,11 @@ import { seconds, type Handler, type HandlerContext } from '../context.js';
 import { fail } from '../errors.js';
 import { bool, int, oneOf, str, tags as readTags, type Input } from '../input.js';
 import { hasAllMaterial, requireNotPendingDeletion } from '../lifecycle.js';
-import { keyArn, resolveKey } from '../lookup.js';
+import { keyArn, regionOf, resolveKey } from '../lookup.js';
 import { readPolicy } from './policy.js';
 import { keyMetadata } from '../metadata.js';
 import { ALL_AWS_KEY_SPECS, SPECS, generateMaterial, keyMaterialId } from '../specs.js';
-import { regionState, type KeyRecord, type KeySpec, type KeyUsage, type Tag } from '../state.js';
+import { type KeyRecord, type KeySpec, type KeyUsage, type Tag } from '../state.js';
 
 const KEY_USAGES = ['ENCRYPT_DECRYPT', 'SIGN_VERIFY', 'GENERATE_VERIFY_MAC', 'KEY_AGREEMENT', 'ENCAPSULATE_DECAPSULATE'] as const;
 const ORIGINS = ['AWS_KMS', 'EXTERNAL', 'AWS_CLOUDHSM', 'EXTERNAL_KEY_STORE'] as const;
@@ -117,7 +117,7 @@ export const createKey: Handler = async (ctx, input) => {
       materialState: 'CURRENT',
     });
   }
-  regionState(ctx.state, ctx.region).keys[keyId] = key;
+  regionOf(ctx).keys[keyId] = key;
   return { KeyMetadata: keyMetadata(ctx, key) };
 };
 
@@ -149,7 +149,7 @@ export function pageOf<T>(items: T[], input: Input, limits: { max: number; defau
 }
 
 export const listKeys: Handler = (ctx, input) => {
-  const keys = Object.values(regionState(ctx.state, ctx.region).keys);
+  const keys = Object.values(regionOf(ctx).keys);
   const { page, more } = pageOf(keys, input);
   return { Keys: page.map((k) => ({ KeyId: k.keyId, KeyArn: keyArn(k) })), ...more };
 };

@@ -15,9 +15,9 @@ import type { Handler } from '../context.js';
 import { fail } from '../errors.js';
 import { bool, str } from '../input.js';
 import { requireNotPendingDeletion, settleState } from '../lifecycle.js';
-import { keyArn } from '../lookup.js';
+import { keyArn, regionOf } from '../lookup.js';
 import { keyMetadata } from '../metadata.js';
-import { regionState, type KeyRecord } from '../state.js';
+import type { KeyRecord } from '../state.js';
 import { defaultPolicy, readKeyId, readTagList } from './keys.js';
 import { readPolicy } from './policy.js';
 
@@ -33,7 +33,7 @@ export const replicateKey: Handler = (ctx, input) => {
   }
   requireNotPendingDeletion(primary);
   if (replicaRegion === primary.region) throw fail('ValidationException', `The replica Region ${replicaRegion} must differ from the primary key's Region.`);
-  const target = regionState(ctx.state, replicaRegion);
+  const target = regionOf(ctx, replicaRegion);
   if (Object.hasOwn(target.keys, primary.keyId)) {
     throw fail('AlreadyExistsException', `A replica of ${keyArn(primary)} already exists in ${replicaRegion}.`);
   }
