@@ -38,6 +38,12 @@ export type ExceptionName =
   | 'SerializationException'
   | 'ThrottlingException'
   | 'UnknownOperationException'
+  // CloudTrail's (LookupEvents)
+  | 'InvalidLookupAttributesException'
+  | 'InvalidTimeRangeException'
+  | 'InvalidMaxResultsException'
+  | 'InvalidNextTokenException'
+  | 'InvalidEventCategoryException'
   | 'ValidationException';
 
 /** An AWS exception the emulator returns to the caller, exactly as named by AWS. */

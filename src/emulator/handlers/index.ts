@@ -16,6 +16,7 @@ import { replicateKey } from './replicate.js';
 import { getCallerIdentity } from './sts.js';
 import { listKeyRotations, rotateKeyOnDemand } from './rotation.js';
 import { listResourceTags, tagResource, untagResource } from './tags.js';
+import { CLOUDTRAIL_PREFIX, CLOUDTRAIL_SDK_PREFIX, getKeyLastUsage, lookupEvents } from '../trail.js';
 
 /** KMS operations, by name. */
 export const KMS_OPERATIONS: Readonly<Record<string, Handler>> = {
@@ -50,6 +51,12 @@ export const KMS_OPERATIONS: Readonly<Record<string, Handler>> = {
   TagResource: tagResource,
   UntagResource: untagResource,
   ListResourceTags: listResourceTags,
+  GetKeyLastUsage: getKeyLastUsage,
+};
+
+/** CloudTrail operations (the emulator's trail of KMS events: ../trail.ts), by name. */
+export const CLOUDTRAIL_OPERATIONS: Readonly<Record<string, Handler>> = {
+  LookupEvents: lookupEvents,
 };
 
 /** Emulator control operations, by name. */
@@ -69,6 +76,8 @@ export const CONTROL_OPERATIONS: Readonly<Record<string, Handler>> = {
 export const JSON_SERVICES: Readonly<Record<string, Readonly<Record<string, Handler>>>> = {
   TrentService: KMS_OPERATIONS,
   KmsByokEmulator: CONTROL_OPERATIONS,
+  [CLOUDTRAIL_PREFIX]: CLOUDTRAIL_OPERATIONS,
+  [CLOUDTRAIL_SDK_PREFIX]: CLOUDTRAIL_OPERATIONS,
 };
 
 /** AWS Query operations (STS), by `Action`. Their results are rendered as XML by `query-protocol.ts`. */
