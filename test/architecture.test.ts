@@ -22,7 +22,7 @@ function moduleOf(path: string): string {
   const rel = relative(SRC, path).replace(/\\/g, '/').replace(/\.(ts|js)$/, '');
   const [top, second] = rel.split('/');
   if (top === 'escrow' && (second === 'file-store' || second === 'safe-files')) return 'escrow/file-store';
-  if (top === 'kms' && second === 'aws') return 'kms/aws';
+  if (top === 'kms' && (second === 'aws' || second === 'aws-cloudtrail')) return 'kms/aws';
   if (top === 'kms') return 'kms/port';
   if (top === 'wizard' && second === 'prompter') return 'wizard/prompter';
   if (!rel.includes('/')) return rel; // index, bin
@@ -57,7 +57,7 @@ const RULES: Record<string, Rule> = {
   escrow: { allow: oneOf('core', 'escrow', ...PURE_CRYPTO), why: 'escrow format/seal/shares/store are pure' },
   'escrow/file-store': { allow: (t) => ['core', 'escrow', 'escrow/file-store'].includes(t) || t.startsWith('node:'), why: 'the escrow fs edge' },
   'kms/port': { allow: oneOf('core', 'kms/port'), why: 'the port has no effects' },
-  'kms/aws': { allow: oneOf('core', 'kms/port', 'kms/aws', '@aws-sdk/client-kms'), why: 'the SDK adapter' },
+  'kms/aws': { allow: oneOf('core', 'kms/port', 'kms/aws', '@aws-sdk/client-kms', '@aws-sdk/client-cloudtrail'), why: 'the SDK adapters (KMS, CloudTrail)' },
   ceremony: {
     allow: oneOf('core', 'material', 'wrapping', 'escrow', 'kms/port', 'ceremony', 'node:crypto'),
     why: 'ceremonies are straight-line code over ports',
