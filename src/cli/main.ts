@@ -31,6 +31,9 @@ const COMMANDS: Record<string, () => Promise<CommandFn>> = {
   verify: async () => (await import('./commands/verify.js')).verify,
   policy: async () => (await import('./commands/policy.js')).policy,
   schedule: async () => (await import('./commands/schedule.js')).schedule,
+  retire: async () => (await import('./commands/retire.js')).retire,
+  audit: async () => (await import('./commands/audit.js')).audit,
+  alarms: async () => (await import('./commands/alarms.js')).alarms,
 };
 
 export const VERSION = '0.1.0';

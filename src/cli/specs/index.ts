@@ -20,9 +20,12 @@ import { TRANSCRIPT } from './transcript.js';
 import { VERIFY } from './verify.js';
 import { WIZARD } from './wizard.js';
 import { WRAP } from './wrap.js';
+import { RETIRE } from './retire.js';
+import { AUDIT } from './audit.js';
+import { ALARMS } from './alarms.js';
 
 export const DECLARED: readonly Declared[] = [
-  ONBOARD, ESCROW, EMULATOR, WIZARD, WRAP, IMPORT, STATUS, VERIFY, REIMPORT, RESTORE, ROTATE, REVOKE, TRANSCRIPT, POLICY, SCHEDULE,
+  ONBOARD, ESCROW, EMULATOR, WIZARD, WRAP, IMPORT, STATUS, VERIFY, REIMPORT, RESTORE, ROTATE, REVOKE, TRANSCRIPT, POLICY, SCHEDULE, RETIRE, AUDIT, ALARMS,
 ];
 
 /** The declaration of `name` (a command or a command group). */
