@@ -3,7 +3,7 @@
  * prints alarms as code (src/policy/alarms.ts; docs/audit.md "Alarms"). Offline: keys are given by ARN
  * (or by id with --account and --region), never looked up; every input mistake is exit 2.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { isAccountId, isKeyId, isRegion, parseKeyArn } from '../../core/aws-ids.js';
@@ -47,7 +47,8 @@ export async function alarms(argv: string[], io: Io): Promise<number> {
       throw new KmsByokError('ERR_FILE_READ', `cannot read --plan ${planFile} (${(e as { code?: string }).code ?? 'error'})`, { hint: 'check the path' });
     }
     const { parsePlan } = await import('../../ceremony/fleet-plan.js');
-    const plan = parsePlan(text, { baseDir: dirname(path), exists: existsSync, now: new Date(), resolvePath: resolve });
+    // Only the keys matter here: escrow directories and identities named by the plan need not exist on this machine.
+    const plan = parsePlan(text, { baseDir: dirname(path), exists: () => true, now: new Date(), resolvePath: resolve });
     for (const e of plan.entries) refs.push({ key: e.key, region: e.region });
   }
   if (refs.length === 0) throw new KmsByokError('ERR_MISSING_INPUT', 'missing KEY or --plan: which keys to watch', { hint: 'give key ARNs, or --plan FILE' });
