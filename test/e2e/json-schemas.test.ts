@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
@@ -196,6 +197,16 @@ describe('every command --json validates against docs/schemas', () => {
     expect((st.keys as { action?: string }[])[0]!.action).toBeUndefined();
     const bad = writePlan(ws.dir, 'bad.json', [keys[0]!, keys[0]!], { expiresIn: '60d' });
     failure(await inWs(['reimport', '--plan', bad, '--endpoint-url', ws.emu.endpoint, '--json']), 'ERR_PLAN_INVALID', 2);
+  });
+
+  it('retire (evidence and a step) and audit, and their errors', async () => {
+    success('retire', await inWs(['retire', a.keyId, ...ws.target, '--escrow-dir', 'escrow', '--json']));
+    const spare = (await ws.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const disabled = success('retire', await inWs(['retire', spare, '--disable', '--yes', '--force', '--reason', 'schema check', ...ws.target, '--escrow-dir', 'escrow', '--json']));
+    expect(disabled).toMatchObject({ action: 'disable', stateAfter: 'Disabled' });
+    failure(await inWs(['retire', spare, '--schedule-deletion', '--pending-window', '6d', '--yes', '--reason', 'x', ...ws.target, '--json']), 'ERR_INVALID_ARGUMENT', 2);
+    success('audit', await inWs(['audit', ...ws.target, '--escrow-dir', 'escrow', '--json']), [0, 3]);
+    failure(await inWs(['audit', ...ws.target, '--escrow-dir', 'escrow', '--since', '91d', '--json']), 'ERR_INVALID_ARGUMENT', 2);
   });
 
   it('a command stopped by a signal prints the error document ERR_CANCELLED with the re-run command', async () => {

@@ -54,7 +54,7 @@ export async function audit(argv: string[], io: Io): Promise<number> {
     trail.close();
     await target.close();
   }
-  if (bool(p, 'json')) printDocument(io, { ok: true, transcript: transcriptPath, target: target.label, ...result });
+  if (bool(p, 'json')) printDocument(io, { transcript: transcriptPath, target: target.label, ...result });
   else render(io, result, transcriptPath);
   return result.needsAttention ? ExitCode.attention : ExitCode.ok;
 }

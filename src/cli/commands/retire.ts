@@ -193,7 +193,6 @@ async function escrowCoverage(key: KeyInfo, dir: string, target: { kms: import('
 /** The `--json` document (docs/schemas/retire.schema.json). */
 export function retireDocument(r: RetireResult): Record<string, unknown> {
   return {
-    ok: true,
     keyId: r.keyId,
     keyArn: r.keyArn,
     origin: r.origin,
