@@ -132,6 +132,22 @@ describe('retire and audit: the evidence loop', () => {
   });
 });
 
+describe('status: last use', () => {
+  it('shows GetKeyLastUsage per key, and the Prometheus gauge of seconds since last use', async () => {
+    const k = await onboardKey(ws, alice.recipient, ['--no-expiry']);
+    await ws.kms.send(new EncryptCommand({ KeyId: k.keyId, Plaintext: Buffer.from('x') }));
+    ws.emu.clock.advance(2 * DAY);
+    const st = await run(['status', k.keyId, ...ws.target, ...escrow(), '--json']);
+    expect([0, 3], st.stderr).toContain(st.code);
+    const row = st.json<{ keys: { lastUse?: { operation?: string; time?: string } }[] }>().keys[0]!;
+    expect(row.lastUse?.operation).toBe('Encrypt');
+    const prom = await run(['status', k.keyId, ...ws.target, ...escrow(), '--format', 'prometheus']);
+    const gauge = new RegExp(`kms_byok_key_seconds_since_last_use\\{key_id="${k.keyId}",region="us-east-1",operation="Encrypt"\\} (\\d+)`).exec(prom.stdout);
+    expect(gauge, prom.stdout).not.toBeNull();
+    expect(Number(gauge![1])).toBeGreaterThanOrEqual(2 * 86_400);
+  });
+});
+
 describe('retire and audit: bad input', () => {
   it('a pending window of 6 or 31 days is exit 2 before any KMS request', async () => {
     const before = operations(ws.emu).length;
