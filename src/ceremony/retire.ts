@@ -49,8 +49,8 @@ export interface RetireDeps {
   now(): Date;
   /** Whether the escrow covers every material of the (EXTERNAL) key. */
   escrowCoverage(key: KeyInfo): Promise<EscrowCoverage>;
-  /** Asks for confirmation of `consequences`; throws (ERR_NOT_CONFIRMED) when refused. */
-  confirm(consequences: string[]): Promise<void>;
+  /** Asks for confirmation of `consequences` on the key (its id and the aliases naming it); throws (ERR_NOT_CONFIRMED) when refused. */
+  confirm(consequences: string[], key: { keyId: string; aliases: string[] }): Promise<void>;
   progress(step: string): void;
 }
 
@@ -151,7 +151,7 @@ export async function runRetire(o: RetireOptions, deps: RetireDeps): Promise<Ret
     cancel: [`CancelKeyDeletion ${key.Arn}: the key comes back Disabled (kms-byok retire ${key.KeyId} --enable to use it)`],
     enable: [`EnableKey ${key.Arn}: the key can be used again`],
   }[o.action];
-  await deps.confirm(consequences);
+  await deps.confirm(consequences, { keyId: key.KeyId, aliases });
 
   const expected = { disable: 'Disabled', 'schedule-deletion': 'PendingDeletion', cancel: 'Disabled', enable: 'Enabled' }[o.action];
   let deletionDate: Date | undefined;

@@ -108,14 +108,15 @@ export async function retire(argv: string[], io: Io): Promise<number> {
         now: target.now,
         escrowCoverage: (k) => escrowCoverage(k, escrowDir, target),
         progress: (step) => say(io, null, `✓ ${step}`),
-        confirm: async (consequences) => {
+        confirm: async (consequences, subject) => {
           for (const c of consequences) say(io, 'warning', c);
           if (!yes) {
-            io.stderr.write(`kms-byok: type the key id to confirm: `);
+            // The key id, or an alias that still names it (a step overridden with --force).
+            const accepted = [subject.keyId, ...subject.aliases];
+            io.stderr.write(`kms-byok: type ${subject.aliases.length > 0 ? 'the key id or its alias' : 'the key id'} to confirm: `);
             const typed = (await readLine(io.stdin)).trim();
-            const id = key.includes(':key/') ? key.slice(key.indexOf(':key/') + 5) : key;
-            if (typed === '' || (typed !== key && typed !== id && !key.endsWith(`/${typed}`))) {
-              throw new KmsByokError('ERR_NOT_CONFIRMED', 'not confirmed: the typed text is not the key id; nothing was changed', { hint: `type ${id} exactly, or pass --yes --reason "why"` });
+            if (!accepted.includes(typed)) {
+              throw new KmsByokError('ERR_NOT_CONFIRMED', 'not confirmed: the typed text is not the key id; nothing was changed', { hint: `type ${subject.keyId} exactly, or pass --yes --reason "why"` });
             }
           }
           confirmed = true;
