@@ -23,8 +23,9 @@ function moduleOf(path: string): string {
   const [top, second] = rel.split('/');
   if (top === 'escrow' && second === 'file-store') return 'escrow/file-store';
   if (top === 'cli' && second === 'commands') return 'cli/commands';
+  if (top === 'records' && second === 'transcript') return 'records/transcript';
   if (top === 'cli' && ['io', 'args', 'cancel', 'pipe-safe'].includes(second!)) return 'cli/io';
-  if (top === 'kms' && second === 'aws') return 'kms/aws';
+  if (top === 'kms' && (second === 'aws' || second === 'aws-cloudtrail')) return 'kms/aws';
   if (top === 'kms') return 'kms/port';
   if (top === 'wizard' && second === 'prompter') return 'wizard/prompter';
   if (!rel.includes('/')) return rel; // index, bin
@@ -59,17 +60,18 @@ const RULES: Record<string, Rule> = {
   escrow: { allow: oneOf('core', 'escrow', ...PURE_CRYPTO), why: 'escrow format/seal/shares/store are pure' },
   'escrow/file-store': { allow: (t) => ['core', 'escrow', 'escrow/file-store', 'records'].includes(t) || t.startsWith('node:'), why: 'the escrow fs edge (over records/safe-files)' },
   'kms/port': { allow: oneOf('core', 'kms/port'), why: 'the port has no effects' },
-  'kms/aws': { allow: oneOf('core', 'kms/port', 'kms/aws', '@aws-sdk/client-kms'), why: 'the SDK adapter' },
+  'kms/aws': { allow: oneOf('core', 'kms/port', 'kms/aws', '@aws-sdk/client-kms', '@aws-sdk/client-cloudtrail'), why: 'the SDK adapters (KMS, CloudTrail)' },
   ceremony: {
-    allow: oneOf('core', 'material', 'wrapping', 'escrow', 'kms/port', 'ceremony', 'airgap', 'node:crypto'),
+    allow: oneOf('core', 'material', 'wrapping', 'escrow', 'kms/port', 'ceremony', 'airgap', 'records/transcript', 'node:crypto'),
     why: 'ceremonies are straight-line code over ports (the air-gapped ceremony in airgap/ is one of them)',
   },
   wizard: { allow: oneOf('core', 'ceremony', 'wizard', 'wizard/prompter'), why: 'the wizard builds options' },
   'wizard/prompter': { allow: oneOf('core', 'wizard', '@inquirer/prompts'), why: 'the only importer of inquirer' },
   emulator: { allow: (t) => t === 'emulator' || t.startsWith('node:') || t === 'node-forge', why: 'the emulator is an independent oracle' },
   policy: { allow: oneOf('core', 'policy'), why: 'policy (key policies, schedules) is pure: it imports core only' },
+  'records/transcript': { allow: oneOf('core', 'records/transcript', 'node:crypto'), why: 'the transcript chain is pure (its file edge is records/transcript-file)' },
   records: {
-    allow: (t) => ['core', 'escrow', 'escrow/file-store', 'ceremony', 'records', 'cli/io'].includes(t) || t.startsWith('node:'),
+    allow: (t) => ['core', 'escrow', 'escrow/file-store', 'ceremony', 'records', 'records/transcript', 'cli/io'].includes(t) || t.startsWith('node:'),
     why: 'records (journals, transcript, safe files, notifications, metrics) sit below the commands: the shell\'s I/O types, no KMS, no emulator',
   },
   airgap: {

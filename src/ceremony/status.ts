@@ -59,6 +59,8 @@ export interface KeyStatus {
   attention: string[];
   /** The key could not be read: this row says why (the other keys are still reported). */
   error?: { code: string; message: string };
+  /** GetKeyLastUsage (added by the CLI, docs/audit.md): the last use, none since tracking began, or MISSING with why. */
+  lastUse?: { operation?: string; time?: string; trackingStartDate?: string; missing?: string };
 }
 
 export interface StatusResult {

@@ -33,6 +33,9 @@ const COMMANDS: Record<string, () => Promise<CommandFn>> = {
   policy: async () => (await import('./commands/policy.js')).policy,
   schedule: async () => (await import('./commands/schedule.js')).schedule,
   fleet: async () => (await import('./commands/fleet.js')).fleet,
+  retire: async () => (await import('./commands/retire.js')).retire,
+  audit: async () => (await import('./commands/audit.js')).audit,
+  alarms: async () => (await import('./commands/alarms.js')).alarms,
 };
 
 export const VERSION = '0.1.0';

@@ -65,7 +65,7 @@ export async function endpointClock(endpoint: string | undefined): Promise<() =>
   }
 }
 
-const DUMMY_CREDENTIALS = { accessKeyId: 'AKIDKMSBYOKREHEARSAL', secretAccessKey: 'rehearsal-not-a-secret' };
+export const DUMMY_CREDENTIALS = { accessKeyId: 'AKIDKMSBYOKREHEARSAL', secretAccessKey: 'rehearsal-not-a-secret' };
 const DEFAULT_EMULATOR_REGION = 'us-east-1';
 
 function hasConfiguredCredentials(env: Io['env']): boolean {

@@ -112,6 +112,13 @@ export type ErrorCode =
   | 'ERR_POLICY_LOCKOUT'
   | 'ERR_POLICY_SEPARATION'
   | 'ERR_SCHEDULE_NOT_UNATTENDED'
+  // retire and audit (docs/audit.md)
+  /** CloudTrail could not be read (unreachable, access denied): usage evidence is MISSING. */
+  | 'ERR_TRAIL_UNAVAILABLE'
+  /** retire refused: an alias targets the key, it was used within --quiet-for, or its escrow does not cover it. */
+  | 'ERR_RETIRE_REFUSED'
+  /** The typed-back confirmation did not match (nothing was changed). */
+  | 'ERR_NOT_CONFIRMED'
   | 'ERR_CANCELLED'
   | 'ERR_INTERNAL';
 

@@ -45,7 +45,13 @@ export type ExceptionName =
   | 'ValidationError'
   | 'AccessDeniedException'
   | 'AWSOrganizationsNotInUseException'
-  | 'InvalidInputException';
+  | 'InvalidInputException'
+  // CloudTrail's (LookupEvents)
+  | 'InvalidLookupAttributesException'
+  | 'InvalidTimeRangeException'
+  | 'InvalidMaxResultsException'
+  | 'InvalidNextTokenException'
+  | 'InvalidEventCategoryException';
 
 /** An AWS exception the emulator returns to the caller, exactly as named by AWS. */
 export class KmsException extends Error {

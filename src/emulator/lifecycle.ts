@@ -43,8 +43,17 @@ export function dropMaterial(m: MaterialRecord): void {
   m.importState = 'PENDING_IMPORT';
 }
 
-/** Expires materials and deletes keys whose time has come. Returns whether anything changed. */
-export function sweep(state: EmulatorState, nowMs: number): boolean {
+/** What the sweep did that KMS reports on its own (a CloudTrail service event: trail.ts). */
+export interface SweepEvent {
+  eventName: 'DeleteExpiredKeyMaterial' | 'DeleteKey';
+  key: KeyRecord;
+  /** When it happened: the material's ValidTo or the key's DeletionDate (epoch ms). */
+  timeMs: number;
+  keyMaterialId?: string;
+}
+
+/** Expires materials and deletes keys whose time has come; tells `notify` of each. Returns whether anything changed. */
+export function sweep(state: EmulatorState, nowMs: number, notify?: (e: SweepEvent) => void): boolean {
   let changed = false;
   for (const region of allRegionStates(state)) {
     for (const key of Object.values(region.keys)) {
@@ -52,12 +61,14 @@ export function sweep(state: EmulatorState, nowMs: number): boolean {
         delete region.keys[key.keyId];
         for (const [name, alias] of Object.entries(region.aliases)) if (alias.targetKeyId === key.keyId) delete region.aliases[name];
         for (const [id, t] of Object.entries(state.tokens)) if (t.keyId === key.keyId && t.region === key.region) delete state.tokens[id];
+        notify?.({ eventName: 'DeleteKey', key, timeMs: key.deletionDate });
         changed = true;
         continue;
       }
       for (const m of key.materials) {
         if (m.importState === 'IMPORTED' && m.expirationModel === 'KEY_MATERIAL_EXPIRES' && m.validTo !== undefined && m.validTo <= nowMs) {
           dropMaterial(m);
+          notify?.({ eventName: 'DeleteExpiredKeyMaterial', key, timeMs: m.validTo, keyMaterialId: m.keyMaterialId });
           changed = true;
         }
       }

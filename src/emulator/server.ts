@@ -25,6 +25,8 @@
  * - Every response carries `x-amzn-RequestId`. Success: 200 with the JSON body. Failure: the
  *   exception's status with `{"__type": name, "message": …}` and `x-amzn-ErrorType`; anything that is
  *   not a `KmsException` is a 500 `KMSInternalException`.
+ * - Every KMS request that reaches its operation (after quota and faults), answered or failed, is
+ *   recorded as a CloudTrail event (`trail.ts`), and so is what the sweep does on KMS's own account.
  * - Before each operation the sweep expires materials and deletes keys whose time has passed. After
  *   each request the state is saved to the state file when it changed.
  * - KMS operations (never the controls) go through, in order: the injected latency, the request-rate
@@ -43,6 +45,7 @@ import { JSON_SERVICES, KMS_OPERATIONS, QUERY_OPERATIONS } from './handlers/inde
 import type { Input } from './input.js';
 import { QUERY_SERVICE, isQueryRequest, parseQueryBody, queryError, queryResult, sendQuery } from './query-protocol.js';
 import { sweep } from './lifecycle.js';
+import { recordKmsRequest, recordServiceEvent } from './trail.js';
 import { saveStateFile, serialiseState, type EmulatorState } from './state.js';
 import type { UnwrapEngine } from './unwrap.js';
 import type { WrappingKeyPool } from './wrapping-pool.js';
@@ -201,6 +204,9 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
     let operation = dot >= 0 ? target.slice(dot + 1) : target;
     const requestId = randomUUID();
     const entry: RequestLogEntry = { operation, region, status: 200 };
+    /** The input of a KMS request that reached KMS (after quota and faults), until it is recorded. */
+    let kmsInput: Input | undefined;
+    let actingCtx: HandlerContext | undefined;
     if (!isLoopbackHostHeader(req.headers.host)) {
       entry.status = 403;
       deps.log.push(entry);
@@ -273,11 +279,16 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
           }
         }
       }
-      sweep(deps.state, deps.clock.now().getTime());
+      sweep(deps.state, deps.clock.now().getTime(), (ev) => recordServiceEvent(deps.state, ev.key, ev.eventName, ev.timeMs, ev.keyMaterialId ? { keyMaterialId: ev.keyMaterialId } : {}));
       const ctx: HandlerContext = { state: deps.state, region, accountId, homeAccountId: deps.accountId, ...(session ? { session } : {}), clock: deps.clock, pool: deps.pool, faults: deps.faults, unwrapEngine: deps.unwrapEngine, requestId, caller };
+      kmsInput = table === KMS_OPERATIONS ? input : undefined;
+      actingCtx = ctx;
       // The loop's own marker names no page: the operation answers its first page again.
       if (loopMarker && input.Marker === LOOP_MARKER) delete input.Marker;
       let out = await handler(ctx, input);
+      // Every KMS request is a CloudTrail event (trail.ts); a failed one is recorded in the catch below.
+      if (kmsInput) recordKmsRequest(ctx, operation, kmsInput, out, undefined);
+      kmsInput = undefined;
       persist();
       if (dropAfter) {
         entry.status = 0;
@@ -299,6 +310,8 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
       }
       const err = e instanceof KmsException ? e : new KmsException('KMSInternalException', `internal error: ${e instanceof Error ? e.message : String(e)}`);
       entry.status = err.status;
+      // Recorded in the account the request acted in (the handler's context).
+      if (kmsInput && actingCtx) recordKmsRequest(actingCtx, operation, kmsInput, undefined, err);
       try {
         persist();
       } catch {

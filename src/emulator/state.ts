@@ -21,6 +21,7 @@
 import { closeSync, constants, fstatSync, fsyncSync, lstatSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { LastUsage, TrailEvent } from './trail.js';
 
 /** Key states the emulator uses (AWS's names). */
 export type KeyState = 'Enabled' | 'Disabled' | 'PendingImport' | 'PendingDeletion';
@@ -95,6 +96,8 @@ export interface KeyRecord {
   materials: MaterialRecord[];
   /** Number of completed on-demand rotations (AWS allows 25). */
   onDemandRotations: number;
+  /** The last successful cryptographic operation (GetKeyLastUsage; trail.ts). */
+  lastUsage?: LastUsage;
 }
 
 export interface AliasRecord {
@@ -169,6 +172,8 @@ export interface EmulatorState {
   tokens: Record<string, TokenRecord>;
   directory?: DirectoryState;
   sessions?: Record<string, SessionRecord>;
+  /** CloudTrail events, oldest first (trail.ts; absent in state files written before it). */
+  trail?: TrailEvent[];
 }
 
 /** A fresh, empty state. */

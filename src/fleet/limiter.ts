@@ -193,6 +193,11 @@ const OPERATIONS: Record<string, string> = {
   listKeys: 'ListKeys',
   tagResource: 'TagResource',
   listResourceTags: 'ListResourceTags',
+  getKeyLastUsage: 'GetKeyLastUsage',
+  disableKey: 'DisableKey',
+  enableKey: 'EnableKey',
+  scheduleKeyDeletion: 'ScheduleKeyDeletion',
+  cancelKeyDeletion: 'CancelKeyDeletion',
 };
 
 /**

@@ -22,6 +22,11 @@ import {
   GenerateMacCommand,
   GetParametersForImportCommand,
   GetKeyPolicyCommand,
+  GetKeyLastUsageCommand,
+  DisableKeyCommand,
+  EnableKeyCommand,
+  ScheduleKeyDeletionCommand,
+  CancelKeyDeletionCommand,
   GetPublicKeyCommand,
   ImportKeyMaterialCommand,
   ListAliasesCommand,
@@ -35,7 +40,7 @@ import {
   UpdateAliasCommand,
   type KMSClientConfig,
 } from '@aws-sdk/client-kms';
-import { MUTATING_OPERATIONS, type AliasInfo, type CreateKeyInput, type ImportKeyMaterialInput, type ImportParameters, type KeyInfo, type KeyMaterialInfo, type KmsCallGate, type KmsPort, type Tag } from './port.js';
+import { MUTATING_OPERATIONS, type KeyLastUsage, type AliasInfo, type CreateKeyInput, type ImportKeyMaterialInput, type ImportParameters, type KeyInfo, type KeyMaterialInfo, type KmsCallGate, type KmsPort, type Tag } from './port.js';
 import { fromSdkError } from './errors.js';
 import { MAX_LIST_PAGES, badResponse, nextMarker, requireBytes, requireDate, requireString, toKeyInfo, toKeyMaterialInfo, toTag } from './validate.js';
 
@@ -348,6 +353,37 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
         if (marker === undefined) return tags;
         if (pages >= MAX_LIST_PAGES) throw badResponse(op, `still truncated after ${MAX_LIST_PAGES} pages`);
       }
+    },
+
+    async getKeyLastUsage(keyId) {
+      const op = 'GetKeyLastUsage';
+      const out = await send<{ KeyId?: string; KeyLastUsage?: { Operation?: string; Timestamp?: Date; CloudTrailEventId?: string; KmsRequestId?: string }; TrackingStartDate?: Date; KeyCreationDate?: Date }>(op, new GetKeyLastUsageCommand({ KeyId: keyId }));
+      const u = out.KeyLastUsage;
+      const r: KeyLastUsage = { KeyId: out.KeyId ?? keyId };
+      if (u?.Operation) r.Operation = u.Operation;
+      if (u?.Timestamp) r.Timestamp = requireDate(op, 'KeyLastUsage.Timestamp', u.Timestamp);
+      if (u?.CloudTrailEventId) r.CloudTrailEventId = u.CloudTrailEventId;
+      if (u?.KmsRequestId) r.KmsRequestId = u.KmsRequestId;
+      if (out.TrackingStartDate) r.TrackingStartDate = requireDate(op, 'TrackingStartDate', out.TrackingStartDate);
+      if (out.KeyCreationDate) r.KeyCreationDate = requireDate(op, 'KeyCreationDate', out.KeyCreationDate);
+      return r;
+    },
+
+    async disableKey(keyId) {
+      await send('DisableKey', new DisableKeyCommand({ KeyId: keyId }), keyId);
+    },
+
+    async enableKey(keyId) {
+      await send('EnableKey', new EnableKeyCommand({ KeyId: keyId }), keyId);
+    },
+
+    async scheduleKeyDeletion(keyId, pendingWindowInDays) {
+      const out = await send<{ DeletionDate?: Date }>('ScheduleKeyDeletion', new ScheduleKeyDeletionCommand({ KeyId: keyId, PendingWindowInDays: pendingWindowInDays }), keyId);
+      return out.DeletionDate ? { DeletionDate: requireDate('ScheduleKeyDeletion', 'DeletionDate', out.DeletionDate) } : {};
+    },
+
+    async cancelKeyDeletion(keyId) {
+      await send('CancelKeyDeletion', new CancelKeyDeletionCommand({ KeyId: keyId }), keyId);
     },
 
     async listKeys() {

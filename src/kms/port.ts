@@ -88,6 +88,17 @@ export interface AliasInfo {
   TargetKeyId?: string;
 }
 
+/** GetKeyLastUsage: the key's last successful cryptographic operation (absent: none since TrackingStartDate). */
+export interface KeyLastUsage {
+  KeyId: string;
+  Operation?: string;
+  Timestamp?: Date;
+  CloudTrailEventId?: string;
+  KmsRequestId?: string;
+  TrackingStartDate?: Date;
+  KeyCreationDate?: Date;
+}
+
 export interface CreateKeyInput {
   KeySpec: KeySpec;
   KeyUsage: KeyUsage;
@@ -141,6 +152,15 @@ export interface KmsPort {
   tagResource(keyId: string, tags: Tag[]): Promise<void>;
   /** Every tag of the key, all pages (ListResourceTags). Key id or ARN, not an alias. */
   listResourceTags(keyId: string): Promise<Tag[]>;
+  /** The key's last successful cryptographic operation (GetKeyLastUsage; per key, not per material). */
+  getKeyLastUsage(keyId: string): Promise<KeyLastUsage>;
+  /** DisableKey / EnableKey (reversible). */
+  disableKey(keyId: string): Promise<void>;
+  enableKey(keyId: string): Promise<void>;
+  /** ScheduleKeyDeletion with PendingWindowInDays 7–30; returns the DeletionDate KMS set. */
+  scheduleKeyDeletion(keyId: string, pendingWindowInDays: number): Promise<{ DeletionDate?: Date }>;
+  /** CancelKeyDeletion: the key comes back Disabled. */
+  cancelKeyDeletion(keyId: string): Promise<void>;
 }
 
 export type MacAlgorithm = 'HMAC_SHA_224' | 'HMAC_SHA_256' | 'HMAC_SHA_384' | 'HMAC_SHA_512';
@@ -181,6 +201,10 @@ export const MUTATING_OPERATIONS: ReadonlySet<string> = new Set([
   'ReplicateKey',
   'DeleteImportedKeyMaterial',
   'TagResource',
+  'DisableKey',
+  'EnableKey',
+  'ScheduleKeyDeletion',
+  'CancelKeyDeletion',
 ]);
 
 /**

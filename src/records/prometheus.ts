@@ -25,6 +25,7 @@ const FAMILIES = {
   kms_byok_escrow_matches: '1 when the escrow matches what KMS lists (material ids, check values, file hashes).',
   kms_byok_attention: '1 when kms-byok status would ask for action (exit 3).',
   kms_byok_key_readable: '0 when the key could not be read (AccessDenied, throttled, unreachable): its other gauges are missing, not healthy.',
+  kms_byok_key_seconds_since_last_use: 'Seconds since the last successful cryptographic operation (GetKeyLastUsage); absent when none since tracking began or when it could not be read.',
 } as const;
 
 /**
@@ -42,6 +43,7 @@ export function renderPrometheus(r: StatusResult, now: Date, aliasOf: (keyId: st
     kms_byok_escrow_matches: [],
     kms_byok_attention: [],
     kms_byok_key_readable: [],
+    kms_byok_key_seconds_since_last_use: [],
   };
   for (const k of r.keys) {
     const key = { key_id: k.keyId, alias: aliasOf(k.keyId), region: k.region };
@@ -58,6 +60,7 @@ export function renderPrometheus(r: StatusResult, now: Date, aliasOf: (keyId: st
     lines.kms_byok_escrow_present.push(`kms_byok_escrow_present${labels(key)} ${k.escrow.exists ? 1 : 0}`);
     lines.kms_byok_escrow_matches.push(`kms_byok_escrow_matches${labels(key)} ${k.escrow.matches ? 1 : 0}`);
     lines.kms_byok_attention.push(`kms_byok_attention${labels(key)} ${k.attention.length > 0 ? 1 : 0}`);
+    if (k.lastUse?.time) lines.kms_byok_key_seconds_since_last_use.push(`kms_byok_key_seconds_since_last_use${labels({ ...key, operation: k.lastUse.operation })} ${Math.round((now.getTime() - Date.parse(k.lastUse.time)) / 1000)}`);
     lines.kms_byok_key_readable.push(`kms_byok_key_readable${labels({ ...key, error: k.error?.code })} ${k.error ? 0 : 1}`);
   }
   let out = '';

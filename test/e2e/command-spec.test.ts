@@ -159,7 +159,7 @@ describe('--key-id is KEY', () => {
 
   it('is declared by every command that takes KEY positionals', () => {
     for (const c of allCommands().filter((x) => x.keys)) expect(Object.keys(c.flags), c.name).toContain('key-id');
-    expect(allCommands().filter((x) => x.keys).map((x) => x.name).sort()).toEqual(['reimport', 'restore', 'revoke', 'rotate', 'status', 'verify']);
+    expect(allCommands().filter((x) => x.keys).map((x) => x.name).sort()).toEqual(['alarms', 'audit', 'reimport', 'restore', 'retire', 'revoke', 'rotate', 'status', 'verify']);
   });
 });
 

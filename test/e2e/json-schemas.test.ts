@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
@@ -209,6 +210,16 @@ describe('every command --json validates against docs/schemas', () => {
     expect((d.keys as unknown[]).length).toBeGreaterThan(0);
     expect(d.plan).toBe(ws.path('discovered.json'));
     failure(await inWs(['discover', '--regions', 'us-east-1,mars-1', '--escrow-dir', 'escrow', '--endpoint-url', ws.emu.endpoint, '--json']), 'ERR_INVALID_ARGUMENT', 2);
+  });
+
+  it('retire (evidence and a step) and audit, and their errors', async () => {
+    success('retire', await inWs(['retire', a.keyId, ...ws.target, '--escrow-dir', 'escrow', '--json']));
+    const spare = (await ws.kms.send(new CreateKeyCommand({}))).KeyMetadata!.KeyId!;
+    const disabled = success('retire', await inWs(['retire', spare, '--disable', '--yes', '--force', '--reason', 'schema check', ...ws.target, '--escrow-dir', 'escrow', '--json']));
+    expect(disabled).toMatchObject({ action: 'disable', stateAfter: 'Disabled' });
+    failure(await inWs(['retire', spare, '--schedule-deletion', '--pending-window', '6d', '--yes', '--reason', 'x', ...ws.target, '--json']), 'ERR_INVALID_ARGUMENT', 2);
+    success('audit', await inWs(['audit', ...ws.target, '--escrow-dir', 'escrow', '--json']), [0, 3]);
+    failure(await inWs(['audit', ...ws.target, '--escrow-dir', 'escrow', '--since', '91d', '--json']), 'ERR_INVALID_ARGUMENT', 2);
   });
 
   it('a command stopped by a signal prints the error document ERR_CANCELLED with the re-run command', async () => {

@@ -58,6 +58,7 @@ export async function status(argv: string[], io: Io): Promise<number> {
       { keys: p.positionals, warnDays: Number(warnText), ...(maxAgeMs !== undefined ? { maxAgeMs } : {}) },
       { kms: target.kms, now: target.now, escrowOf: (keyId) => latestEscrow(escrowDir, keyId), escrowedKeys: () => escrowedKeys(escrowDir) },
     );
+    await (await import('../last-use.js')).addLastUse(result, target.kms);
   } finally {
     await target.close();
   }
@@ -79,7 +80,7 @@ function render(io: Io, r: StatusResult): void {
     io.stdout.write('no EXTERNAL keys found\n');
     return;
   }
-  const rows = [['KEY', 'STATE', 'VALIDTO', 'DAYS', 'MATERIALS', 'LAST ROTATION', 'ROTATIONS LEFT', 'ESCROW', 'ACTION']];
+  const rows = [['KEY', 'STATE', 'VALIDTO', 'DAYS', 'MATERIALS', 'LAST ROTATION', 'ROTATIONS LEFT', 'ESCROW', 'ACTION', 'LAST USE']];
   for (const k of r.keys) {
     const imported = k.materials.filter((m) => m.importState !== 'PENDING_IMPORT').length;
     rows.push([
@@ -92,6 +93,7 @@ function render(io: Io, r: StatusResult): void {
       k.onDemandRotationsLeft === undefined ? '-' : String(k.onDemandRotationsLeft),
       k.error ? 'UNREADABLE' : k.keyState === 'NotListed' ? 'NOT LISTED' : k.escrow.exists ? (k.escrow.anchors === 'mismatch' ? `v${k.escrow.version} ANCHOR MISMATCH` : k.escrow.matches && k.escrow.anchors === 'not-anchored' ? `v${k.escrow.version} NOT ANCHORED` : k.escrow.matches ? `v${k.escrow.version} ok` : k.escrow.unconfirmed ? `v${k.escrow.version} UNCONFIRMED` : `v${k.escrow.version} MISMATCH`) : 'MISSING',
       k.attention.length > 0 ? 'yes' : '-',
+      k.lastUse?.missing ? 'MISSING' : k.lastUse?.time ? `${k.lastUse.time.replace(/\.\d{3}Z$/, 'Z')} ${k.lastUse.operation ?? ''}`.trim() : k.lastUse ? 'none' : '-',
     ]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));

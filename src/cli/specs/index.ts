@@ -22,9 +22,12 @@ import { TRANSCRIPT } from './transcript.js';
 import { VERIFY } from './verify.js';
 import { WIZARD } from './wizard.js';
 import { WRAP } from './wrap.js';
+import { RETIRE } from './retire.js';
+import { AUDIT } from './audit.js';
+import { ALARMS } from './alarms.js';
 
 export const DECLARED: readonly Declared[] = [
-  ONBOARD, ESCROW, EMULATOR, WIZARD, WRAP, IMPORT, STATUS, DISCOVER, VERIFY, REIMPORT, RESTORE, ROTATE, REVOKE, FLEET_COMMANDS, TRANSCRIPT, POLICY, SCHEDULE,
+  ONBOARD, ESCROW, EMULATOR, WIZARD, WRAP, IMPORT, STATUS, DISCOVER, VERIFY, REIMPORT, RESTORE, ROTATE, REVOKE, RETIRE, AUDIT, ALARMS, FLEET_COMMANDS, TRANSCRIPT, POLICY, SCHEDULE,
 ];
 
 /** The declaration of `name` (a command or a command group). */

@@ -17,6 +17,7 @@ import { assumeRole, getCallerIdentity } from './sts.js';
 import { listAccounts } from './organizations.js';
 import { listKeyRotations, rotateKeyOnDemand } from './rotation.js';
 import { listResourceTags, tagResource, untagResource } from './tags.js';
+import { CLOUDTRAIL_PREFIX, CLOUDTRAIL_SDK_PREFIX, getKeyLastUsage, lookupEvents } from '../trail.js';
 
 /** KMS operations, by name. */
 export const KMS_OPERATIONS: Readonly<Record<string, Handler>> = {
@@ -51,6 +52,12 @@ export const KMS_OPERATIONS: Readonly<Record<string, Handler>> = {
   TagResource: tagResource,
   UntagResource: untagResource,
   ListResourceTags: listResourceTags,
+  GetKeyLastUsage: getKeyLastUsage,
+};
+
+/** CloudTrail operations (the emulator's trail of KMS events: ../trail.ts), by name. */
+export const CLOUDTRAIL_OPERATIONS: Readonly<Record<string, Handler>> = {
+  LookupEvents: lookupEvents,
 };
 
 /** Emulator control operations, by name. */
@@ -78,6 +85,8 @@ export const JSON_SERVICES: Readonly<Record<string, Readonly<Record<string, Hand
   TrentService: KMS_OPERATIONS,
   KmsByokEmulator: CONTROL_OPERATIONS,
   AWSOrganizationsV20161128: ORGANIZATIONS_OPERATIONS,
+  [CLOUDTRAIL_PREFIX]: CLOUDTRAIL_OPERATIONS,
+  [CLOUDTRAIL_SDK_PREFIX]: CLOUDTRAIL_OPERATIONS,
 };
 
 /** AWS Query operations (STS), by `Action`. Their results are rendered as XML by `query-protocol.ts`. */

@@ -1,0 +1,70 @@
+/**
+ * retire over stub ports: what the emulator cannot produce — a DisableKey whose answer was lost — and
+ * the order of checks (nothing mutating before every check and the confirmation).
+ */
+import { describe, expect, it } from 'vitest';
+import { KmsByokError } from '../core/errors.js';
+import type { KeyInfo, KmsPort } from '../kms/port.js';
+import type { CloudTrailPort } from '../kms/cloudtrail-port.js';
+import { runRetire, type RetireDeps } from './retire.js';
+
+const KEY: KeyInfo = {
+  KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
+  Arn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+  KeyState: 'Enabled',
+  KeySpec: 'SYMMETRIC_DEFAULT',
+  KeyUsage: 'ENCRYPT_DECRYPT',
+  Origin: 'AWS_KMS',
+  Enabled: true,
+  AccountId: '111122223333',
+  Region: 'us-east-1',
+};
+
+function setup(afterLostAnswer: KeyInfo['KeyState']) {
+  const calls: string[] = [];
+  let state: KeyInfo['KeyState'] = 'Enabled';
+  const kms = {
+    region: 'us-east-1',
+    describeKey: async () => (calls.push('describeKey'), { ...KEY, KeyState: state }),
+    listAliases: async () => (calls.push('listAliases'), []),
+    getKeyLastUsage: async () => (calls.push('getKeyLastUsage'), { KeyId: KEY.Arn, TrackingStartDate: new Date('2026-01-01T00:00:00Z') }),
+    disableKey: async () => {
+      calls.push('disableKey');
+      state = afterLostAnswer;
+      throw new KmsByokError('ERR_KMS_UNREACHABLE', 'DisableKey: socket hang up');
+    },
+  } as unknown as KmsPort;
+  const trail: CloudTrailPort = { lookupKeyEvents: async () => (calls.push('lookupKeyEvents'), []) };
+  const deps: RetireDeps = {
+    kms,
+    trail,
+    now: () => new Date('2026-11-22T00:00:00Z'),
+    escrowCoverage: async () => ({ applies: false, covered: false }),
+    confirm: async () => void calls.push('confirm'),
+    progress: () => {},
+  };
+  return { calls, deps };
+}
+
+describe('retire: a lost answer', () => {
+  it('is settled by DescribeKey: KMS shows the key Disabled, so the step is reported done', async () => {
+    const { calls, deps } = setup('Disabled');
+    const r = await runRetire({ key: KEY.KeyId, action: 'disable', quietForMs: 30 * 86_400_000, force: false, withoutEscrow: false }, deps);
+    expect(r.stateAfter).toBe('Disabled');
+    expect(calls.indexOf('confirm')).toBeLessThan(calls.indexOf('disableKey'));
+    expect(calls.slice(calls.indexOf('disableKey'))).toEqual(['disableKey', 'describeKey', 'describeKey']);
+  });
+
+  it('says the outcome is unknown when KMS does not show the change', async () => {
+    const { deps } = setup('Enabled');
+    await expect(runRetire({ key: KEY.KeyId, action: 'disable', quietForMs: 30 * 86_400_000, force: false, withoutEscrow: false }, deps)).rejects.toThrow(/the outcome is unknown \(KMS shows the key Enabled\)/);
+  });
+
+  it('refuses before confirming or changing anything when CloudTrail is missing', async () => {
+    const { calls, deps } = setup('Disabled');
+    const r = runRetire({ key: KEY.KeyId, action: 'disable', quietForMs: 30 * 86_400_000, force: false, withoutEscrow: false }, { ...deps, trail: undefined, trailMissingReason: 'ERR_TRAIL_UNAVAILABLE: AccessDenied' });
+    await expect(r).rejects.toMatchObject({ code: 'ERR_RETIRE_REFUSED', message: expect.stringMatching(/incomplete: ERR_TRAIL_UNAVAILABLE: AccessDenied/) });
+    expect(calls).not.toContain('confirm');
+    expect(calls).not.toContain('disableKey');
+  });
+});
