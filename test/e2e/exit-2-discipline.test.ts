@@ -65,6 +65,14 @@ const CASES: Record<string, () => string[][]> = {
   'transcript verify': () => [['transcript', 'verify', '--transcript', ws.path('none.md'), '--against-kms', '--region', 'moon-1']],
   policy: () => [['policy', '--wrapping-algorithm', 'ROT13']],
   schedule: () => [['schedule', '--print', 'crontab-ish', KEY], ['schedule', '--print', 'kubernetes', '--plan', ws.path('none.json'), '--shards', 'four']],
+  discover: () => [['discover', ...T(), ...E(), '--regions', 'us-east-1,mars-1'], ['discover', ...T(), ...E()]],
+  retire: () => [
+    ['retire', KEY, ...T(), ...E(), '--schedule-deletion', '--pending-window', '6d', '--yes', '--reason', 'test'],
+    ['retire', KEY, ...T(), ...E(), '--schedule-deletion', '--pending-window', '31d', '--yes', '--reason', 'test'],
+    ['retire', KEY, ...T(), ...E(), '--disable', '--yes'],
+  ],
+  audit: () => [['audit', ...T(), ...E(), '--since', '91d'], ['audit', ...T(), ...E(), '--since', 'yesterday']],
+  alarms: () => [['alarms', '--print', 'pulumi', `arn:aws:kms:us-east-1:111122223333:key/${KEY}`], ['alarms', '--print', 'cloudformation', 'alias/by-name']],
   'fleet report': () => [['fleet', 'report'], ['fleet', 'report', '--plan', ws.path('none.json'), '--shards', '0']],
 };
 
