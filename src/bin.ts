@@ -6,21 +6,14 @@
  * warning is switched off here (only when the user has not set the SDK's own switch), leaving every
  * other warning alone.
  */
-import * as nodeModule from 'node:module';
-import { homedir } from 'node:os';
-import { enableCompileCache } from './cli/compile-cache.js';
+import { enableCliCompileCache } from './cli/compile-cache.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 // Before any other module is loaded: stack traces of a debug run name src/ files through the
 // bundle's source maps, and Node's compile cache (Node ≥ 22.8) serves the modules that follow.
 if (process.env.KMS_BYOK_DEBUG === '1') process.setSourceMapsEnabled(true);
-enableCompileCache({
-  env: process.env,
-  enable: (nodeModule as { enableCompileCache?: (dir: string) => unknown }).enableCompileCache,
-  home: homedir,
-  euid: process.geteuid?.(),
-});
+enableCliCompileCache();
 
 // A ceremony's process holds key material: keep it out of core dumps (cli/core-dumps.ts).
 (await import('./cli/core-dumps.js')).disableCoreDumps();

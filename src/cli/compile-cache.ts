@@ -8,6 +8,8 @@
  * Never throws: a cache is an optimisation (docs/architecture.md, "The build").
  */
 import { lstatSync, mkdirSync } from 'node:fs';
+import * as nodeModule from 'node:module';
+import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 
 export interface CompileCacheDeps {
@@ -54,4 +56,14 @@ export function enableCompileCache(deps: CompileCacheDeps): { dir: string } | { 
   } catch (e) {
     return { off: e instanceof Error ? e.message : String(e) };
   }
+}
+
+/** The CLI's call (src/bin.ts): this process's environment, Node's own `enableCompileCache`, home and euid. */
+export function enableCliCompileCache(): { dir: string } | { off: string } {
+  return enableCompileCache({
+    env: process.env,
+    enable: (nodeModule as { enableCompileCache?: (dir: string) => unknown }).enableCompileCache,
+    home: homedir,
+    euid: process.geteuid?.(),
+  });
 }
