@@ -14,8 +14,8 @@
 //
 //   node scripts/build-bundle.mjs [--outdir DIR]     (default dist/)
 import { build } from 'esbuild';
-import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -64,7 +64,7 @@ const chunks = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.j
 console.error(`build-bundle: ${relative(ROOT, join(OUTDIR, 'bin.js'))} and ${chunks - 1} chunks, ${(size / 1024).toFixed(0)} KiB, target ${TARGET}`);
 
 /** The package directory (…/node_modules/name or …/node_modules/@scope/name) holding an input file. */
-export function packageDirOf(file) {
+function packageDirOf(file) {
   const parts = file.split(/[\\/]/);
   const i = parts.lastIndexOf('node_modules');
   if (i < 0) return undefined;
@@ -88,7 +88,7 @@ function notices(metafile) {
   for (const d of [...dirs].sort()) {
     const p = JSON.parse(readFileSync(join(ROOT, d, 'package.json'), 'utf8'));
     const files = readdirSync(join(ROOT, d)).filter((f) => /^(licen[cs]e|copying|notice)(\.|-|$)/i.test(f)).sort();
-    const text = files.map((f) => readFileSync(join(ROOT, d, f), 'utf8').trim()).join('\n\n') || `(the package ships no licence file; package.json says "${licenceOf(p)}")`;
+    const text = files.map((f) => readFileSync(join(ROOT, d, f), 'utf8').trim()).join('\n\n') || noLicenceFile(licenceOf(p));
     const id = `${p.name}@${p.version}`;
     packages.push(`${id}  ${licenceOf(p)}`);
     byText.set(text, [...(byText.get(text) ?? []), id]);
@@ -103,12 +103,14 @@ ${packages.join('\n')}
   return `${head}\n${texts.join('\n')}`;
 }
 
+function noLicenceFile(licence) {
+  const apache = licence === 'Apache-2.0' ? ': the text of the Apache License 2.0 is the LICENSE file shipped with kms-byok' : '';
+  return `(the package ships no licence file; its package.json says "${licence}"${apache})`;
+}
+
 function licenceOf(p) {
   if (typeof p.license === 'string') return p.license;
   if (p.license?.type) return p.license.type;
   if (Array.isArray(p.licenses)) return p.licenses.map((l) => l.type ?? l).join(' OR ');
   return 'UNKNOWN';
 }
-
-void existsSync;
-void sep;
