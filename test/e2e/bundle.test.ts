@@ -4,6 +4,7 @@
  * their source maps — which source files and packages those chunks hold:
  *   - `status --json` loads neither age nor the emulator nor inquirer; `--emulator` loads the emulator;
  *     a ceremony that seals loads age (so the first check can fail);
+ *   - the command declarations share one chunk with main; each command is its own chunk;
  *   - THIRD-PARTY-NOTICES.txt has an entry, with its licence text, for every package in the bundle;
  *   - under KMS_BYOK_DEBUG=1 a stack trace names our src/ files, not the chunks.
  */
@@ -80,13 +81,15 @@ describe('the bundle loads only what a command uses', () => {
 });
 
 /** Every file of the bundle with its source map's sources (absolute paths). */
-function bundleSources(): string[] {
+function bundleFiles(): { file: string; sources: string[] }[] {
   const maps = ['bin.js.map', ...readdirSync(join(ROOT, 'dist/chunks')).filter((f) => f.endsWith('.js.map')).map((f) => `chunks/${f}`)];
-  return maps.flatMap((m) => {
+  return maps.map((m) => {
     const map = join(ROOT, 'dist', m);
-    return (JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] }).sources.map((s) => fileURLToPath(new URL(s, pathToFileURL(map))));
+    return { file: m.replace(/\.map$/, ''), sources: (JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] }).sources.map((s) => fileURLToPath(new URL(s, pathToFileURL(map)))) };
   });
 }
+
+const bundleSources = (): string[] => bundleFiles().flatMap((f) => f.sources);
 
 /** The package directory (…/node_modules/[@scope/]name) of a path inside node_modules. */
 function packageDir(path: string): string | undefined {
@@ -95,6 +98,23 @@ function packageDir(path: string): string | undefined {
   if (i < 0) return undefined;
   return parts.slice(0, i + (parts[i + 1]!.startsWith('@') ? 3 : 2)).join('/');
 }
+
+describe('chunks', () => {
+  it('every command declaration (src/cli/specs/) is in one chunk, with main: --help reads a handful of files, not one per command', () => {
+    const holders = bundleFiles().filter((f) => f.sources.some((s) => s.includes('/src/cli/specs/')));
+    expect(holders.map((f) => f.file)).toHaveLength(1);
+    expect(holders[0]!.sources.filter((s) => s.includes('/src/cli/specs/')).length).toBeGreaterThan(10);
+  });
+
+  it('each command of the table is its own chunk', () => {
+    const commands = readdirSync(join(ROOT, 'src/cli/commands')).filter((f) => f.endsWith('.ts') && !f.includes('.test.'));
+    for (const c of commands) {
+      const holders = bundleFiles().filter((f) => f.sources.some((s) => s.endsWith(`/src/cli/commands/${c}`)));
+      expect(holders.map((f) => f.file), c).toHaveLength(1);
+      expect(holders[0]!.sources.filter((s) => s.includes('/src/cli/commands/')), c).toEqual([expect.stringContaining(`/src/cli/commands/${c}`)]);
+    }
+  });
+});
 
 describe('THIRD-PARTY-NOTICES.txt', () => {
   it('has an entry with the licence text for every package inside the bundle', () => {
