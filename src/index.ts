@@ -55,7 +55,7 @@ export { createAwsKms, type AwsKmsOptions } from './kms/aws.js';
 
 // Ceremonies and the ports they take
 export type { CeremonyDeps, WrittenEscrow as CeremonyWrittenEscrow } from './ceremony/ports.js';
-export type { EscrowRef, JournalPort, LifecycleDeps, LifecycleEscrow } from './ceremony/lifecycle.js';
+export type { EscrowRef, JournalPort, LifecycleDeps, LifecycleEscrow, WrappingOverride } from './ceremony/shared.js';
 export { runOnboard, type OnboardOptions, type OnboardDeps, type OnboardResult, type ExpiryChoice } from './ceremony/onboard.js';
 export { runVerify, type VerifyResult } from './ceremony/verify.js';
 export { runReimport, type ReimportOptions, type ReimportResult } from './ceremony/reimport.js';
@@ -76,7 +76,7 @@ export {
   type ParametersBundle,
   type WrapDeps,
   type WrapOptions,
-} from './ceremony/airgap.js';
+} from './airgap/ceremony.js';
 export { proveKeyMaterial, type Proof } from './ceremony/prove.js';
 
 // Key material, check values, wrapping
@@ -109,7 +109,7 @@ export {
   type EscrowSidecar,
   type SealedEscrow,
 } from './escrow/index.js';
-export type { ComputeCheckValue, EscrowContents, EscrowDeps, EscrowSummary, ImportFact, LoadedEscrow } from './escrow/store.js';
+export type { ComputeCheckValue, EscrowContents, EscrowDeps, EscrowSummary, ImportFact, LoadedEscrow } from './escrow/vault.js';
 export type { EscrowCustodians, EscrowKeyFacts, EscrowManifest, EscrowMaterial, SidecarFile, SidecarMaterial } from './escrow/format.js';
 export {
   openFileVault,

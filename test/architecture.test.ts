@@ -21,7 +21,9 @@ function files(dir: string): string[] {
 function moduleOf(path: string): string {
   const rel = relative(SRC, path).replace(/\\/g, '/').replace(/\.(ts|js)$/, '');
   const [top, second] = rel.split('/');
-  if (top === 'escrow' && (second === 'file-store' || second === 'safe-files')) return 'escrow/file-store';
+  if (top === 'escrow' && second === 'file-store') return 'escrow/file-store';
+  if (top === 'cli' && second === 'commands') return 'cli/commands';
+  if (top === 'cli' && ['io', 'args', 'cancel', 'pipe-safe'].includes(second!)) return 'cli/io';
   if (top === 'kms' && second === 'aws') return 'kms/aws';
   if (top === 'kms') return 'kms/port';
   if (top === 'wizard' && second === 'prompter') return 'wizard/prompter';
@@ -55,20 +57,41 @@ const RULES: Record<string, Rule> = {
   material: { allow: oneOf('core', 'material', ...PURE_CRYPTO), why: 'material is pure' },
   wrapping: { allow: oneOf('core', 'material', 'wrapping', ...PURE_CRYPTO), why: 'wrapping is pure' },
   escrow: { allow: oneOf('core', 'escrow', ...PURE_CRYPTO), why: 'escrow format/seal/shares/store are pure' },
-  'escrow/file-store': { allow: (t) => ['core', 'escrow', 'escrow/file-store'].includes(t) || t.startsWith('node:'), why: 'the escrow fs edge' },
+  'escrow/file-store': { allow: (t) => ['core', 'escrow', 'escrow/file-store', 'records'].includes(t) || t.startsWith('node:'), why: 'the escrow fs edge (over records/safe-files)' },
   'kms/port': { allow: oneOf('core', 'kms/port'), why: 'the port has no effects' },
   'kms/aws': { allow: oneOf('core', 'kms/port', 'kms/aws', '@aws-sdk/client-kms'), why: 'the SDK adapter' },
   ceremony: {
-    allow: oneOf('core', 'material', 'wrapping', 'escrow', 'kms/port', 'ceremony', 'node:crypto'),
-    why: 'ceremonies are straight-line code over ports',
+    allow: oneOf('core', 'material', 'wrapping', 'escrow', 'kms/port', 'ceremony', 'airgap', 'node:crypto'),
+    why: 'ceremonies are straight-line code over ports (the air-gapped ceremony in airgap/ is one of them)',
   },
   wizard: { allow: oneOf('core', 'ceremony', 'wizard', 'wizard/prompter'), why: 'the wizard builds options' },
   'wizard/prompter': { allow: oneOf('core', 'wizard', '@inquirer/prompts'), why: 'the only importer of inquirer' },
   emulator: { allow: (t) => t === 'emulator' || t.startsWith('node:') || t === 'node-forge', why: 'the emulator is an independent oracle' },
   policy: { allow: oneOf('core', 'policy'), why: 'policy (key policies, schedules) is pure: it imports core only' },
+  records: {
+    allow: (t) => ['core', 'escrow', 'escrow/file-store', 'ceremony', 'records', 'cli/io'].includes(t) || t.startsWith('node:'),
+    why: 'records (journals, transcript, safe files, notifications, metrics) sit below the commands: the shell\'s I/O types, no KMS, no emulator',
+  },
+  airgap: {
+    allow: (t) => ['core', 'material', 'wrapping', 'escrow', 'kms/port', 'ceremony', 'records', 'airgap'].includes(t) || t.startsWith('node:'),
+    why: 'the air-gapped ceremony runs over ports; its bundles are files: no SDK, no emulator, no commands',
+  },
+  fleet: {
+    allow: (t) => !['kms/aws', 'emulator', 'escrow/file-store', 'cli/commands', 'wizard', 'wizard/prompter'].includes(t) && !t.startsWith('@'),
+    why: 'fleet runs ask the context for per-Region ports (cli/target.ts) and vaults (cli/context.ts)',
+  },
+  'cli/commands': {
+    allow: (t) => !['kms/aws', 'emulator', 'escrow/file-store'].includes(t) && !t.startsWith('@aws-sdk'),
+    why: 'commands open targets, vaults and journals through the context (cli/context.ts, cli/target.ts) only',
+  },
+  lambda: {
+    allow: (t) => !['kms/aws', 'emulator', 'escrow/file-store', 'cli/commands', 'wizard', 'wizard/prompter'].includes(t) && !t.startsWith('@'),
+    why: 'the Lambda handler runs the CLI\'s fleet run in-process: KMS through cli/target.ts, no SDK, no emulator',
+  },
+  'cli/io': { allow: (t) => ['core', 'kms/port', 'cli/io'].includes(t) || t.startsWith('node:'), why: 'the shell\'s I/O, argv and cancellation (which gates KMS calls through the port)' },
   cli: { allow: () => true, why: 'the edge' },
   index: { allow: (t) => !['cli', 'wizard/prompter'].includes(t) && !t.startsWith('@inquirer'), why: 'library entry' },
-  bin: { allow: oneOf('cli'), why: 'process entry' },
+  bin: { allow: oneOf('cli', 'cli/io'), why: 'process entry' },
 };
 
 describe('architecture: the module table of docs/architecture.md', () => {
@@ -96,7 +119,21 @@ describe('architecture: the module table of docs/architecture.md', () => {
     expect(offenders.map((f) => relative(SRC, f))).toEqual([]);
   });
 
+  it('commands reach the escrow only through its barrel (escrow/index.ts), never its internals', () => {
+    const offenders = all
+      .filter((f) => moduleOf(f) === 'cli/commands')
+      .flatMap((f) => importsOf(f).filter((spec) => spec.startsWith('.') && /\/escrow\/(?!index\.js$)/.test(resolve(dirname(f), spec))).map((spec) => `${relative(SRC, f)} → ${spec}`));
+    expect(offenders).toEqual([]);
+  });
+
   it('the rule table itself rejects a forbidden import (the test can fail)', () => {
+    expect(RULES['cli/commands']!.allow('kms/aws')).toBe(false);
+    expect(RULES['cli/commands']!.allow('emulator')).toBe(false);
+    expect(RULES['cli/commands']!.allow('escrow/file-store')).toBe(false);
+    expect(RULES.fleet!.allow('emulator')).toBe(false);
+    expect(RULES.records!.allow('kms/aws')).toBe(false);
+    expect(RULES.airgap!.allow('@aws-sdk/client-kms')).toBe(false);
+    expect(moduleOf(join(SRC, 'cli/commands/status.ts'))).toBe('cli/commands');
     expect(RULES.ceremony!.allow('kms/aws')).toBe(false);
     expect(RULES.emulator!.allow('core')).toBe(false);
     expect(RULES['wizard/prompter']!.allow('@inquirer/prompts')).toBe(true);

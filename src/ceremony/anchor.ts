@@ -18,7 +18,7 @@ import { KmsByokError } from '../core/errors.js';
 import { anchorFingerprint, anchorsFromTags, anchorTagKey, type EscrowPayload, type EscrowSidecar } from '../escrow/index.js';
 import { outcomeUnknown, type KeyInfo, type KmsPort } from '../kms/port.js';
 import { confirmKeyMaterialId } from './confirm.js';
-import { isSymmetric, wrappingOf, type Pairing } from './lifecycle.js';
+import { isSymmetric, wrappingOf, type Pairing } from './shared.js';
 import { proveKeyMaterial } from './prove.js';
 
 /** The anchors a key holds in one Region. */

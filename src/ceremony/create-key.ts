@@ -8,7 +8,7 @@
 import { KmsByokError } from '../core/errors.js';
 import { outcomeUnknown, type CreateKeyInput, type KeyInfo, type KmsPort, type Tag } from '../kms/port.js';
 import type { CeremonyDeps } from './ports.js';
-import type { JournalPort } from './lifecycle.js';
+import type { JournalPort } from './shared.js';
 import { retryWhileNotFound } from './retry.js';
 import { assertAliasFree, withHint } from './onboard.js';
 

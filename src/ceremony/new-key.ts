@@ -18,7 +18,7 @@ import { outcomeUnknown } from '../kms/port.js';
 import { CEREMONY_TAG, findCeremonyKey } from './create-key.js';
 import { anchorDescription, anchorFingerprint } from '../escrow/index.js';
 import { writeAnchors } from './anchor.js';
-import { ImportSession, importFact, isSymmetric, isoSeconds, materialsOf, resolveExpiry, verifyKey, knownIds, withHint, type EscrowRef, type LifecycleDeps } from './lifecycle.js';
+import { ImportSession, importFact, isSymmetric, isoSeconds, materialsOf, resolveExpiry, verifyKey, knownIds, withHint, type EscrowRef, type LifecycleDeps } from './shared.js';
 
 export interface NewKeyOptions {
   keySpec: KeySpec;

@@ -33,7 +33,7 @@ import {
   withHint,
   type LifecycleDeps,
   type Pairing,
-} from './lifecycle.js';
+} from './shared.js';
 
 export interface ReimportOptions {
   /** Key id, ARN or alias. */
@@ -165,7 +165,7 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
     const held = initial.pairs.filter((p) => p.kms.ImportState !== 'PENDING_IMPORT').map((p) => p.index);
     const anchorState = await assertAnchored(kms, key.KeyId, { payload, sidecar: ref.sidecar, path: ref.path }, held);
     if (anchorState === 'legacy') deps.progress(`note: key ${key.KeyId} has no escrow anchors yet; kms-byok verify ${key.KeyId} --identity FILE proves the escrow and writes them`);
-    const session = new ImportSession(kms, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec));
+    const session = new ImportSession(kms, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec, deps.wrapping));
     const expiry = resolveExpiry(options.expiry, deps.now());
     let pairs = initial.pairs;
     if (options.mode === 'restore' && kmsMaterials.length === 0) {

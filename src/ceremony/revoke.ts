@@ -11,7 +11,7 @@ import { disposePayload } from '../escrow/index.js';
 import { assertAnchored } from './anchor.js';
 import { confirmKeyMaterialId } from './confirm.js';
 import { proveKeyMaterial } from './prove.js';
-import { assertEscrowOfKey, describeExternalKey, isSymmetric, materialsOf, pairMaterials, withHint, wrappingOf, type LifecycleDeps } from './lifecycle.js';
+import { assertEscrowOfKey, describeExternalKey, isSymmetric, materialsOf, pairMaterials, withHint, wrappingOf, type LifecycleDeps } from './shared.js';
 import { outcomeUnknown } from '../kms/port.js';
 
 export interface RevokeOptions {

@@ -9,7 +9,7 @@ import { SecretBytes } from '../core/secret.js';
 import type { KeyInfo, KeyMaterialInfo, KmsPort } from '../kms/port.js';
 import { anchorFingerprint, anchorTagKey, type EscrowPayload, type EscrowSidecar } from '../escrow/index.js';
 import { runRotateInPlace } from './rotate.js';
-import { NO_JOURNAL, type EscrowRef, type LifecycleDeps } from './lifecycle.js';
+import { NO_JOURNAL, type EscrowRef, type LifecycleDeps } from './shared.js';
 
 const KEY: KeyInfo = {
   KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab',

@@ -40,7 +40,7 @@ import {
   withHint,
   type EscrowRef,
   type LifecycleDeps,
-} from './lifecycle.js';
+} from './shared.js';
 
 export interface RotateInPlaceOptions {
   key: string;
@@ -168,7 +168,7 @@ export async function runRotateInPlace(o: RotateInPlaceOptions, deps: LifecycleD
       fresh.dispose();
     }
     const pendingCheck = ref.sidecar.materials[index - 1]!.checkValue;
-    const session = new ImportSession(kms, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec));
+    const session = new ImportSession(kms, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec, deps.wrapping));
 
     // 0. The new material's anchor, in every Region, before any import of it.
     // Replicas get every material's anchor (tags are per Region; the primary's anchors vouch for them).
@@ -211,7 +211,7 @@ export async function runRotateInPlace(o: RotateInPlaceOptions, deps: LifecycleD
       const rm = await regional.listKeyRotations(key.KeyId);
       const entry = rm.find((m) => m.KeyMaterialId === id);
       if (entry?.ImportState === 'IMPORTED') continue;
-      const rs = new ImportSession(regional, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec));
+      const rs = new ImportSession(regional, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec, deps.wrapping));
       const r = await rs.importMaterial({ material }, { ImportType: 'EXISTING_KEY_MATERIAL', KeyMaterialId: id, expiry });
       await deps.escrow.recordImport(ref.sidecarPath, importFact(index, region, deps.now(), expiry, r));
       await deps.journal.step('replica imported', { keyId: key.KeyId, region });
@@ -319,14 +319,15 @@ export async function runRotateNewKey(o: RotateNewKeyOptions, deps: LifecycleDep
   if (aliases.length === 0 && deps.journal.resumed.aliases) aliases = deps.journal.resumed.aliases.split(',');
   if (aliases.length === 0) aliases = (await kms.listAliases(old.KeyId)).map((a) => a.AliasName);
   if (aliases.length === 0) {
-    throw new KmsByokError('ERR_MISSING_INPUT', `missing --alias: key ${old.KeyId} has no alias to move to the new key`, {
-      hint: 'rotating to a new key is useful only when clients find the key by an alias: pass --alias alias/NAME',
+    // Known only once KMS was asked (ListAliases): exit 1, and nothing written or changed yet.
+    throw new KmsByokError('ERR_KEY_HAS_NO_ALIAS', `key ${old.KeyId} has no alias to move to the new key`, {
+      hint: `rotating to a new key is useful only when clients find the key by an alias: pass --alias alias/NAME (this run only read the key: DescribeKey, ListAliases)`,
     });
   }
   const oldRef: EscrowRef | undefined = await deps.escrow.latest(old.KeyId);
   const sealing = o.sealing ?? (oldRef && oldRef.sidecar.manifest.keyId === old.KeyId ? deps.escrow.sealingFor(oldRef.sidecar) : undefined);
   if (!sealing) {
-    throw new KmsByokError('ERR_MISSING_INPUT', `missing --recipient: no escrow of ${old.KeyId} to take the custodians from`, { hint: 'pass --recipient age1… or --passphrase-file FILE for the new key\'s escrow' });
+    throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `no escrow of ${old.KeyId} to take the custodians from`, { hint: 'pass --recipient age1… for the new key\'s escrow, or --escrow-dir DIR where the old key\'s escrow is (this run only read the key)' });
   }
   await deps.journal.step('planned', { oldKeyId: old.KeyId, aliases: aliases.join(',') });
 

@@ -9,7 +9,7 @@ import { KmsByokError } from '../core/errors.js';
 import type { EscrowPayload, EscrowSidecar, ImportFact } from '../escrow/index.js';
 import type { KeyInfo, KmsPort } from '../kms/port.js';
 import { confirmKeyMaterialId } from './confirm.js';
-import { assertEscrowOfKey, importFact, isSymmetric, knownIds, materialsOf, pairMaterials, wrappingOf } from './lifecycle.js';
+import { assertEscrowOfKey, importFact, isSymmetric, knownIds, materialsOf, pairMaterials, wrappingOf } from './shared.js';
 import { ImportSession } from './import-session.js';
 import { proveKeyMaterial, type Proof } from './prove.js';
 import { assertAnchored, fingerprintsOf, writeAnchors, type AnchorState } from './anchor.js';

@@ -9,8 +9,8 @@ import type { StatusResult } from '../ceremony/status.js';
 import type { ReimportResult } from '../ceremony/reimport.js';
 import type { RotateInPlaceResult } from '../ceremony/rotate.js';
 import type { OnboardResult } from '../ceremony/onboard.js';
-import type { FleetReport } from './fleet.js';
-import type { EscrowSummary } from '../escrow/store.js';
+import type { FleetReport } from '../fleet/run.js';
+import type { EscrowSummary } from '../escrow/vault.js';
 import type { Io } from './io.js';
 import { printJson } from './render.js';
 

@@ -31,6 +31,7 @@ const COMMANDS: Record<string, () => Promise<CommandFn>> = {
   verify: async () => (await import('./commands/verify.js')).verify,
   policy: async () => (await import('./commands/policy.js')).policy,
   schedule: async () => (await import('./commands/schedule.js')).schedule,
+  fleet: async () => (await import('./commands/fleet.js')).fleet,
 };
 
 export const VERSION = '0.1.0';

@@ -18,6 +18,7 @@ import { isLoopbackUrl } from '../core/endpoints.js';
 import { KmsByokError } from '../core/errors.js';
 import { isRegion } from '../core/aws-ids.js';
 import type { KmsPort } from '../kms/port.js';
+import type { KmsCallGate } from '../kms/port.js';
 import { bool, str, type Parsed } from './args.js';
 import { say, type Io } from './io.js';
 
@@ -189,4 +190,72 @@ export async function openTarget(
   const label = endpoint ? `KMS at ${endpoint} (${kms.region})` : `AWS KMS (${kms.region}${profile ? `, profile ${profile}` : ''})`;
   const now = endpoint === undefined ? LOCAL_CLOCK : await endpointClock(endpoint);
   return { kms, label, rehearsal: dummy, ...(endpoint ? { endpoint } : {}), now, close: async () => {} };
+}
+
+/** What a fleet run asks of the context: a KMS port per (profile, Region), and the run's clock. */
+export interface RegionalTargets {
+  /**
+   * The port for `region` with `profile` (or the default chain), made on first use and shared by the
+   * run. Its SDK client never retries (`maxAttempts: 1`): the caller paces and retries.
+   */
+  portFor(region: string, profile: string | undefined): Promise<KmsPort>;
+  /** The emulator's clock against an emulator (see {@link Target.now}), else the local clock. */
+  now: () => Date;
+  close(): Promise<void>;
+}
+
+/**
+ * Targets for a run over many Regions (fleet plans): the same choice as {@link openTarget} — one
+ * embedded emulator for `--emulator`/`--emulator-state`, else `--endpoint-url`/AWS_ENDPOINT_URL_KMS,
+ * else AWS — with a port per (profile, Region) behind `gate`.
+ */
+export async function openRegionalTargets(p: Parsed, io: Io, gate: KmsCallGate): Promise<RegionalTargets> {
+  let endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
+  let now: () => Date = LOCAL_CLOCK;
+  let closeEmulator = async (): Promise<void> => {};
+  if (wantsEmulator(p)) {
+    const { startEmulator } = await import('../emulator/index.js');
+    const stateFile = str(p, 'emulator-state');
+    const emu = await startEmulator({ port: 0, ...(stateFile ? { stateFile } : {}) }).catch((e: unknown) => {
+      throw new KmsByokError('ERR_INVALID_ARGUMENT', `cannot use --emulator-state ${stateFile ?? ''}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`.replace(/\s+$/, ''), {
+        hint: 'give a file in an existing directory that is either new or written by the emulator',
+      });
+    });
+    closeEmulator = () => emu.close();
+    endpoint = emu.endpoint;
+    now = () => emu.clock.now();
+    say(io, 'note', 'target: embedded KMS emulator (rehearsal: nothing is created in AWS)');
+    if (stateFile) say(io, 'warning', plaintextStateWarning(stateFile));
+  } else now = await endpointClock(endpoint);
+  const ports = new Map<string, Promise<KmsPort>>();
+  return {
+    now,
+    portFor(region, profile) {
+      const k = `${profile ?? ''}/${region}`;
+      let port = ports.get(k);
+      if (!port) {
+        port = (async () => {
+          const { createAwsKms } = await import('../kms/aws.js');
+          const dummy = endpoint !== undefined && isLoopbackUrl(endpoint) && profile === undefined;
+          return createAwsKms({
+            region,
+            ...(profile ? { profile } : {}),
+            ...(endpoint ? { endpoint } : {}),
+            ...(dummy ? { credentials: DUMMY_CREDENTIALS } : {}),
+            maxAttempts: 1,
+            gate,
+          });
+        })();
+        port.catch(() => ports.delete(k));
+        ports.set(k, port);
+      }
+      return port;
+    },
+    close: closeEmulator,
+  };
+}
+
+/** The embedded emulator's module, loaded only when a rehearsal or `kms-byok emulator` asks for it. */
+export function loadEmulator(): Promise<typeof import('../emulator/index.js')> {
+  return import('../emulator/index.js');
 }

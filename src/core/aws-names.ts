@@ -69,5 +69,3 @@ export type ImportState = 'IMPORTED' | 'PENDING_IMPORT';
 
 /** AWS caps `ValidTo` at 365 days after the import request. */
 export const MAX_VALID_TO_DAYS = 365;
-/** Import parameters (wrapping key + token) are valid for 24 hours. */
-export const IMPORT_PARAMETERS_LIFETIME_MS = 24 * 3600 * 1000;

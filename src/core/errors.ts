@@ -38,6 +38,8 @@ export type ErrorCode =
   | 'ERR_ESCROW_UNREADABLE'
   | 'ERR_ESCROW_EXISTS'
   | 'ERR_ESCROW_NOT_FOUND'
+  /** rotate --new-key on a key no alias points at, and no --alias given (found by asking KMS: exit 1). */
+  | 'ERR_KEY_HAS_NO_ALIAS'
   | 'ERR_ESCROW_FORMAT'
   | 'ERR_ESCROW_VERSION'
   | 'ERR_ESCROW_DECRYPT'
@@ -64,6 +66,8 @@ export type ErrorCode =
   | 'ERR_KMS_INVALID_CIPHERTEXT'
   | 'ERR_KMS_INCORRECT_KEY_MATERIAL'
   | 'ERR_KMS_UNSUPPORTED'
+  /** A --wrapping-algorithm/--wrapping-key-spec pair the key's spec cannot use, found once the key was described (exit 1). */
+  | 'ERR_WRAPPING_NOT_ALLOWED'
   | 'ERR_KMS_VALIDATION'
   | 'ERR_KMS_LIMIT'
   | 'ERR_KMS_THROTTLED'
@@ -169,11 +173,3 @@ export function asLocalInputError(e: unknown): unknown {
   return new KmsByokError(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), cause: e.cause ?? e, localInput: true });
 }
 
-/** Shorthand for the most common failure: a user-supplied value that cannot be used. */
-export function invalidArgument(message: string, hint?: string): KmsByokError {
-  return new KmsByokError('ERR_INVALID_ARGUMENT', message, hint === undefined ? {} : { hint });
-}
-
-export function isKmsByokError(e: unknown): e is KmsByokError {
-  return e instanceof KmsByokError;
-}

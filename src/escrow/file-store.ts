@@ -15,8 +15,8 @@ import { KmsByokError } from '../core/errors.js';
 import { SecretBytes } from '../core/secret.js';
 import { type EscrowSidecar, parseEscrowFileName, parseSidecar, serializeSidecar, sha256Hex, sidecarFileName } from './format.js';
 import { parseIdentities } from './seal.js';
-import { assertSidecarUpdate, recordImport, type ImportFact, type LoadedEscrow, type SealedEscrow } from './store.js';
-import { assertDirectorySafe, isSymlink, unsafePath } from './safe-files.js';
+import { assertSidecarUpdate, recordImport, type ImportFact, type LoadedEscrow, type SealedEscrow } from './vault.js';
+import { assertDirectorySafe, isSymlink, unsafePath } from '../records/safe-files.js';
 
 /** The file handle operations the store uses (a subset of `fs/promises` FileHandle). */
 export interface EscrowFileHandle {

@@ -1,6 +1,6 @@
 /**
  * The sealed escrow (format v1): explicit re-exports of the pure modules only. Ceremonies may import
- * this; the filesystem edge (`file-store.ts`) is imported directly by the CLI.
+ * this; the filesystem edge (`file-store.ts`) is opened for commands by the CLI context (`cli/context.ts`).
  */
 export {
   COMPONENT_CHECK_METHOD,
@@ -55,6 +55,6 @@ export {
   type SealedEscrow,
   type SealedFile,
   type SealingMode,
-} from './store.js';
+} from './vault.js';
 // The filesystem edge, `./file-store.js`, is deliberately not re-exported: import it directly from the CLI.
 export { ANCHOR_LABEL, ANCHOR_RE, ANCHOR_TAG_PREFIX, anchorDescription, anchorFingerprint, anchorTagKey, anchorsFromTags } from './anchor.js';

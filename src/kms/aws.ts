@@ -277,8 +277,8 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
       return Uint8Array.from(requireBytes('Encrypt', 'CiphertextBlob', out.CiphertextBlob));
     },
 
-    async decrypt(keyId, ciphertext) {
-      const out = await send<{ Plaintext?: Uint8Array }>('Decrypt', new DecryptCommand({ KeyId: keyId, CiphertextBlob: ciphertext }));
+    async decrypt(keyId, ciphertext, encryptionContext) {
+      const out = await send<{ Plaintext?: Uint8Array }>('Decrypt', new DecryptCommand({ KeyId: keyId, CiphertextBlob: ciphertext, ...(encryptionContext ? { EncryptionContext: { ...encryptionContext } } : {}) }));
       const plaintext = requireBytes('Decrypt', 'Plaintext', out.Plaintext);
       const copy = Uint8Array.from(plaintext);
       plaintext.fill(0);

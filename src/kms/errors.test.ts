@@ -27,6 +27,14 @@ describe('fromSdkError', () => {
     }
     expect(fromSdkError(sdkError('ExpiredImportTokenException', 'x'), 'ImportKeyMaterial', 'x').hint).toMatch(/fresh import parameters/);
   });
+  it("names AWS's Health Dashboard only when the target is AWS", () => {
+    const unknown = (target: string) => fromSdkError(Object.assign(new Error('boom'), { name: 'WeirdException', $fault: 'server' }), 'DescribeKey', target).hint;
+    expect(unknown('AWS KMS in eu-west-1')).toMatch(/AWS Health Dashboard/);
+    expect(unknown('https://kms.eu-west-1.amazonaws.com')).toMatch(/AWS Health Dashboard/);
+    expect(unknown('http://127.0.0.1:4599')).not.toMatch(/Health Dashboard/);
+    expect(unknown('http://127.0.0.1:4599')).toMatch(/127\.0\.0\.1:4599/);
+    expect(unknown('https://kms.example.internal')).not.toMatch(/Health Dashboard/);
+  });
   it('maps socket errors to ERR_KMS_UNREACHABLE naming the target', () => {
     const e = fromSdkError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }), 'CreateKey', 'http://127.0.0.1:9');
     expect(e.code).toBe('ERR_KMS_UNREACHABLE');

@@ -99,7 +99,10 @@ export function fromSdkError(e: unknown, operation: string, target: string): Kms
   }
   const fault = readField(e, '$fault');
   if (fault === 'server' || name.endsWith('Exception')) {
-    return new KmsByokError('ERR_KMS', `${operation}: ${name ? `${name}: ` : ''}${tidy(message)}`, { hint: 'retry; if it persists, check the AWS Health Dashboard', cause: e });
+    // `target` is the endpoint URL when one was given: AWS's Health Dashboard says nothing about it.
+    const aws = !/^https?:\/\//.test(target) || /\.amazonaws\.com(\.cn)?(:\d+)?(\/|$)/.test(target);
+    const hint = aws ? 'retry; if it persists, check the AWS Health Dashboard' : `retry; if it persists, check the service at ${target}`;
+    return new KmsByokError('ERR_KMS', `${operation}: ${name ? `${name}: ` : ''}${tidy(message)}`, { hint, cause: e });
   }
   return new KmsByokError('ERR_KMS', `${operation} failed: ${tidy(message)}`, { hint: 'retry; if it persists, run with KMS_BYOK_DEBUG=1 and report it', cause: e });
 }

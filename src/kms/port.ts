@@ -114,9 +114,13 @@ export interface KmsPort {
   createAlias(aliasName: string, keyId: string): Promise<void>;
   updateAlias(aliasName: string, keyId: string): Promise<void>;
   listAliases(keyId?: string): Promise<AliasInfo[]>;
-  /** Encrypt + Decrypt, used only to prove a key works. Plaintext is test data, never key material. */
+  /** Encrypt + Decrypt, used to prove a key works (plaintext is test data, never key material). */
   encrypt(keyId: string, plaintext: Uint8Array): Promise<Uint8Array>;
-  decrypt(keyId: string, ciphertext: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Decrypt; with `encryptionContext`, KMS refuses a ciphertext sealed under another context (the
+   * Lambda handler's custodian identity, docs/fleet.md "On AWS"). The caller zeroes the plaintext.
+   */
+  decrypt(keyId: string, ciphertext: Uint8Array, encryptionContext?: Readonly<Record<string, string>>): Promise<Uint8Array>;
   /** HMAC keys: proves KMS computes the same MAC as the escrowed material. */
   generateMac(keyId: string, message: Uint8Array, macAlgorithm: MacAlgorithm): Promise<Uint8Array>;
   /** Asymmetric keys: the DER SubjectPublicKeyInfo KMS holds. */

@@ -6,8 +6,8 @@
 import { KmsByokError } from '../core/errors.js';
 
 export type ScheduledCommand = 'reimport' | 'status';
-export type ScheduleFormat = 'systemd' | 'cron' | 'kubernetes';
-export const SCHEDULE_FORMATS: readonly ScheduleFormat[] = ['systemd', 'cron', 'kubernetes'];
+export type ScheduleFormat = 'systemd' | 'cron' | 'kubernetes' | 'eventbridge';
+export const SCHEDULE_FORMATS: readonly ScheduleFormat[] = ['systemd', 'cron', 'kubernetes', 'eventbridge'];
 
 /** Commands that never prompt when given their inputs: the only ones that may be scheduled. */
 export const UNATTENDED_COMMANDS: readonly ScheduledCommand[] = ['reimport', 'status'];
@@ -54,6 +54,11 @@ export interface ScheduleOptions {
    * --plan FILE`), and keys, Regions, escrow directories, expiry and identities come from the plan.
    */
   plan?: SchedulePlan;
+  /**
+   * Kubernetes and EventBridge with a plan: run it as N shards by quota domain (docs/fleet.md,
+   * "Shards"), each its own Job index or schedule.
+   */
+  shards?: number;
 }
 
 /** What a schedule needs to know of a fleet plan: where it is and the paths it names (all absolute). */
@@ -64,6 +69,8 @@ export interface SchedulePlan {
   escrowDirs: readonly string[];
   /** Every identity and passphrase file the plan names (read-only secrets). */
   secrets: readonly string[];
+  /** The plan's keys (as the plan names them) and Regions: the resources a role may act on. */
+  keys?: readonly { key: string; region: string }[];
 }
 
 function dirOf(path: string): string {
@@ -164,6 +171,8 @@ export function scheduledArgs(o: ScheduleOptions, paths: { identity?: string; pa
   if (o.plan !== undefined) {
     // Everything per key is in the plan; the command line only says when a key is due.
     const args = [o.command, '--plan', o.plan.file];
+    // The Job's index is the shard (0-based, as --shard counts); Kubernetes expands $(VAR) in args.
+    if (o.shards !== undefined) args.push('--shard', `$(JOB_COMPLETION_INDEX)/${o.shards}`);
     if (o.command === 'reimport') args.push('--before', o.before);
     if (o.profile !== undefined) args.push('--profile', o.profile);
     return args;
@@ -373,6 +382,16 @@ function kubernetesPlanCronJob(o: ScheduleOptions, plan: SchedulePlan): Record<s
   const pod = job.spec.jobTemplate.spec.template.spec;
   const container = pod.containers[0];
   container.args = scheduledArgs(o, { escrowDir: planDir });
+  if (o.shards !== undefined) {
+    // An Indexed Job: N pods at once, pod K runs shard K/N (docs/fleet.md, "Shards"); a failed index
+    // is retried alone (backoffLimitPerIndex), the others are not re-run.
+    const spec = job.spec.jobTemplate.spec;
+    job.spec.jobTemplate.spec = { completionMode: 'Indexed', completions: o.shards, parallelism: o.shards, backoffLimitPerIndex: 2, ...spec };
+    delete job.spec.jobTemplate.spec.backoffLimit;
+    job.metadata.annotations['kms-byok/shards'] = `${o.shards} shards by quota domain: pod K runs --shard K/${o.shards}; merge with kms-byok fleet report --plan ${plan.file}`;
+    // Declared, not only injected by the Job controller, so $(JOB_COMPLETION_INDEX) in args always expands.
+    container.env = [...container.env, { name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['batch.kubernetes.io/job-completion-index']" } } }];
+  }
   const secrets = [...new Set(plan.secrets)];
   container.volumeMounts = [
     { name: 'escrow', mountPath: planDir },

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DescribeKeyCommand, ListKeyRotationsCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleFingerprint } from '../../src/ceremony/airgap.js';
+import { bundleFingerprint } from '../../src/airgap/ceremony.js';
 import { operations, run, workspace, type Workspace } from './harness.js';
 import { custodian } from './identities.js';
 import { BIN, ensureBuilt } from './airgap-build.js';

@@ -1,8 +1,8 @@
 /**
  * Crash safety (issue 6, design §7): the BUILT CLI (`dist/bin.js`, rebuilt here when older than src/)
  * is spawned against an in-test emulator and killed with SIGKILL right after each journal step of an
- * in-place rotation in turn — through the documented test-only seam KMS_BYOK_CRASH_AFTER_STEP, read by
- * the CLI edge (src/cli/lifecycle-edge.ts). After every crash, no material is in KMS that no escrow
+ * in-place rotation in turn — through the journal-step observer (src/records/journal-observer.ts), installed by the preloaded test/support/crash-after-step.mjs and called by
+ * the CLI edge (src/cli/context.ts). After every crash, no material is in KMS that no escrow
  * holds; re-running the same command completes the rotation.
  *
  * "Held by an escrow" is checked independently of kms-byok: every escrow version is opened and the
@@ -24,6 +24,7 @@ import { onboardKey } from './lifecycle-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'dist/bin.js');
+const CRASH_HOOK = join(ROOT, 'test/support/crash-after-step.mjs');
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -57,7 +58,8 @@ interface Spawned {
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<Spawned> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const preload = env.TEST_CRASH_AFTER_STEP ? ['--import', CRASH_HOOK] : [];
+    const child = spawn(process.execPath, [...preload, BIN, ...args], {
       cwd: ws.dir,
       env: { PATH: process.env.PATH ?? '', HOME: ws.dir, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -108,7 +110,7 @@ describe('rotate --in-place survives SIGKILL after every journal step', () => {
     const ct = (await ws.kms.send(new EncryptCommand({ KeyId: key.keyId, Plaintext: Buffer.from(step) }))).CiphertextBlob!;
     const args = ['rotate', key.keyId, '--in-place', '--yes', '--no-expiry', '--escrow-dir', ws.path('escrow'), '--identity', alice.path, '--endpoint-url', ws.emu.endpoint, '--region', 'us-east-1', '--json'];
 
-    const crashed = await cli(args, { KMS_BYOK_CRASH_AFTER_STEP: step });
+    const crashed = await cli(args, { TEST_CRASH_AFTER_STEP: step });
     expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
     const held = await escrowedIds(key.keyId);
     for (const id of await kmsIds(key.keyId)) expect(held.has(id), `KMS material ${id} is in no escrow after a crash at "${step}"`).toBe(true);
@@ -130,7 +132,7 @@ describe('rotate --in-place survives SIGKILL after every journal step', () => {
     const heldAfter = await escrowedIds(key.keyId);
     for (const id of after) expect(heldAfter.has(id)).toBe(true);
     expect(Buffer.from((await ws.kms.send(new DecryptCommand({ CiphertextBlob: ct }))).Plaintext!).toString()).toBe(step);
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('restore --new-key survives SIGKILL after every journal step', () => {
@@ -140,7 +142,7 @@ describe('restore --new-key survives SIGKILL after every journal step', () => {
     const args = ['restore', '--new-key', '--yes', '--escrow', old.escrow.path, '--alias', alias, '--no-expiry', '--identity', alice.path, '--endpoint-url', ws.emu.endpoint, '--region', 'us-east-1', '--json'];
     const keysBefore = (await ws.kms.send(new ListKeysCommand({}))).Keys!.length;
 
-    const crashed = await cli(args, { KMS_BYOK_CRASH_AFTER_STEP: step });
+    const crashed = await cli(args, { TEST_CRASH_AFTER_STEP: step });
     expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
     const again = await cli(args);
     expect(again.code, again.stderr).toBe(0);
@@ -153,7 +155,7 @@ describe('restore --new-key survives SIGKILL after every journal step', () => {
     expect(ids).toHaveLength(1);
     expect(held.has(ids[0]!)).toBe(true);
     expect((await ws.kms.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata!.KeyId).toBe(out.keyId);
-  }, 30_000);
+  }, 120_000);
 });
 
 describe('rotate --new-key survives SIGKILL', () => {
@@ -162,7 +164,7 @@ describe('rotate --new-key survives SIGKILL', () => {
     const old = await onboardKey(ws, alice.recipient, ['--no-expiry', '--alias', alias]);
     const args = ['rotate', alias, '--new-key', '--yes', '--no-expiry', '--escrow-dir', ws.path('escrow'), '--identity', alice.path, '--endpoint-url', ws.emu.endpoint, '--region', 'us-east-1', '--json'];
     const keysBefore = (await ws.kms.send(new ListKeysCommand({}))).Keys!.length;
-    const crashed = await cli(args, { KMS_BYOK_CRASH_AFTER_STEP: step });
+    const crashed = await cli(args, { TEST_CRASH_AFTER_STEP: step });
     expect(crashed.signal, crashed.stderr).toBe('SIGKILL');
     const again = await cli(args);
     expect(again.code, again.stderr).toBe(0);
@@ -173,5 +175,5 @@ describe('rotate --new-key survives SIGKILL', () => {
     const ids = await kmsIds(out.keyId);
     expect((await escrowedIds(out.keyId)).has(ids[0]!)).toBe(true);
     expect((await ws.kms.send(new DescribeKeyCommand({ KeyId: old.keyId }))).KeyMetadata!.KeyState).toBe('Enabled');
-  }, 30_000);
+  }, 120_000);
 });

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeKeyCommand, KMSClient, ListKeyRotationsCommand } from '@aws-sdk/client-kms';
 import { startTestEmulator } from '../../src/emulator/emulator.test.helpers.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { runStatePath } from '../../src/cli/fleet.js';
+import { runStatePath } from '../../src/fleet/run.js';
 import { run, workspace, type Workspace } from './harness.js';
 import { custodian } from './identities.js';
 import { createFleet, writePlan } from './fleet-helpers.js';

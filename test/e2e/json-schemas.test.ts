@@ -194,6 +194,12 @@ describe('every command --json validates against docs/schemas', () => {
     docs.fleetStatus = st;
     expect((st.keys as { keyState?: string; action?: string; attention?: string[] }[])[0]).toMatchObject({ keyState: 'Enabled', attention: [expect.stringContaining('within 100 days')] });
     expect((st.keys as { action?: string }[])[0]!.action).toBeUndefined();
+    // Shards (docs/fleet.md, "Shards"): the dry run, a shard's report, the merged report.
+    success('fleet-shards', await inWs(['reimport', '--plan', plan, '--shard', '0/2', '--dry-run', '--json']));
+    const sharded = success('fleet', await inWs(['reimport', '--plan', plan, '--shard', '0/1', '--state-dir', ws.path('runs'), '--endpoint-url', ws.emu.endpoint, '--json']));
+    expect(sharded.shard).toMatchObject({ index: 0, count: 1 });
+    success('fleet-report', await inWs(['fleet', 'report', '--plan', plan, '--state-dir', ws.path('runs'), '--json']));
+    failure(await inWs(['fleet', 'report', '--plan', plan, '--state-dir', ws.path('none'), '--json']), 'ERR_USAGE', 2);
     const bad = writePlan(ws.dir, 'bad.json', [keys[0]!, keys[0]!], { expiresIn: '60d' });
     failure(await inWs(['reimport', '--plan', bad, '--endpoint-url', ws.emu.endpoint, '--json']), 'ERR_PLAN_INVALID', 2);
   });

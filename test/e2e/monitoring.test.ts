@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, workspace, type Workspace } from './harness.js';
 import { custodian } from './identities.js';
-import { notify } from '../../src/cli/notify.js';
+import { notify } from '../../src/records/notify.js';
 import type { Io } from '../../src/cli/io.js';
 import { neverCancelled } from '../../src/cli/cancel.js';
 import { Readable } from 'node:stream';

@@ -18,7 +18,7 @@ import {
   type EscrowFileHandle,
   type EscrowFs,
 } from '../../src/escrow/file-store.js';
-import { openEscrow, recordImport, sealEscrow, type SealedEscrow } from '../../src/escrow/store.js';
+import { openEscrow, recordImport, sealEscrow, type SealedEscrow } from '../../src/escrow/vault.js';
 import { KEY_ID, bytesOf, codeOf, contents, knownMaterial, material, newIdentity, testDeps } from './helpers.js';
 
 let dir: string;

@@ -10,7 +10,7 @@ import {
   sidecarFileName,
   sidecarToJson,
 } from '../../src/escrow/format.js';
-import { sealEscrow } from '../../src/escrow/store.js';
+import { sealEscrow } from '../../src/escrow/vault.js';
 import { KEY_ID, bytesOf, codeOf, contents, knownMaterial, material, newIdentity, testDeps } from './helpers.js';
 
 const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));

@@ -9,7 +9,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as age from 'age-encryption';
 import { assertEscrowDirWritable, writeSealedEscrow, updateSidecar } from '../../src/escrow/file-store.js';
-import { recordImport, sealEscrow, type EscrowSealing } from '../../src/escrow/store.js';
+import { recordImport, sealEscrow, type EscrowSealing } from '../../src/escrow/vault.js';
 import { KEY_ID, contents, knownMaterial, material, secretText, testDeps } from './helpers.js';
 
 export const GOLDEN_DIR = new URL('../../fixtures/escrow/', import.meta.url).pathname;

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { readEscrow, readIdentityFile, readPassphraseFile } from '../../src/escrow/file-store.js';
-import { disposePayload, inspectEscrow, openCustodianFile, openEscrow, type EscrowOpener } from '../../src/escrow/store.js';
+import { disposePayload, inspectEscrow, openCustodianFile, openEscrow, type EscrowOpener } from '../../src/escrow/vault.js';
 import { GOLDEN_DIR, GOLDEN_KEY_MATERIAL_ID, writeGoldenFixtures } from './golden-fixtures.js';
 import { KEY_FACTS, KEY_ID, bytesOf, knownMaterial, testDeps } from './helpers.js';
 

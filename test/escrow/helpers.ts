@@ -6,7 +6,7 @@ import * as age from 'age-encryption';
 import type { KeySpec } from '../../src/core/aws-names.js';
 import { SecretBytes } from '../../src/core/secret.js';
 import type { EscrowKeyFacts, EscrowMaterial } from '../../src/escrow/format.js';
-import type { ComputeCheckValue, EscrowContents, EscrowDeps } from '../../src/escrow/store.js';
+import type { ComputeCheckValue, EscrowContents, EscrowDeps } from '../../src/escrow/vault.js';
 
 /** The label of the TEST STAND-IN check value below. */
 export const TEST_CHECK_METHOD = 'test-sha256';

@@ -6,8 +6,8 @@ import { describe, expect } from 'vitest';
 import { SecretBytes } from '../../src/core/secret.js';
 import type { ShareDocument } from '../../src/escrow/format.js';
 import { generateIdentity, recipientOfIdentity } from '../../src/escrow/seal.js';
-import { combineShares, makeShareDocuments, recoverPayloadIdentity, splitSecret, subsets, xorCombine, xorSplit } from '../../src/escrow/shares.js';
-import { disposePayload, openEscrow, sealEscrow } from '../../src/escrow/store.js';
+import { combineShares, makeShareDocuments, recoverPayloadIdentity, splitSecret, subsets, xorCombine, xorSplit } from '../../src/escrow/modes.js';
+import { disposePayload, openEscrow, sealEscrow } from '../../src/escrow/vault.js';
 import { KEY_ID, RUNS, bytesOf, codeOf, contents, material, newIdentity, testDeps } from './helpers.js';
 
 /** A small pool of custodian identities, made once (key generation is not what is under test). */

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { assertEscrowDirWritable, readIdentityFile, writeSealedEscrow } from '../../src/escrow/file-store.js';
-import { sealEscrow, type EscrowSealing } from '../../src/escrow/store.js';
+import { sealEscrow, type EscrowSealing } from '../../src/escrow/vault.js';
 import { GOLDEN_DIR } from './golden-fixtures.js';
 import { KEY_ID, contents, knownMaterial, material, testDeps } from './helpers.js';
 

@@ -17,7 +17,7 @@ import {
   type EscrowSealing,
   type LoadedEscrow,
   type SealedEscrow,
-} from '../../src/escrow/store.js';
+} from '../../src/escrow/vault.js';
 import { bytesOf, codeOf, contents, knownMaterial, material, newIdentity, secretText, testDeps, testStandInCheckValue } from './helpers.js';
 
 const loadedOf = (s: SealedEscrow): LoadedEscrow => ({ sidecar: s.sidecar, files: s.files.map((f) => ({ name: f.name, bytes: f.bytes })) });

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { sha256Hex } from '../../src/escrow/format.js';
 import { readEscrow, readIdentityFile, readPassphraseFile } from '../../src/escrow/file-store.js';
-import { disposePayload, openCustodianFile, openEscrow, type EscrowOpener, type LoadedEscrow } from '../../src/escrow/store.js';
+import { disposePayload, openCustodianFile, openEscrow, type EscrowOpener, type LoadedEscrow } from '../../src/escrow/vault.js';
 import { GOLDEN_DIR } from './golden-fixtures.js';
 import { KEY_ID, testDeps } from './helpers.js';
 
@@ -117,7 +117,8 @@ describe.each(CASES)('tampering with golden $dir/$file', (c) => {
     }
     // The age layer really was exercised: authentication failures, not only armor errors.
     expect(seen.get('ERR_ESCROW_TAMPERED') ?? 0).toBeGreaterThan(ageLevel / 2);
-  });
+    // CPU-bound (one scrypt per opened variant of a passphrase escrow): generous for a loaded machine.
+  }, 300_000);
 
   test('truncations are refused', async () => {
     const loaded = await readEscrow(join(GOLDEN_DIR, dir, file));

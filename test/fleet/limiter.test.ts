@@ -1,11 +1,11 @@
 /**
- * The fleet rate limiter (src/ceremony/fleet-limiter.ts): its rate bound as a property, AIMD, backoff
+ * The fleet rate limiter (src/fleet/limiter.ts): its rate bound as a property, AIMD, backoff
  * with full jitter, retries through limitKms, and defaults equal to the emulator's documented quotas.
  */
 import { describe, expect, it } from 'vitest';
 import { fc, test as prop } from '@fast-check/vitest';
 import { KmsByokError } from '../../src/core/errors.js';
-import { FLEET_DEFAULT_QUOTAS, RateLimiter, backoffDelay, limitKms, resolveRates, runPool } from '../../src/ceremony/fleet-limiter.js';
+import { FLEET_DEFAULT_QUOTAS, RateLimiter, backoffDelay, limitKms, resolveRates, runPool } from '../../src/fleet/limiter.js';
 import { KMS_DEFAULT_QUOTAS } from '../../src/emulator/index.js';
 import type { KmsPort } from '../../src/kms/port.js';
 

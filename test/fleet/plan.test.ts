@@ -1,11 +1,11 @@
 /**
- * Fleet plan parsing (src/ceremony/fleet-plan.ts): every problem of a plan is listed at once, before
+ * Fleet plan parsing (src/fleet/plan.ts): every problem of a plan is listed at once, before
  * anything runs; defaults and paths resolve as documented.
  */
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fc, test as prop } from '@fast-check/vitest';
-import { parsePlan, planProblems, requireForCommand } from '../../src/ceremony/fleet-plan.js';
+import { parsePlan, planProblems, requireForCommand } from '../../src/fleet/plan.js';
 
 const RUNS = process.env.SLOW ? 500 : 60;
 const NOW = new Date('2026-11-22T00:00:00Z');

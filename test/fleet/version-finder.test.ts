@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { findLatestVersion } from '../../src/escrow/file-store.js';
-import { indexedVersionFinder } from '../../src/cli/lifecycle-edge.js';
+import { indexedVersionFinder } from '../../src/cli/context.js';
 
 const A = '11111111-2222-3333-4444-555555555555';
 const C = '99999999-8888-7777-6666-555555555555';

@@ -12,7 +12,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { DescribeKeyCommand, ListKeysCommand } from '@aws-sdk/client-kms';
-import { parseBundle } from '../../src/ceremony/airgap.js';
+import { parseBundle } from '../../src/airgap/ceremony.js';
 import { findLatestVersion, readEscrow } from '../../src/escrow/file-store.js';
 import { run, type RunResult, type Workspace } from '../e2e/harness.js';
 import {

@@ -1,11 +1,11 @@
 /**
  * Process kill after each journal step of each ceremony (issue 9). The BUILT CLI (`dist/bin.js`,
  * built by test/global-setup.ts) is spawned against the in-test emulator and killed with SIGKILL:
- *   - onboard and the lifecycle ceremonies: through the documented test-only seam KMS_BYOK_CRASH_AFTER_STEP
+ *   - onboard and the lifecycle ceremonies: through the journal-step observer (src/records/journal-observer.ts), installed by the preloaded test/support/crash-after-step.mjs
  *     (the CLI kills itself right after the step is durably journalled);
  *   - the air-gapped import (three commands, none journalled): a preloaded test hook
  *     (kill-after-line.mjs) SIGKILLs the command right after it writes the step's progress line;
- *   - a fleet run (`reimport --plan`): each key journals, so KMS_BYOK_CRASH_AFTER_STEP kills the whole
+ *   - a fleet run (`reimport --plan`): each key journals, so the preloaded crash observer kills the whole
  *     run when the first key reaches the step; the re-run is `--resume`.
  * After the crash: no KMS material absent from the escrow; no sealed escrow file changed. Then the
  * same command again completes the ceremony (the air-gapped import: its re-run continues from what the killed command
@@ -25,6 +25,7 @@ import { ROOT, SLOW, brokenSidecars, countSecretHits, escrowedMaterials, filesUn
 
 const BIN = join(ROOT, 'dist/bin.js');
 const KILL_HOOK = join(ROOT, 'test/reliability/kill-after-line.mjs');
+const CRASH_HOOK = join(ROOT, 'test/support/crash-after-step.mjs');
 
 interface Spawned extends RunResult {
   signal: NodeJS.Signals | null;
@@ -52,7 +53,7 @@ function cli(ws: Workspace, args: string[], env: Record<string, string> = {}, ki
 }
 
 /**
- * Where each ceremony is killed: after each journal step (`journal`: KMS_BYOK_CRASH_AFTER_STEP), from
+ * Where each ceremony is killed: after each journal step (`journal`: the preloaded crash observer), from
  * outside when its progress line appears (`outside`: onboard), or by the preloaded kill hook right
  * after the progress line is written (`hook`: the air-gapped import's three commands, none of which
  * journals — each step is a line `✓ <step>…` of one of them). `default` is the default tier's step.
@@ -102,7 +103,7 @@ describe('SIGKILL after each journal step', () => {
         ? (args) => cli(ws, args, {}, new RegExp(`✓ ${escaped}`))
         : kill.how === 'hook'
           ? (args) => cli(ws, args, { KMS_BYOK_TEST_KILL_AFTER: `^kms-byok: ✓ ${escaped}` }, undefined, ['--import', KILL_HOOK])
-          : (args) => cli(ws, args, { KMS_BYOK_CRASH_AFTER_STEP: step });
+          : (args) => cli(ws, args, { TEST_CRASH_AFTER_STEP: step }, undefined, ['--import', CRASH_HOOK]);
     const crashed = (await perform(p, killing)) as Spawned;
     const reached = crashed.signal === 'SIGKILL';
     const keys = () => allKeyIds(ws).then((all) => [...new Set([...p.keyIds, ...all.filter((k) => !keysBefore.has(k))])]);

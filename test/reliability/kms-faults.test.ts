@@ -34,8 +34,8 @@ vi.mock('../../src/kms/aws.js', async (importOriginal) => {
 // Fleet runs retry each call up to 8 times with exponential backoff and full jitter (up to 100 ms·2ⁿ):
 // ~6 s per failed call on average. The jitter is drawn small here (this file only), so a fault on
 // every attempt costs well under a second; the attempts and their order are unchanged.
-vi.mock('../../src/ceremony/fleet-limiter.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../src/ceremony/fleet-limiter.js')>();
+vi.mock('../../src/fleet/limiter.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../src/fleet/limiter.js')>();
   return { ...original, limitKms: (port: Parameters<typeof original.limitKms>[0], o: Parameters<typeof original.limitKms>[1]) => original.limitKms(port, { ...o, random: () => 0.05 }) };
 });
 

@@ -18,7 +18,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { journalPath } from '../../src/cli/lifecycle-edge.js';
+import { journalPath } from '../../src/cli/context.js';
 import { run } from '../e2e/harness.js';
 import { CEREMONIES, allKeyIds, knownMaterialFile } from './ceremonies.js';
 import { SLOW, badManners as manners, brokenSidecars, kmsMaterialIds, materialsLost, reliabilityWorkspace, sealedChanges, sealedSnapshot } from './support.js';
@@ -81,7 +81,7 @@ async function resumeFromTamperedJournal(name: string, ceremony: string, m: Jour
 
 describe('tampered journals', () => {
   // Found by the property below: a journal of the right format but the wrong shape crashed the
-  // resume with an internal error (fixed in src/cli/lifecycle-edge.ts).
+  // resume with an internal error (fixed in src/cli/context.ts).
   it.each([
     ['steps', {}],
     ['steps', [null]],

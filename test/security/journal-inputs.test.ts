@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
-import { journalPath } from '../../src/cli/lifecycle-edge.js';
+import { journalPath } from '../../src/cli/context.js';
 import { operations, run, workspace, type Workspace } from '../e2e/harness.js';
 import { custodian } from '../e2e/identities.js';
 import { onboardKey } from '../e2e/lifecycle-helpers.js';
@@ -56,7 +56,7 @@ describe('a planted journal cannot redirect rotate --new-key to another team\'s 
     const ours = await aliasTarget('alias/ra');
     // The attacker records exactly the inputs this invocation has.
     const argv = ['rotate', 'alias/ra', '--new-key', '--alias', 'alias/ra', '--yes', '--no-expiry', ...ws.target, '--escrow-dir', escrowDir(), '--identity', alice.path];
-    const { ceremonyInputs } = await import('../../src/cli/lifecycle-cli.js');
+    const { ceremonyInputs } = await import('../../src/cli/ceremony-run.js');
     const { parseCommand } = await import('../../src/cli/command-spec.js');
     const { ROTATE } = await import('../../src/cli/specs/rotate.js');
     const p = parseCommand(argv.slice(1), ROTATE);

@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runStatePath } from '../../src/cli/fleet.js';
+import { runStatePath } from '../../src/fleet/run.js';
 import { operations, run, workspace, type Workspace } from '../e2e/harness.js';
 import { custodian } from '../e2e/identities.js';
 import { onboardKey } from '../e2e/lifecycle-helpers.js';

@@ -1,12 +1,12 @@
 /**
- * The primitives every written file goes through (src/escrow/safe-files.ts), attacked directly:
+ * The primitives every written file goes through (src/records/safe-files.ts), attacked directly:
  * links, hard links, files of another user, a lock held elsewhere, directories others may change.
  */
 import { chmodSync, chownSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertDirectorySafe, createExclusive, openAppendOnly, replaceAtomic, withFileLock } from '../../src/escrow/safe-files.js';
+import { assertDirectorySafe, createExclusive, openAppendOnly, replaceAtomic, withFileLock } from '../../src/records/safe-files.js';
 
 let dir: string;
 beforeAll(() => {

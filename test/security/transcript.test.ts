@@ -10,7 +10,7 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyTranscript } from '../../src/ceremony/transcript.js';
+import { verifyTranscript } from '../../src/records/transcript.js';
 import { operations, run, workspace, type Workspace } from '../e2e/harness.js';
 import { custodian } from '../e2e/identities.js';
 import { onboardKey } from '../e2e/lifecycle-helpers.js';

@@ -5,6 +5,7 @@ import { parseDuration } from '../../core/time.js';
 import { isLoopbackUrl } from '../../core/endpoints.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { EMULATOR } from '../specs/emulator.js';
+import { loadEmulator } from '../target.js';
 import { say, type Io } from '../io.js';
 import { SCHEMA_VERSION } from '../documents.js';
 import { plaintextStateWarning } from '../target.js';
@@ -71,7 +72,7 @@ export async function emulator(argv: string[], io: Io): Promise<number> {
   }
   const stateFile = str(p, 'state-file');
   const region = str(p, 'region');
-  const { startEmulator, parseFaultFlag, parseLatencyFlag, parseQuotaFlag, UNWRAP_ENGINES } = await import('../../emulator/index.js');
+  const { startEmulator, parseFaultFlag, parseLatencyFlag, parseQuotaFlag, UNWRAP_ENGINES } = await loadEmulator();
   const drill = (() => {
     try {
       const quota = str(p, 'quota');

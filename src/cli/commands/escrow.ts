@@ -6,7 +6,7 @@
  * - reseal: custodian change — a new version sealed to the new set, the old one kept;
  * - export: disaster recovery — raw material to a new 0600 file, only with --insecure-plaintext.
  */
-import { assertDirectorySafe, openExclusive } from '../../escrow/safe-files.js';
+import { assertDirectorySafe, openExclusive } from '../../records/safe-files.js';
 import { dirname, resolve } from 'node:path';
 import { ExitCode, KmsByokError, asLocalInputError } from '../../core/errors.js';
 import { checkValue } from '../../material/check-value.js';
@@ -25,7 +25,7 @@ import {
   type EscrowSidecar,
   type EscrowSummary,
 } from '../../escrow/index.js';
-import { listVersions, nextEscrowVersion, readEscrow, updateSidecar, writeSealedEscrow } from '../../escrow/file-store.js';
+import { listVersions, nextEscrowVersion, readEscrow, updateSidecar, writeSealedEscrow } from '../context.js';
 import { bool, str, strs, type Parsed } from '../args.js';
 import { groupHelpText, helpText, parseCommand } from '../command-spec.js';
 import { ESCROW, ESCROW_ACKNOWLEDGE, ESCROW_EXPORT, ESCROW_INSPECT, ESCROW_RESEAL, ESCROW_VERIFY } from '../specs/escrow.js';
@@ -33,7 +33,7 @@ import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { escrowRef, escrowSummaryDocument, printDocument, printErrorDocument } from '../documents.js';
 import { readOpener, readSealingInputs } from '../escrow-inputs.js';
-import { operator } from '../bundles.js';
+import { operator } from '../../airgap/bundles.js';
 
 /** Failures of an escrow check that mean "this escrow does not match itself": attention, exit 3. */
 const MISMATCH_CODES = new Set(['ERR_CHECK_VALUE_MISMATCH', 'ERR_ESCROW_MISMATCH', 'ERR_ESCROW_TAMPERED', 'ERR_ESCROW_ANCHOR_MISMATCH', 'ERR_ESCROW_NOT_ANCHORED']);
@@ -328,7 +328,7 @@ async function acknowledge(argv: string[], io: Io): Promise<number> {
   const m = loaded.sidecar.manifest;
   const custodian = m.custodians.recipients.find((r) => mine.has(r.recipient));
   const time = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const { appendTranscript } = await import('../lifecycle-cli.js');
+  const { appendTranscript } = await import('../ceremony-run.js');
   const transcript = str(p, 'transcript') ? resolve(io.cwd, str(p, 'transcript')!) : resolve(dirname(loaded.sidecarPath), 'transcript.md');
   // The acknowledgement IS the transcript entry: a transcript that cannot be written fails it (a
   // directory, no permission), with its code rather than as an internal error.

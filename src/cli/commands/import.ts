@@ -7,19 +7,19 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
-import { expectKind, IMPORT_FORMAT, type ImportBundleResult } from '../../ceremony/airgap.js';
+import { expectKind, IMPORT_FORMAT, type ImportBundleResult } from '../../airgap/ceremony.js';
 import { recordImport, type EscrowSidecar, type ImportFact } from '../../escrow/index.js';
-import { updateSidecar } from '../../escrow/file-store.js';
+import { updateSidecar } from '../context.js';
 import { fingerprintLines } from '../../wizard/render.js';
 import { bool, missing, str } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { IMPORT } from '../specs/import.js';
-import { readBundleFile } from '../bundles.js';
+import { readBundleFile } from '../../airgap/bundles.js';
 import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { escrowRef, printDocument } from '../documents.js';
 import { openTarget } from '../target.js';
-import { assertDirectorySafe } from '../../escrow/safe-files.js';
+import { assertDirectorySafe } from '../../records/safe-files.js';
 
 
 export async function importCommand(argv: string[], io: Io): Promise<number> {
@@ -44,7 +44,7 @@ export async function importCommand(argv: string[], io: Io): Promise<number> {
   assertDirectorySafe(escrowDir); // before any KMS request: the sidecar it records into must be ours
   const target = await openTarget(p, io);
   try {
-    const { runImportBundle, importedFacts } = await import('../../ceremony/airgap.js');
+    const { runImportBundle, importedFacts } = await import('../../airgap/ceremony.js');
     if (bool(p, 'record-only')) {
       if (!existsSync(sidecarPath)) throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `no sidecar ${bundle.escrow.sidecar} in ${escrowDir}`, { hint: 'point --escrow-dir at the escrow directory written by kms-byok wrap' });
       const fact = await importedFacts(target.kms, bundle, new Date());

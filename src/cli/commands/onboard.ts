@@ -20,7 +20,7 @@ import {
   parseWrappingKeySpec,
 } from '../../material/key-specs.js';
 import { assertAliasName } from '../../core/alias.js';
-import { assertBundleCreatable, operator, readMaterialFile, writeBundleFile } from '../bundles.js';
+import { assertBundleCreatable, operator, readMaterialFile, writeBundleFile } from '../../airgap/bundles.js';
 import { fingerprintLines } from '../../wizard/render.js';
 import { bool, missing, str, strs, type Parsed } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
@@ -30,8 +30,8 @@ import { printRows } from '../render.js';
 import { onboardDocument, printDocument } from '../documents.js';
 import { assertTargetChosen, openTarget } from '../target.js';
 import { openEscrowVault, readSealingInputs } from '../escrow-inputs.js';
-import { latestEscrow, openJournal } from '../lifecycle-edge.js';
-import { openOnboardJournal } from '../onboard-journal.js';
+import { latestEscrow, openJournal } from '../context.js';
+import { openOnboardJournal } from '../../records/onboard-journal.js';
 
 
 /**
@@ -124,7 +124,7 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
     // Before the escrow directory is touched: openTarget checks again, too late for that.
     assertTargetChosen(p, io);
     const vault = await openEscrowVault(escrowDir, io);
-    const { preflightTranscript, transcriptPathOf } = await import('../lifecycle-cli.js');
+    const { preflightTranscript, transcriptPathOf } = await import('../ceremony-run.js');
     await preflightTranscript(transcriptPathOf(p, io, escrowDir));
     // The journal is named by this invocation's inputs: the same command finds the run it interrupted.
     const journal = await openOnboardJournal(p, io, escrowDir);
@@ -208,7 +208,7 @@ async function recordOnboard(
   io: Io,
   r: { escrowDir: string; started: Date; result: OnboardResult | undefined; failure: unknown; requests: string[]; target: string; alias: string | undefined; keyArn: string | undefined; journal: string; kms: KmsPort },
 ): Promise<void> {
-  const { anchorTranscriptHead, appendTranscript, escrowFacts, notifyDocument, transcriptFailure, transcriptPathOf } = await import('../lifecycle-cli.js');
+  const { anchorTranscriptHead, appendTranscript, escrowFacts, notifyDocument, transcriptFailure, transcriptPathOf } = await import('../ceremony-run.js');
   const transcript = transcriptPathOf(p, io, r.escrowDir);
   const outcome = r.result
     ? `key ${r.result.keyId} Enabled; ${r.result.verified.summary}`
@@ -238,7 +238,7 @@ async function recordOnboard(
   );
   const hook = str(p, 'notify-command');
   if (hook !== undefined) {
-    const { notify } = await import('../notify.js');
+    const { notify } = await import('../../records/notify.js');
     await notify(io, hook, notifyDocument('onboard', r.result && onboardDocument(r.result), r.failure));
   }
   if (unrecorded !== undefined) {
@@ -294,7 +294,7 @@ async function exportParameters(
   const journal = existingKeyId === undefined ? await openJournal(io, dirname(path), 'export-parameters', basename(path)) : undefined;
   const target = await openTarget(p, io);
   try {
-    const { runExportParameters } = await import('../../ceremony/airgap.js');
+    const { runExportParameters } = await import('../../airgap/ceremony.js');
     const bundle = await runExportParameters(
       { ...o, ...(str(p, 'description') ? { description: str(p, 'description')! } : {}), ...(existingKeyId ? { existingKeyId } : {}) },
       { kms: target.kms, now: target.now, sleep: (ms) => new Promise((r) => setTimeout(r, ms)), progress: (step) => say(io, null, `✓ ${step}`), ...(journal ? { journal } : {}) },

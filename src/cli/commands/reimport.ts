@@ -13,8 +13,8 @@ import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { errorObject, printDocument, reimportDocument } from '../documents.js';
 import { parseExpiry } from './onboard.js';
-import { optionalOpener, runCeremony } from '../lifecycle-cli.js';
-import { escrowKeyIdOfPath, keyIdOf, loadEscrowRef } from '../lifecycle-edge.js';
+import { optionalOpener, runCeremony } from '../ceremony-run.js';
+import { escrowKeyIdOfPath, keyIdOf, loadEscrowRef } from '../context.js';
 import { resolve } from 'node:path';
 
 
@@ -39,7 +39,7 @@ export async function reimport(argv: string[], io: Io): Promise<number> {
     io.stdout.write(helpText(REIMPORT));
     return ExitCode.ok;
   }
-  if (str(p, 'plan') !== undefined) return (await import('../fleet-commands.js')).reimportPlan(p, io);
+  if (str(p, 'plan') !== undefined) return (await import('../../fleet/per-key.js')).reimportPlan(p, io);
   const keys = p.positionals;
   if (keys.length === 0) throw missing('KEY', 'which key to re-import (key id, ARN or alias/NAME)', 'kms-byok reimport alias/payments --expires-in 90d --identity custodian.txt');
   const expiry = parseExpiry(p);

@@ -15,8 +15,8 @@ import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { lifecycleDocument, printDocument, reimportDocument } from '../documents.js';
 import { parseExpiry } from './onboard.js';
-import { escrowDirOf, optionalOpener, runCeremony } from '../lifecycle-cli.js';
-import { keyIdOf, loadEscrowRef, operatorName } from '../lifecycle-edge.js';
+import { escrowDirOf, optionalOpener, runCeremony } from '../ceremony-run.js';
+import { keyIdOf, loadEscrowRef, operatorName } from '../context.js';
 import { assertEscrowFileMatches, renderReimport } from './reimport.js';
 import { readSealingInputs } from '../escrow-inputs.js';
 
@@ -29,7 +29,7 @@ export async function restore(argv: string[], io: Io): Promise<number> {
     io.stdout.write(helpText(RESTORE));
     return ExitCode.ok;
   }
-  if (str(p, 'plan') !== undefined) return (await import('../fleet-commands.js')).restorePlan(p, io);
+  if (str(p, 'plan') !== undefined) return (await import('../../fleet/per-key.js')).restorePlan(p, io);
   const expiry = parseExpiry(p);
   const newKey = bool(p, 'new-key');
   const keys = p.positionals;
@@ -106,7 +106,7 @@ export async function restore(argv: string[], io: Io): Promise<number> {
       },
       async ({ deps }) => {
         const { createKeyFromMaterial } = await import('../../ceremony/new-key.js');
-        const { escrowNotFound } = await import('../../ceremony/lifecycle.js');
+        const { escrowNotFound } = await import('../../ceremony/shared.js');
         const { disposePayload } = await import('../../escrow/index.js');
         const source = await deps.escrow.latest(keyIdOf(subjectKey) ?? subjectKey);
         if (!source) throw escrowNotFound(`no escrow of key ${subjectKey} in ${escrowDirOf(p, io)}`);

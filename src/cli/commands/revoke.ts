@@ -11,8 +11,8 @@ import { REVOKE } from '../specs/revoke.js';
 import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { lifecycleDocument, printDocument } from '../documents.js';
-import { optionalOpener, runCeremony } from '../lifecycle-cli.js';
-import { keyIdOf } from '../lifecycle-edge.js';
+import { optionalOpener, runCeremony } from '../ceremony-run.js';
+import { keyIdOf } from '../context.js';
 import { assertEscrowFileMatches } from './reimport.js';
 
 

@@ -11,8 +11,8 @@ import { type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { lifecycleDocument, printDocument, rotateInPlaceDocument } from '../documents.js';
 import { parseExpiry } from './onboard.js';
-import { optionalOpener, runCeremony } from '../lifecycle-cli.js';
-import { keyIdOf, operatorName } from '../lifecycle-edge.js';
+import { optionalOpener, runCeremony } from '../ceremony-run.js';
+import { keyIdOf, operatorName } from '../context.js';
 import { assertEscrowFileMatches } from './reimport.js';
 import { readSealingInputs } from '../escrow-inputs.js';
 

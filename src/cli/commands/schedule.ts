@@ -84,10 +84,11 @@ async function readPlanText(io: Io, file: string, p: Parsed): Promise<string> {
  * `--plan FILE`: a fleet plan, validated now as `reimport --plan` (or `status --plan`) will read it
  * on every run (after {@link readPlanText} checked it is one and that no flag it replaces was given).
  */
-async function schedulePlan(io: Io, file: string, command: ScheduledCommand, beforeMs: number | undefined, before: string): Promise<SchedulePlan> {
+async function schedulePlan(io: Io, file: string, command: ScheduledCommand, beforeMs: number | undefined, before: string, identityGiven: boolean): Promise<SchedulePlan> {
   const path = resolve(io.cwd, file);
-  const { loadPlan } = await import('../fleet.js');
-  const { plan } = loadPlan(io, path, command);
+  const { loadPlan } = await import('../../fleet/run.js');
+  // On AWS the identity is the template's ciphertext: the plan's entries need none of their own.
+  const { plan } = loadPlan(io, path, command, identityGiven);
   if (beforeMs !== undefined) {
     const short = plan.entries.find((e) => e.expiry !== undefined && 'expiresInMs' in e.expiry && e.expiry.expiresInMs <= beforeMs);
     if (short) {
@@ -98,6 +99,7 @@ async function schedulePlan(io: Io, file: string, command: ScheduledCommand, bef
   }
   return {
     file: path,
+    keys: plan.entries.map((e) => ({ key: e.key, region: e.region })),
     escrowDirs: [...new Set(plan.entries.map((e) => e.escrowDir))],
     secrets: [...new Set(plan.entries.flatMap((e) => [...e.identities, ...(e.passphraseFile ? [e.passphraseFile] : [])]))],
   };
@@ -153,7 +155,17 @@ export async function schedule(argv: string[], io: Io): Promise<number> {
       throw new KmsByokError('ERR_INVALID_ARGUMENT', `--${flag} "${name}" is not a valid Kubernetes name`, { hint: 'lower-case letters, digits, - and ., starting and ending with a letter or digit' });
     }
   }
-  const plan = planFile === undefined || planText === undefined ? undefined : await schedulePlan(io, planFile, command, command === 'reimport' ? parseDuration(before, '--before') : undefined, before);
+  const shardsText = str(p, 'shards');
+  if (shardsText !== undefined && (!/^\d{1,4}$/.test(shardsText) || Number(shardsText) < 1 || Number(shardsText) > 1000)) {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --shards "${shardsText}": expected a whole number from 1 to 1000`, { hint: 'e.g. --shards 4: four workers, each with its own quota domains' });
+  }
+  if (shardsText !== undefined && format !== 'kubernetes' && format !== 'eventbridge') {
+    throw new KmsByokError('ERR_USAGE', `--shards does not apply to --print ${format}`, { hint: 'shards run as an Indexed Job (--print kubernetes) or one schedule each (--print eventbridge); on one host, run reimport --plan --shard K/N yourself' });
+  }
+  if ((shardsText !== undefined || format === 'eventbridge') && planFile === undefined) {
+    throw new KmsByokError('ERR_MISSING_INPUT', `missing --plan: ${format === 'eventbridge' ? '--print eventbridge' : '--shards'} schedules a fleet plan`, { hint: 'pass --plan FLEET.json (docs/fleet.md)' });
+  }
+  const plan = planFile === undefined || planText === undefined ? undefined : await schedulePlan(io, planFile, command, command === 'reimport' ? parseDuration(before, '--before') : undefined, before, format === 'eventbridge');
   const keys = [...strs(p, 'key'), ...(str(p, 'keys-file') !== undefined ? await listedKeys(io, str(p, 'keys-file')!) : [])];
   const k8s = format === 'kubernetes';
   const options: ScheduleOptions = {
@@ -178,6 +190,7 @@ export async function schedule(argv: string[], io: Io): Promise<number> {
     ...(str(p, 'secret') !== undefined ? { secret: str(p, 'secret')! } : {}),
     ...(str(p, 'escrow-claim') !== undefined ? { escrowClaim: str(p, 'escrow-claim')! } : {}),
     ...(plan !== undefined ? { plan } : {}),
+    ...(shardsText !== undefined ? { shards: Number(shardsText) } : {}),
   };
   // A scheduled run has no terminal: with no target it exits 2 (ERR_NO_TARGET) rather than rehearse.
   if (plan === undefined && options.region === undefined && options.profile === undefined) {
@@ -193,6 +206,12 @@ export async function schedule(argv: string[], io: Io): Promise<number> {
     if (bool(p, 'json')) printDocument(io, { format: 'cron', crontab: line });
     else io.stdout.write(line);
     say(io, 'hint', 'add it with crontab -e as the user that may read the identity and write the escrow directory');
+  } else if (format === 'eventbridge') {
+    const { eventBridgeTemplate } = await import('../../policy/cloudformation.js');
+    const template = eventBridgeTemplate({ command, name: options.name, cron: options.cron, before, shards: options.shards ?? 1, plan: plan! });
+    // A CloudFormation template (JSON) for aws cloudformation deploy: no schemaVersion (docs/json.md, "Foreign documents").
+    printJson(io, template);
+    say(io, 'hint', `deploy it: aws cloudformation deploy --template-file ${options.name}.json --stack-name ${options.name} --capabilities CAPABILITY_IAM --parameter-overrides CodeS3Bucket=… CodeS3Key=… EscrowFileSystemId=fs-… SubnetIds=… SecurityGroupIds=…${command === 'reimport' ? ' IdentityKeyArn=… IdentityCiphertext=…' : ''} (docs/fleet.md, "On AWS")`);
   } else {
     const manifest = kubernetesCronJob(options);
     // The Kubernetes manifest itself, for kubectl apply: no schemaVersion (docs/json.md, "Foreign documents").

@@ -14,8 +14,8 @@ import { say, type Io } from '../io.js';
 import { printDocument, statusDocument } from '../documents.js';
 
 import { openTarget } from '../target.js';
-import { latestEscrow } from '../lifecycle-edge.js';
-import { indexLatestVersions, readEscrow } from '../../escrow/file-store.js';
+import { latestEscrow } from '../context.js';
+import { indexLatestVersions, readEscrow } from '../context.js';
 
 /** Keys with an escrow in `dir` and the Region each manifest names (unreadable sidecars are skipped: status reports them per key). */
 async function escrowedKeys(dir: string): Promise<{ keyId: string; region: string; path: string }[]> {
@@ -37,15 +37,16 @@ export async function status(argv: string[], io: Io): Promise<number> {
     io.stdout.write(helpText(STATUS));
     return ExitCode.ok;
   }
-  if (str(p, 'plan') !== undefined) return (await import('../fleet-commands.js')).statusPlan(p, io);
+  if (str(p, 'plan') !== undefined) return (await import('../../fleet/per-key.js')).statusPlan(p, io);
   const warnText = str(p, 'warn-days') ?? '30';
   if (!/^\d{1,4}$/.test(warnText)) {
     throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --warn-days "${warnText}": expected a whole number of days`, { hint: 'e.g. --warn-days 30' });
   }
   const formatText = str(p, 'format');
   if (formatText !== undefined && !['human', 'json', 'prometheus'].includes(formatText)) {
-    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --format "${formatText}"`, { hint: 'use human, json or prometheus' });
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --format "${formatText}"`, { hint: formatText === 'html' ? 'the page is of a fleet: status --plan FILE --format html' : 'use human, json or prometheus' });
   }
+  if (str(p, 'out') !== undefined) throw new KmsByokError('ERR_USAGE', '--out takes the page of status --plan FILE --format html', { hint: 'add --plan FILE --format html, or drop --out' });
   const maxAge = str(p, 'max-age');
   const maxAgeMs = maxAge === undefined ? undefined : parseDuration(maxAge, '--max-age');
   const escrowDir = resolve(io.cwd, str(p, 'escrow-dir') ?? 'escrow');
@@ -64,7 +65,7 @@ export async function status(argv: string[], io: Io): Promise<number> {
   if (format === 'prometheus') {
     // Alerts live in Prometheus: the metrics carry the attention flag, so a textfile-collector job
     // exits 0 unless the status itself could not be taken.
-    io.stdout.write((await import('../prometheus.js')).renderPrometheus(result, target.now()));
+    io.stdout.write((await import('../../records/prometheus.js')).renderPrometheus(result, target.now()));
     return ExitCode.ok;
   }
   if (format === 'json') printDocument(io, statusDocument(result, escrowDir, target.label));

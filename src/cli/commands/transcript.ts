@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
-import { TRANSCRIPT_TAG, checkAnchors, transcriptEntries, verifyTranscript } from '../../ceremony/transcript.js';
+import { TRANSCRIPT_TAG, checkAnchors, transcriptEntries, verifyTranscript } from '../../records/transcript.js';
 import { openTarget } from '../target.js';
 import { bool, str, type Parsed } from '../args.js';
 import { groupHelpText, helpText, parseCommand } from '../command-spec.js';

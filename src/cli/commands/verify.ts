@@ -5,9 +5,9 @@
  */
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { disposePayload, openEscrow, recordImport } from '../../escrow/index.js';
-import { readEscrow, updateSidecar } from '../../escrow/file-store.js';
+import { readEscrow, updateSidecar } from '../context.js';
 import { checkValue } from '../../material/check-value.js';
-import { describeExternalKey } from '../../ceremony/lifecycle.js';
+import { describeExternalKey } from '../../ceremony/shared.js';
 import { bool, missing, str } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { VERIFY } from '../specs/verify.js';
@@ -15,8 +15,8 @@ import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { escrowRef, printDocument, printErrorDocument, verification } from '../documents.js';
 import { openTarget } from '../target.js';
-import { escrowDirOf, optionalOpener } from '../lifecycle-cli.js';
-import { latestEscrow, loadEscrowRef } from '../lifecycle-edge.js';
+import { escrowDirOf, optionalOpener } from '../ceremony-run.js';
+import { latestEscrow, loadEscrowRef } from '../context.js';
 import { resolve } from 'node:path';
 
 export async function verify(argv: string[], io: Io): Promise<number> {

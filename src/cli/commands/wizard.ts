@@ -10,7 +10,7 @@ import { ExitCode, KmsByokError } from '../../core/errors.js';
 import type { Prompter } from '../../wizard/prompter.js';
 import type { WizardContext } from '../../wizard/onboard.js';
 import { commandLine, fingerprintLines, readAloud } from '../../wizard/render.js';
-import { parseBundle, type ImportBundleResult } from '../../ceremony/airgap.js';
+import { parseBundle, type ImportBundleResult } from '../../airgap/ceremony.js';
 import { bool, str, type Parsed } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { WIZARD } from '../specs/wizard.js';

@@ -6,6 +6,7 @@
 import { flagSections, isGroup, type CommandSpec, type Declared } from '../command-spec.js';
 import { EMULATOR } from './emulator.js';
 import { ESCROW } from './escrow.js';
+import { FLEET_COMMANDS } from './fleet.js';
 import { IMPORT } from './import.js';
 import { ONBOARD } from './onboard.js';
 import { POLICY } from './policy.js';
@@ -22,7 +23,7 @@ import { WIZARD } from './wizard.js';
 import { WRAP } from './wrap.js';
 
 export const DECLARED: readonly Declared[] = [
-  ONBOARD, ESCROW, EMULATOR, WIZARD, WRAP, IMPORT, STATUS, VERIFY, REIMPORT, RESTORE, ROTATE, REVOKE, TRANSCRIPT, POLICY, SCHEDULE,
+  ONBOARD, ESCROW, EMULATOR, WIZARD, WRAP, IMPORT, STATUS, VERIFY, REIMPORT, RESTORE, ROTATE, REVOKE, FLEET_COMMANDS, TRANSCRIPT, POLICY, SCHEDULE,
 ];
 
 /** The declaration of `name` (a command or a command group). */

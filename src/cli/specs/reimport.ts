@@ -1,6 +1,7 @@
 /** `kms-byok reimport`: declaration (flags, help, examples). The command is in ../commands/reimport.ts. */
 import type { CommandSpec } from '../command-spec.js';
 import { ESCROW_INPUT, RESUME_WITH_PLAN, EXPIRY, FLEET, OUTPUT, TARGET, keyIdFlag } from './shared.js';
+import { WRAPPING_OVERRIDE } from './shared.js';
 
 export const REIMPORT: CommandSpec = {
   name: 'reimport',
@@ -23,6 +24,7 @@ sidecar, and verifies the key. Safe to run twice.`,
     before: { type: 'string', value: 'DURATION', help: 'only keys whose earliest ValidTo is within DURATION (else "not due", exit 0)' },
     ...OUTPUT,
     ...ESCROW_INPUT,
+    ...WRAPPING_OVERRIDE,
     ...RESUME_WITH_PLAN,
     ...FLEET,
     ...TARGET,

@@ -1,6 +1,7 @@
 /** `kms-byok restore`: declaration (flags, help, examples). The command is in ../commands/restore.ts. */
 import type { CommandSpec } from '../command-spec.js';
 import { ESCROW_INPUT, RESUME_WITH_PLAN, EXPIRY, FLEET, OUTPUT, SEALING, TARGET, keyIdFlag } from './shared.js';
+import { WRAPPING_OVERRIDE } from './shared.js';
 
 export const RESTORE: CommandSpec = {
   name: 'restore',
@@ -33,6 +34,7 @@ primary, replicated to each --replica-region, and the same material is imported 
     'no-expiry': { ...EXPIRY['no-expiry']!, help: 'the re-imported material never expires' },
     ...OUTPUT,
     ...ESCROW_INPUT,
+    ...WRAPPING_OVERRIDE,
     ...RESUME_WITH_PLAN,
     ...FLEET,
     ...TARGET,

@@ -1,6 +1,7 @@
 /** `kms-byok rotate`: declaration (flags, help, examples). The command is in ../commands/rotate.ts. */
 import type { CommandSpec } from '../command-spec.js';
 import { ESCROW_INPUT, EXPIRY, OUTPUT, SEALING, TARGET, keyIdFlag } from './shared.js';
+import { WRAPPING_OVERRIDE } from './shared.js';
 
 export const ROTATE: CommandSpec = {
   name: 'rotate',
@@ -32,6 +33,7 @@ rotate says how many remain and refuses past the limit.
     'no-expiry': { ...EXPIRY['no-expiry']!, help: 'the new material never expires' },
     ...OUTPUT,
     ...ESCROW_INPUT,
+    ...WRAPPING_OVERRIDE,
     ...TARGET,
   },
   examples: ['$ kms-byok rotate alias/payments --in-place --yes --expires-in 365d --identity custodian.txt'],

@@ -4,20 +4,25 @@ import { OUTPUT } from './shared.js';
 
 export const SCHEDULE: CommandSpec = {
   name: 'schedule',
-  summary: 'print a systemd timer, crontab line or Kubernetes CronJob for unattended re-import',
+  summary: 'print a systemd timer, crontab line, Kubernetes CronJob or EventBridge/Lambda stack for unattended re-import',
   usage: [
     'schedule --print systemd|cron|kubernetes (--key KEY... | --keys-file FILE)',
     '    (--identity FILE | --passphrase-file FILE) [--escrow-dir DIR] [flags] [--json]',
     'schedule --print systemd|cron|kubernetes --plan FLEET.json [--before 30d] [flags] [--json]',
+    'schedule --print kubernetes|eventbridge --plan FLEET.json --shards N [flags]',
   ],
   description: `Prints a ready schedule for the unattended re-import (docs/scheduling.md):
     kms-byok reimport KEY... --before 30d --expires-in 90d --identity FILE --escrow-dir DIR
 systemd: a oneshot service (the identity passed read-only through LoadCredential=) and its timer;
 cron: one crontab line; kubernetes: a batch/v1 CronJob (YAML; --json prints it as JSON), the identity
-mounted read-only from a Secret. Refused with exit 2: a schedule that would prompt (no --identity or
+mounted read-only from a Secret (with --shards N: an Indexed Job, pod K runs --shard K/N);
+eventbridge: a CloudFormation template (JSON) with one EventBridge Scheduler schedule per shard
+invoking a Lambda function that runs kms-byok/lambda, the escrow on an EFS access point, the identity
+as a KMS ciphertext decrypted with an encryption context, results to SNS. Refused with exit 2: a schedule that would prompt (no --identity or
 --passphrase-file, or --passphrase-file -), or a --command that is not unattended.`,
   flags: {
-    print: { type: 'string', value: 'FORMAT', help: 'systemd, cron or kubernetes' },
+    print: { type: 'string', value: 'FORMAT', help: 'systemd, cron, kubernetes or eventbridge (a CloudFormation template, JSON)' },
+    shards: { type: 'string', value: 'N', help: 'kubernetes, eventbridge with --plan: run the plan as N shards by quota domain\n(an Indexed Job of N pods; N schedules of one Lambda function)' },
     command: { type: 'string', value: 'CMD', help: 'reimport (default) or status (exit 3 when a key needs attention)' },
     key: { type: 'string', multiple: true, value: 'KEY', help: 'key id, ARN or alias/NAME (repeatable)' },
     'keys-file': { type: 'string', value: 'FILE', help: 'keys listed one per line (# comments), read now' },
@@ -49,6 +54,8 @@ mounted read-only from a Secret. Refused with exit 2: a schedule that would prom
     `$ kms-byok schedule --print systemd --key alias/payments --identity /etc/kms-byok/custodian.txt \\
     --escrow-dir /var/lib/kms-byok/escrow --region eu-west-1`,
     '$ kms-byok schedule --print cron --plan /etc/kms-byok/fleet.json --before 30d',
+    '$ kms-byok schedule --print kubernetes --plan /srv/fleet/fleet.json --shards 4 --image registry.example.com/kms-byok:0.1.0',
+    '$ kms-byok schedule --print eventbridge --plan /srv/fleet/fleet.json --shards 4 --name payments-fleet > payments-fleet.json',
     `$ kms-byok schedule --print kubernetes --key alias/payments --identity custodian.txt \\
     --image registry.example.com/kms-byok:0.1.0 --region eu-west-1 > cronjob.yaml`,
   ],

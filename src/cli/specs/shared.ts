@@ -41,7 +41,7 @@ export const SEALING: FlagDecls = {
   split: { type: 'string', value: 'xor', help: 'split knowledge: each recipient gets a full-length XOR component with its\nown check value; all are needed' },
 };
 
-/** The lifecycle commands' escrow, journal and record inputs (src/cli/lifecycle-cli.ts). */
+/** The lifecycle commands' escrow, journal and record inputs (src/cli/ceremony-run.ts). */
 export const ESCROW_INPUT: FlagDecls = {
   identity: { type: 'string', multiple: true, value: 'FILE', help: 'age identity file that opens the escrow (repeatable)', group: 'Escrow flags' },
   'passphrase-file': { type: 'string', value: 'FILE', help: 'passphrase that opens the escrow (- for stdin)', group: 'Escrow flags' },
@@ -59,7 +59,7 @@ export const ESCROW_INPUT: FlagDecls = {
 
 const FLEET_GROUP = 'Fleet flags (see docs/fleet.md)';
 
-/** Fleet runs over a plan file (src/cli/fleet.ts, docs/fleet.md). */
+/** Fleet runs over a plan file (src/fleet/run.ts, docs/fleet.md). */
 export const FLEET: FlagDecls = {
   plan: { type: 'string', value: 'FILE', help: 'run every key of a plan file instead of KEY... (validated whole first)', group: FLEET_GROUP },
   concurrency: { type: 'string', value: 'N', help: 'keys in flight per account and Region (default 8)', group: FLEET_GROUP },
@@ -72,6 +72,14 @@ export const FLEET: FlagDecls = {
   },
   'rate-scale': { type: 'string', value: 'X', help: 'multiply every default rate by X (an account with raised quotas)', group: FLEET_GROUP },
   'progress-interval': { type: 'string', value: 'S', help: 'seconds between progress lines when stderr is not a terminal (default 5)', group: FLEET_GROUP },
+  shard: {
+    type: 'string',
+    value: 'K/N',
+    help: 'run only shard K of N (0-based: 0/4 … 3/4): each (account, Region) quota domain\nbelongs to exactly one shard; its own run state for --resume',
+    group: FLEET_GROUP,
+  },
+  'state-dir': { type: 'string', value: 'DIR', help: 'keep the run state in DIR instead of beside the plan (fleet report reads it)', group: FLEET_GROUP },
+  'dry-run': { type: 'boolean', help: "with --plan: print the plan's quota domains and their shards; send nothing", group: FLEET_GROUP },
 };
 
 /** ESCROW_INPUT's --resume for commands that also take --plan (reimport, restore). */
@@ -104,3 +112,17 @@ export function keyIdFlag(keys: 'one' | 'many'): FlagDecls {
 export function without(decls: FlagDecls, ...names: string[]): FlagDecls {
   return Object.fromEntries(Object.entries(decls).filter(([n]) => !names.includes(n)));
 }
+
+/**
+ * Wrapping for the lifecycle ceremonies' imports (reimport, restore, rotate): by default the pair
+ * recorded at onboard, so a key policy's kms:WrappingAlgorithm / kms:WrappingKeySpec conditions keep
+ * admitting the scheduled re-imports.
+ */
+export const WRAPPING_OVERRIDE: FlagDecls = {
+  'wrapping-algorithm': {
+    type: 'string',
+    value: 'ALG',
+    help: 'RSAES_OAEP_SHA_256, RSAES_OAEP_SHA_1, RSA_AES_KEY_WRAP_SHA_256,\nRSA_AES_KEY_WRAP_SHA_1 (default: the one recorded for the key at onboard)',
+  },
+  'wrapping-key-spec': { type: 'string', value: 'SPEC', help: 'RSA_4096, RSA_3072, RSA_2048 (default: the one recorded for the key at onboard)' },
+};

@@ -19,7 +19,8 @@ a rotation older than --max-age, a missing or mismatching escrow, a key pending 
     'escrow-dir': { type: 'string', value: 'DIR', help: 'where the keys\' escrows are (default ./escrow)' },
     'warn-days': { type: 'string', value: 'N', help: 'attention when a ValidTo is within N days (default 30)' },
     'max-age': { type: 'string', value: 'DURATION', help: 'attention when the last rotation is older, e.g. 365d' },
-    format: { type: 'string', value: 'FORMAT', help: 'human (default), json (the same as --json) or prometheus' },
+    format: { type: 'string', value: 'FORMAT', help: 'human (default), json (the same as --json), prometheus, or html (with --plan:\none self-contained page, an expiry timeline of every key)' },
+    out: { type: 'string', value: 'FILE', help: 'with --format html: write the page to FILE (replaced atomically) instead of stdout' },
     ...OUTPUT,
     ...FLEET,
     ...FLEET_RECORDS,
@@ -29,12 +30,15 @@ a rotation older than --max-age, a missing or mismatching escrow, a key pending 
 expires, rotation age, key enabled, escrow present/matching, attention) and exits 0 unless the status
 could not be taken: the alert lives in Prometheus.
 
-With --plan FILE, every key of the plan, each with its own warnDays and maxAge (docs/fleet.md).`,
+With --plan FILE, every key of the plan, each with its own warnDays and maxAge (docs/fleet.md);
+--format html draws them on an expiry timeline across accounts and Regions, with the attention list
+and escrow coverage beside it (docs/fleet.md, "The fleet picture").`,
   examples: [
     '$ kms-byok status --escrow-dir /srv/escrow --warn-days 30 --max-age 365d',
     `$ kms-byok status --format prometheus > /var/lib/node_exporter/textfile/kms-byok.prom.tmp \\
     && mv /var/lib/node_exporter/textfile/kms-byok.prom.tmp /var/lib/node_exporter/textfile/kms-byok.prom`,
     '$ kms-byok status --key-id arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
     '$ kms-byok status --plan fleet.json',
+    '$ kms-byok status --plan fleet.json --format html --out fleet.html',
   ],
 };

@@ -1,6 +1,6 @@
 /** Bundle format v1: canonical fingerprint, strict parsing, and the refusals with their codes. */
 import { describe, expect, it } from 'vitest';
-import { bundleFingerprint, parseBundle, serializeBundle, type ParametersBundle } from './airgap.js';
+import { bundleFingerprint, parseBundle, serializeBundle, type ParametersBundle } from './ceremony.js';
 
 const body: Omit<ParametersBundle, 'sha256'> = {
   format: 'kms-byok-parameters',

@@ -5,7 +5,7 @@
  * as a warning and changes neither the output nor the exit code.
  */
 import { spawn } from 'node:child_process';
-import { say, type Io } from './io.js';
+import { say, type Io } from '../cli/io.js';
 
 export const NOTIFY_TIMEOUT_MS = 30_000;
 

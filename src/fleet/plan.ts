@@ -15,7 +15,7 @@ import { KmsByokError } from '../core/errors.js';
 import { regionProblem, parseKeyArn } from '../core/aws-ids.js';
 import { MAX_VALID_TO_DAYS } from '../core/aws-names.js';
 import { parseDuration, parseIsoTime } from '../core/time.js';
-import type { ExpiryChoice } from './onboard.js';
+import type { ExpiryChoice } from '../ceremony/onboard.js';
 
 const DAY_MS = 86_400_000;
 
@@ -227,14 +227,15 @@ function resolveEntry(v: Raw, index: number, where: string, ctx: PlanContext, pr
 
 /**
  * What a command needs from every entry, checked after parsing (still before any request):
- * re-import and restore need an expiry policy and an identity source; status needs neither.
+ * re-import and restore need an expiry policy and an identity source (unless the caller brings one:
+ * `identityGiven`, the Lambda handler's decrypted identity); status needs neither.
  */
-export function requireForCommand(plan: Plan, command: 'reimport' | 'restore' | 'status'): void {
+export function requireForCommand(plan: Plan, command: 'reimport' | 'restore' | 'status', identityGiven = false): void {
   if (command === 'status') return;
   const problems: string[] = [];
   for (const e of plan.entries) {
     if (e.expiry === undefined) problems.push(`keys[${e.index}]: ${command} needs an expiry policy ("expiresIn", "validTo" or "noExpiry")`);
-    if (e.identities.length === 0 && e.passphraseFile === undefined) problems.push(`keys[${e.index}]: ${command} needs a custodian identity source ("identity" or "passphraseFile")`);
+    if (!identityGiven && e.identities.length === 0 && e.passphraseFile === undefined) problems.push(`keys[${e.index}]: ${command} needs a custodian identity source ("identity" or "passphraseFile")`);
   }
   if (problems.length > 0) throw planError(problems);
 }

@@ -57,6 +57,14 @@ export interface JournalPort {
 export interface LifecycleDeps extends CeremonyDeps {
   escrow: LifecycleEscrow;
   journal: JournalPort;
+  /** Wrapping asked for on the command line; each part absent → the pair recorded at onboard ({@link wrappingOf}). */
+  wrapping?: WrappingOverride;
+}
+
+/** A wrapping pair (or half of one) chosen by the operator over the recorded one. */
+export interface WrappingOverride {
+  WrappingAlgorithm?: WrappingAlgorithm;
+  WrappingKeySpec?: WrappingKeySpec;
 }
 
 /** A journal that records nothing (library callers, tests). */
@@ -174,11 +182,27 @@ export function isoSeconds(d: Date): string {
 export { ImportSession, type Imported } from './import-session.js';
 
 /**
- * The wrapping a key's materials were imported under (recorded in the sidecar at onboard), so a later
- * import passes the same key policy conditions (`kms:WrappingAlgorithm`, `kms:WrappingKeySpec`);
- * the strongest valid pair when the sidecar records none.
+ * The wrapping a key's materials are imported under: the operator's `override` where given, else the
+ * pair recorded in the sidecar at onboard (so a later import passes the same key policy conditions,
+ * `kms:WrappingAlgorithm` and `kms:WrappingKeySpec`), else the strongest valid pair. An override the
+ * key spec cannot use is refused (ERR_WRAPPING_NOT_ALLOWED: found once the key is described, so exit 1).
  */
-export function wrappingOf(sidecar: EscrowSidecar, keySpec: KeySpec): { WrappingAlgorithm: WrappingAlgorithm; WrappingKeySpec: WrappingKeySpec } {
+export function wrappingOf(sidecar: EscrowSidecar, keySpec: KeySpec, override: WrappingOverride = {}): { WrappingAlgorithm: WrappingAlgorithm; WrappingKeySpec: WrappingKeySpec } {
+  const base = recordedWrapping(sidecar, keySpec);
+  if (override.WrappingAlgorithm === undefined && override.WrappingKeySpec === undefined) return base;
+  const chosen = { WrappingAlgorithm: override.WrappingAlgorithm ?? base.WrappingAlgorithm, WrappingKeySpec: override.WrappingKeySpec ?? base.WrappingKeySpec };
+  try {
+    assertWrappingAllowed(keySpec, chosen.WrappingAlgorithm, chosen.WrappingKeySpec);
+  } catch (e) {
+    throw new KmsByokError('ERR_WRAPPING_NOT_ALLOWED', `${chosen.WrappingAlgorithm} with ${chosen.WrappingKeySpec} cannot wrap material of a ${keySpec} key`, {
+      hint: `drop --wrapping-algorithm/--wrapping-key-spec to use the pair recorded at onboard (${base.WrappingAlgorithm}, ${base.WrappingKeySpec})${e instanceof KmsByokError && e.hint ? `; ${e.hint}` : ''}`,
+      cause: e,
+    });
+  }
+  return chosen;
+}
+
+function recordedWrapping(sidecar: EscrowSidecar, keySpec: KeySpec): { WrappingAlgorithm: WrappingAlgorithm; WrappingKeySpec: WrappingKeySpec } {
   const recorded = sidecar.materials.map((m) => m.firstImport).find((f) => f?.wrappingAlgorithm !== undefined && f.wrappingKeySpec !== undefined);
   if (recorded) {
     try {

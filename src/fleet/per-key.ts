@@ -7,17 +7,22 @@
  * are disposed when the run ends. Each escrow directory is listed once per run (indexedVersionFinder).
  */
 import { parseDuration } from '../core/time.js';
-import type { PlanEntry } from '../ceremony/fleet-plan.js';
+import type { PlanEntry } from './plan.js';
 import type { KmsPort } from '../kms/port.js';
-import { bool, str, type Parsed } from './args.js';
-import type { Io } from './io.js';
+import { bool, str, type Parsed } from '../cli/args.js';
+import type { Io } from '../cli/io.js';
 import type { EscrowOpener } from '../escrow/index.js';
-import { readOpener } from './escrow-inputs.js';
-import { fileEscrowStore, indexedVersionFinder, keyIdOf, latestEscrow, openJournal, type VersionFinder } from './lifecycle-edge.js';
-import { aliasOf, runFleet, type FleetOutput, type FleetRow } from './fleet.js';
-import { renderPrometheus } from './prometheus.js';
+import { readOpener } from '../cli/escrow-inputs.js';
+import { fileEscrowStore, indexedVersionFinder, keyIdOf, latestEscrow, openJournal, type VersionFinder } from '../cli/context.js';
+import { aliasOf, runFleet, type FleetOutput, type FleetRow } from './run.js';
+import { renderPrometheus } from '../records/prometheus.js';
 import { ExitCode, KmsByokError } from '../core/errors.js';
 import type { KeyStatus } from '../ceremony/status.js';
+import { renderFleetHtml } from './html.js';
+import { accountOf } from './shard.js';
+import { replaceAtomic } from '../records/safe-files.js';
+import { say } from '../cli/io.js';
+import { resolve } from 'node:path';
 
 type Work = Omit<FleetRow, 'index' | 'key' | 'alias' | 'region' | 'profile'>;
 
@@ -25,9 +30,12 @@ type Work = Omit<FleetRow, 'index' | 'key' | 'alias' | 'region' | 'profile'>;
 class OpenerCache {
   private readonly openers = new Map<string, Promise<EscrowOpener>>();
   private disposed = false;
+  /** `given`: one opener for every entry (the caller's; not disposed here), instead of the plan's sources. */
+  constructor(private readonly given?: EscrowOpener) {}
   get(io: Io, e: PlanEntry): Promise<EscrowOpener> {
     // Precondition: the run is still going (runPool settles every key before the run's cleanup).
     if (this.disposed) throw new Error('internal: escrow opener requested after the run ended');
+    if (this.given) return Promise.resolve(this.given);
     const id = JSON.stringify([e.identities, e.passphraseFile ?? null]);
     let o = this.openers.get(id);
     if (!o) {
@@ -70,21 +78,24 @@ async function lifecycleWork(e: PlanEntry, kms: KmsPort, io: Io, now: () => Date
 }
 
 /** Runs a lifecycle plan with one opener cache, disposed however the run ends. */
-async function lifecyclePlan(p: Parsed, io: Io, mode: 'reimport' | 'restore', beforeMs: number | undefined): Promise<number> {
-  const openers = new OpenerCache();
+async function lifecyclePlan(p: Parsed, io: Io, mode: 'reimport' | 'restore', beforeMs: number | undefined, given?: EscrowOpener): Promise<number> {
+  const openers = new OpenerCache(given);
   const find = indexedVersionFinder();
   try {
-    return await runFleet(p, io, mode, (e, kms, quiet, now) => lifecycleWork(e, kms, quiet, now, mode, beforeMs, openers, find));
+    return await runFleet(p, io, mode, (e, kms, quiet, now) => lifecycleWork(e, kms, quiet, now, mode, beforeMs, openers, find), undefined, { identityGiven: given !== undefined });
   } finally {
     await openers.dispose();
   }
 }
 
-/** `reimport --plan FILE`. */
-export function reimportPlan(p: Parsed, io: Io): Promise<number> {
+/**
+ * `reimport --plan FILE`. `given`: open every escrow with this opener instead of the plan's identity
+ * sources (the Lambda handler's decrypted identity, src/lambda/).
+ */
+export function reimportPlan(p: Parsed, io: Io, given?: EscrowOpener): Promise<number> {
   const before = str(p, 'before');
   const beforeMs = before === undefined ? undefined : parseDuration(before, '--before');
-  return lifecyclePlan(p, io, 'reimport', beforeMs);
+  return lifecyclePlan(p, io, 'reimport', beforeMs, given);
 }
 
 /** `restore --plan FILE`. */
@@ -99,17 +110,38 @@ export function restorePlan(p: Parsed, io: Io): Promise<number> {
  */
 export async function statusPlan(p: Parsed, io: Io): Promise<number> {
   const formatText = str(p, 'format');
-  if (formatText !== undefined && !['human', 'json', 'prometheus'].includes(formatText)) {
-    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --format "${formatText}"`, { hint: 'use human, json or prometheus' });
+  if (formatText !== undefined && !['human', 'json', 'prometheus', 'html'].includes(formatText)) {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --format "${formatText}"`, { hint: 'use human, json, prometheus or html (with --plan)' });
   }
+  const out = str(p, 'out');
+  if (out !== undefined && formatText !== 'html') throw new KmsByokError('ERR_USAGE', '--out takes the page of --format html', { hint: 'add --format html, or drop --out' });
   if (formatText !== undefined && formatText !== 'json' && bool(p, 'json')) {
     throw new KmsByokError('ERR_USAGE', `--json and --format ${formatText} both given`, { hint: 'give one of them' });
   }
   if (formatText === 'json') p.values.json = true;
   const find = indexedVersionFinder();
-  const statuses: { keys: KeyStatus[]; aliases: Map<string, string>; at?: Date } = { keys: [], aliases: new Map() };
+  const statuses: { keys: KeyStatus[]; aliases: Map<string, string>; at?: Date; byIndex: Map<number, KeyStatus> } = { keys: [], aliases: new Map(), byIndex: new Map() };
+  const entries = new Map<number, PlanEntry>();
   const output: FleetOutput | undefined =
-    formatText === 'prometheus'
+    formatText === 'html'
+      ? {
+          // One self-contained page (src/fleet/html.ts): to --out FILE (replaced atomically), else stdout.
+          render: (o, report) => {
+            const page = renderFleetHtml(
+              report.keys.map((row) => {
+                const e = entries.get(row.index);
+                const st = statuses.byIndex.get(row.index);
+                return { key: row.key, account: e ? accountOf(e) : (row.profile ?? ''), region: row.region, warnDays: e?.warnDays ?? 30, ...(st ? { status: st } : {}), ...(row.status === 'failed' ? { failure: `${row.code}: ${row.message}` } : {}) };
+              }),
+              statuses.at ?? new Date(),
+              report.plan,
+            );
+            if (out === undefined) o.stdout.write(page);
+            else pageWrites.push(replaceAtomic(resolve(io.cwd, out), page, 'the fleet page'));
+          },
+          exitCode: (report) => (report.summary.attention > 0 ? ExitCode.attention : ExitCode.ok),
+        }
+      : formatText === 'prometheus'
       ? {
           render: (out, report) => {
             // The keys in plan order; a key that could not be read at all has no gauges (its row failed).
@@ -120,7 +152,8 @@ export async function statusPlan(p: Parsed, io: Io): Promise<number> {
           exitCode: (report) => (report.summary.failed > 0 ? ExitCode.failed : ExitCode.ok),
         }
       : undefined;
-  return runFleet(
+  const pageWrites: Promise<void>[] = [];
+  const code = await runFleet(
     p,
     io,
     'status',
@@ -132,6 +165,8 @@ export async function statusPlan(p: Parsed, io: Io): Promise<number> {
       );
       const k = r.keys[0]!;
       statuses.keys.push(k);
+      statuses.byIndex.set(e.index, k);
+      entries.set(e.index, e);
       statuses.at ??= now();
       const alias = aliasOf(e.key);
       if (alias) statuses.aliases.set(k.keyId, alias);
@@ -146,4 +181,7 @@ export async function statusPlan(p: Parsed, io: Io): Promise<number> {
     },
     output,
   );
+  await Promise.all(pageWrites);
+  if (out !== undefined && pageWrites.length > 0) say(io, 'note', `the fleet page is in ${resolve(io.cwd, out)}`);
+  return code;
 }

@@ -36,14 +36,14 @@ import { assertKeyUsageAllowed, assertWrappingAllowed, importableKeySpecInfo } f
 import { assertMaterialMatchesSpec } from '../material/parse.js';
 import { parseWrappingPublicKey, wrapKeyMaterial } from '../wrapping/index.js';
 import { ANCHOR_RE, anchorDescription, anchorFingerprint, sealEscrow, type EscrowSealing, type ImportFact, type SealedEscrow } from '../escrow/index.js';
-import { readAnchors, writeAnchors } from './anchor.js';
-import type { CeremonyDeps, WrittenEscrow } from './ports.js';
-import { resolveValidTo, type ExpiryChoice } from './onboard.js';
-import { retryWhileNotFound } from './retry.js';
-import { SIGNING } from './prove.js';
-import { ImportSession, type Imported } from './import-session.js';
-import { ensureAlias, obtainKey } from './create-key.js';
-import { NO_JOURNAL, type JournalPort } from './lifecycle.js';
+import { readAnchors, writeAnchors } from '../ceremony/anchor.js';
+import type { CeremonyDeps, WrittenEscrow } from '../ceremony/ports.js';
+import { resolveValidTo, type ExpiryChoice } from '../ceremony/onboard.js';
+import { retryWhileNotFound } from '../ceremony/retry.js';
+import { SIGNING } from '../ceremony/prove.js';
+import { ImportSession, type Imported } from '../ceremony/import-session.js';
+import { ensureAlias, obtainKey } from '../ceremony/create-key.js';
+import { NO_JOURNAL, type JournalPort } from '../ceremony/shared.js';
 import { randomUUID } from 'node:crypto';
 
 export const PARAMETERS_FORMAT = 'kms-byok-parameters';

@@ -12,9 +12,9 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
-import { bool, type Parsed } from './args.js';
-import { say, type Io } from './io.js';
-import { journalPath, openJournal, type CliJournal, type JournalFile } from './lifecycle-edge.js';
+import { bool, type Parsed } from '../cli/args.js';
+import { say, type Io } from '../cli/io.js';
+import { journalPath, openJournal, type CliJournal, type JournalFile } from './journal.js';
 
 /** Flags that do not change what the ceremony does (output, confirmation, records). */
 const NOT_INPUTS = new Set(['yes', 'json', 'help', 'resume', 'transcript', 'notify-command', 'read-timeout']);

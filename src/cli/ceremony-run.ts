@@ -8,18 +8,19 @@ import * as fs from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
 import type { EscrowOpener } from '../escrow/index.js';
-import type { LifecycleDeps } from '../ceremony/lifecycle.js';
-import { TRANSCRIPT_TAG, type TranscriptRecord } from '../ceremony/transcript.js';
+import type { LifecycleDeps, WrappingOverride } from '../ceremony/shared.js';
+import { parseWrappingAlgorithm, parseWrappingKeySpec } from '../material/key-specs.js';
+import { TRANSCRIPT_TAG, type TranscriptRecord } from '../records/transcript.js';
 import type { KmsPort } from '../kms/port.js';
-import { appendTranscript, describeFailure, preflightTranscript, transcriptFailure } from './transcript-file.js';
-import { assertDirectorySafe } from '../escrow/safe-files.js';
+import { appendTranscript, describeFailure, preflightTranscript, transcriptFailure } from '../records/transcript-file.js';
+import { assertDirectorySafe } from '../records/safe-files.js';
 import { str, strs, bool, type Parsed } from './args.js';
 import { say, type Io } from './io.js';
 import { openTarget, type Target } from './target.js';
 import { readOpener } from './escrow-inputs.js';
-import { notify, type NotifyDocument } from './notify.js';
+import { notify, type NotifyDocument } from '../records/notify.js';
 import { errorDocument, SCHEMA_VERSION } from './documents.js';
-import { fileEscrowStore, keyIdOf, latestEscrow, openJournal, operatorName, type CliJournal, type EscrowStoreOptions } from './lifecycle-edge.js';
+import { fileEscrowStore, keyIdOf, latestEscrow, openJournal, operatorName, type CliJournal, type EscrowStoreOptions } from './context.js';
 import { findLatestVersion } from '../escrow/file-store.js';
 /** Flags that do not shape a ceremony (secrets' files, output, audit, pacing): left out of a journal's inputs. */
 const NOT_INPUTS = new Set(['identity', 'passphrase-file', 'json', 'help', 'resume', 'discard-journal', 'notify-command', 'transcript', 'read-timeout', 'yes', 'reason']);
@@ -60,6 +61,19 @@ export function escrowDirOf(p: Parsed, io: Io): string {
 export async function optionalOpener(p: Parsed, io: Io): Promise<EscrowOpener | undefined> {
   if (strs(p, 'identity').length === 0 && str(p, 'passphrase-file') === undefined) return undefined;
   return readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file') });
+}
+
+/**
+ * `--wrapping-algorithm` / `--wrapping-key-spec` of a lifecycle ceremony, checked as names before
+ * anything reaches KMS (exit 2); whether the key's spec can use them is known once it is described.
+ */
+export function wrappingOverrideOf(p: Parsed): WrappingOverride {
+  const alg = str(p, 'wrapping-algorithm');
+  const spec = str(p, 'wrapping-key-spec');
+  return {
+    ...(alg !== undefined ? { WrappingAlgorithm: parseWrappingAlgorithm(alg) } : {}),
+    ...(spec !== undefined ? { WrappingKeySpec: parseWrappingKeySpec(spec) } : {}),
+  };
 }
 
 /** A ceremony that cannot run without the key's escrow; `refuse` turns the problem into its error. */
@@ -107,6 +121,7 @@ export async function runCeremony<T>(
   body: (ctx: CeremonyContext) => Promise<T>,
 ): Promise<T> {
   const escrowDir = escrowDirOf(p, io);
+  const wrapping = wrappingOverrideOf(p);
   const requests: string[] = [];
   const file = str(p, 'escrow');
   const store = fileEscrowStore({ dir: escrowDir, ...(file ? { file: resolve(io.cwd, file) } : {}), ...(c.opener ? { opener: c.opener } : {}), ...c.store });
@@ -147,6 +162,7 @@ export async function runCeremony<T>(
         kms: target.kms,
         escrow: store,
         journal,
+        wrapping,
         now: target.now,
         sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
         progress: (step) => say(io, null, `✓ ${step}`),
@@ -243,7 +259,7 @@ async function assertEscrowPresent(dir: string, keyId: string | undefined, needs
   else if (!isDir) problem = `escrow directory ${dir} is not a directory`;
   else if (keyId !== undefined && (await findLatestVersion(dir, keyId)) === undefined) problem = `no escrow of key ${keyId} in ${dir}`;
   if (problem === undefined) return;
-  throw needs === true ? (await import('../ceremony/lifecycle.js')).escrowNotFound(problem) : await needs.refuse(problem);
+  throw needs === true ? (await import('../ceremony/shared.js')).escrowNotFound(problem) : await needs.refuse(problem);
 }
 
 /** Non-secret facts of a key's latest escrow for the transcript: custodians, files, check values, wrapping. */
@@ -273,7 +289,7 @@ export async function escrowFacts(dir: string, keyId: string | undefined): Promi
 }
 
 /** The transcript's edge lives in `transcript-file.ts`; re-exported for the commands that import it from here. */
-export { appendTranscript, preflightTranscript, transcriptFailure } from './transcript-file.js';
+export { appendTranscript, preflightTranscript, transcriptFailure } from '../records/transcript-file.js';
 
 /** The transcript file of a ceremony: --transcript, else `<escrow dir>/transcript.md`. */
 export function transcriptPathOf(p: Parsed, io: Io, escrowDir: string): string {

@@ -5,14 +5,14 @@
  */
 import { constants as fsConstants } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
-import { createExclusive, isSymlink, unsafePath } from '../escrow/safe-files.js';
+import { createExclusive, isSymlink, unsafePath } from '../records/safe-files.js';
 import { hostname, userInfo } from 'node:os';
 import { dirname } from 'node:path';
 import { KmsByokError, asLocalInputError } from '../core/errors.js';
 import type { SecretBytes } from '../core/secret.js';
 import type { KeySpec } from '../core/aws-names.js';
 import { parseMaterial } from '../material/parse.js';
-import { parseBundle, serializeBundle, type Bundle } from '../ceremony/airgap.js';
+import { parseBundle, serializeBundle, type Bundle } from './ceremony.js';
 
 /** Refuses, before anything is created, a bundle path that exists (or is a link) or whose directory is missing. */
 export async function assertBundleCreatable(path: string, flag: string): Promise<void> {

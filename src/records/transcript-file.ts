@@ -1,5 +1,5 @@
 /**
- * The transcript file's edge (the chain itself is `ceremony/transcript.ts`, pure). Appends are
+ * The transcript file's edge (the chain itself is `records/transcript.ts`, pure). Appends are
  * serialised by an exclusive lock beside the file (`<transcript>.lock`, `withFileLock`), and the file
  * is opened append-only without following links (`openAppendOnly`), read and appended through the
  * same descriptor: two ceremonies never chain onto the same head, and a link planted at the
@@ -13,10 +13,10 @@
 import * as fs from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { KmsByokError, asLocalInputError } from '../core/errors.js';
-import { appendEntry, verifyTranscript, type TranscriptRecord } from '../ceremony/transcript.js';
+import { appendEntry, verifyTranscript, type TranscriptRecord } from './transcript.js';
 import { ensureDirectory } from '../escrow/file-store.js';
-import { appendSynced, isSymlink, openAppendOnly, readAllFrom, unsafePath, withFileLock } from '../escrow/safe-files.js';
-import { say, type Io } from './io.js';
+import { appendSynced, isSymlink, openAppendOnly, readAllFrom, unsafePath, withFileLock } from './safe-files.js';
+import { say, type Io } from '../cli/io.js';
 
 /** Where an appended entry went and the chain head after it (SHA-256 hex). */
 export interface TranscriptAppend {

@@ -49,7 +49,7 @@ import {
   validateManifest,
 } from './format.js';
 import { abbreviateRecipient, generateIdentity, parseRecipient, recipientOfIdentity, sealArmored, unsealArmored } from './seal.js';
-import { makeShareDocuments, recoverPayloadIdentity, xorCombine, xorSplit } from './shares.js';
+import { makeShareDocuments, recoverPayloadIdentity, xorCombine, xorSplit } from './modes.js';
 import { anchorFingerprint } from './anchor.js';
 
 export { parseRecipient } from './seal.js';
