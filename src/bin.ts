@@ -1,10 +1,19 @@
 #!/usr/bin/env node
 /**
- * Process entry. The AWS SDK prints a Node-version support warning on Node < 22; kms-byok supports
- * Node 20 deliberately, so that one warning is switched off here (only when the user has not set the
- * SDK's own switch), leaving every other warning alone.
+ * Process entry — in the published package the entry of the esbuild bundle (docs/architecture.md,
+ * "The build"), so it stays small and imports everything else lazily. The AWS SDK prints a
+ * Node-version support warning on Node < 22; kms-byok supports Node 20 deliberately, so that one
+ * warning is switched off here (only when the user has not set the SDK's own switch), leaving every
+ * other warning alone.
  */
+import { enableCliCompileCache } from './cli/compile-cache.js';
+
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+// Before any other module is loaded: stack traces of a debug run name src/ files through the
+// bundle's source maps, and Node's compile cache (Node ≥ 22.8) serves the modules that follow.
+if (process.env.KMS_BYOK_DEBUG === '1') process.setSourceMapsEnabled(true);
+enableCliCompileCache();
 
 // A ceremony's process holds key material: keep it out of core dumps (cli/core-dumps.ts).
 (await import('./cli/core-dumps.js')).disableCoreDumps();

@@ -1,6 +1,7 @@
 /**
- * Builds dist/ once before the suite, so tests that spawn the real CLI (`node dist/bin.js`: crash,
- * terminal and emulator-process tests) always run the code under test, never a stale build.
+ * Builds dist/ once before the suite (`npm run build`: tsc's typed library, then the esbuild bundle
+ * of the CLI, scripts/build-bundle.mjs), so tests that spawn the real CLI (`node dist/bin.js`: crash,
+ * terminal and emulator-process tests) always run the bundle under test, never a stale build.
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -11,4 +12,5 @@ export default function setup(): void {
     cwd: root,
     stdio: 'inherit',
   });
+  execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build-bundle.mjs', import.meta.url))], { cwd: root, stdio: 'inherit' });
 }

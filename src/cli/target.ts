@@ -49,20 +49,31 @@ const LOCAL_CLOCK = (): Date => new Date();
 export async function endpointClock(endpoint: string | undefined): Promise<() => Date> {
   if (endpoint === undefined || !isLoopbackUrl(endpoint)) return LOCAL_CLOCK;
   try {
-    const res = await fetch(endpoint, {
-      method: 'POST',
-      headers: { 'X-Amz-Target': 'KmsByokEmulator.GetClock', 'Content-Type': 'application/x-amz-json-1.1' },
-      body: '{}',
-      signal: AbortSignal.timeout(2000),
-    });
-    if (!res.ok) return LOCAL_CLOCK;
-    const answer = (await res.json()) as { Now?: unknown };
+    const answer = JSON.parse(await postLoopback(endpoint, { 'X-Amz-Target': 'KmsByokEmulator.GetClock', 'Content-Type': 'application/x-amz-json-1.1' }, '{}', 2000)) as { Now?: unknown };
     if (typeof answer.Now !== 'number' || !Number.isFinite(answer.Now)) return LOCAL_CLOCK;
     const offset = answer.Now * 1000 - Date.now();
     return () => new Date(Date.now() + offset);
   } catch {
     return LOCAL_CLOCK;
   }
+}
+
+/**
+ * One POST over node:http(s) whose 2xx body is returned (anything else rejects). Not `fetch`: loading
+ * Node's fetch (undici) costs more start-up time than a `status` run has (docs/architecture.md, "The build").
+ */
+async function postLoopback(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<string> {
+  const { request } = url.startsWith('https:') ? await import('node:https') : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers, signal: AbortSignal.timeout(timeoutMs) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => ((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 300 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`HTTP ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 export const DUMMY_CREDENTIALS = { accessKeyId: 'AKIDKMSBYOKREHEARSAL', secretAccessKey: 'rehearsal-not-a-secret' };

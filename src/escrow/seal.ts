@@ -3,10 +3,20 @@
  * ASCII-armored age, so the stock `age` CLI opens what this module writes. No cipher of our own.
  * Pure (age-encryption only; no fs, no process).
  */
-import * as age from 'age-encryption';
+import type * as Age from 'age-encryption';
 import { KmsByokError } from '../core/errors.js';
 import { SecretBytes } from '../core/secret.js';
 import type { RecipientKind } from './format.js';
+import { isValidRecipientSyntax } from './recipient-syntax.js';
+
+/**
+ * age-encryption, loaded on first use: only opening or sealing needs it, and `status` (which reads
+ * sidecars only) must not pay for loading it (docs/architecture.md, "The build").
+ */
+let ageModule: Promise<typeof Age> | undefined;
+function loadAge(): Promise<typeof Age> {
+  return (ageModule ??= import('age-encryption'));
+}
 
 /** age's own default scrypt work factor (log2 N), used for every passphrase-sealed escrow. */
 export const DEFAULT_SCRYPT_WORK_FACTOR = 18;
@@ -41,9 +51,7 @@ export function parseRecipient(text: string, flag = 'the recipient'): { recipien
   if (recipient.startsWith('age1tag1') || recipient.startsWith('age1tagpq1')) refuse('tag recipients are not supported');
   if (!recipient.startsWith('age1')) refuse('not an age recipient');
   const kind: RecipientKind = recipient.startsWith('age1pq1') ? 'pq-hybrid' : 'x25519';
-  try {
-    new age.Encrypter().addRecipient(recipient);
-  } catch {
+  if (!isValidRecipientSyntax(recipient)) {
     refuse(kind === 'pq-hybrid' ? 'not a valid post-quantum recipient' : 'not a valid X25519 recipient (plugin recipients are not supported)');
   }
   return { recipient, kind };
@@ -72,6 +80,7 @@ export async function parseIdentities(text: string, source: string): Promise<str
         hint: 'give a file written by age-keygen (lines starting AGE-SECRET-KEY-1 or AGE-SECRET-KEY-PQ-1); SSH and plugin identities are not supported',
       });
     }
+    const age = await loadAge();
     try {
       await age.identityToRecipient(line);
     } catch {
@@ -91,6 +100,7 @@ export async function parseIdentities(text: string, source: string): Promise<str
 
 /** The recipient of an identity string; ERR_IDENTITY when it is not one. */
 export async function recipientOfIdentity(identity: string): Promise<string> {
+  const age = await loadAge();
   try {
     return await age.identityToRecipient(identity);
   } catch {
@@ -100,6 +110,7 @@ export async function recipientOfIdentity(identity: string): Promise<string> {
 
 /** A fresh identity string (X25519 or hybrid) as SecretBytes of its ASCII text. */
 export async function generateIdentity(kind: RecipientKind): Promise<SecretBytes> {
+  const age = await loadAge();
   const identity = kind === 'pq-hybrid' ? await age.generateHybridIdentity() : await age.generateX25519Identity();
   return SecretBytes.adopt(new TextEncoder().encode(identity));
 }
@@ -125,6 +136,7 @@ export type SealTo = { recipients: string[] } | { passphrase: SecretBytes; scryp
  * it belongs to the caller.
  */
 export async function sealArmored(plaintext: Uint8Array, to: SealTo): Promise<Uint8Array> {
+  const age = await loadAge();
   const e = new age.Encrypter();
   if ('recipients' in to) {
     if (to.recipients.length === 0) throw new KmsByokError('ERR_INTERNAL', 'sealArmored needs a recipient');
@@ -143,9 +155,9 @@ export async function sealArmored(plaintext: Uint8Array, to: SealTo): Promise<Ui
 
 // One Decrypter per identities list: parsing an identity derives its public key (a scalar
 // multiplication), which a fleet run would otherwise repeat for every escrow it opens.
-const decrypters = new WeakMap<readonly string[], age.Decrypter>();
+const decrypters = new WeakMap<readonly string[], Age.Decrypter>();
 
-function decrypterFor(identities: readonly string[]): age.Decrypter {
+function decrypterFor(age: typeof Age, identities: readonly string[]): Age.Decrypter {
   let d = decrypters.get(identities);
   if (!d) {
     d = new age.Decrypter();
@@ -171,6 +183,7 @@ export type UnsealWith = { identities: string[] } | { passphrase: SecretBytes };
  * ERR_IDENTITY (an identity string is invalid).
  */
 export async function unsealArmored(file: Uint8Array, opener: UnsealWith, name: string): Promise<SecretBytes> {
+  const age = await loadAge();
   let binary: Uint8Array;
   try {
     binary = age.armor.decode(new TextDecoder('latin1').decode(file));
@@ -179,10 +192,10 @@ export async function unsealArmored(file: Uint8Array, opener: UnsealWith, name: 
       hint: 'the file is damaged or not an escrow file: use another copy',
     });
   }
-  let d: age.Decrypter;
+  let d: Age.Decrypter;
   if ('identities' in opener) {
     if (opener.identities.length === 0) throw new KmsByokError('ERR_IDENTITY', 'no age identity given');
-    d = decrypterFor(opener.identities);
+    d = decrypterFor(age, opener.identities);
   } else {
     d = new age.Decrypter();
     d.addPassphrase(passphraseText(opener.passphrase));

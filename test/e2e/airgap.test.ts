@@ -77,8 +77,8 @@ describe('air-gapped ceremony: symmetric key, step 2 offline in a child process'
   });
 
   it('step 2 ran with the SDK refused and the network disabled: it never resolved @aws-sdk, kms/aws or cli/target', () => {
-    expect(step2.resolved.some((u) => u.endsWith('/dist/cli/commands/wrap.js'))).toBe(true);
-    expect(step2.resolved.filter((u) => /@aws-sdk|\/kms\/aws\.js|\/cli\/target\.js/.test(u))).toEqual([]);
+    expect(step2.resolved.some((u) => u.endsWith('/src/cli/commands/wrap.ts'))).toBe(true);
+    expect(step2.resolved.filter((u) => /@aws-sdk|\/kms\/aws\.(js|ts)|\/cli\/target\.(js|ts)/.test(u))).toEqual([]);
     expect(step2.stderr).not.toContain('BLOCKED');
   });
 

@@ -45,6 +45,7 @@ function ensureBuilt(): void {
   }
   if (built < newestMtime(join(ROOT, 'src'))) {
     execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+    execFileSync(process.execPath, [join(ROOT, 'scripts/build-bundle.mjs')], { cwd: ROOT, stdio: 'inherit' });
   }
 }
 

@@ -27,9 +27,9 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
 };
 
 /** What may be in the tarball. */
-const ALLOWED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^docs\/[\w./-]+\.md$/, /^docs\/schemas\/[\w.-]+\.schema\.json$/, /^dist\/[\w./-]+\.js$/, /^dist\/[\w./-]+\.d\.ts$/];
+const ALLOWED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^docs\/[\w./-]+\.md$/, /^docs\/schemas\/[\w.-]+\.schema\.json$/, /^dist\/[\w./-]+\.js$/, /^dist\/[\w./-]+\.d\.ts$/, /^dist\/(bin|chunks\/[\w-]+)\.js\.map$/, /^dist\/THIRD-PARTY-NOTICES\.txt$/];
 /** What must never be: sources, tests, fixtures, scripts, local state. */
-const FORBIDDEN = [/^src\//, /^test\//, /^fixtures\//, /^scripts\//, /^\.tmp\//, /^\.ci\//, /\.test\./, /(?<!\.d)\.ts$/, /\.map$/, /^rehearsal\//, /^escrow\//, /tsconfig/, /vitest/];
+const FORBIDDEN = [/^src\//, /^test\//, /^fixtures\//, /^scripts\//, /^\.tmp\//, /^\.ci\//, /\.test\./, /(?<!\.d)\.ts$/, /^(?!dist\/(bin|chunks\/[\w-]+)\.js\.map$).*\.map$/, /^rehearsal\//, /^escrow\//, /tsconfig/, /vitest/];
 
 describe.skipIf(!SLOW)('the npm package (slow tier: KMS_BYOK_PACKAGE_TEST=1)', () => {
   let work: string;
@@ -46,6 +46,8 @@ describe.skipIf(!SLOW)('the npm package (slow tier: KMS_BYOK_PACKAGE_TEST=1)', (
     mkdirSync(stage);
     for (const f of ['package.json', 'README.md', 'LICENSE', 'docs']) cpSync(join(ROOT, f), join(stage, f), { recursive: true });
     execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')], { cwd: ROOT, stdio: 'pipe' });
+    // `npm run build`'s second step: the CLI as an esbuild bundle (dist/bin.js, dist/chunks/, maps, notices).
+    execFileSync(process.execPath, [join(ROOT, 'scripts/build-bundle.mjs'), '--outdir', join(stage, 'dist')], { cwd: ROOT, stdio: 'pipe' });
     const packed = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: stage, env: npmEnv, encoding: 'utf8' });
     const info = (JSON.parse(packed) as { filename: string; files: { path: string }[] }[])[0]!;
     files = info.files.map((f) => f.path).sort();
@@ -67,6 +69,10 @@ describe.skipIf(!SLOW)('the npm package (slow tier: KMS_BYOK_PACKAGE_TEST=1)', (
     for (const f of ['package.json', 'README.md', 'LICENSE', 'docs/json.md', 'docs/schemas/common.schema.json', 'docs/schemas/error.schema.json', pkg.bin['kms-byok']!.replace(/^\.\//, '')]) expect(files).toContain(f);
     expect(files.some((f) => f.startsWith('docs/'))).toBe(true);
     expect(files.some((f) => f.endsWith('.d.ts'))).toBe(true);
+    // The binary is the bundle: its chunks, their source maps and the third-party licence notices ship.
+    for (const f of ['dist/bin.js.map', 'dist/THIRD-PARTY-NOTICES.txt']) expect(files).toContain(f);
+    expect(files.filter((f) => /^dist\/chunks\/.+\.js$/.test(f)).length).toBeGreaterThan(10);
+    expect(files.filter((f) => /^dist\/chunks\/.+\.js\.map$/.test(f)).length).toBe(files.filter((f) => /^dist\/chunks\/.+\.js$/.test(f)).length);
   });
 
   it('ships the Apache-2.0 LICENSE that package.json names', () => {
