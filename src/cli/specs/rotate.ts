@@ -1,6 +1,6 @@
 /** `kms-byok rotate`: declaration (flags, help, examples). The command is in ../commands/rotate.ts. */
 import type { CommandSpec } from '../command-spec.js';
-import { ESCROW_INPUT, EXPIRY, OUTPUT, SEALING, TARGET, keyIdFlag } from './shared.js';
+import { ESCROW_INPUT, EXPIRY, OUTPUT, SEALING, TARGET, HSM_CUSTODY, keyIdFlag } from './shared.js';
 
 export const ROTATE: CommandSpec = {
   name: 'rotate',
@@ -33,6 +33,7 @@ rotate says how many remain and refuses past the limit.
     ...OUTPUT,
     ...ESCROW_INPUT,
     ...TARGET,
+    ...HSM_CUSTODY,
   },
   examples: ['$ kms-byok rotate alias/payments --in-place --yes --expires-in 365d --identity custodian.txt'],
 };
