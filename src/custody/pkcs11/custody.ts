@@ -289,8 +289,21 @@ export class Pkcs11Custody implements TokenCustody {
     } catch { /* a session object goes with the session anyway */ }
   }
 
+  /** The token's side of a wrapping (mechanisms, hash, RSA size), whatever KMS allows for the spec. */
+  private assertTokenCanWrap(alg: WrappingAlgorithm, wrappingKeySpec: WrappingKeySpec): void {
+    const pk = this.t.pk;
+    const hash = hashOf(alg);
+    const kwp = this.has(pk.CKM_AES_KEY_WRAP_PAD, pk.CKF_WRAP) && this.has(pk.CKM_AES_KEY_GEN, pk.CKF_GENERATE);
+    const ok = this.oaepWraps(hash) && (alg.startsWith('RSAES_OAEP') || kwp);
+    const rsa = this.mechanism(pk.CKM_RSA_PKCS_OAEP);
+    if (!ok || !rsa || rsa.maxKeySize < Number(wrappingKeySpec.slice('RSA_'.length))) {
+      throw new KmsByokError('ERR_PKCS11_MECHANISM', `${this.description} cannot wrap with ${alg} under an ${wrappingKeySpec} key`, { hint: 'see docs/hsm.md, "Wrapping inside the token"' });
+    }
+  }
+
   wrap(ref: Pick<TokenKeyRef, 'object'>, params: ImportParameters, keySpec: KeySpec): Uint8Array {
-    this.assertCanWrap(keySpec, params);
+    void keySpec; // the KMS matrix for the spec is the ceremony's check (assertCanWrap); here: the token's
+    this.assertTokenCanWrap(params.WrappingAlgorithm, params.WrappingKeySpec);
     const target = this.handleOf(ref);
     const hash = hashOf(params.WrappingAlgorithm);
     const pub = this.importPublicKey(params.PublicKey);
