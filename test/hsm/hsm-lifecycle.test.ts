@@ -4,8 +4,8 @@
  * unwrap (its state file holds what KMS holds) is compared with CKA_VALUE the TEST reads from the token
  * (the test hook makes keys non-sensitive; the product never reads a key value).
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../e2e/harness.js';
@@ -112,5 +112,32 @@ describe.skipIf(unavailable !== undefined)('HSM custody lifecycle (SoftHSM2)', (
       const bytes = readFileSync(f);
       expect(bytes.includes(tokenKey) || bytes.includes(newKey)).toBe(false);
     }
+  });
+
+  it('HMAC_256 generated in the token: KMS holds its bytes, GenerateMac equals the token HMAC, reimport and verify work', async () => {
+    const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', '--key-spec', 'HMAC_256', ...custody(), ...target], { cwd: dir });
+    expect(onboard.code, onboard.stderr).toBe(0);
+    const doc = onboard.json<{ keyId: string; checkValues: string[]; verified: string }>();
+    expect(doc.checkValues[0]).toMatch(/^hmac-sha256:[0-9A-F]{6}$/);
+    expect(doc.verified).toContain("GenerateMac (HMAC_SHA_256) equals the token's HMAC");
+    const tokenKey = hsm.readValue(doc.keyId);
+    expect(tokenKey.length).toBe(32);
+    expect(Buffer.from(kmsMaterials(doc.keyId)[0]!.material!, 'base64').equals(tokenKey)).toBe(true);
+    const reimport = await run(['reimport', doc.keyId, '--expires-in', '30d', ...custody(), ...target], { cwd: dir });
+    expect(reimport.code, reimport.stderr).toBe(0);
+    const verify = await run(['verify', doc.keyId, ...custody(), ...target], { cwd: dir });
+    expect(verify.code, verify.stderr).toBe(0);
+  });
+
+  it('verify refuses a token key whose check values differ from the custody record (exit 1, ERR_CHECK_VALUE_MISMATCH)', async () => {
+    const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', ...custody(), ...target], { cwd: dir });
+    expect(onboard.code, onboard.stderr).toBe(0);
+    const doc = onboard.json<{ keyId: string; record: string }>();
+    const record = JSON.parse(readFileSync(doc.record, 'utf8')) as { materials: { checkValues: string[] }[] };
+    record.materials[0]!.checkValues = ['cmac-aes:000000'];
+    writeFileSync(doc.record, JSON.stringify(record));
+    const verify = await run(['verify', doc.keyId, ...custody(), ...target], { cwd: dir });
+    expect(verify.code).toBe(1);
+    expect(verify.stderr).toContain('ERR_CHECK_VALUE_MISMATCH');
   });
 });
