@@ -170,7 +170,7 @@ function deps(target: Target, io: Io, custody: OpenedCustody, dir: string): HsmD
 
 function render(io: Io, p: Parsed, r: HsmResult, target: string): void {
   if (bool(p, 'json')) {
-    printDocument(io, { schemaVersion: 1, ok: true, ...r, target });
+    printDocument(io, { ...r, target });
     return;
   }
   printRows(io, [

@@ -11,10 +11,22 @@ import { join } from 'node:path';
 import { run } from '../e2e/harness.js';
 import { startTestEmulator } from '../../src/emulator/emulator.test.helpers.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import { initSoftHsm, installReadableKeyHook, softhsmUnavailable, type SoftHsm } from '../support/softhsm.js';
 
 const unavailable = softhsmUnavailable();
 if (unavailable) console.log(`skipping the PKCS#11 lifecycle tests: ${unavailable}`);
+
+// The --json documents of HSM-custody ceremonies, validated against docs/schemas/hsm.schema.json.
+const SCHEMAS = join(import.meta.dirname, '../../docs/schemas');
+const ajv = new Ajv2020({ strict: true, allErrors: true });
+((addFormatsModule as unknown as { default?: (a: Ajv2020) => void }).default ?? (addFormatsModule as unknown as (a: Ajv2020) => void))(ajv);
+for (const f of readdirSync(SCHEMAS).filter((n) => n.endsWith('.schema.json'))) ajv.addSchema(JSON.parse(readFileSync(join(SCHEMAS, f), 'utf8')) as object);
+function valid(doc: unknown): void {
+  const v = ajv.getSchema('hsm.schema.json')!;
+  expect(v(doc), JSON.stringify(v.errors)).toBe(true);
+}
 
 interface StateMaterial { keyMaterialId: string; material?: string; importState?: string; materialState?: string }
 
@@ -56,6 +68,7 @@ describe.skipIf(unavailable !== undefined)('HSM custody lifecycle (SoftHSM2)', (
     expect(onboard.code).toBe(0);
     const doc = onboard.json<{ keyId: string; keyMaterialId: string; checkValues: string[]; record: string; object: string }>();
     const keyId = doc.keyId;
+    valid(doc);
     // The independent proof: what KMS unwrapped is the token's key.
     const tokenKey = hsm.readValue(keyId);
     expect(tokenKey.length).toBe(32);
@@ -83,6 +96,8 @@ describe.skipIf(unavailable !== undefined)('HSM custody lifecycle (SoftHSM2)', (
     const rotate = await run(['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--json', ...custody(), ...target], { cwd: dir });
     expect(rotate.code, rotate.stderr).toBe(0);
     const rotated = rotate.json<{ keyMaterialId: string; rotated: { previous: string; current: string } }>();
+    valid(rotated);
+    valid(reimport.json());
     expect(rotated.rotated.previous).toBe(doc.keyMaterialId);
     const newKey = hsm.readValue(`${keyId}/2`);
     expect(newKey.equals(tokenKey)).toBe(false);
@@ -119,6 +134,7 @@ describe.skipIf(unavailable !== undefined)('HSM custody lifecycle (SoftHSM2)', (
     expect(onboard.code, onboard.stderr).toBe(0);
     const doc = onboard.json<{ keyId: string; checkValues: string[]; verified: string }>();
     expect(doc.checkValues[0]).toMatch(/^hmac-sha256:[0-9A-F]{6}$/);
+    valid(doc);
     expect(doc.verified).toContain("GenerateMac (HMAC_SHA_256) equals the token's HMAC");
     const tokenKey = hsm.readValue(doc.keyId);
     expect(tokenKey.length).toBe(32);
