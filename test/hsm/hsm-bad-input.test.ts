@@ -57,6 +57,18 @@ describe.skipIf(unavailable !== undefined)('--custody pkcs11 bad input on SoftHS
     expect(operations(ws.emu)).toEqual([]);
   });
 
+  it('without --pin-file the PIN is read from the terminal (and a wrong one is reported, not retried); without a terminal it is asked for', async () => {
+    const prompted = await run(['onboard', '--yes', '--no-expiry', '--custody', 'pkcs11', '--pkcs11-uri', 'pkcs11:token=badinput', '--pkcs11-module', hsm.module, '--escrow-dir', ws.path('escrow'), ...ws.target], { cwd: ws.dir, interactive: true, stdin: 'typed-wrong-pin\n' });
+    expect(prompted.stderr).toContain('PIN for token badinput: ');
+    expect(prompted.code).toBe(2);
+    expect(prompted.stderr).toContain('ERR_PKCS11_PIN_INCORRECT');
+    expect(prompted.stderr).not.toContain('typed-wrong-pin');
+    const noTerminal = await run(['onboard', '--yes', '--no-expiry', '--custody', 'pkcs11', '--pkcs11-uri', 'pkcs11:token=badinput', '--pkcs11-module', hsm.module, '--escrow-dir', ws.path('escrow'), ...ws.target], { cwd: ws.dir });
+    expect(noTerminal.code).toBe(2);
+    expect(noTerminal.stderr).toContain('--pin-file');
+    expect(operations(ws.emu)).toEqual([]);
+  });
+
   it('a PIN file others can read is refused (ERR_INSECURE_FILE)', async () => {
     const pinFile = ws.path('open-pin');
     writeFileSync(pinFile, 'x');
