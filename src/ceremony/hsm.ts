@@ -40,6 +40,8 @@ export interface HsmMaterial extends TokenKeyRef {
   index: number;
   createdAt: string;
   keyMaterialId?: string;
+  /** The wrapping chosen when the material was generated (used until an import records one). */
+  wrapping?: { WrappingAlgorithm: WrappingAlgorithm; WrappingKeySpec: WrappingKeySpec };
   imports: HsmImportFact[];
 }
 
@@ -227,7 +229,7 @@ export async function runHsmOnboard(o: HsmOnboardOptions, deps: HsmDeps): Promis
   let m: HsmMaterial;
   try {
     const ref = custody.generate(o.objectLabel ?? key.KeyId, objectIdFor(key.KeyId, 1), o.keySpec);
-    m = { index: 1, ...ref, createdAt: isoSeconds(deps.now()), imports: [] };
+    m = { index: 1, ...ref, createdAt: isoSeconds(deps.now()), wrapping: o.wrapping, imports: [] };
   } catch (e) {
     throw withHint(e, `${exists}; nothing was generated in the token`);
   }
@@ -281,6 +283,7 @@ function assertRecordOfKey(record: HsmRecord, key: KeyInfo, path: string): void 
 function wrappingOf(record: HsmRecord, m: HsmMaterial) {
   const last = m.imports[m.imports.length - 1];
   if (last) return { WrappingAlgorithm: last.wrappingAlgorithm, WrappingKeySpec: last.wrappingKeySpec };
+  if (m.wrapping) return m.wrapping;
   const c = chooseWrapping(record.key.keySpec);
   return { WrappingAlgorithm: c.algorithm, WrappingKeySpec: c.wrappingKeySpec };
 }
@@ -374,7 +377,7 @@ export async function runHsmRotateInPlace(o: { key: KeyInfo; record: HsmRecord; 
   custody.assertCanWrap(key.KeySpec, wrapping);
   const index = Math.max(...record.materials.map((m) => m.index)) + 1;
   const ref = custody.generate(`${key.KeyId}/${index}`, objectIdFor(key.KeyId, index), key.KeySpec);
-  const m: HsmMaterial = { index, ...ref, createdAt: isoSeconds(deps.now()), imports: [] };
+  const m: HsmMaterial = { index, ...ref, createdAt: isoSeconds(deps.now()), wrapping, imports: [] };
   record.materials.push(m);
   await deps.records.replace(o.recordPath, record);
   deps.progress(`generated new material ${index} in ${custody.description}: ${m.uri} (${m.checkValues.join(', ')}); custody record updated`);

@@ -156,4 +156,22 @@ describe.skipIf(unavailable !== undefined)('HSM custody lifecycle (SoftHSM2)', (
     expect(verify.code).toBe(1);
     expect(verify.stderr).toContain('ERR_CHECK_VALUE_MISMATCH');
   });
+
+  it('an onboard whose import never got through leaves the record before the import; restore makes the first import from the token', async () => {
+    emu.faults.add({ operation: 'ImportKeyMaterial', kind: 'drop-before', times: 1000 });
+    const failed = await run(['onboard', '--yes', '--no-expiry', ...custody(), ...target], { cwd: dir });
+    expect(failed.code).toBe(1);
+    expect(failed.stderr).toContain('restore');
+    emu.faults.clear();
+    const keyId = /custody record written: .*\/([0-9a-f-]{36})\.pkcs11\.json/.exec(failed.stderr)?.[1];
+    expect(keyId, failed.stderr).toBeDefined();
+    const record = JSON.parse(readFileSync(join(dir, 'escrow', `${keyId}.pkcs11.json`), 'utf8')) as { materials: { keyMaterialId?: string }[] };
+    expect(record.materials[0]!.keyMaterialId).toBeUndefined();
+    expect(kmsMaterials(keyId!).filter((m) => m.material !== undefined)).toHaveLength(0);
+    const restore = await run(['restore', keyId!, '--no-expiry', ...custody(), ...target], { cwd: dir });
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(Buffer.from(kmsMaterials(keyId!)[0]!.material!, 'base64').equals(hsm.readValue(keyId!))).toBe(true);
+    const status = await run(['status', keyId!, '--escrow-dir', join(dir, 'escrow'), ...target], { cwd: dir });
+    expect(status.code, status.stdout + status.stderr).toBe(0);
+  });
 });
