@@ -26,6 +26,7 @@ function moduleOf(path: string): string {
   if (top === 'records' && second === 'transcript') return 'records/transcript';
   if (top === 'cli' && ['io', 'args', 'cancel', 'pipe-safe'].includes(second!)) return 'cli/io';
   if (top === 'kms' && (second === 'aws' || second === 'aws-cloudtrail')) return 'kms/aws';
+  if (top === 'custody' && second === 'pkcs11') return 'custody/pkcs11';
   if (top === 'kms') return 'kms/port';
   if (top === 'wizard' && second === 'prompter') return 'wizard/prompter';
   if (!rel.includes('/')) return rel; // index, bin
@@ -82,8 +83,12 @@ const RULES: Record<string, Rule> = {
     allow: (t) => !['kms/aws', 'emulator', 'escrow/file-store', 'cli/commands', 'wizard', 'wizard/prompter'].includes(t) && !t.startsWith('@'),
     why: 'fleet runs ask the context for per-Region ports (cli/target.ts) and vaults (cli/context.ts)',
   },
+  'custody/pkcs11': {
+    allow: oneOf('core', 'material', 'kms/port', 'ceremony', 'custody/pkcs11', 'node:crypto', 'pkcs11js'),
+    why: 'the PKCS#11 edge: the only importer of pkcs11js; implements the ceremony\'s TokenCustody port',
+  },
   'cli/commands': {
-    allow: (t) => !['kms/aws', 'emulator', 'escrow/file-store'].includes(t) && !t.startsWith('@aws-sdk'),
+    allow: (t) => !['kms/aws', 'emulator', 'escrow/file-store', 'custody/pkcs11', 'pkcs11js'].includes(t) && !t.startsWith('@aws-sdk'),
     why: 'commands open targets, vaults and journals through the context (cli/context.ts, cli/target.ts) only',
   },
   lambda: {
@@ -128,10 +133,21 @@ describe('architecture: the module table of docs/architecture.md', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('only custody/pkcs11 loads pkcs11js (lazily, by a dynamic import), and only the CLI edge loads custody/pkcs11', () => {
+    const binding = all.filter((f) => importsOf(f).some((spec) => targetOf(f, spec) === 'pkcs11js'));
+    expect(binding.map((f) => relative(SRC, f))).toEqual(['custody/pkcs11/binding.ts']);
+    expect(readFileSync(binding[0]!, 'utf8')).not.toMatch(/^import [^t][^;]*from 'pkcs11js'/m);
+    const users = all.filter((f) => moduleOf(f) !== 'custody/pkcs11' && importsOf(f).some((spec) => targetOf(f, spec) === 'custody/pkcs11'));
+    expect(users.map((f) => relative(SRC, f))).toEqual(['cli/hsm-run.ts']);
+    expect(readFileSync(users[0]!, 'utf8')).not.toMatch(/^import [^t][^;]*from '\.\.\/custody\//m);
+  });
+
   it('the rule table itself rejects a forbidden import (the test can fail)', () => {
     expect(RULES['cli/commands']!.allow('kms/aws')).toBe(false);
     expect(RULES['cli/commands']!.allow('emulator')).toBe(false);
     expect(RULES['cli/commands']!.allow('escrow/file-store')).toBe(false);
+    expect(RULES['cli/commands']!.allow('pkcs11js')).toBe(false);
+    expect(RULES.ceremony!.allow('custody/pkcs11')).toBe(false);
     expect(RULES.fleet!.allow('emulator')).toBe(false);
     expect(RULES.records!.allow('kms/aws')).toBe(false);
     expect(RULES.airgap!.allow('@aws-sdk/client-kms')).toBe(false);

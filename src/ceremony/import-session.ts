@@ -37,8 +37,12 @@ export interface WrappedMaterial {
   WrappingKeySpec: WrappingKeySpec;
 }
 
-/** What to import: the material itself (wrapped here), or a wrapped copy made earlier. */
-export type ImportSource = { material: SecretBytes } | { wrapped: WrappedMaterial };
+/**
+ * What to import: the material itself (wrapped here), a wrapped copy made earlier, or material that
+ * is wrapped elsewhere for each set of import parameters (a PKCS#11 token wraps inside itself:
+ * docs/hsm.md) — the session never sees its bytes.
+ */
+export type ImportSource = { material: SecretBytes } | { wrapped: WrappedMaterial } | { wrapWith(params: ImportParameters): Uint8Array };
 
 export interface ImportRequest {
   /** Symmetric keys only; omitted for a key's first import and for other specs. */
@@ -105,7 +109,7 @@ export class ImportSession {
     if ('wrapped' in source) return source.wrapped;
     const p = await this.fresh();
     return {
-      EncryptedKeyMaterial: wrapKeyMaterial(source.material, p, this.key.KeySpec),
+      EncryptedKeyMaterial: 'wrapWith' in source ? source.wrapWith(p) : wrapKeyMaterial(source.material, p, this.key.KeySpec),
       ImportToken: p.ImportToken,
       ParametersValidTo: p.ParametersValidTo,
       WrappingAlgorithm: p.WrappingAlgorithm,
@@ -168,7 +172,7 @@ export class ImportSession {
         return { ...(out.KeyMaterialId ? { keyMaterialId: out.KeyMaterialId } : {}), params, recovered: false };
       } catch (e) {
         if (!(e instanceof KmsByokError)) throw e;
-        if (e.code === 'ERR_KMS_IMPORT_TOKEN_EXPIRED' && 'material' in source && !tokenRefetched) {
+        if (e.code === 'ERR_KMS_IMPORT_TOKEN_EXPIRED' && !('wrapped' in source) && !tokenRefetched) {
           this.deps.progress('import token expired: fetching fresh import parameters');
           this.params = undefined;
           tokenRefetched = true;

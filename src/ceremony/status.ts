@@ -56,6 +56,8 @@ export interface KeyStatus {
     /** The sidecar's claimed fingerprints against the key's anchor tags (docs/escrow-format.md, "Anchors"). */
     anchors?: 'ok' | 'not-anchored' | 'mismatch' | 'unreadable';
   };
+  /** HSM custody (docs/hsm.md): the custody record stands where the escrow would; status reads it only. */
+  custody?: { kind: 'pkcs11'; path: string; token: string; matches: boolean };
   attention: string[];
   /** The key could not be read: this row says why (the other keys are still reported). */
   error?: { code: string; message: string };
@@ -74,6 +76,8 @@ export interface StatusDeps {
   escrowOf(keyId: string): Promise<EscrowRef | undefined>;
   /** Every key with an escrow in the escrow directory, with the Region its manifest names (listing runs only). */
   escrowedKeys?(): Promise<{ keyId: string; region: string; path: string }[]>;
+  /** The key's HSM custody record, when it has one (docs/hsm.md, "The custody record"). */
+  custodyOf?(keyId: string): Promise<{ path: string; token: string; materials: { keyMaterialId?: string; checkValues: string[] }[] } | undefined>;
 }
 
 /**
@@ -166,6 +170,7 @@ async function statusOf(key: KeyInfo, o: StatusOptions, deps: StatusDeps): Promi
     throw e;
   });
   let escrow: EscrowRef | undefined;
+  let custody: Awaited<ReturnType<NonNullable<StatusDeps['custodyOf']>>>;
   try {
     escrow = await deps.escrowOf(key.KeyId);
   } catch (e) {
@@ -239,6 +244,13 @@ async function statusOf(key: KeyInfo, o: StatusOptions, deps: StatusDeps): Promi
     s.escrow.matches = s.escrow.problem === undefined && !unconfirmed;
     if (!s.escrow.matches) s.attention.push(`escrow ${escrow.path} ${s.escrow.problem}`);
     await anchorStatus(s, key, escrow, deps.kms);
+  } else if (!s.escrow.problem && deps.custodyOf && (custody = await deps.custodyOf(key.KeyId).catch(() => undefined))) {
+    // HSM custody: every material KMS lists must be one the custody record names (status opens no token).
+    const recorded = new Map(custody.materials.filter((m) => m.keyMaterialId).map((m) => [m.keyMaterialId!, m]));
+    const unmatched = s.materials.filter((m) => m.keyMaterialId === undefined || !recorded.has(m.keyMaterialId));
+    for (const m of s.materials) if (m.keyMaterialId && recorded.has(m.keyMaterialId)) m.checkValue = recorded.get(m.keyMaterialId)!.checkValues[0]!;
+    s.custody = { kind: 'pkcs11', path: custody.path, token: custody.token, matches: unmatched.length === 0 };
+    if (unmatched.length > 0) s.attention.push(`custody record ${custody.path} lacks key material ${unmatched[0]!.keyMaterialId ?? '(no id)'}`);
   } else {
     s.attention.push(s.escrow.problem ? `escrow unreadable: ${s.escrow.problem}` : 'no escrow of this key in the escrow directory');
   }

@@ -155,3 +155,19 @@ export { keyIdOf } from '../core/aws-ids.js';
 export function escrowKeyIdOfPath(path: string): string | undefined {
   return parseEscrowFileName(basename(path))?.keyId;
 }
+
+/**
+ * The HSM custody record of a key in the escrow directory (`<key-id>.pkcs11.json`, docs/hsm.md), for
+ * status: read only, never through a link; undefined when there is none.
+ */
+export async function custodyRecordOf(dir: string, keyId: string): Promise<{ path: string; token: string; materials: { keyMaterialId?: string; checkValues: string[] }[] } | undefined> {
+  const { readFile, lstat } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const path = join(dir, `${keyId}.pkcs11.json`);
+  const st = await lstat(path).catch(() => undefined);
+  if (!st || !st.isFile()) return undefined;
+  const record = JSON.parse(await readFile(path, 'utf8')) as { format?: string; materials?: { keyMaterialId?: string; checkValues: string[]; token: { label: string; serial: string } }[] };
+  if (record.format !== 'kms-byok-hsm-custody' || !Array.isArray(record.materials) || record.materials.length === 0) return undefined;
+  const t = record.materials[0]!.token;
+  return { path, token: `${t.label} (serial ${t.serial})`, materials: record.materials };
+}

@@ -120,6 +120,27 @@ export type ErrorCode =
   /** The typed-back confirmation did not match (nothing was changed). */
   | 'ERR_NOT_CONFIRMED'
   | 'ERR_CANCELLED'
+  // PKCS#11 custody (docs/hsm.md, "Tokens, PINs and errors")
+  /** The binding (pkcs11js) is not installed or its native addon not built (exit 2). */
+  | 'ERR_PKCS11_BINDING'
+  /** The module path is not a loadable, initialisable PKCS#11 module (exit 2). */
+  | 'ERR_PKCS11_MODULE'
+  /** No (or more than one) initialised token matches --pkcs11-uri (exit 2). */
+  | 'ERR_PKCS11_TOKEN_NOT_PRESENT'
+  /** The token refused the PIN (CKR_PIN_INCORRECT); the message names its lockout flags (exit 2). */
+  | 'ERR_PKCS11_PIN_INCORRECT'
+  /** The user PIN is locked (CKR_PIN_LOCKED) (exit 2). */
+  | 'ERR_PKCS11_PIN_LOCKED'
+  /** A key with that label already exists in the token (exit 2 before any KMS request). */
+  | 'ERR_PKCS11_OBJECT_EXISTS'
+  /** The recorded token key is not in the token. */
+  | 'ERR_PKCS11_OBJECT_NOT_FOUND'
+  /** The token lacks a mechanism the wrapping needs; names what it can do (exit 2 before any KMS request). */
+  | 'ERR_PKCS11_MECHANISM'
+  /** The token refuses to wrap the key (CKA_EXTRACTABLE false). */
+  | 'ERR_PKCS11_NOT_EXTRACTABLE'
+  /** Any other PKCS#11 failure, with its CKR_* name. */
+  | 'ERR_PKCS11'
   | 'ERR_INTERNAL';
 
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
@@ -143,6 +164,11 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_PLAN_CHANGED',
   'ERR_NOTHING_TO_RESUME',
   'ERR_JOURNAL_INPUTS',
+  'ERR_PKCS11_BINDING',
+  'ERR_PKCS11_MODULE',
+  'ERR_PKCS11_TOKEN_NOT_PRESENT',
+  'ERR_PKCS11_PIN_INCORRECT',
+  'ERR_PKCS11_PIN_LOCKED',
 ]);
 
 /**

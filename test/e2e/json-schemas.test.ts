@@ -231,7 +231,8 @@ describe('every command --json validates against docs/schemas', () => {
   });
 
   it('every published schema was exercised by a real document', () => {
-    const published = readdirSync(SCHEMAS).filter((n) => n.endsWith('.schema.json') && n !== 'common.schema.json').map((n) => n.replace('.schema.json', ''));
+    // hsm.schema.json needs a PKCS#11 token: test/hsm/hsm-lifecycle.test.ts validates real documents on SoftHSM2.
+    const published = readdirSync(SCHEMAS).filter((n) => n.endsWith('.schema.json') && n !== 'common.schema.json' && n !== 'hsm.schema.json').map((n) => n.replace('.schema.json', ''));
     expect(published.filter((n) => !seen.has(n))).toEqual([]);
   });
 });

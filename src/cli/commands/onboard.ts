@@ -25,6 +25,7 @@ import { fingerprintLines } from '../../wizard/render.js';
 import { bool, missing, str, strs, type Parsed } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { ONBOARD } from '../specs/onboard.js';
+import { hsmFlagsGiven } from '../hsm-flags.js';
 import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { onboardDocument, printDocument } from '../documents.js';
@@ -97,6 +98,10 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
     throw new KmsByokError('ERR_MISSING_INPUT', 'missing --yes: onboard creates a KMS key and imports material into it', {
       hint: 'review the flags, then re-run with --yes to confirm (the wizard asks interactively)',
     });
+  }
+  if (hsmFlagsGiven(p)) {
+    const hsm = await import('../hsm-run.js');
+    if (hsm.wantsHsmCustody(p)) return hsm.runHsmCommand('onboard', p, io, expiry);
   }
   const exportPath = str(p, 'export-parameters');
   if (exportPath !== undefined) return exportParameters(p, io, resolve(io.cwd, exportPath), { keySpec, keyUsage, wrapping, expiry, ...(alias ? { alias } : {}) });

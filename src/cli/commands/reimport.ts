@@ -9,6 +9,7 @@ import type { ReimportResult } from '../../ceremony/reimport.js';
 import { bool, missing, str, type Parsed } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { REIMPORT } from '../specs/reimport.js';
+import { hsmFlagsGiven } from '../hsm-flags.js';
 import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { errorObject, printDocument, reimportDocument } from '../documents.js';
@@ -45,6 +46,10 @@ export async function reimport(argv: string[], io: Io): Promise<number> {
   const expiry = parseExpiry(p);
   const beforeText = str(p, 'before');
   const beforeMs = beforeText === undefined ? undefined : parseDuration(beforeText, '--before');
+  if (hsmFlagsGiven(p)) {
+    const hsm = await import('../hsm-run.js');
+    if (hsm.wantsHsmCustody(p)) return hsm.runHsmCommand('reimport', p, io, expiry);
+  }
   await assertEscrowFileMatches(p, io, keys);
   const opener = await optionalOpener(p, io);
   if (!opener) throw missing('--identity or --passphrase-file', 'how to open the escrow unattended', 'pass --identity custodian.txt (an age identity file) or --passphrase-file FILE');

@@ -11,6 +11,7 @@ import type { NewKeyResult } from '../../ceremony/new-key.js';
 import { bool, missing, str, strs } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { RESTORE } from '../specs/restore.js';
+import { hsmFlagsGiven } from '../hsm-flags.js';
 import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { lifecycleDocument, printDocument, reimportDocument } from '../documents.js';
@@ -45,6 +46,13 @@ export async function restore(argv: string[], io: Io): Promise<number> {
   if (newKey && keys.length === 0 && str(p, 'escrow') === undefined) throw missing('--escrow', 'the escrow to create the new key from', 'pass --escrow escrow/<old-key-id>.v<N>.age');
   if (newKey && !bool(p, 'yes')) {
     throw new KmsByokError('ERR_MISSING_INPUT', 'missing --yes: restore --new-key creates a KMS key', { hint: `review the flags, then re-run with --yes; note: ${NOT_DECRYPTABLE}` });
+  }
+  if (hsmFlagsGiven(p)) {
+    const hsm = await import('../hsm-run.js');
+    if (hsm.wantsHsmCustody(p)) {
+      if (newKey) throw new KmsByokError('ERR_INVALID_COMBINATION', '--new-key with --custody pkcs11 is not supported: a token key belongs to one KMS key', { hint: 'restore the key in place, or onboard a new key with --custody pkcs11' });
+      return hsm.runHsmCommand('restore', p, io, expiry);
+    }
   }
   await assertEscrowFileMatches(p, io, keys);
   // Recipients (no secret) are checked before the opener's passphrase is read, so a bad one leaves no secret behind.

@@ -8,6 +8,7 @@ import type { RevokeResult } from '../../ceremony/revoke.js';
 import { bool, missing, str, strs } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { REVOKE } from '../specs/revoke.js';
+import { hsmFlagsGiven } from '../hsm-flags.js';
 import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { lifecycleDocument, printDocument } from '../documents.js';
@@ -40,7 +41,17 @@ export async function revoke(argv: string[], io: Io): Promise<number> {
   }
   const key = keys[0]!;
   await assertEscrowFileMatches(p, io, keys);
-  const without = bool(p, 'without-escrow');
+  let without = bool(p, 'without-escrow');
+  // With HSM custody the proof comes from the token: it holds the recorded material and KMS accepts it.
+  let custodyProof: string | undefined;
+  if (hsmFlagsGiven(p)) {
+    const hsm = await import('../hsm-run.js');
+    if (hsm.wantsHsmCustody(p)) {
+      if (without) throw new KmsByokError('ERR_INVALID_COMBINATION', '--without-escrow and --custody pkcs11 contradict each other', { hint: 'drop one' });
+      custodyProof = await hsm.proveCustodyBeforeRevoke(p, io, key);
+      without = true;
+    }
+  }
   // Revoke with proof: the escrow is opened and KMS accepts its material before anything is deleted.
   if (!without && strs(p, 'identity').length === 0 && str(p, 'passphrase-file') === undefined) {
     throw new KmsByokError('ERR_MISSING_INPUT', 'missing --identity or --passphrase-file: revoke proves the escrow holds the material before deleting it', {
@@ -48,7 +59,7 @@ export async function revoke(argv: string[], io: Io): Promise<number> {
     });
   }
   const opener = await optionalOpener(p, io);
-  if (without) say(io, 'warning', '--without-escrow: if no escrow holds this material, the key and everything encrypted under it are lost for good');
+  if (without && !custodyProof) say(io, 'warning', '--without-escrow: if no escrow holds this material, the key and everything encrypted under it are lost for good');
   try {
     const r = await runCeremony<RevokeResult>(
       p,
@@ -63,7 +74,7 @@ export async function revoke(argv: string[], io: Io): Promise<number> {
           ['key', x?.keyArn ?? key],
           ['reason', reason],
           ['deleted', x?.deleted],
-          ['escrow', x?.escrow ? `${x.escrow} (${x.escrowVerified === 'proven' ? 'opened; KMS accepted each material' : 'NOT verified'})` : without ? 'NONE (--without-escrow)' : undefined],
+          ['escrow', x?.escrow ? `${x.escrow} (${x.escrowVerified === 'proven' ? 'opened; KMS accepted each material' : 'NOT verified'})` : custodyProof ? `pkcs11 custody ${custodyProof}` : without ? 'NONE (--without-escrow)' : undefined],
           ['key state after', x?.keyState],
         ],
         outcome: (x) => `revoked: ${x.deleted.length} material(s) deleted, key ${x.keyState}`,

@@ -7,6 +7,7 @@ import type { RotateInPlaceResult, RotateNewKeyResult } from '../../ceremony/rot
 import { bool, missing, strs } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { ROTATE } from '../specs/rotate.js';
+import { hsmFlagsGiven } from '../hsm-flags.js';
 import { type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { lifecycleDocument, printDocument, rotateInPlaceDocument } from '../documents.js';
@@ -41,6 +42,13 @@ export async function rotate(argv: string[], io: Io): Promise<number> {
     throw new KmsByokError('ERR_MISSING_INPUT', `missing --yes: rotate imports new key material${newKey ? ' into a new key and moves the alias' : ''}`, {
       hint: 'review the flags, then re-run with --yes to confirm (the wizard asks interactively)',
     });
+  }
+  if (hsmFlagsGiven(p)) {
+    const hsm = await import('../hsm-run.js');
+    if (hsm.wantsHsmCustody(p)) {
+      if (newKey) throw new KmsByokError('ERR_INVALID_COMBINATION', '--new-key with --custody pkcs11 is not supported yet', { hint: 'rotate with --in-place (new material generated in the token)' });
+      return hsm.runHsmCommand('rotate', p, io, expiry);
+    }
   }
   const key = keys[0]!;
   await assertEscrowFileMatches(p, io, keys);

@@ -14,7 +14,7 @@ import { say, type Io } from '../io.js';
 import { printDocument, statusDocument } from '../documents.js';
 
 import { openTarget } from '../target.js';
-import { latestEscrow } from '../context.js';
+import { latestEscrow, custodyRecordOf } from '../context.js';
 import { indexLatestVersions, readEscrow } from '../context.js';
 
 /** Keys with an escrow in `dir` and the Region each manifest names (unreadable sidecars are skipped: status reports them per key). */
@@ -56,7 +56,7 @@ export async function status(argv: string[], io: Io): Promise<number> {
     const { runStatus } = await import('../../ceremony/status.js');
     result = await runStatus(
       { keys: p.positionals, warnDays: Number(warnText), ...(maxAgeMs !== undefined ? { maxAgeMs } : {}) },
-      { kms: target.kms, now: target.now, escrowOf: (keyId) => latestEscrow(escrowDir, keyId), escrowedKeys: () => escrowedKeys(escrowDir) },
+      { kms: target.kms, now: target.now, escrowOf: (keyId) => latestEscrow(escrowDir, keyId), custodyOf: (keyId) => custodyRecordOf(escrowDir, keyId), escrowedKeys: () => escrowedKeys(escrowDir) },
     );
     await (await import('../last-use.js')).addLastUse(result, target.kms);
   } finally {
@@ -91,7 +91,7 @@ function render(io: Io, r: StatusResult): void {
       `${imported}/${k.materials.length}`,
       k.lastRotation ? `${k.lastRotation.slice(0, 10)} (${k.rotationAgeDays}d)` : k.rotationAgeDays !== undefined ? `never (${k.rotationAgeDays}d old)` : '-',
       k.onDemandRotationsLeft === undefined ? '-' : String(k.onDemandRotationsLeft),
-      k.error ? 'UNREADABLE' : k.keyState === 'NotListed' ? 'NOT LISTED' : k.escrow.exists ? (k.escrow.anchors === 'mismatch' ? `v${k.escrow.version} ANCHOR MISMATCH` : k.escrow.matches && k.escrow.anchors === 'not-anchored' ? `v${k.escrow.version} NOT ANCHORED` : k.escrow.matches ? `v${k.escrow.version} ok` : k.escrow.unconfirmed ? `v${k.escrow.version} UNCONFIRMED` : `v${k.escrow.version} MISMATCH`) : 'MISSING',
+      k.error ? 'UNREADABLE' : k.keyState === 'NotListed' ? 'NOT LISTED' : k.escrow.exists ? (k.escrow.anchors === 'mismatch' ? `v${k.escrow.version} ANCHOR MISMATCH` : k.escrow.matches && k.escrow.anchors === 'not-anchored' ? `v${k.escrow.version} NOT ANCHORED` : k.escrow.matches ? `v${k.escrow.version} ok` : k.escrow.unconfirmed ? `v${k.escrow.version} UNCONFIRMED` : `v${k.escrow.version} MISMATCH`) : k.custody ? `pkcs11 ${k.custody.matches ? 'ok' : 'MISMATCH'}` : 'MISSING',
       k.attention.length > 0 ? 'yes' : '-',
       k.lastUse?.missing ? 'MISSING' : k.lastUse?.time ? `${k.lastUse.time.replace(/\.\d{3}Z$/, 'Z')} ${k.lastUse.operation ?? ''}`.trim() : k.lastUse ? 'none' : '-',
     ]);

@@ -11,6 +11,7 @@ import { describeExternalKey } from '../../ceremony/shared.js';
 import { bool, missing, str } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { VERIFY } from '../specs/verify.js';
+import { hsmFlagsGiven } from '../hsm-flags.js';
 import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { escrowRef, printDocument, printErrorDocument, verification } from '../documents.js';
@@ -26,6 +27,10 @@ export async function verify(argv: string[], io: Io): Promise<number> {
     return ExitCode.ok;
   }
   if (p.positionals.length !== 1) throw p.positionals.length === 0 ? missing('KEY', 'which key to verify (key id, ARN or alias/NAME)') : new KmsByokError('ERR_USAGE', 'verify takes one KEY', { hint: 'run verify once per key' });
+  if (hsmFlagsGiven(p)) {
+    const hsm = await import('../hsm-run.js');
+    if (hsm.wantsHsmCustody(p)) return hsm.runHsmCommand('verify', p, io, undefined);
+  }
   // A named escrow file is read before the opener's secret and before anything is sent to KMS.
   const file = str(p, 'escrow');
   const named = file !== undefined ? await loadEscrowRef(resolve(io.cwd, file)) : undefined;

@@ -1,6 +1,6 @@
 /** `kms-byok onboard`: declaration (flags, help, examples). The command is in ../commands/onboard.ts. */
 import type { CommandSpec } from '../command-spec.js';
-import { EXPIRY, OUTPUT, SEALING, TARGET } from './shared.js';
+import { EXPIRY, OUTPUT, SEALING, TARGET, HSM_CUSTODY } from './shared.js';
 
 export const ONBOARD: CommandSpec = {
   name: 'onboard',
@@ -57,6 +57,7 @@ re-import check (symmetric), GenerateMac (HMAC), GetPublicKey and Sign (asymmetr
     },
     ...OUTPUT,
     ...TARGET,
+    ...HSM_CUSTODY,
   },
   notes: 'Exactly one expiry choice is required: --valid-to, --expires-in or --no-expiry.',
   examples: [

@@ -1,6 +1,6 @@
 /** `kms-byok reimport`: declaration (flags, help, examples). The command is in ../commands/reimport.ts. */
 import type { CommandSpec } from '../command-spec.js';
-import { ESCROW_INPUT, RESUME_WITH_PLAN, EXPIRY, FLEET, OUTPUT, TARGET, keyIdFlag } from './shared.js';
+import { ESCROW_INPUT, RESUME_WITH_PLAN, EXPIRY, FLEET, OUTPUT, TARGET, HSM_CUSTODY, keyIdFlag } from './shared.js';
 import { WRAPPING_OVERRIDE } from './shared.js';
 
 export const REIMPORT: CommandSpec = {
@@ -28,6 +28,7 @@ sidecar, and verifies the key. Safe to run twice.`,
     ...RESUME_WITH_PLAN,
     ...FLEET,
     ...TARGET,
+    ...HSM_CUSTODY,
   },
   examples: [
     `# daily, see docs/lifecycle.md for cron and systemd timers

@@ -1,6 +1,6 @@
 /** `kms-byok restore`: declaration (flags, help, examples). The command is in ../commands/restore.ts. */
 import type { CommandSpec } from '../command-spec.js';
-import { ESCROW_INPUT, RESUME_WITH_PLAN, EXPIRY, FLEET, OUTPUT, SEALING, TARGET, keyIdFlag } from './shared.js';
+import { ESCROW_INPUT, RESUME_WITH_PLAN, EXPIRY, FLEET, OUTPUT, SEALING, TARGET, HSM_CUSTODY, keyIdFlag } from './shared.js';
 import { WRAPPING_OVERRIDE } from './shared.js';
 
 export const RESTORE: CommandSpec = {
@@ -38,6 +38,7 @@ primary, replicated to each --replica-region, and the same material is imported 
     ...RESUME_WITH_PLAN,
     ...FLEET,
     ...TARGET,
+    ...HSM_CUSTODY,
   },
   examples: [
     '$ kms-byok restore alias/payments --expires-in 90d --identity custodian.txt',

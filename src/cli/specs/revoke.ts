@@ -1,6 +1,6 @@
 /** `kms-byok revoke`: declaration (flags, help, examples). The command is in ../commands/revoke.ts. */
 import type { CommandSpec } from '../command-spec.js';
-import { ESCROW_INPUT, OUTPUT, TARGET, keyIdFlag } from './shared.js';
+import { ESCROW_INPUT, OUTPUT, TARGET, HSM_CUSTODY, keyIdFlag } from './shared.js';
 
 export const REVOKE: CommandSpec = {
   name: 'revoke',
@@ -23,6 +23,7 @@ deletion is permanent.`,
     ...OUTPUT,
     ...ESCROW_INPUT,
     ...TARGET,
+    ...HSM_CUSTODY,
   },
   examples: ['$ kms-byok revoke alias/payments --all --yes --reason "incident 4711: suspected compromise" --identity custodian.txt'],
 };

@@ -1,6 +1,6 @@
 /** `kms-byok rotate`: declaration (flags, help, examples). The command is in ../commands/rotate.ts. */
 import type { CommandSpec } from '../command-spec.js';
-import { ESCROW_INPUT, EXPIRY, OUTPUT, SEALING, TARGET, keyIdFlag } from './shared.js';
+import { ESCROW_INPUT, EXPIRY, OUTPUT, SEALING, TARGET, HSM_CUSTODY, keyIdFlag } from './shared.js';
 import { WRAPPING_OVERRIDE } from './shared.js';
 
 export const ROTATE: CommandSpec = {
@@ -35,6 +35,7 @@ rotate says how many remain and refuses past the limit.
     ...ESCROW_INPUT,
     ...WRAPPING_OVERRIDE,
     ...TARGET,
+    ...HSM_CUSTODY,
   },
   examples: ['$ kms-byok rotate alias/payments --in-place --yes --expires-in 365d --identity custodian.txt'],
 };

@@ -126,3 +126,12 @@ export const WRAPPING_OVERRIDE: FlagDecls = {
   },
   'wrapping-key-spec': { type: 'string', value: 'SPEC', help: 'RSA_4096, RSA_3072, RSA_2048 (default: the one recorded for the key at onboard)' },
 };
+
+/** HSM custody (docs/hsm.md): the material is generated, kept and wrapped in a PKCS#11 token. */
+export const HSM_CUSTODY: FlagDecls = {
+  custody: { type: 'string', value: 'KIND', help: 'escrow (default: an age escrow) or pkcs11 (material generated and wrapped\ninside a PKCS#11 token; docs/hsm.md)', group: 'HSM custody flags (see docs/hsm.md)' },
+  'pkcs11-uri': { type: 'string', value: 'URI', help: "the token (and optionally object=LABEL) as an RFC 7512 URI, e.g.\n'pkcs11:token=ceremony'", group: 'HSM custody flags (see docs/hsm.md)' },
+  'pkcs11-module': { type: 'string', value: 'PATH', help: 'the PKCS#11 library (default: $KMS_BYOK_PKCS11_MODULE)', group: 'HSM custody flags (see docs/hsm.md)' },
+  'pin-file': { type: 'string', value: 'FILE', help: 'the user PIN in a 0600 file (default: prompt on the terminal)', group: 'HSM custody flags (see docs/hsm.md)' },
+  pin: { type: 'string', value: 'PIN', help: 'refused: a PIN in argv is visible to every user; use --pin-file', group: 'HSM custody flags (see docs/hsm.md)' },
+};

@@ -1,6 +1,6 @@
 /** `kms-byok verify`: declaration (flags, help, examples). The command is in ../commands/verify.ts. */
 import type { CommandSpec } from '../command-spec.js';
-import { ESCROW_INPUT, OUTPUT, TARGET, keyIdFlag } from './shared.js';
+import { ESCROW_INPUT, OUTPUT, TARGET, HSM_CUSTODY, keyIdFlag } from './shared.js';
 
 const ESCROW = ESCROW_INPUT;
 
@@ -23,6 +23,7 @@ Exit 0 when proven, 3 when KMS and the escrow disagree, 1 when it could not be c
     'escrow-dir': ESCROW['escrow-dir']!,
     escrow: ESCROW.escrow!,
     ...TARGET,
+    ...HSM_CUSTODY,
   },
   examples: ['$ kms-byok verify alias/payments --identity custodian.txt --escrow-dir ./escrow --region eu-west-1'],
 };

@@ -1,0 +1,398 @@
+/**
+ * Ceremonies with HSM custody (`--custody pkcs11`, docs/hsm.md): the material is generated, checked
+ * and wrapped inside a PKCS#11 token (the `TokenCustody` port); the product holds only a reference.
+ *
+ * The custody record (docs/hsm.md, "The custody record") plays the escrow's part: token serial and
+ * label, object label and id, check values — nothing secret. Like the escrow, it is written durably
+ * BEFORE `ImportKeyMaterial` (onboard and rotate), and later facts (KeyMaterialId, ValidTo history)
+ * are added by replacing it atomically.
+ *
+ * Proof that KMS holds the token's material: symmetric keys — KMS accepts a re-import of the token's
+ * wrapped key as EXISTING_KEY_MATERIAL under the recorded KeyMaterialId (KMS accepts only the same
+ * material there) and an Encrypt/Decrypt round trip; HMAC keys — KMS GenerateMac equals the token's
+ * HMAC of a random message.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { KmsByokError } from '../core/errors.js';
+import type { KeySpec, KeyUsage, WrappingAlgorithm, WrappingKeySpec } from '../core/aws-names.js';
+import type { KeyInfo, KeyMaterialInfo, MacAlgorithm } from '../kms/port.js';
+import { assertKeyUsageAllowed, assertWrappingAllowed, chooseWrapping, importableKeySpecInfo } from '../material/key-specs.js';
+import { bytesEqual } from '../core/bytes.js';
+import type { CeremonyDeps, TokenCustody, TokenKeyRef } from './ports.js';
+import { ImportSession, type ImportSource } from './import-session.js';
+import { retryWhileNotFound } from './retry.js';
+import { NO_JOURNAL } from './shared.js';
+import { ensureAlias, obtainKey } from './create-key.js';
+import { resolveValidTo, withHint, type ExpiryChoice } from './onboard.js';
+
+export const HSM_RECORD_FORMAT = 'kms-byok-hsm-custody';
+
+export interface HsmImportFact {
+  importedAt: string;
+  region: string;
+  expirationModel: 'KEY_MATERIAL_EXPIRES' | 'KEY_MATERIAL_DOES_NOT_EXPIRE';
+  validTo?: string;
+  wrappingAlgorithm: WrappingAlgorithm;
+  wrappingKeySpec: WrappingKeySpec;
+}
+
+export interface HsmMaterial extends TokenKeyRef {
+  index: number;
+  createdAt: string;
+  keyMaterialId?: string;
+  /** The wrapping chosen when the material was generated (used until an import records one). */
+  wrapping?: { WrappingAlgorithm: WrappingAlgorithm; WrappingKeySpec: WrappingKeySpec };
+  imports: HsmImportFact[];
+}
+
+/** The custody record of a key whose material lives in a token. Nothing in it is secret. */
+export interface HsmRecord {
+  format: typeof HSM_RECORD_FORMAT;
+  version: 1;
+  custody: 'pkcs11';
+  key: { keyArn: string; keyId: string; account: string; region: string; keySpec: KeySpec; keyUsage: KeyUsage };
+  createdBy: string;
+  created: string;
+  /** True when the material was also sealed in an age escrow (plaintext existed outside the token once). */
+  alsoEscrowed?: boolean;
+  materials: HsmMaterial[];
+}
+
+export interface HsmRecordStore {
+  /** Durably writes a new record, create-only; resolves only once it is on disk. Returns its path. */
+  create(record: HsmRecord): Promise<string>;
+  /** Replaces the record atomically. */
+  replace(path: string, record: HsmRecord): Promise<void>;
+}
+
+export interface HsmDeps extends CeremonyDeps {
+  custody: TokenCustody;
+  records: HsmRecordStore;
+}
+
+export interface HsmOnboardOptions {
+  keySpec: KeySpec;
+  keyUsage: KeyUsage;
+  alias?: string;
+  description?: string;
+  policy?: string;
+  wrapping: { WrappingAlgorithm: WrappingAlgorithm; WrappingKeySpec: WrappingKeySpec };
+  expiry: ExpiryChoice;
+  createdBy: string;
+  /** The token object's label (default: the KMS key id). */
+  objectLabel?: string;
+}
+
+export interface HsmResult {
+  keyId: string;
+  keyArn: string;
+  alias?: string;
+  keySpec: KeySpec;
+  keyState: string;
+  custody: 'pkcs11';
+  token: string;
+  object: string;
+  checkValues: string[];
+  keyMaterialId?: string;
+  validTo?: string;
+  expirationModel: 'KEY_MATERIAL_EXPIRES' | 'KEY_MATERIAL_DOES_NOT_EXPIRE';
+  wrappingAlgorithm: WrappingAlgorithm;
+  wrappingKeySpec: WrappingKeySpec;
+  record: string;
+  verified: string;
+  rotated?: { previous?: string; current: string };
+}
+
+const MAC_ALGORITHM: Record<string, MacAlgorithm> = { sha224: 'HMAC_SHA_224', sha256: 'HMAC_SHA_256', sha384: 'HMAC_SHA_384', sha512: 'HMAC_SHA_512' };
+
+function isoSeconds(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** CKA_ID of a material: the key id's 16 UUID bytes (a non-UUID id: its UTF-8) and the material index. */
+export function objectIdFor(keyId: string, index: number): Uint8Array {
+  const hex = keyId.replace(/-/g, '');
+  const base = /^[0-9a-f]{32}$/i.test(hex) ? Buffer.from(hex, 'hex') : Buffer.from(keyId, 'utf8');
+  return Uint8Array.from([...base, index]);
+}
+
+function source(custody: TokenCustody, m: Pick<TokenKeyRef, 'object'>, keySpec: KeySpec): ImportSource {
+  return { wrapWith: (params) => custody.wrap(m, params, keySpec) };
+}
+
+function sameCheckValues(recorded: readonly string[], now: readonly string[]): boolean {
+  const norm = (s: string) => s.toUpperCase();
+  return recorded.length > 0 && recorded.every((r) => now.map(norm).includes(norm(r)));
+}
+
+/** The token key of a recorded material, found again and shown to be the recorded one by its check values. */
+function findRecorded(custody: TokenCustody, record: HsmRecord, m: HsmMaterial): TokenKeyRef {
+  const found = custody.find(m, record.key.keySpec);
+  if (found.token.serial !== m.token.serial) {
+    throw new KmsByokError('ERR_PKCS11_OBJECT_NOT_FOUND', `the custody record names token serial ${m.token.serial}, but --pkcs11-uri opened serial ${found.token.serial}`, {
+      hint: `open the recorded token: --pkcs11-uri 'pkcs11:serial=${m.token.serial}'`,
+    });
+  }
+  if (!sameCheckValues(m.checkValues, found.checkValues)) {
+    throw new KmsByokError('ERR_CHECK_VALUE_MISMATCH', `token key ${m.object.label} has check values ${found.checkValues.join(', ')}, the custody record ${m.checkValues.join(', ')}`, {
+      hint: 'this is not the recorded material: do not import it; find the right token or key',
+    });
+  }
+  return found;
+}
+
+/** Proof that KMS holds the token's material (see the module note). */
+async function prove(deps: HsmDeps, key: Pick<KeyInfo, 'KeyId' | 'KeySpec'>, m: Pick<TokenKeyRef, 'object'>, session: ImportSession, keyMaterialId: string | undefined): Promise<string> {
+  const { kms, custody } = deps;
+  const shape = importableKeySpecInfo(key.KeySpec).material;
+  if (shape.kind === 'hmac') {
+    const message = randomBytes(32);
+    const alg = MAC_ALGORITHM[shape.hash]!;
+    const fromKms = await kms.generateMac(key.KeyId, message, alg);
+    if (!bytesEqual(fromKms, custody.mac(m, message, key.KeySpec))) {
+      throw new KmsByokError('ERR_VERIFY_FAILED', `key ${key.KeyId}: KMS GenerateMac differs from the token's HMAC`, { hint: 'KMS does not hold the token\'s material: do not use this key' });
+    }
+    return `GenerateMac (${alg}) equals the token's HMAC`;
+  }
+  const probe = randomBytes(32);
+  const back = await kms.decrypt(key.KeyId, await kms.encrypt(key.KeyId, probe));
+  if (!bytesEqual(back, probe)) throw new KmsByokError('ERR_VERIFY_FAILED', `key ${key.KeyId}: Encrypt/Decrypt round trip returned other bytes`, { hint: 'do not use this key' });
+  if (!keyMaterialId) return 'Encrypt/Decrypt round trip ok';
+  const now = (await kms.listKeyRotations(key.KeyId)).find((x) => x.KeyMaterialId === keyMaterialId);
+  await session.importMaterial(source(custody, m, key.KeySpec), {
+    ImportType: 'EXISTING_KEY_MATERIAL',
+    KeyMaterialId: keyMaterialId,
+    expiry: now?.ExpirationModel === 'KEY_MATERIAL_EXPIRES' && now.ValidTo ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: now.ValidTo } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' },
+  });
+  return `Encrypt/Decrypt round trip ok; KMS accepted the token's key again under KeyMaterialId ${keyMaterialId}`;
+}
+
+function importFact(key: KeyInfo, now: Date, expiry: { ExpirationModel: HsmImportFact['expirationModel']; ValidTo?: Date }, w: { WrappingAlgorithm: WrappingAlgorithm; WrappingKeySpec: WrappingKeySpec }): HsmImportFact {
+  return {
+    importedAt: isoSeconds(now),
+    region: key.Region,
+    expirationModel: expiry.ExpirationModel,
+    ...(expiry.ValidTo ? { validTo: isoSeconds(expiry.ValidTo) } : {}),
+    wrappingAlgorithm: w.WrappingAlgorithm,
+    wrappingKeySpec: w.WrappingKeySpec,
+  };
+}
+
+function resultOf(record: HsmRecord, path: string, key: KeyInfo, m: HsmMaterial, verified: string): HsmResult {
+  const last = m.imports[m.imports.length - 1];
+  return {
+    keyId: key.KeyId,
+    keyArn: key.Arn,
+    keySpec: record.key.keySpec,
+    keyState: key.KeyState,
+    custody: 'pkcs11',
+    token: `${m.token.label} (serial ${m.token.serial})`,
+    object: m.uri,
+    checkValues: m.checkValues,
+    ...(m.keyMaterialId ? { keyMaterialId: m.keyMaterialId } : {}),
+    ...(last?.validTo ? { validTo: last.validTo } : {}),
+    expirationModel: last?.expirationModel ?? 'KEY_MATERIAL_DOES_NOT_EXPIRE',
+    wrappingAlgorithm: last?.wrappingAlgorithm ?? chooseWrapping(record.key.keySpec).algorithm,
+    wrappingKeySpec: last?.wrappingKeySpec ?? chooseWrapping(record.key.keySpec).wrappingKeySpec,
+    record: path,
+    verified,
+  };
+}
+
+/**
+ * Onboard with HSM custody: CreateKey (+ alias) → generate in the token → GetParametersForImport →
+ * wrap in the token → custody record durable → ImportKeyMaterial → record the KeyMaterialId → prove.
+ * Every check that needs no KMS (usage, wrapping, the token's mechanisms, a free label) comes first.
+ */
+export async function runHsmOnboard(o: HsmOnboardOptions, deps: HsmDeps): Promise<HsmResult> {
+  const { kms, custody } = deps;
+  assertKeyUsageAllowed(o.keySpec, o.keyUsage);
+  assertWrappingAllowed(o.keySpec, o.wrapping.WrappingAlgorithm, o.wrapping.WrappingKeySpec);
+  resolveValidTo(o.expiry, deps.now());
+  custody.assertCanWrap(o.keySpec, o.wrapping);
+  if (o.objectLabel !== undefined) custody.assertLabelFree(o.objectLabel);
+
+  const ceremonyId = randomUUID();
+  const key = await obtainKey(
+    kms,
+    { KeySpec: o.keySpec, KeyUsage: o.keyUsage, ...(o.description ? { Description: o.description } : {}), ...(o.policy ? { Policy: o.policy } : {}) },
+    { journal: NO_JOURNAL, ceremonyId, ...(o.alias ? { alias: o.alias } : {}), finish: 'schedule the empty key for deletion and onboard again', keyIdFact: 'keyId', keyArnFact: 'keyArn' },
+    deps,
+  );
+  const exists = `key ${key.KeyId} exists in PendingImport with no material`;
+  if (o.alias) {
+    const done = await ensureAlias(kms, o.alias, key.KeyId, deps.sleep).catch((e: unknown) => {
+      throw withHint(e, exists);
+    });
+    if (done === 'created') deps.progress(`created alias ${o.alias}`);
+  }
+  let m: HsmMaterial;
+  try {
+    const ref = custody.generate(o.objectLabel ?? key.KeyId, objectIdFor(key.KeyId, 1), o.keySpec);
+    m = { index: 1, ...ref, createdAt: isoSeconds(deps.now()), wrapping: o.wrapping, imports: [] };
+  } catch (e) {
+    throw withHint(e, `${exists}; nothing was generated in the token`);
+  }
+  deps.progress(`generated ${o.keySpec} material in ${custody.description}: ${m.uri} (${m.checkValues.join(', ')})`);
+  const record: HsmRecord = {
+    format: HSM_RECORD_FORMAT,
+    version: 1,
+    custody: 'pkcs11',
+    key: { keyArn: key.Arn, keyId: key.KeyId, account: key.AccountId, region: key.Region, keySpec: o.keySpec, keyUsage: o.keyUsage },
+    createdBy: o.createdBy,
+    created: isoSeconds(deps.now()),
+    materials: [m],
+  };
+  const session = new ImportSession(kms, key, deps, o.wrapping);
+  // The custody record is durable before anything is imported (the escrow's rule, docs/hsm.md).
+  const path = await deps.records.create(record).catch((e: unknown) => {
+    throw withHint(e, `${exists}; the token key ${m.uri} was generated but nothing was imported`);
+  });
+  deps.progress(`custody record written: ${path}`);
+  const validTo = resolveValidTo(o.expiry, deps.now());
+  const expiry = validTo ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES' as const, ValidTo: validTo } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' as const };
+  const after = `${exists} unless the import happened; the material stays in the token (${m.uri}); finish with kms-byok restore ${key.KeyId} --custody pkcs11 --pkcs11-uri … and the same expiry flag`;
+  const imported = await retryWhileNotFound(() => session.importMaterial(source(custody, m, o.keySpec), { expiry }), deps.sleep).catch((e: unknown) => {
+    throw withHint(e, after);
+  });
+  if (imported.keyMaterialId) m.keyMaterialId = imported.keyMaterialId;
+  m.imports.push(importFact(key, deps.now(), expiry, imported.params));
+  await deps.records.replace(path, record);
+  deps.progress(`imported key material${imported.keyMaterialId ? ` ${imported.keyMaterialId}` : ''} wrapped inside the token (${imported.params.WrappingAlgorithm})`);
+  const verified = await prove(deps, key, m, session, imported.keyMaterialId);
+  deps.progress(`verified: ${verified}`);
+  const described = await kms.describeKey(key.KeyId);
+  return { ...resultOf(record, path, described, m, verified), ...(o.alias ? { alias: o.alias } : {}) };
+}
+
+export interface HsmReimportOptions {
+  key: KeyInfo;
+  record: HsmRecord;
+  recordPath: string;
+  expiry: ExpiryChoice;
+  /** restore: only materials KMS lacks (PENDING_IMPORT, or a key without any); reimport: every material. */
+  mode: 'reimport' | 'restore';
+}
+
+function assertRecordOfKey(record: HsmRecord, key: KeyInfo, path: string): void {
+  if (record.key.keyId !== key.KeyId) {
+    throw new KmsByokError('ERR_ESCROW_WRONG_KEY', `custody record ${path} is of key ${record.key.keyId}, not ${key.KeyId}`, { hint: 'pass the record of this key' });
+  }
+}
+
+function wrappingOf(record: HsmRecord, m: HsmMaterial) {
+  const last = m.imports[m.imports.length - 1];
+  if (last) return { WrappingAlgorithm: last.wrappingAlgorithm, WrappingKeySpec: last.wrappingKeySpec };
+  if (m.wrapping) return m.wrapping;
+  const c = chooseWrapping(record.key.keySpec);
+  return { WrappingAlgorithm: c.algorithm, WrappingKeySpec: c.wrappingKeySpec };
+}
+
+/** Re-import (or restore) the recorded material(s) from the token, wrapped inside it. */
+export async function runHsmReimport(o: HsmReimportOptions, deps: HsmDeps): Promise<HsmResult> {
+  const { kms, custody } = deps;
+  const { key, record } = o;
+  assertRecordOfKey(record, key, o.recordPath);
+  resolveValidTo(o.expiry, deps.now());
+  const symmetric = key.KeySpec === 'SYMMETRIC_DEFAULT';
+  // Local proof first: every material is in the token with its recorded check values.
+  const refs = record.materials.map((m) => ({ m, ref: findRecorded(custody, record, m) }));
+  for (const { m } of refs) custody.assertCanWrap(record.key.keySpec, wrappingOf(record, m));
+  const listed: KeyMaterialInfo[] = symmetric ? await kms.listKeyRotations(key.KeyId) : [];
+  const validTo = resolveValidTo(o.expiry, deps.now());
+  const expiry = validTo ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES' as const, ValidTo: validTo } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' as const };
+  let last: HsmMaterial = record.materials[record.materials.length - 1]!;
+  let session: ImportSession | undefined;
+  let touched = 0;
+  for (const { m } of refs) {
+    const inKms = m.keyMaterialId ? listed.find((x) => x.KeyMaterialId === m.keyMaterialId) : undefined;
+    const wanted = o.mode === 'reimport' || key.KeyState === 'PendingImport' || inKms?.ImportState === 'PENDING_IMPORT';
+    if (!wanted) continue;
+    session = new ImportSession(kms, key, deps, wrappingOf(record, m));
+    const imported = await session.importMaterial(source(custody, m, key.KeySpec), {
+      ...(symmetric && m.keyMaterialId ? { ImportType: 'EXISTING_KEY_MATERIAL' as const, KeyMaterialId: m.keyMaterialId } : {}),
+      expiry,
+    });
+    if (imported.keyMaterialId && !m.keyMaterialId) m.keyMaterialId = imported.keyMaterialId;
+    m.imports.push(importFact(key, deps.now(), expiry, imported.params));
+    await deps.records.replace(o.recordPath, record);
+    deps.progress(`${o.mode === 'restore' ? 'restored' : 're-imported'} material ${m.index}${m.keyMaterialId ? ` (${m.keyMaterialId})` : ''} from ${m.uri}: ${validTo ? `ValidTo ${validTo.toISOString()}` : 'no expiry'}`);
+    last = m;
+    touched++;
+  }
+  if (touched === 0) deps.progress(`key ${key.KeyId} holds every recorded material: nothing to ${o.mode}`);
+  const described = await kms.describeKey(key.KeyId);
+  const current = record.materials.find((m) => m.keyMaterialId !== undefined && m.keyMaterialId === described.CurrentKeyMaterialId) ?? last;
+  const verified = await prove(deps, described, current, session ?? new ImportSession(kms, key, deps, wrappingOf(record, current)), current.keyMaterialId);
+  deps.progress(`verified: ${verified}`);
+  return resultOf(record, o.recordPath, await kms.describeKey(key.KeyId), current, verified);
+}
+
+/** Verify: the token holds the recorded material(s), and KMS holds what the token holds. */
+export async function runHsmVerify(o: { key: KeyInfo; record: HsmRecord; recordPath: string }, deps: HsmDeps): Promise<HsmResult> {
+  const { kms, custody } = deps;
+  assertRecordOfKey(o.record, o.key, o.recordPath);
+  const listed = o.key.KeySpec === 'SYMMETRIC_DEFAULT' ? await kms.listKeyRotations(o.key.KeyId) : [];
+  let verified = '';
+  let current = o.record.materials[o.record.materials.length - 1]!;
+  for (const m of o.record.materials) {
+    findRecorded(custody, o.record, m);
+    deps.progress(`token holds material ${m.index} (${m.uri}) with the recorded check values ${m.checkValues.join(', ')}`);
+    const inKms = m.keyMaterialId ? listed.find((x) => x.KeyMaterialId === m.keyMaterialId) : undefined;
+    if (o.key.KeySpec === 'SYMMETRIC_DEFAULT' && inKms?.ImportState !== 'IMPORTED') continue;
+    if (m.keyMaterialId === o.key.CurrentKeyMaterialId) current = m;
+    const session = new ImportSession(kms, o.key, deps, wrappingOf(o.record, m));
+    const wanted = m.keyMaterialId === o.key.CurrentKeyMaterialId || o.key.KeySpec !== 'SYMMETRIC_DEFAULT';
+    if (wanted) verified = await prove(deps, o.key, m, session, m.keyMaterialId);
+    else {
+      await session.importMaterial(source(custody, m, o.key.KeySpec), {
+        ImportType: 'EXISTING_KEY_MATERIAL',
+        KeyMaterialId: m.keyMaterialId!,
+        expiry: inKms?.ExpirationModel === 'KEY_MATERIAL_EXPIRES' && inKms.ValidTo ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: inKms.ValidTo } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' },
+      });
+    }
+    deps.progress(`KMS holds material ${m.index}${m.keyMaterialId ? ` (${m.keyMaterialId})` : ''}: accepted the token's key again`);
+  }
+  if (!verified) {
+    throw new KmsByokError('ERR_VERIFY_FAILED', `key ${o.key.KeyId} holds none of the recorded materials`, { hint: `restore it: kms-byok restore ${o.key.KeyId} --custody pkcs11 …` });
+  }
+  return resultOf(o.record, o.recordPath, o.key, current, verified);
+}
+
+/**
+ * Rotate in place with HSM custody (symmetric keys): new material generated in the token → custody
+ * record durable → ImportKeyMaterial NEW_KEY_MATERIAL → RotateKeyOnDemand → prove.
+ */
+export async function runHsmRotateInPlace(o: { key: KeyInfo; record: HsmRecord; recordPath: string; expiry: ExpiryChoice }, deps: HsmDeps): Promise<HsmResult> {
+  const { kms, custody } = deps;
+  const { key, record } = o;
+  assertRecordOfKey(record, key, o.recordPath);
+  if (key.KeySpec !== 'SYMMETRIC_DEFAULT') {
+    throw new KmsByokError('ERR_ROTATE_UNSUPPORTED', `key ${key.KeyId} is ${key.KeySpec}: KMS rotates in place only symmetric encryption keys`, { hint: 'rotate with --new-key' });
+  }
+  resolveValidTo(o.expiry, deps.now());
+  const previous = record.materials[record.materials.length - 1]!;
+  findRecorded(custody, record, previous);
+  const wrapping = wrappingOf(record, previous);
+  custody.assertCanWrap(key.KeySpec, wrapping);
+  const index = Math.max(...record.materials.map((m) => m.index)) + 1;
+  const ref = custody.generate(`${key.KeyId}/${index}`, objectIdFor(key.KeyId, index), key.KeySpec);
+  const m: HsmMaterial = { index, ...ref, createdAt: isoSeconds(deps.now()), wrapping, imports: [] };
+  record.materials.push(m);
+  await deps.records.replace(o.recordPath, record);
+  deps.progress(`generated new material ${index} in ${custody.description}: ${m.uri} (${m.checkValues.join(', ')}); custody record updated`);
+  const validTo = resolveValidTo(o.expiry, deps.now());
+  const expiry = validTo ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES' as const, ValidTo: validTo } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' as const };
+  const session = new ImportSession(kms, key, deps, wrapping);
+  const imported = await session.importMaterial(source(custody, m, key.KeySpec), { ImportType: 'NEW_KEY_MATERIAL', expiry });
+  m.keyMaterialId = imported.keyMaterialId!;
+  m.imports.push(importFact(key, deps.now(), expiry, imported.params));
+  await deps.records.replace(o.recordPath, record);
+  deps.progress(`imported new key material ${m.keyMaterialId} (NEW_KEY_MATERIAL) wrapped inside the token`);
+  await kms.rotateKeyOnDemand(key.KeyId);
+  deps.progress(`RotateKeyOnDemand: ${m.keyMaterialId} is now CURRENT${previous.keyMaterialId ? `, ${previous.keyMaterialId} NON_CURRENT (decrypt only)` : ''}`);
+  const described = await kms.describeKey(key.KeyId);
+  const verified = await prove(deps, described, m, session, m.keyMaterialId);
+  deps.progress(`verified: ${verified}`);
+  return { ...resultOf(record, o.recordPath, described, m, verified), rotated: { ...(previous.keyMaterialId ? { previous: previous.keyMaterialId } : {}), current: m.keyMaterialId } };
+}

@@ -1,0 +1,17 @@
+// Preloaded into a spawned CLI (`node --import <this file> dist/bin.js …`) to play an install without the
+// pkcs11js binding (`npm ci --ignore-scripts`, no compiler): resolving it fails as a missing package does,
+// and every module the process resolves is appended to KMS_BYOK_TEST_RESOLVED (when set).
+import { register } from 'node:module';
+
+register('data:text/javascript,' + encodeURIComponent(`
+import { appendFileSync } from 'node:fs';
+export async function resolve(specifier, context, next) {
+  if (specifier === 'pkcs11js') {
+    const e = new Error("Cannot find package 'pkcs11js' (test: the binding is not installed)");
+    e.code = 'ERR_MODULE_NOT_FOUND';
+    throw e;
+  }
+  const r = await next(specifier, context);
+  if (process.env.KMS_BYOK_TEST_RESOLVED) appendFileSync(process.env.KMS_BYOK_TEST_RESOLVED, r.url + '\\n');
+  return r;
+}`));
