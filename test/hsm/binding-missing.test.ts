@@ -76,8 +76,8 @@ describe('without the pkcs11js binding', () => {
     const r = await cli(['onboard', '--yes', '--no-expiry', '--passphrase-file', pass, '--escrow-dir', join(dir, 'escrow2'), '--endpoint-url', emu.endpoint, '--region', 'us-east-1'], resolved);
     expect(r.code, r.stderr).toBe(0);
     const urls = readFileSync(resolved, 'utf8');
-    expect(urls).toContain('/commands/onboard.js');
+    expect(urls).toContain('/src/cli/commands/onboard.ts');
     expect(urls).not.toContain('/custody/pkcs11/');
-    expect(urls).not.toContain('/hsm-run.js');
+    expect(urls).not.toContain('/hsm-run.');
   });
 });
