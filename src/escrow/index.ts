@@ -29,7 +29,8 @@ export {
   type SidecarMaterial,
   type ValidToRecord,
 } from './format.js';
-export { DEFAULT_SCRYPT_WORK_FACTOR, abbreviateRecipient, parseIdentities, recipientOfIdentity, unsealArmored } from './seal.js';
+export { DEFAULT_SCRYPT_WORK_FACTOR, abbreviateRecipient, generateIdentity, parseIdentities, recipientOfIdentity, unsealArmored } from './seal.js';
+export { handOver, heldFiles, openHandovers, readHandoverClaim, type Handover, type HandoverClaim, type OneTimeIdentity, type OpenedHandovers } from './handover.js';
 export {
   assertSealingValid,
   assertSidecarUpdate,
@@ -48,6 +49,7 @@ export {
   type EscrowContents,
   type EscrowDeps,
   type EscrowOpener,
+  type HandoverOpener,
   type EscrowSealing,
   type EscrowSummary,
   type ImportFact,

@@ -32,7 +32,7 @@ import { ESCROW, ESCROW_ACKNOWLEDGE, ESCROW_EXPORT, ESCROW_INSPECT, ESCROW_RESEA
 import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { escrowRef, escrowSummaryDocument, printDocument, printErrorDocument } from '../documents.js';
-import { readOpener, readSealingInputs } from '../escrow-inputs.js';
+import { consumeHandover, readOpener, readSealingInputs } from '../escrow-inputs.js';
 import { operator } from '../../airgap/bundles.js';
 
 /** Failures of an escrow check that mean "this escrow does not match itself": attention, exit 3. */
@@ -69,6 +69,8 @@ export async function escrow(argv: string[], io: Io): Promise<number> {
   if (sub === 'reseal') return reseal(rest, io);
   if (sub === 'export') return exportMaterial(rest, io);
   if (sub === 'acknowledge') return acknowledge(rest, io);
+  if (sub === 'handover-recipient') return (await import('./escrow-handover.js')).handoverRecipient(rest, io);
+  if (sub === 'hand-over') return (await import('./escrow-handover.js')).handOverShare(rest, io);
   throw new KmsByokError('ERR_USAGE', `unknown escrow command "${sub}"`, { hint: 'run kms-byok escrow --help' });
 }
 
@@ -82,7 +84,7 @@ async function verify(argv: string[], io: Io): Promise<number> {
   if (file === undefined || p.positionals.length > 1) {
     throw new KmsByokError('ERR_USAGE', file === undefined ? 'missing the escrow FILE to verify' : 'give exactly one escrow FILE', { hint: 'kms-byok escrow verify escrow/<key-id>.v1.age --identity custodian.txt' });
   }
-  const opener = await readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file') });
+  const opener = await openerOf(p, io, file);
   try {
     const loaded = await readEscrow(resolve(io.cwd, file));
     let summary: EscrowSummary;
@@ -106,6 +108,7 @@ async function verify(argv: string[], io: Io): Promise<number> {
       }
       throw e;
     }
+    await consumeHandover(opener, io);
     if (bool(p, 'json')) {
       printDocument(io, { ...escrowSummaryDocument(resolve(io.cwd, file), loaded.sidecarPath, summary), ...(inKms ? { kms: inKms } : {}) });
     } else {
@@ -132,6 +135,11 @@ async function verify(argv: string[], io: Io): Promise<number> {
   }
 }
 
+
+/** --identity, --passphrase-file or --share (hand-overs, with the one-time identities of the escrow's directory). */
+function openerOf(p: Parsed, io: Io, file: string): Promise<EscrowOpener> {
+  return readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file'), shares: strs(p, 'share'), escrowDir: dirname(resolve(io.cwd, file)) });
+}
 
 function oneFile(positionals: string[], example: string): string {
   const file = positionals[0];
@@ -169,6 +177,7 @@ async function inspect(argv: string[], io: Io): Promise<number> {
     ...summary.custodians.map((c, i): [string, string] => [`custodian ${i + 1}`, `${c.label ? `${c.label} ` : ''}${c.recipient} (${c.kind}; opens with ${STOCK_AGE[c.kind]})`]),
     ['passphrase', summary.passphrase ? 'yes (scrypt)' : undefined],
     ['threshold', summary.threshold === undefined ? undefined : `any ${summary.threshold} of ${summary.custodians.length}`],
+    ...summary.renewal.map((r, i): [string, string] => [`renewal seal ${i + 1}`, `${r.label ?? 'scheduler'} ${r.recipient} (opens the whole escrow alone: unattended renewal)`]),
     ['created', `${summary.created} by ${summary.createdBy}`],
     ...summary.materials.map((m): [string, string] => [
       `material ${m.index}`,
@@ -208,8 +217,9 @@ async function reseal(argv: string[], io: Io): Promise<number> {
     passphraseFile: str(p, 'new-passphrase-file'),
     ...(str(p, 'threshold') !== undefined ? { threshold: str(p, 'threshold')! } : {}),
     ...(str(p, 'split') !== undefined ? { split: str(p, 'split')! } : {}),
+    renewalRecipients: strs(p, 'renewal-recipient'),
   });
-  const opener = await readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file') }).catch((e: unknown) => {
+  const opener = await openerOf(p, io, file).catch((e: unknown) => {
     sealing.passphrase?.dispose();
     throw e;
   });
@@ -226,6 +236,7 @@ async function reseal(argv: string[], io: Io): Promise<number> {
       const written = await writeSealedEscrow(dir, payload.manifest.keyId, sealed);
       await updateSidecar(written.sidecarPath, (s) => carryOverFacts(s, opened.loaded.sidecar));
       say(io, 'note', `old version kept: ${file}`);
+      await consumeHandover(opener, io);
       if (bool(p, 'json')) printDocument(io, { escrow: escrowRef(written.path, { sidecarPath: written.sidecarPath, version: contents.escrowVersion, files: written.files }), previous: escrowRef(resolve(io.cwd, file)) });
       else printRows(io, [['escrow', written.path], ['version', String(contents.escrowVersion)], ['previous', `${file} (kept)`]]);
       return ExitCode.ok;
@@ -255,7 +266,7 @@ async function exportMaterial(argv: string[], io: Io): Promise<number> {
   if (out === undefined || out === '-') {
     throw new KmsByokError('ERR_MISSING_INPUT', 'missing --out FILE: the material is never written to a terminal or stdout', { hint: 'pass --out material.bin (created 0600, never overwritten)' });
   }
-  const opener = await readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file') });
+  const opener = await openerOf(p, io, file);
   try {
     const { payload } = await openFile(file, opener, io);
     try {
@@ -283,6 +294,7 @@ async function exportMaterial(argv: string[], io: Io): Promise<number> {
       } finally {
         await handle.close();
       }
+      await consumeHandover(opener, io);
       say(io, 'warning', `${out} holds key material ${m.index} in plaintext: import it, then destroy it (shred -u ${out})`);
       if (bool(p, 'json')) printDocument(io, { out: resolve(io.cwd, out), material: { index: m.index, checkValue: m.checkValue }, bytes: m.material.length });
       else printRows(io, [['written', `${out} (mode 0600)`], ['material', String(m.index)], ['check value', m.checkValue]]);

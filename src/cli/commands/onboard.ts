@@ -116,6 +116,7 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
     passphraseFile: passphraseFile === undefined ? undefined : local(passphraseFile),
     ...(str(p, 'threshold') !== undefined ? { threshold: str(p, 'threshold')! } : {}),
     ...(str(p, 'split') !== undefined ? { split: str(p, 'split')! } : {}),
+    renewalRecipients: strs(p, 'renewal-recipient'),
   });
   // Secrets are read last, each disposed in the finally below even when a later read fails.
   let material: SecretBytes | undefined;
