@@ -45,6 +45,7 @@ export {
   recordImport,
   sealEscrow,
   sealingMode,
+  unattendedOpening,
   type ComputeCheckValue,
   type EscrowContents,
   type EscrowDeps,

@@ -1033,3 +1033,41 @@ export function carryOverFacts(next: EscrowSidecar, previous: EscrowSidecar): Es
   });
   return out;
 }
+
+/**
+ * Whether an unattended run holding these identities' recipients (or the passphrase) can open the
+ * escrow version alone (docs/scheduling.md, "Split escrows"): through a renewal seal, as a plain
+ * recipient, through the passphrase copy, or — m-of-n / XOR — only when the identities hold enough
+ * shares / every component. `recipients` undefined: the identity could not be read here, so only
+ * what holds for any single identity is decided (a split escrow without a renewal seal never opens).
+ */
+export function unattendedOpening(
+  sidecar: EscrowSidecar,
+  secret: { recipients?: ReadonlySet<string> } | { passphrase: true },
+): { opens: boolean | 'unknown'; why: string } {
+  const c = sidecar.manifest.custodians;
+  const mode = sealingMode(sidecar.manifest);
+  const renewal = sidecar.files.filter((f) => f.role === 'renewal' && f.holder !== undefined).map((f) => f.holder!.recipient);
+  if ('passphrase' in secret) {
+    return c.passphrase ? { opens: true, why: 'the passphrase copy' } : { opens: false, why: `it has no passphrase copy (it is sealed as ${mode})` };
+  }
+  const mine = secret.recipients;
+  if (mine === undefined) {
+    if ((mode === 'threshold' || mode === 'xor') && renewal.length === 0) {
+      return { opens: false, why: mode === 'threshold' ? `it is a ${c.threshold}-of-${c.recipients.length} escrow with no renewal seal: one identity holds at most one share` : `it is split into ${c.recipients.length} XOR components with no renewal seal: one identity holds one component` };
+    }
+    return { opens: 'unknown', why: 'the identity file could not be read here' };
+  }
+  if (renewal.some((r) => mine.has(r))) return { opens: true, why: 'its renewal seal' };
+  if (mode === 'recipients' || mode === 'recipients+passphrase') {
+    return c.recipients.some((r) => mine.has(r.recipient)) ? { opens: true, why: 'a custodian identity' } : { opens: false, why: 'the identity is not one of its recipients, and no renewal seal is sealed to it' };
+  }
+  if (mode === 'passphrase') return { opens: false, why: 'it is sealed to a passphrase only' };
+  const held = c.recipients.filter((r) => mine.has(r.recipient)).length;
+  const needed = mode === 'threshold' ? c.threshold! : c.recipients.length;
+  if (held >= needed) return { opens: true, why: `the identity file holds ${held} of the ${needed} ${mode === 'threshold' ? 'shares' : 'components'} needed` };
+  return {
+    opens: false,
+    why: `it is ${mode === 'threshold' ? `a ${c.threshold}-of-${c.recipients.length} escrow` : `split into ${c.recipients.length} XOR components`}: the identity holds ${held} of the ${needed} needed, and no renewal seal is sealed to it`,
+  };
+}

@@ -22,6 +22,7 @@ import {
   sealEscrow,
   type EscrowOpener,
   type EscrowPayload,
+  type EscrowSealing,
   type EscrowSidecar,
   type EscrowSummary,
 } from '../../escrow/index.js';
@@ -203,6 +204,26 @@ function disposeOpener(opener: EscrowOpener): void {
 }
 
 
+/**
+ * The sealing of `file`'s version (custodians, labels, threshold or split) with `renewal` added: what
+ * `escrow reseal --renewal-recipient` alone seals. A passphrase copy cannot be kept (the passphrase
+ * is not known here): such an escrow is resealed with --recipient/--new-passphrase-file.
+ */
+async function keptSealing(io: Io, file: string, renewal: string[]): Promise<EscrowSealing> {
+  const { sidecar } = await readEscrow(resolve(io.cwd, file));
+  const c = sidecar.manifest.custodians;
+  if (c.passphrase) {
+    throw new KmsByokError('ERR_MISSING_INPUT', 'this escrow is also sealed to a passphrase: give the new version\'s custodians', {
+      hint: 'add --new-passphrase-file FILE and --recipient NAME=age1… for each custodian, with --renewal-recipient',
+    });
+  }
+  const withRenewal = await readSealingInputs(io, { recipients: c.recipients.map((r) => (r.label ? `${r.label}=${r.recipient}` : r.recipient)), recipientsFiles: [], passphraseFile: undefined, ...(c.threshold !== undefined ? { threshold: String(c.threshold) } : {}), ...(c.split !== undefined ? { split: c.split } : {}), renewalRecipients: renewal });
+  // The old version's own renewal seals are kept too.
+  const kept = sidecar.files.filter((f) => f.role === 'renewal' && f.holder !== undefined && !withRenewal.renewal?.some((r) => r.recipient === f.holder!.recipient));
+  withRenewal.renewal = [...kept.map((f) => ({ ...f.holder! })), ...(withRenewal.renewal ?? [])];
+  return withRenewal;
+}
+
 async function reseal(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(argv, ESCROW_RESEAL);
   if (bool(p, 'help')) {
@@ -211,7 +232,15 @@ async function reseal(argv: string[], io: Io): Promise<number> {
   }
   const file = oneFile(p.positionals, 'kms-byok escrow reseal escrow/<key-id>.v1.age --identity old.txt --recipient age1…');
   // The new custodians (--passphrase-file opens the old escrow; --new-passphrase-file seals the new one).
-  const sealing = await readSealingInputs(io, {
+  // Only --renewal-recipient: the same custodians (and split) as the old version, plus the renewal seals.
+  const keepCustodians =
+    strs(p, 'recipient').length === 0 && strs(p, 'recipients-file').length === 0 && str(p, 'new-passphrase-file') === undefined && strs(p, 'renewal-recipient').length > 0;
+  if (keepCustodians && (str(p, 'threshold') !== undefined || str(p, 'split') !== undefined)) {
+    throw new KmsByokError('ERR_USAGE', '--threshold and --split describe new custodians: give them with --recipient', { hint: 'with only --renewal-recipient, the old version\'s custodians and split are kept' });
+  }
+  const sealing = keepCustodians
+    ? await keptSealing(io, file, strs(p, 'renewal-recipient'))
+    : await readSealingInputs(io, {
     recipients: strs(p, 'recipient'),
     recipientsFiles: strs(p, 'recipients-file'),
     passphraseFile: str(p, 'new-passphrase-file'),
