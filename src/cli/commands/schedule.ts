@@ -132,8 +132,9 @@ async function assertEscrowsOpenUnattended(io: Io, options: ScheduleOptions): Pr
     const file = ref.path;
     throw new KmsByokError('ERR_SCHEDULE_NOT_UNATTENDED', `the scheduled reimport could never open the escrow of ${key}: ${verdict.why}`, {
       hint:
-        `add a renewal recipient for the scheduler's own identity, e.g. kms-byok escrow reseal ${file} --share FILE... ` +
-        `--renewal-recipient scheduler=$(age-keygen -y ${options.identity ?? 'SCHEDULER-IDENTITY'}) (custodians hand over their shares: docs/custody.md), then schedule again`,
+        `give the scheduler an age identity of its own (age-keygen -o scheduler.txt) and add a renewal recipient for it: ` +
+        `kms-byok escrow reseal ${file} --share FILE... --renewal-recipient scheduler=$(age-keygen -y scheduler.txt) ` +
+        `(the custodians hand over their shares: docs/custody.md); then schedule again with --identity scheduler.txt`,
     });
   }
 }
