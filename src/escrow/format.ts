@@ -540,7 +540,7 @@ function readEnvelope(r: Reader, value: unknown, expectedFormat: string, version
     const v = typeof o.version === 'number' || typeof o.version === 'string' ? String(o.version) : 'unknown';
     throw new KmsByokError(
       'ERR_ESCROW_VERSION',
-      `${r.doc}: format version ${v.slice(0, 20)} is not supported: this build reads version ${versions.join(' and ')}`,
+      `${r.doc}: format version ${v.slice(0, 20)} is not supported: this build reads version ${versions.length === 1 ? versions[0] : `${versions.slice(0, -1).join(', ')} and ${versions[versions.length - 1]}`}`,
       { hint: 'use a newer kms-byok, or open the file with stock age as in docs/disaster-recovery.md' },
     );
   }

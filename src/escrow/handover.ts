@@ -354,3 +354,35 @@ export async function openHandovers(
   }
   return { opener: split === 'share' ? { shares: docs } : { components: docs }, claims, used: [...used] };
 }
+
+/**
+ * What a custodian's opened share or component document is, for an acknowledgement: its role, number
+ * and check value(s) — `sha256-kcv` of the Shamir share, or each material's component check value.
+ * Refuses a document of another escrow version (ERR_ESCROW_MISMATCH).
+ */
+export function custodianPart(plain: SecretBytes, sidecar: EscrowSidecar): { role: 'share' | 'component'; index: number; checkValues: string[] } {
+  const m = sidecar.manifest;
+  return plain.use((b) => {
+    if (m.custodians.threshold !== undefined) {
+      const d = parseShare(b);
+      try {
+        if (d.escrowId !== m.escrowId) throw new KmsByokError('ERR_ESCROW_MISMATCH', 'the share is not of this escrow version');
+        return { role: 'share' as const, index: d.shareIndex, checkValues: [componentCheckValue(d.share)] };
+      } finally {
+        d.share.dispose();
+      }
+    }
+    const d = parseComponent(b);
+    try {
+      if (d.escrowId !== m.escrowId) throw new KmsByokError('ERR_ESCROW_MISMATCH', 'the component is not of this escrow version');
+      const values = d.materials.map((x) => componentCheckValue(x.component));
+      const recorded = sidecar.materials.map((x) => x.components?.[d.componentIndex - 1]?.checkValue);
+      if (JSON.stringify(values) !== JSON.stringify(recorded)) {
+        throw new KmsByokError('ERR_CHECK_VALUE_MISMATCH', `component ${d.componentIndex} has check value ${values.join(', ')}, the sidecar records ${recorded.join(', ')}`, { hint: 'the component is damaged: do not rely on it' });
+      }
+      return { role: 'component' as const, index: d.componentIndex, checkValues: values };
+    } finally {
+      for (const x of d.materials) x.component.dispose();
+    }
+  });
+}

@@ -30,7 +30,7 @@ export {
   type ValidToRecord,
 } from './format.js';
 export { DEFAULT_SCRYPT_WORK_FACTOR, abbreviateRecipient, generateIdentity, parseIdentities, recipientOfIdentity, unsealArmored } from './seal.js';
-export { handOver, heldFiles, openHandovers, readHandoverClaim, type Handover, type HandoverClaim, type OneTimeIdentity, type OpenedHandovers } from './handover.js';
+export { custodianPart, handOver, heldFiles, openHandovers, readHandoverClaim, type Handover, type HandoverClaim, type OneTimeIdentity, type OpenedHandovers } from './handover.js';
 export {
   assertSealingValid,
   assertSidecarUpdate,

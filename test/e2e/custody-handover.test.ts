@@ -271,6 +271,39 @@ describe('hand-over bad input', () => {
   }, 60_000);
 });
 
+describe('acknowledgements that prove receipt', () => {
+  it('bob acknowledges only as bob, with his share’s check value; inspect lists who has not acknowledged', async () => {
+    const transcript = join(host, 'escrow', 'transcript.md');
+    const ack = (who: Person, name: string) =>
+      machine(homes[who], ['escrow', 'acknowledge', `escrow/${stem}.age`, '--identity', 'id.txt', '--name', name, '--transcript', transcript, '--json']);
+    const wrong = await ack('bob', 'alice');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/code: ERR_ACK_WRONG_CUSTODIAN/);
+    expect(wrong.stderr).toMatch(/this identity holds the part sealed to "bob", not to "alice"/);
+    expect(readFileSync(transcript, 'utf8')).not.toMatch(/custodian acknowledgement/);
+
+    const ok = await ack('bob', 'Bob Example');
+    expect(ok.stderr).not.toMatch(/error:/);
+    expect(ok.code).toBe(0);
+    const doc = JSON.parse(ok.stdout) as { label: string; checkValues: string[] };
+    expect(doc.label).toBe('bob');
+    expect(doc.checkValues[0]).toMatch(/^sha256-kcv:[0-9A-F]{6}$/);
+    // The same value the hand-over of that share printed: both are SHA-256 over the share itself.
+    const handed = await handOver('bob', await newRecipient());
+    expect(handed.json.checkValues).toEqual(doc.checkValues);
+    expect(readFileSync(transcript, 'utf8')).toContain(`- **check value (share)**: ${doc.checkValues[0]}`);
+
+    const inspect = await machine(host, ['escrow', 'inspect', `escrow/${stem}.age`, '--json']);
+    expect(inspect.code).toBe(0);
+    const summary = JSON.parse(inspect.stdout) as { unacknowledged: string[]; renewal: { label: string; recipient: string }[] };
+    expect(summary.unacknowledged).toEqual(['alice', 'carol']);
+    expect(summary.renewal).toEqual([expect.objectContaining({ label: 'scheduler', recipient: ids.scheduler.recipient })]);
+    const text = await machine(host, ['escrow', 'inspect', `escrow/${stem}.age`]);
+    expect(text.stdout).toMatch(/not acknowledged\s+alice, carol \(kms-byok escrow acknowledge\)/);
+    expect(text.stdout).toMatch(/renewal seal 1\s+scheduler age1/);
+  }, 60_000);
+});
+
 describe('scheduled renewal of a 2-of-3 escrow', () => {
   it('refuses a schedule whose identity can never open the escrow, before printing anything', async () => {
     const other = readdirSync(join(host, 'escrow')).find((n) => n.endsWith('.v1.age.json') && !n.startsWith(keyId))!.replace(/\.v1\.age\.json$/, '');

@@ -8,14 +8,16 @@
  */
 import { assertDirectorySafe, openExclusive } from '../../records/safe-files.js';
 import { dirname, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { acknowledgedRecipients } from '../../records/transcript.js';
 import { ExitCode, KmsByokError, asLocalInputError } from '../../core/errors.js';
 import { checkValue } from '../../material/check-value.js';
 import {
   carryOverFacts,
+  custodianPart,
   disposePayload,
   openCustodianFile,
   recipientOfIdentity,
-  unsealArmored,
   inspectEscrow,
   openEscrow,
   resealContents,
@@ -167,8 +169,12 @@ async function inspect(argv: string[], io: Io): Promise<number> {
   const notes: string[] = [];
   if (copies === 2) notes.push('two sealed copies: one for the recipients, one for the passphrase (age allows a passphrase only as a file\'s sole recipient)');
   if (loaded.missing.length > 0) notes.push(`not in this directory (held by custodians): ${loaded.missing.join(', ')}`);
+  // Who has not proven receipt yet: custodians with no acknowledgement of this version in the transcript beside it.
+  const transcriptText = await readFile(resolve(dirname(loaded.sidecarPath), 'transcript.md'), 'utf8').catch(() => '');
+  const acked = acknowledgedRecipients(transcriptText, summary.escrowId, summary.escrowVersion);
+  const unacknowledged = summary.custodians.filter((c) => !acked.has(c.recipient)).map((c) => c.label ?? c.recipient);
   if (bool(p, 'json')) {
-    printDocument(io, { ...escrowSummaryDocument(resolve(io.cwd, file), loaded.sidecarPath, summary), versions: versions.map((v) => v.escrowVersion), notes, stockAge: Object.fromEntries(summary.custodians.map((c) => [c.recipient, STOCK_AGE[c.kind]])) });
+    printDocument(io, { ...escrowSummaryDocument(resolve(io.cwd, file), loaded.sidecarPath, summary), versions: versions.map((v) => v.escrowVersion), notes, unacknowledged, stockAge: Object.fromEntries(summary.custodians.map((c) => [c.recipient, STOCK_AGE[c.kind]])) });
     return ExitCode.ok;
   }
   printRows(io, [
@@ -178,6 +184,7 @@ async function inspect(argv: string[], io: Io): Promise<number> {
     ...summary.custodians.map((c, i): [string, string] => [`custodian ${i + 1}`, `${c.label ? `${c.label} ` : ''}${c.recipient} (${c.kind}; opens with ${STOCK_AGE[c.kind]})`]),
     ['passphrase', summary.passphrase ? 'yes (scrypt)' : undefined],
     ['threshold', summary.threshold === undefined ? undefined : `any ${summary.threshold} of ${summary.custodians.length}`],
+    ['not acknowledged', summary.custodians.length === 0 ? undefined : unacknowledged.length === 0 ? 'none: every custodian acknowledged receipt' : `${unacknowledged.join(', ')} (kms-byok escrow acknowledge)`],
     ...summary.renewal.map((r, i): [string, string] => [`renewal seal ${i + 1}`, `${r.label ?? 'scheduler'} ${r.recipient} (opens the whole escrow alone: unattended renewal)`]),
     ['created', `${summary.created} by ${summary.createdBy}`],
     ...summary.materials.map((m): [string, string] => [
@@ -337,6 +344,22 @@ async function exportMaterial(argv: string[], io: Io): Promise<number> {
 }
 
 /**
+ * Refuses (ERR_ACK_WRONG_CUSTODIAN, exit 2) a name that is not the custodian's label: equal to it, or
+ * containing it as a word ("Alice Example" for `alice`), case-insensitively; and a name that names
+ * another custodian's label instead. An unlabelled custodian may give any name that names no other.
+ */
+function assertNameMatchesLabel(name: string, label: string | undefined, others: string[]): void {
+  const words = (t: string) => t.toLowerCase().split(/[^\p{L}\p{N}_-]+/u).filter(Boolean);
+  const names = (l: string) => name.toLowerCase() === l.toLowerCase() || (words(l).length > 0 && words(l).every((w) => words(name).includes(w)));
+  if (label !== undefined && names(label)) return;
+  const other = others.find((o) => names(o));
+  if (label === undefined && other === undefined) return;
+  throw new KmsByokError('ERR_ACK_WRONG_CUSTODIAN', `this identity holds the part sealed to ${label === undefined ? 'an unlabelled custodian' : JSON.stringify(label)}, not to ${JSON.stringify(name)}`, {
+    hint: label === undefined ? `acknowledge under your own name; "${other}" is another custodian` : `acknowledge as ${JSON.stringify(label)} (e.g. --name "${label}"), with your own identity`,
+  });
+}
+
+/**
  * `escrow acknowledge FILE --identity ME --name "…"`: a custodian confirms receipt of what they hold.
  * Their identity must open their own share or component file (or, for a plain escrow, the escrow
  * itself): possession is proven, not asserted. The confirmation — name, holder recipient, file,
@@ -362,12 +385,25 @@ async function acknowledge(argv: string[], io: Io): Promise<number> {
   if (!entry) {
     throw new KmsByokError('ERR_IDENTITY', 'this identity is not a custodian of this escrow', { hint: 'use the identity whose recipient is listed by kms-byok escrow inspect' });
   }
-  const bytes = loaded.files.find((f) => f.name === entry.name)?.bytes;
-  if (!bytes) throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `${entry.name} is not beside the sidecar`, { hint: 'acknowledge next to the file you hold' });
-  const secret = entry.role === 'recipients' ? await unsealArmored(bytes, { identities: opener.identities }, entry.name) : await openCustodianFile(bytes, opener.identities, entry.name);
-  secret.dispose();
   const m = loaded.sidecar.manifest;
   const custodian = m.custodians.recipients.find((r) => mine.has(r.recipient));
+  // The name must be the label this identity's part is sealed under (docs/custody.md, "Acknowledgements").
+  assertNameMatchesLabel(name, custodian?.label, m.custodians.recipients.filter((r) => r !== custodian).map((r) => r.label).filter((l): l is string => l !== undefined));
+  const bytes = loaded.files.find((f) => f.name === entry.name)?.bytes;
+  if (!bytes) throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `${entry.name} is not beside the sidecar`, { hint: 'acknowledge next to the file you hold' });
+  let checkValues: string[];
+  if (entry.role === 'recipients') {
+    const payload = await openEscrow({ sidecar: loaded.sidecar, files: loaded.files }, { identities: opener.identities }, { computeCheckValue: checkValue });
+    checkValues = payload.materials.map((x) => x.checkValue);
+    disposePayload(payload);
+  } else {
+    const secret = await openCustodianFile(bytes, opener.identities, entry.name);
+    try {
+      checkValues = custodianPart(secret, loaded.sidecar).checkValues;
+    } finally {
+      secret.dispose();
+    }
+  }
   const time = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const { appendTranscript } = await import('../ceremony-run.js');
   const transcript = str(p, 'transcript') ? resolve(io.cwd, str(p, 'transcript')!) : resolve(dirname(loaded.sidecarPath), 'transcript.md');
@@ -383,6 +419,7 @@ async function acknowledge(argv: string[], io: Io): Promise<number> {
       ['key', m.keyArn],
       ['escrow', `${m.escrowId} version ${m.escrowVersion}`],
       ['file (SHA-256)', `${entry.name} ${entry.sha256}`],
+      [entry.role === 'recipients' ? 'check values (materials)' : `check value (${entry.role})`, checkValues.join(', ')],
       ['operator', operator()],
     ],
   }).catch((e: unknown) => {
@@ -390,8 +427,8 @@ async function acknowledge(argv: string[], io: Io): Promise<number> {
     const code = (e as { code?: string }).code;
     throw new KmsByokError('ERR_FILE_READ', `cannot append the acknowledgement to the transcript ${transcript} (${code ?? 'error'})`, { hint: 'give --transcript a writable file (not a directory), or run it where the escrow\'s transcript.md is writable' });
   });
-  const result = { acknowledged: true, name, file: { name: entry.name, role: entry.role, sha256: entry.sha256 }, escrow: escrowRef(resolve(io.cwd, file), { version: m.escrowVersion }), escrowId: m.escrowId, time, transcript };
+  const result = { acknowledged: true, name, ...(custodian?.label ? { label: custodian.label } : {}), checkValues, file: { name: entry.name, role: entry.role, sha256: entry.sha256 }, escrow: escrowRef(resolve(io.cwd, file), { version: m.escrowVersion }), escrowId: m.escrowId, time, transcript };
   if (bool(p, 'json')) printDocument(io, result);
-  else printRows(io, [['acknowledged', `${name}: ${entry.name}`], ['sha256', entry.sha256], ['recorded in', transcript]]);
+  else printRows(io, [['acknowledged', `${name}: ${entry.name}`], ['check value', checkValues.join(', ')], ['sha256', entry.sha256], ['recorded in', transcript]]);
   return ExitCode.ok;
 }
