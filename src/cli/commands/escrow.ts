@@ -11,7 +11,7 @@ import { dirname, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { acknowledgedRecipients } from '../../records/transcript.js';
 import { ExitCode, KmsByokError, asLocalInputError } from '../../core/errors.js';
-import { checkValue } from '../../material/check-value.js';
+import { checkValue, readableCheckValue } from '../../material/check-value.js';
 import {
   carryOverFacts,
   custodianPart,
@@ -189,7 +189,7 @@ async function inspect(argv: string[], io: Io): Promise<number> {
     ['created', `${summary.created} by ${summary.createdBy}`],
     ...summary.materials.map((m): [string, string] => [
       `material ${m.index}`,
-      [m.checkValue, m.keyMaterialId ? `KeyMaterialId ${m.keyMaterialId}` : 'not yet imported', m.validTo === null ? 'no expiry' : m.validTo ? `ValidTo ${m.validTo}` : undefined]
+      [bool(p, 'full-check-value') ? m.checkValue : readableCheckValue(m.checkValue), m.keyMaterialId ? `KeyMaterialId ${m.keyMaterialId}` : 'not yet imported', m.validTo === null ? 'no expiry' : m.validTo ? `ValidTo ${m.validTo}` : undefined]
         .filter(Boolean)
         .join('  '),
     ]),

@@ -2,6 +2,7 @@
  * `kms-byok onboard`: flags → OnboardOptions → runOnboard over the chosen target. Every local input
  * (flags, recipients, passphrase, escrow directory) is checked here before any KMS call.
  */
+import { readableCheckValue } from '../../material/check-value.js';
 import { readFile } from 'node:fs/promises';
 import type { SecretBytes } from '../../core/secret.js';
 import { basename, dirname, resolve } from 'node:path';
@@ -158,7 +159,7 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
         progress: (step) => say(io, null, `✓ ${step}`),
       });
       await journal.finish();
-      render(io, result, bool(p, 'json'), target.label);
+      render(io, result, bool(p, 'json'), target.label, bool(p, 'full-check-value'));
       return ExitCode.ok;
     } catch (e) {
       failure = e;
@@ -248,7 +249,7 @@ async function recordOnboard(
   }
 }
 
-function render(io: Io, r: OnboardResult, json: boolean, target: string): void {
+function render(io: Io, r: OnboardResult, json: boolean, target: string, full: boolean): void {
   if (json) {
     printDocument(io, { ...onboardDocument(r), target });
     return;
@@ -260,7 +261,7 @@ function render(io: Io, r: OnboardResult, json: boolean, target: string): void {
     ['verified', `${r.verified.summary}${r.verified.keyMaterialIdConfirmed ? '; KeyMaterialId confirmed by re-import' : ''}`],
     ['expiry', r.validTo ? `${r.validTo} (KEY_MATERIAL_EXPIRES)` : 'never (KEY_MATERIAL_DOES_NOT_EXPIRE)'],
     ['KeyMaterialId', r.keyMaterialId],
-    ['check value', r.checkValue],
+    ['check value', full ? r.checkValue : readableCheckValue(r.checkValue)],
     ['wrapping', `${r.wrappingAlgorithm} with ${r.wrappingKeySpec}`],
     ['escrow', r.escrow.path],
     ['target', target],

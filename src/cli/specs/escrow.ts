@@ -3,7 +3,7 @@
  * The commands are in ../commands/escrow.ts.
  */
 import type { CommandGroup, CommandSpec, FlagDecls } from '../command-spec.js';
-import { OUTPUT, RENEWAL, SEALING, TARGET } from './shared.js';
+import { FULL_CHECK_VALUE, OUTPUT, RENEWAL, SEALING, TARGET } from './shared.js';
 
 /** What opens an existing escrow. */
 const OPEN: FlagDecls = {
@@ -25,10 +25,11 @@ const OPEN: FlagDecls = {
 export const ESCROW_INSPECT: CommandSpec = {
   name: 'escrow inspect',
   summary: 'what the sidecar says; needs no secret',
-  usage: ['escrow inspect FILE [--json]'],
-  description: `Prints what the sidecar says (key, custodians, threshold, materials with check values and
-expiry, sealed files with SHA-256, versions) and needs no secret.`,
-  flags: { ...OUTPUT },
+  usage: ['escrow inspect FILE [--full-check-value] [--json]'],
+  description: `Prints what the sidecar says (key, custodians, threshold, renewal seals, who has not
+acknowledged receipt, materials with check values and expiry, sealed files with SHA-256, versions)
+and needs no secret.`,
+  flags: { ...FULL_CHECK_VALUE, ...OUTPUT },
   examples: ['$ kms-byok escrow inspect escrow/1234abcd-….v1.age'],
 };
 

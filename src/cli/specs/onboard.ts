@@ -1,6 +1,6 @@
 /** `kms-byok onboard`: declaration (flags, help, examples). The command is in ../commands/onboard.ts. */
 import type { CommandSpec } from '../command-spec.js';
-import { EXPIRY, OUTPUT, RENEWAL, SEALING, TARGET } from './shared.js';
+import { EXPIRY, FULL_CHECK_VALUE, OUTPUT, RENEWAL, SEALING, TARGET } from './shared.js';
 
 export const ONBOARD: CommandSpec = {
   name: 'onboard',
@@ -38,6 +38,7 @@ re-import check (symmetric), GenerateMac (HMAC), GetPublicKey and Sign (asymmetr
     'wrapping-key-spec': { type: 'string', value: 'SPEC', help: 'RSA_4096 (default), RSA_3072, RSA_2048' },
     ...SEALING,
     ...RENEWAL,
+    ...FULL_CHECK_VALUE,
     'escrow-dir': { type: 'string', value: 'DIR', help: 'where the escrow is written (default ./escrow)' },
     'export-parameters': {
       type: 'string',

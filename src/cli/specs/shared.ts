@@ -15,6 +15,11 @@ export const TARGET: FlagDecls = {
   'read-timeout': { type: 'string', value: 'SECONDS', help: 'deadline of each attempt of a KMS call, whole answer (default 60)', group: 'Target flags' },
 };
 
+/** Show asymmetric keys' full spki-sha256 check value instead of its readable short form. */
+export const FULL_CHECK_VALUE: FlagDecls = {
+  'full-check-value': { type: 'boolean', help: "show an RSA/ECC key's full spki-sha256 check value (default: its first 3 bytes,\nspki-sha256-3:…, to read aloud; --json always has the full one)" },
+};
+
 export const JSON_FLAG: FlagDecls = {
   json: { type: 'boolean', help: 'print one JSON document' },
 };
