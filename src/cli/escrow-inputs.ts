@@ -86,7 +86,16 @@ function labelled(text: string, flag: string): { recipient: string; label?: stri
  */
 export async function readSealingInputs(
   io: Io,
-  input: { recipients: string[]; recipientsFiles: string[]; passphraseFile: string | undefined; threshold?: string; split?: string; renewalRecipients?: string[] },
+  input: {
+    recipients: string[];
+    recipientsFiles: string[];
+    passphraseFile: string | undefined;
+    threshold?: string;
+    split?: string;
+    renewalRecipients?: string[];
+    /** Strength check of a sealing passphrase (cli/passphrase-strength.ts): `allowWeak` on rehearsals only. */
+    weakPassphrase?: { allow: boolean; rehearsal: boolean; flag?: string };
+  },
 ): Promise<EscrowSealing> {
   const texts = input.recipients.map((t) => ({ t, flag: '--recipient' }));
   for (const f of input.recipientsFiles) texts.push(...(await readRecipientsFile(f, io)).map((t) => ({ t, flag: `--recipients-file ${f}` })));
@@ -114,7 +123,17 @@ export async function readSealingInputs(
       return { recipient: r.recipient, label: r.label ?? 'scheduler' };
     });
   }
-  if (input.passphraseFile !== undefined) sealing.passphrase = await readPassphrase(input.passphraseFile, io);
+  if (input.passphraseFile !== undefined) {
+    sealing.passphrase = await readPassphrase(input.passphraseFile, io);
+    try {
+      const { assertStrongPassphrase } = await import('./passphrase-strength.js');
+      const w = input.weakPassphrase ?? { allow: false, rehearsal: false };
+      await assertStrongPassphrase(io, sealing.passphrase, { flag: w.flag ?? input.passphraseFile, allowWeak: w.allow, rehearsal: w.rehearsal });
+    } catch (e) {
+      sealing.passphrase.dispose();
+      throw e;
+    }
+  }
   // Everything sealing will check (an XOR split of one recipient, a split with a passphrase copy…), now:
   // before any KMS request, not after a key was created.
   try {

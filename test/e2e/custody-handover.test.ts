@@ -304,6 +304,32 @@ describe('acknowledgements that prove receipt', () => {
   }, 60_000);
 });
 
+describe('passphrases worthy of decades', () => {
+  it('refuses a weak passphrase with the reason and a generated one; --allow-weak-passphrase only rehearses', async () => {
+    writeFileSync(join(host, 'weak.txt'), 'abc\n', { mode: 0o600 });
+    const base = ['onboard', '--yes', '--no-expiry', '--escrow-dir', 'escrow-weak', '--passphrase-file', 'weak.txt'];
+    const weak = await onHost(base);
+    expect(weak.code).toBe(2);
+    expect(weak.stderr).toMatch(/code: ERR_WEAK_PASSPHRASE/);
+    expect(weak.stderr).toMatch(/too weak for an escrow meant to last decades: .*score 0 of 4/);
+    expect(weak.stderr).toMatch(/hint: use a long random passphrase, e\.g\. one generated now: ([A-Z2-7]{5}-){5}[A-Z2-7]{5}/);
+    expect(existsSync(join(host, 'escrow-weak'))).toBe(false);
+    // The suggestion is accepted as it stands.
+    const suggested = /generated now: (\S+) /.exec(weak.stderr)![1]!;
+    writeFileSync(join(host, 'strong.txt'), `${suggested}\n`, { mode: 0o600 });
+    const strong = await onHost(['onboard', '--yes', '--no-expiry', '--escrow-dir', 'escrow-strong', '--passphrase-file', 'strong.txt', '--json']);
+    expect(strong.stderr).not.toMatch(/error:/);
+    expect(strong.code).toBe(0);
+    // A rehearsal may use a weak one, with a warning; a real target may not.
+    const rehearsal = await onHost([...base, '--allow-weak-passphrase', '--json']);
+    expect(rehearsal.code).toBe(0);
+    expect(rehearsal.stderr).toMatch(/warning: weak passphrase accepted for this rehearsal/);
+    const real = await machine(host, [...base, '--allow-weak-passphrase', '--region', 'eu-west-1']);
+    expect(real.code).toBe(2);
+    expect(real.stderr).toMatch(/--allow-weak-passphrase is for rehearsals only/);
+  }, 120_000);
+});
+
 describe('scheduled renewal of a 2-of-3 escrow', () => {
   it('refuses a schedule whose identity can never open the escrow, before printing anything', async () => {
     const other = readdirSync(join(host, 'escrow')).find((n) => n.endsWith('.v1.age.json') && !n.startsWith(keyId))!.replace(/\.v1\.age\.json$/, '');

@@ -3,6 +3,7 @@
  * (flags, recipients, passphrase, escrow directory) is checked here before any KMS call.
  */
 import { readableCheckValue } from '../../material/check-value.js';
+import { isLoopbackUrl } from '../../core/endpoints.js';
 import { readFile } from 'node:fs/promises';
 import type { SecretBytes } from '../../core/secret.js';
 import { basename, dirname, resolve } from 'node:path';
@@ -118,6 +119,7 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
     ...(str(p, 'threshold') !== undefined ? { threshold: str(p, 'threshold')! } : {}),
     ...(str(p, 'split') !== undefined ? { split: str(p, 'split')! } : {}),
     renewalRecipients: strs(p, 'renewal-recipient'),
+    weakPassphrase: { allow: bool(p, 'allow-weak-passphrase'), rehearsal: isRehearsal(p, io), flag: `--passphrase-file ${passphraseFile ?? ''}` },
   });
   // Secrets are read last, each disposed in the finally below even when a later read fails.
   let material: SecretBytes | undefined;
@@ -247,6 +249,12 @@ async function recordOnboard(
     if (r.result !== undefined) throw transcriptFailure(transcript, outcome, unrecorded);
     say(io, 'error', `the transcript entry of this failed onboard could not be written: ${unrecorded instanceof Error ? unrecorded.message : String(unrecorded)}`);
   }
+}
+
+/** A rehearsal target: the embedded emulator, or a loopback endpoint (nothing on loopback is AWS). */
+function isRehearsal(p: Parsed, io: Io): boolean {
+  const endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
+  return bool(p, 'emulator') || str(p, 'emulator-state') !== undefined || (endpoint !== undefined && isLoopbackUrl(endpoint));
 }
 
 function render(io: Io, r: OnboardResult, json: boolean, target: string, full: boolean): void {

@@ -39,6 +39,10 @@ re-import check (symmetric), GenerateMac (HMAC), GetPublicKey and Sign (asymmetr
     ...SEALING,
     ...RENEWAL,
     ...FULL_CHECK_VALUE,
+    'allow-weak-passphrase': {
+      type: 'boolean',
+      help: 'rehearsals only (--emulator or a loopback endpoint): accept a --passphrase-file weaker than\nzxcvbn score 4, with a warning',
+    },
     'escrow-dir': { type: 'string', value: 'DIR', help: 'where the escrow is written (default ./escrow)' },
     'export-parameters': {
       type: 'string',
