@@ -17,13 +17,13 @@ import { assertDirectorySafe } from '../records/safe-files.js';
 import { str, strs, bool, type Parsed } from './args.js';
 import { say, type Io } from './io.js';
 import { openTarget, type Target } from './target.js';
-import { readOpener } from './escrow-inputs.js';
+import { consumeHandover, readOpener } from './escrow-inputs.js';
 import { notify, type NotifyDocument } from '../records/notify.js';
 import { errorDocument, SCHEMA_VERSION } from './documents.js';
 import { fileEscrowStore, keyIdOf, latestEscrow, openJournal, operatorName, type CliJournal, type EscrowStoreOptions } from './context.js';
 import { findLatestVersion } from '../escrow/file-store.js';
 /** Flags that do not shape a ceremony (secrets' files, output, audit, pacing): left out of a journal's inputs. */
-const NOT_INPUTS = new Set(['identity', 'passphrase-file', 'json', 'help', 'resume', 'discard-journal', 'notify-command', 'transcript', 'read-timeout', 'yes', 'reason']);
+const NOT_INPUTS = new Set(['identity', 'share', 'passphrase-file', 'json', 'help', 'resume', 'discard-journal', 'notify-command', 'transcript', 'read-timeout', 'yes', 'reason']);
 
 /**
  * The inputs of a lifecycle invocation that a journal must match to be resumed (docs/lifecycle.md,
@@ -57,10 +57,17 @@ export function escrowDirOf(p: Parsed, io: Io): string {
   return resolve(io.cwd, str(p, 'escrow-dir') ?? 'escrow');
 }
 
-/** The opener from --identity / --passphrase-file, or undefined when neither is given. */
+/** The opener from --identity / --passphrase-file / --share, or undefined when none is given. */
 export async function optionalOpener(p: Parsed, io: Io): Promise<EscrowOpener | undefined> {
-  if (strs(p, 'identity').length === 0 && str(p, 'passphrase-file') === undefined) return undefined;
-  return readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file') });
+  const shares = strs(p, 'share');
+  if (strs(p, 'identity').length === 0 && str(p, 'passphrase-file') === undefined && shares.length === 0) return undefined;
+  return readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file'), shares, escrowDir: escrowDirOf(p, io) });
+}
+
+/** Transcript fields naming the handed-over shares a ceremony was opened with (docs/custody.md). */
+function handoverFields(opener: EscrowOpener | undefined): TranscriptRecord['fields'] {
+  if (opener === undefined || !('handedOver' in opener) || opener.claims.length === 0) return [];
+  return [['handed over', opener.claims.map((c) => `${c.role} ${c.index}${c.holder.label ? ` (${c.holder.label})` : ''} check value ${c.checkValues.join(', ')} to one-time ${c.to.slice(0, 12)}…`)]];
 }
 
 /**
@@ -173,6 +180,8 @@ export async function runCeremony<T>(
       escrowDir,
     });
     await journal.finish();
+    // Hand-over files are good for one ceremony: the one-time identities they used go now.
+    await consumeHandover(c.opener, io);
     return result;
   } catch (e) {
     failure = e;
@@ -212,6 +221,7 @@ export async function runCeremony<T>(
       outcome,
       fields: [
         ['operator', operatorName()],
+        ...handoverFields(c.opener),
         ['target', target.label],
         ...c.record(result),
         ...(await escrowFacts(escrowDir, (result !== undefined ? c.keyOf?.(result) : undefined) ?? keyIdOf(subject))),
@@ -282,6 +292,12 @@ export async function escrowFacts(dir: string, keyId: string | undefined): Promi
         ...(c.threshold !== undefined ? [`any ${c.threshold} of ${c.recipients.length}`] : []),
         ...(c.split ? [`XOR split among ${c.recipients.length}`] : []),
       ],
+    ],
+    [
+      'renewal seals',
+      ref.sidecar.files
+        .filter((f) => f.role === 'renewal' && f.holder !== undefined)
+        .map((f) => `${f.holder!.label ?? 'scheduler'} ${f.holder!.recipient.slice(0, 12)}…${f.holder!.recipient.slice(-6)} (opens the whole escrow alone, for unattended renewal)`),
     ],
     ['check values', ref.sidecar.materials.map((x) => `material ${x.index}: ${x.checkValue}${x.keyMaterialId ? ` (KeyMaterialId ${x.keyMaterialId})` : ''}`)],
     [`escrow v${m.escrowVersion} files (SHA-256)`, ref.sidecar.files.map((f) => `${f.name} ${f.sha256}`)],

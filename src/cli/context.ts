@@ -127,6 +127,9 @@ export function fileEscrowStore(o: EscrowStoreOptions): LifecycleEscrow {
       const sealing: EscrowSealing = { recipients: c.recipients.map((r) => (r.label === undefined ? { recipient: r.recipient } : { recipient: r.recipient, label: r.label })) };
       if (c.threshold !== undefined) sealing.threshold = c.threshold;
       if (c.split !== undefined) sealing.split = c.split;
+      // Renewal seals carry over to the next version (rotation), so the scheduled renewal keeps working.
+      const renewal = sidecar.files.filter((f) => f.role === 'renewal' && f.holder !== undefined).map((f) => ({ ...f.holder! }));
+      if (renewal.length > 0) sealing.renewal = renewal;
       if (c.passphrase) {
         if (!o.opener || !('passphrase' in o.opener)) {
           throw new KmsByokError('ERR_MISSING_INPUT', 'missing --passphrase-file: the escrow is also sealed to a passphrase, and the new version must be too', {

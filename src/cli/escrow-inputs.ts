@@ -6,7 +6,8 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { KmsByokError, asLocalInputError } from '../core/errors.js';
 import type { SecretBytes } from '../core/secret.js';
-import { assertSealingValid, parseRecipient, type EscrowOpener, type EscrowSealing } from '../escrow/index.js';
+import { assertSealingValid, parseRecipient, readHandoverClaim, abbreviateRecipient, type EscrowOpener, type EscrowSealing } from '../escrow/index.js';
+import { consumeHandoverIdentities, loadHandoverIdentities } from '../records/handover-identity.js';
 import { nodeEscrowFs, openFileVault, readIdentityFile, readPassphraseFile, type EscrowFs } from '../escrow/file-store.js';
 import type { OnboardDeps } from '../ceremony/onboard.js';
 import { missing } from './args.js';
@@ -85,7 +86,16 @@ function labelled(text: string, flag: string): { recipient: string; label?: stri
  */
 export async function readSealingInputs(
   io: Io,
-  input: { recipients: string[]; recipientsFiles: string[]; passphraseFile: string | undefined; threshold?: string; split?: string },
+  input: {
+    recipients: string[];
+    recipientsFiles: string[];
+    passphraseFile: string | undefined;
+    threshold?: string;
+    split?: string;
+    renewalRecipients?: string[];
+    /** Strength check of a sealing passphrase (cli/passphrase-strength.ts): `allowWeak` on rehearsals only. */
+    weakPassphrase?: { allow: boolean; rehearsal: boolean; flag?: string };
+  },
 ): Promise<EscrowSealing> {
   const texts = input.recipients.map((t) => ({ t, flag: '--recipient' }));
   for (const f of input.recipientsFiles) texts.push(...(await readRecipientsFile(f, io)).map((t) => ({ t, flag: `--recipients-file ${f}` })));
@@ -107,7 +117,23 @@ export async function readSealingInputs(
     if (input.split !== 'xor') throw new KmsByokError('ERR_INVALID_ARGUMENT', `invalid --split "${input.split}"`, { hint: 'the only split is xor (use --threshold M for m-of-n)' });
     sealing.split = 'xor';
   }
-  if (input.passphraseFile !== undefined) sealing.passphrase = await readPassphrase(input.passphraseFile, io);
+  if (input.renewalRecipients !== undefined && input.renewalRecipients.length > 0) {
+    sealing.renewal = input.renewalRecipients.map((t) => {
+      const r = labelled(t, '--renewal-recipient');
+      return { recipient: r.recipient, label: r.label ?? 'scheduler' };
+    });
+  }
+  if (input.passphraseFile !== undefined) {
+    sealing.passphrase = await readPassphrase(input.passphraseFile, io);
+    try {
+      const { assertStrongPassphrase } = await import('./passphrase-strength.js');
+      const w = input.weakPassphrase ?? { allow: false, rehearsal: false };
+      await assertStrongPassphrase(io, sealing.passphrase, { flag: w.flag ?? input.passphraseFile, allowWeak: w.allow, rehearsal: w.rehearsal });
+    } catch (e) {
+      sealing.passphrase.dispose();
+      throw e;
+    }
+  }
   // Everything sealing will check (an XOR split of one recipient, a split with a passphrase copy…), now:
   // before any KMS request, not after a key was created.
   try {
@@ -119,8 +145,26 @@ export async function readSealingInputs(
   return sealing;
 }
 
-/** What opens an escrow: `--identity` files, or `--passphrase-file`. Exactly one kind is required. */
-export async function readOpener(io: Io, input: { identities: string[]; passphraseFile: string | undefined }): Promise<EscrowOpener> {
+/**
+ * What opens an escrow: `--identity` files, `--passphrase-file`, or `--share` hand-over files (with
+ * the escrow directory's one-time identities: docs/custody.md, "Hand-over"). Exactly one kind is
+ * required. Hand-over files sealed to a one-time recipient that is not open in `escrowDir` are
+ * refused here, before any KMS request (exit 2).
+ */
+export async function readOpener(
+  io: Io,
+  input: { identities: string[]; passphraseFile: string | undefined; shares?: string[]; escrowDir?: string },
+): Promise<EscrowOpener> {
+  const shares = input.shares ?? [];
+  if (shares.length > 0) {
+    if (input.identities.length > 0 || input.passphraseFile !== undefined) {
+      throw new KmsByokError('ERR_USAGE', `give either --share or ${input.identities.length > 0 ? '--identity' : '--passphrase-file'}, not both`, {
+        hint: 'a custodian at this machine hands over too: kms-byok escrow hand-over ESCROW --identity THEIRS --to <one-time recipient> --out FILE',
+      });
+    }
+    if (input.escrowDir === undefined) throw new KmsByokError('ERR_INTERNAL', 'hand-over needs the escrow directory');
+    return readHandovers(io, shares, input.escrowDir);
+  }
   if (input.identities.length > 0 && input.passphraseFile !== undefined) {
     throw new KmsByokError('ERR_USAGE', 'give either --identity or --passphrase-file, not both', { hint: 'one custodian opens the escrow at a time' });
   }
@@ -135,6 +179,45 @@ export async function readOpener(io: Io, input: { identities: string[]; passphra
     throw asLocalInputError(e); // read before any KMS request: a bad identity file is exit 2
   }
   return { identities };
+}
+
+async function readHandovers(io: Io, paths: string[], escrowDir: string): Promise<EscrowOpener> {
+  const files: { name: string; bytes: Uint8Array }[] = [];
+  for (const path of paths) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await fsWithStdin(io).readFile(path);
+    } catch (e) {
+      throw new KmsByokError('ERR_FILE_READ', `cannot read --share ${path} (${(e as { code?: string }).code ?? 'error'})`, { hint: 'give the file a custodian wrote with kms-byok escrow hand-over' });
+    }
+    files.push({ name: path, bytes });
+  }
+  const { identities, expired } = await loadHandoverIdentities(escrowDir);
+  // Stale hand-overs are refused now (exit 2), before any KMS request; the rest is checked against the escrow when it is opened.
+  for (const f of files) {
+    try {
+      const claim = readHandoverClaim(f.bytes, f.name);
+      if (!identities.some((i) => i.recipient === claim.to)) {
+        const why = expired.includes(claim.to) ? 'expired (24 hours) and was removed' : `is not open in ${escrowDir} (already used by a ceremony, expired, or made for another escrow directory)`;
+        throw new KmsByokError('ERR_HANDOVER_STALE', `--share ${f.name} was handed over to the one-time recipient ${abbreviateRecipient(claim.to)}, which ${why}`, {
+          hint: `run kms-byok escrow handover-recipient --escrow-dir ${escrowDir} and ask ${claim.holder.label ?? 'the custodian'} to run kms-byok escrow hand-over again with --to the recipient it prints`,
+        });
+      }
+    } catch (e) {
+      throw asLocalInputError(e);
+    }
+  }
+  return { handedOver: files, oneTime: identities, escrowDir, expired, used: new Set<string>(), claims: [] };
+}
+
+/**
+ * After a ceremony succeeded with hand-over files: removes the one-time identities they used, so the
+ * same files cannot open an escrow again (docs/custody.md, "Hand-over"). A no-op for other openers.
+ */
+export async function consumeHandover(opener: EscrowOpener | undefined, io: Io): Promise<void> {
+  if (opener === undefined || !('handedOver' in opener) || opener.used.size === 0) return;
+  await consumeHandoverIdentities(opener.escrowDir, opener.used);
+  say(io, 'note', `one-time hand-over identit${opener.used.size === 1 ? 'y' : 'ies'} used and removed: the hand-over files cannot be used again`);
 }
 
 /**

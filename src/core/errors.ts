@@ -48,6 +48,14 @@ export type ErrorCode =
   | 'ERR_ESCROW_TOO_FEW_SHARES'
   | 'ERR_ESCROW_DUPLICATE_SHARE'
   | 'ERR_ESCROW_FOREIGN_SHARE'
+  /** A `--share` file that is not a hand-over file, or was altered (docs/custody.md, "Hand-over"). */
+  | 'ERR_HANDOVER_INVALID'
+  /** A `--share` file sealed to a one-time recipient that is no longer open here: used, expired, or made elsewhere. */
+  | 'ERR_HANDOVER_STALE'
+  /** `escrow acknowledge --name` that is not the label the identity's share (or recipient) is sealed under (exit 2). */
+  | 'ERR_ACK_WRONG_CUSTODIAN'
+  /** A passphrase too weak for an escrow meant to last decades (exit 2): docs/custody.md, "Passphrases". */
+  | 'ERR_WEAK_PASSPHRASE'
   | 'ERR_CHECK_VALUE_MISMATCH'
   | 'ERR_IDENTITY'
   /** A file could not be written after the ceremony had done work (e.g. a bundle after KMS calls). */
@@ -169,6 +177,8 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_PKCS11_TOKEN_NOT_PRESENT',
   'ERR_PKCS11_PIN_INCORRECT',
   'ERR_PKCS11_PIN_LOCKED',
+  'ERR_ACK_WRONG_CUSTODIAN',
+  'ERR_WEAK_PASSPHRASE',
 ]);
 
 /**

@@ -95,7 +95,7 @@ export interface EscrowPayload {
 }
 
 /** Role of a sealed file in an escrow version. */
-export type SealedFileRole = 'recipients' | 'passphrase' | 'threshold-payload' | 'share' | 'component';
+export type SealedFileRole = 'recipients' | 'passphrase' | 'threshold-payload' | 'share' | 'component' | 'renewal';
 
 /** A sealed file as listed by the sidecar. */
 export interface SidecarFile {
@@ -104,9 +104,9 @@ export interface SidecarFile {
   role: SealedFileRole;
   /** SHA-256 of the file's bytes, lower-case hex. */
   sha256: string;
-  /** Share/component files: the one custodian it is sealed to. */
+  /** Share/component/renewal files: the one custodian (or scheduler) it is sealed to. */
   holder?: { recipient: string; label?: string };
-  /** Share/component files: 1-based custodian number. */
+  /** Share/component/renewal files: 1-based number. */
   index?: number;
 }
 
@@ -147,8 +147,11 @@ export interface SidecarMaterial {
 /** The sidecar: `<escrow file>.json`, non-secret, replaceable (atomically) as facts arrive. */
 export interface EscrowSidecar {
   format: typeof SIDECAR_FORMAT;
-  /** 1: no anchors (written before anchors existed); 2: every material names its anchor. */
-  version: 1 | 2;
+  /**
+   * 1: no anchors (written before anchors existed); 2: every material names its anchor; 3: as 2, and
+   * the version has renewal seals (`role: "renewal"` files, docs/escrow-format.md "Renewal seals").
+   */
+  version: 1 | 2 | 3;
   manifest: EscrowManifest;
   files: SidecarFile[];
   materials: SidecarMaterial[];
@@ -220,7 +223,7 @@ export function escrowStem(keyId: string, escrowVersion: number): string {
  * the only sealing, or the m-of-n payload), `<stem>.passphrase.age` (passphrase copy beside a
  * recipients file), `<stem>.share-<i>.age`, `<stem>.component-<i>.age`.
  */
-export function sealedFileName(keyId: string, escrowVersion: number, kind: 'main' | 'passphrase-copy' | 'share' | 'component', index?: number): string {
+export function sealedFileName(keyId: string, escrowVersion: number, kind: 'main' | 'passphrase-copy' | 'share' | 'component' | 'renewal', index?: number): string {
   const stem = escrowStem(keyId, escrowVersion);
   switch (kind) {
     case 'main':
@@ -229,6 +232,7 @@ export function sealedFileName(keyId: string, escrowVersion: number, kind: 'main
       return `${stem}.passphrase.age`;
     case 'share':
     case 'component':
+    case 'renewal':
       if (index === undefined || !Number.isSafeInteger(index) || index < 1) {
         throw new KmsByokError('ERR_INTERNAL', `${kind} file needs a positive index`);
       }
@@ -242,7 +246,7 @@ export function sidecarFileName(keyId: string, escrowVersion: number): string {
 }
 
 const FILE_NAME_RE =
-  /^((?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}))\.v([1-9][0-9]{0,8})(\.passphrase|\.share-[1-9][0-9]{0,2}|\.component-[1-9][0-9]{0,2})?\.age(\.json)?$/;
+  /^((?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}))\.v([1-9][0-9]{0,8})(\.passphrase|\.share-[1-9][0-9]{0,2}|\.component-[1-9][0-9]{0,2}|\.renewal-[1-9][0-9]{0,2})?\.age(\.json)?$/;
 
 /** Parses any escrow file or sidecar name; undefined when it is not one. */
 export function parseEscrowFileName(
@@ -536,7 +540,7 @@ function readEnvelope(r: Reader, value: unknown, expectedFormat: string, version
     const v = typeof o.version === 'number' || typeof o.version === 'string' ? String(o.version) : 'unknown';
     throw new KmsByokError(
       'ERR_ESCROW_VERSION',
-      `${r.doc}: format version ${v.slice(0, 20)} is not supported: this build reads version ${versions.join(' and ')}`,
+      `${r.doc}: format version ${v.slice(0, 20)} is not supported: this build reads version ${versions.length === 1 ? versions[0] : `${versions.slice(0, -1).join(', ')} and ${versions[versions.length - 1]}`}`,
       { hint: 'use a newer kms-byok, or open the file with stock age as in docs/disaster-recovery.md' },
     );
   }
@@ -661,11 +665,16 @@ export function sidecarToJson(s: EscrowSidecar): Record<string, unknown> {
   };
 }
 
-/** The sidecar versions this build reads: 1 (no anchors) and 2 (anchors: docs/escrow-format.md). */
-export const SIDECAR_VERSIONS = [1, 2] as const;
+/** The sidecar versions this build reads: 1 (no anchors), 2 (anchors) and 3 (renewal seals): docs/escrow-format.md. */
+export const SIDECAR_VERSIONS = [1, 2, 3] as const;
 
-/** A sidecar is version 2 exactly when its materials name anchors (all of them, checked on parse). */
-export function sidecarVersionOf(s: Pick<EscrowSidecar, 'materials'>): 1 | 2 {
+/**
+ * A sidecar is version 3 exactly when it lists a renewal seal, else version 2 exactly when its
+ * materials name anchors (all of them, checked on parse), else 1. So an escrow without renewal seals
+ * stays readable by builds that know version 2.
+ */
+export function sidecarVersionOf(s: Pick<EscrowSidecar, 'materials' | 'files'>): 1 | 2 | 3 {
+  if (s.files.some((f) => f.role === 'renewal')) return 3;
   return s.materials.some((m) => m.anchor !== undefined) ? 2 : 1;
 }
 
@@ -691,7 +700,7 @@ export function parseSidecar(input: Uint8Array | unknown): EscrowSidecar {
   const r: Reader = new Reader('escrow sidecar');
   const value = input instanceof Uint8Array ? parseJsonBytes(r, input) : input;
   const o = readEnvelope(r, value, SIDECAR_FORMAT, SIDECAR_VERSIONS);
-  const version = o.version as 1 | 2;
+  const version = o.version as 1 | 2 | 3;
   r.object(o, 'sidecar', ['format', 'version', 'manifest', 'files', 'materials', 'updated']);
   const manifest = readManifest(r, o.manifest, 'manifest');
   const stem = `${manifest.keyId}.v${manifest.escrowVersion}`;
@@ -703,7 +712,7 @@ export function parseSidecar(input: Uint8Array | unknown): EscrowSidecar {
     if (parsed === undefined || parsed.sidecar || !name.startsWith(`${stem}.`)) r.fail(`${p}.name`, `must be a file of ${stem}`);
     const f: SidecarFile = {
       name,
-      role: r.oneOf(e.role, `${p}.role`, ['recipients', 'passphrase', 'threshold-payload', 'share', 'component'] as const),
+      role: r.oneOf(e.role, `${p}.role`, (version === 3 ? ['recipients', 'passphrase', 'threshold-payload', 'share', 'component', 'renewal'] : ['recipients', 'passphrase', 'threshold-payload', 'share', 'component']) as readonly SealedFileRole[]),
       sha256: r.string(e.sha256, `${p}.sha256`, { re: HEX64_RE }),
     };
     if (e.holder !== undefined) f.holder = readHolder(r, e.holder, `${p}.holder`);
@@ -712,9 +721,15 @@ export function parseSidecar(input: Uint8Array | unknown): EscrowSidecar {
   });
   const names = new Set(files.map((f) => f.name));
   if (names.size !== files.length) r.fail('files', 'list a file twice');
+  files.forEach((f, i) => {
+    const renewalName = /\.renewal-[1-9][0-9]{0,2}\.age$/.test(f.name);
+    if ((f.role === 'renewal') !== renewalName) r.fail(`files[${i}].name`, f.role === 'renewal' ? 'must be <stem>.renewal-<i>.age' : `is a renewal file name, but the role is ${f.role}`);
+    if (f.role === 'renewal' && (f.holder === undefined || f.index === undefined)) r.fail(`files[${i}]`, 'a renewal seal names its holder and index');
+  });
+  if (version === 3 && !files.some((f) => f.role === 'renewal')) r.fail('version', 'is 3 but no renewal seal is listed');
   const materials = r.array(o.materials, 'materials', 1, 1000).map((entry, i): SidecarMaterial => {
     const p = `materials[${i}]`;
-    const e = r.object(entry, p, version === 2 ? ['index', 'checkValue', 'validTo', 'anchor'] : ['index', 'checkValue', 'validTo'], ['keyMaterialId', 'firstImport', 'components']);
+    const e = r.object(entry, p, version >= 2 ? ['index', 'checkValue', 'validTo', 'anchor'] : ['index', 'checkValue', 'validTo'], ['keyMaterialId', 'firstImport', 'components']);
     const index = r.int(e.index, `${p}.index`, 1, 1000);
     if (index !== i + 1) r.fail(`${p}.index`, `must be ${i + 1}`);
     const m: SidecarMaterial = {
@@ -736,7 +751,7 @@ export function parseSidecar(input: Uint8Array | unknown): EscrowSidecar {
       }),
     };
     if (e.keyMaterialId !== undefined) m.keyMaterialId = r.string(e.keyMaterialId, `${p}.keyMaterialId`, { re: HEX64_RE });
-    if (version === 2) m.anchor = r.string(e.anchor, `${p}.anchor`, { re: ANCHOR_RE });
+    if (version >= 2) m.anchor = r.string(e.anchor, `${p}.anchor`, { re: ANCHOR_RE });
     if (e.firstImport !== undefined) {
       const q = `${p}.firstImport`;
       const fo = r.object(e.firstImport, q, ['importedAt', 'region'], ['keyMaterialId', 'wrappingAlgorithm', 'wrappingKeySpec']);

@@ -29,7 +29,8 @@ export {
   type SidecarMaterial,
   type ValidToRecord,
 } from './format.js';
-export { DEFAULT_SCRYPT_WORK_FACTOR, abbreviateRecipient, parseIdentities, recipientOfIdentity, unsealArmored } from './seal.js';
+export { DEFAULT_SCRYPT_WORK_FACTOR, abbreviateRecipient, generateIdentity, parseIdentities, recipientOfIdentity, unsealArmored } from './seal.js';
+export { custodianPart, handOver, heldFiles, openHandovers, readHandoverClaim, type Handover, type HandoverClaim, type OneTimeIdentity, type OpenedHandovers } from './handover.js';
 export {
   assertSealingValid,
   assertSidecarUpdate,
@@ -44,10 +45,12 @@ export {
   recordImport,
   sealEscrow,
   sealingMode,
+  unattendedOpening,
   type ComputeCheckValue,
   type EscrowContents,
   type EscrowDeps,
   type EscrowOpener,
+  type HandoverOpener,
   type EscrowSealing,
   type EscrowSummary,
   type ImportFact,

@@ -202,7 +202,7 @@ export async function recoverPayloadIdentity(
     throw new KmsByokError(
       'ERR_ESCROW_TOO_FEW_SHARES',
       `${expected.threshold} of ${expected.shares} shares are needed, ${docs.length} given: ${missing} more needed`,
-      { hint: `ask ${missing} more custodian${missing === 1 ? '' : 's'} to open their share file` },
+      { hint: handoverHint(missing, 'share', expected.payloadFile) },
     );
   }
   const verify = async (set: ShareDocument[]): Promise<SecretBytes | undefined> => {
@@ -239,6 +239,18 @@ export async function recoverPayloadIdentity(
     'ERR_ESCROW_TAMPERED',
     `the shares do not rebuild this escrow's identity (${abbreviateRecipient(expected.payloadRecipient)})`,
     { hint: 'a share is damaged or forged: try another set of custodians' },
+  );
+}
+
+/**
+ * The hint when more custodians are needed: the commands of a hand-over (docs/custody.md). `escrowFile`
+ * is the escrow's file name, as custodians know it.
+ */
+export function handoverHint(missing: number, part: 'share' | 'component', escrowFile: string): string {
+  return (
+    `ask ${missing} more custodian${missing === 1 ? '' : 's'} to hand over their ${part}: here, kms-byok escrow handover-recipient --escrow-dir DIR ` +
+    `prints a one-time age1… recipient; each custodian runs, on their own machine, kms-byok escrow hand-over ${escrowFile} --identity THEIR-IDENTITY --to age1… --out ${part}.handover; ` +
+    `then pass every file with --share FILE (or give their --identity files here)`
   );
 }
 

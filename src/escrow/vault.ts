@@ -49,8 +49,9 @@ import {
   validateManifest,
 } from './format.js';
 import { abbreviateRecipient, generateIdentity, parseRecipient, recipientOfIdentity, sealArmored, unsealArmored } from './seal.js';
-import { makeShareDocuments, recoverPayloadIdentity, xorCombine, xorSplit } from './modes.js';
+import { handoverHint, makeShareDocuments, recoverPayloadIdentity, xorCombine, xorSplit } from './modes.js';
 import { anchorFingerprint } from './anchor.js';
+import { openHandovers, type HandoverClaim, type OneTimeIdentity } from './handover.js';
 
 export { parseRecipient } from './seal.js';
 export type { EscrowKeyFacts, EscrowManifest, EscrowMaterial, EscrowPayload, EscrowSidecar } from './format.js';
@@ -68,6 +69,11 @@ export interface EscrowSealing {
   threshold?: number;
   /** Split knowledge: each recipient gets one full-length XOR component of every material; all are needed. */
   split?: 'xor';
+  /**
+   * Renewal seals (docs/escrow-format.md, "Renewal seals"): the whole payload sealed once more to each
+   * of these recipients alone, so a scheduler's identity can re-import a split escrow unattended.
+   */
+  renewal?: { recipient: string; label?: string }[];
 }
 
 /**
@@ -137,7 +143,24 @@ export type EscrowOpener =
   | { identities: string[] }
   | { passphrase: SecretBytes }
   | { shares: SecretBytes[] }
-  | { components: SecretBytes[] };
+  | { components: SecretBytes[] }
+  | HandoverOpener;
+
+/**
+ * Hand-over files (docs/custody.md, "Hand-over") and the escrow directory's open one-time identities:
+ * checked against the escrow version being opened ({@link openHandovers}), then combined. `used`
+ * collects the one-time recipients that opened them, for the host to remove once the ceremony is done.
+ */
+export interface HandoverOpener {
+  handedOver: { name: string; bytes: Uint8Array }[];
+  oneTime: OneTimeIdentity[];
+  escrowDir: string;
+  /** One-time recipients found expired (and removed) when the identities were loaded. */
+  expired: string[];
+  used: Set<string>;
+  /** What the hand-over files that opened the escrow claimed (for the transcript). */
+  claims: HandoverClaim[];
+}
 
 /** How an escrow version is sealed. */
 export type SealingMode = 'recipients' | 'passphrase' | 'recipients+passphrase' | 'threshold' | 'xor';
@@ -234,6 +257,23 @@ function validateSealing(sealing: EscrowSealing): CustodianRecipient[] {
         hint: 'give each custodian who holds a component with --recipient (all are needed to open it), or drop --split',
       });
     }
+  }
+  const renewalSeen = new Set<string>();
+  for (const r of sealing.renewal ?? []) {
+    const parsed = parseRecipient(r.recipient, '--renewal-recipient');
+    checkLabel(r.label, `renewal recipient ${abbreviateRecipient(parsed.recipient)}`);
+    if (renewalSeen.has(parsed.recipient)) {
+      throw new KmsByokError('ERR_INVALID_RECIPIENT', `renewal recipient ${abbreviateRecipient(parsed.recipient)} is listed twice`, { hint: 'list each --renewal-recipient once' });
+    }
+    if (seen.has(parsed.recipient) && splitting) {
+      throw new KmsByokError('ERR_INVALID_RECIPIENT', `renewal recipient ${abbreviateRecipient(parsed.recipient)} is also a custodian of the split`, {
+        hint: 'one custodian holding the whole payload would defeat the split: give the scheduler its own age identity (age-keygen)',
+      });
+    }
+    renewalSeen.add(parsed.recipient);
+  }
+  if (sealing.renewal !== undefined && sealing.renewal.length > 16) {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `at most 16 renewal recipients, got ${sealing.renewal.length}`);
   }
   if (!splitting) {
     const kinds = new Set(recipients.map((r) => r.kind));
@@ -430,9 +470,18 @@ export async function sealEscrow(contents: EscrowContents, sealing: EscrowSealin
     }
   }
 
+  // Renewal seals: the same payload, sealed to each scheduler recipient alone, in every mode.
+  if (sealing.renewal !== undefined && sealing.renewal.length > 0) {
+    const payload: EscrowPayload = { manifest, materials: contents.materials };
+    for (const [i, r] of sealing.renewal.entries()) {
+      const holder = { recipient: parseRecipient(r.recipient).recipient, ...(r.label === undefined ? {} : { label: r.label }) };
+      files.push(await sealedFile(sealedFileName(keyId, v, 'renewal', i + 1), 'renewal', serializePayload(payload), { recipients: [holder.recipient] }, holder, i + 1));
+    }
+  }
+
   const sidecar: EscrowSidecar = {
     format: SIDECAR_FORMAT,
-    version: 2,
+    version: files.some((f) => f.role === 'renewal') ? 3 : 2,
     manifest,
     files: files.map((f) => {
       const e: SidecarFile = { name: f.name, role: f.role, sha256: f.sha256 };
@@ -505,13 +554,29 @@ async function openPayloadFile(name: string, bytes: Uint8Array, opener: Paramete
  * Opens an escrow version and verifies everything (see the module comment); any failure is fatal and
  * no material is returned. The caller owns the returned materials: {@link disposePayload} them.
  */
-export async function openEscrow(loaded: LoadedEscrow, opener: EscrowOpener, deps: EscrowDeps): Promise<EscrowPayload> {
+export async function openEscrow(loaded: LoadedEscrow, given: EscrowOpener, deps: EscrowDeps): Promise<EscrowPayload> {
   const sidecar = parseSidecar(JSON.parse(JSON.stringify(sidecarToJson(loaded.sidecar))));
+  if ('handedOver' in given) {
+    const opened = await openHandovers(given.handedOver, given.oneTime, sidecar, { escrowDir: given.escrowDir, expired: given.expired });
+    const docs = 'shares' in opened.opener ? opened.opener.shares : opened.opener.components;
+    try {
+      const payload = await openEscrow(loaded, opened.opener, deps);
+      for (const r of opened.used) given.used.add(r);
+      given.claims.push(...opened.claims);
+      return payload;
+    } finally {
+      for (const d of docs) d.dispose();
+    }
+  }
+  const opener = given;
   // Every sealed file at hand is checked against the sidecar before anything is decrypted.
   for (const entry of sidecar.files) fileOf(loaded, entry);
   const mode = sealingMode(sidecar.manifest);
   let payload: EscrowPayload;
-  if ('passphrase' in opener) {
+  const renewal = 'identities' in opener ? await openRenewal(loaded, sidecar, opener.identities) : undefined;
+  if (renewal !== undefined) {
+    payload = renewal;
+  } else if ('passphrase' in opener) {
     const { entry, bytes } = requireFile(loaded, sidecar, 'passphrase', 'passphrase-sealed copy');
     payload = await openPayloadFile(entry.name, bytes, { passphrase: opener.passphrase });
   } else if (mode === 'threshold') {
@@ -531,6 +596,22 @@ export async function openEscrow(loaded: LoadedEscrow, opener: EscrowOpener, dep
     throw e;
   }
   return payload;
+}
+
+/** Opens the first renewal seal the identities open (docs/escrow-format.md, "Renewal seals"), if any. */
+async function openRenewal(loaded: LoadedEscrow, sidecar: EscrowSidecar, identities: string[]): Promise<EscrowPayload | undefined> {
+  for (const entry of sidecar.files.filter((f) => f.role === 'renewal')) {
+    const bytes = fileOf(loaded, entry);
+    if (bytes === undefined) continue;
+    const plain = await tryUnseal(bytes, identities, entry.name);
+    if (plain === undefined) continue;
+    try {
+      return plain.use((b) => parsePayload(b));
+    } finally {
+      plain.dispose();
+    }
+  }
+  return undefined;
 }
 
 async function openThreshold(loaded: LoadedEscrow, sidecar: EscrowSidecar, opener: EscrowOpener): Promise<EscrowPayload> {
@@ -645,7 +726,7 @@ async function openXor(loaded: LoadedEscrow, sidecar: EscrowSidecar, opener: Esc
     if (docs.length < n) {
       const missing = n - docs.length;
       throw new KmsByokError('ERR_ESCROW_TOO_FEW_SHARES', `all ${n} components are needed, ${docs.length} given: ${missing} more needed`, {
-        hint: `ask ${missing} more custodian${missing === 1 ? '' : 's'} to open their component file`,
+        hint: handoverHint(missing, 'component', sidecar.files.find((f) => f.role === 'component')?.name ?? `${m.keyId}.v${m.escrowVersion}.component-1.age`),
       });
     }
     const first = docs[0]!;
@@ -756,6 +837,8 @@ export interface EscrowSummary {
   threshold?: number;
   custodians: { recipient: string; kind: RecipientKind; label?: string }[];
   passphrase: boolean;
+  /** Renewal seals: who (a scheduler's recipient) can open the whole payload alone for unattended renewal. */
+  renewal: { recipient: string; label?: string; file: string }[];
   files: { name: string; role: SealedFileRole; sha256: string; holder?: string }[];
   materials: {
     index: number;
@@ -788,6 +871,9 @@ export function inspectEscrow(sidecar: EscrowSidecar): EscrowSummary {
     sealing: sealingMode(m),
     custodians: m.custodians.recipients.map((r) => ({ ...r })),
     passphrase: m.custodians.passphrase,
+    renewal: s.files
+      .filter((f) => f.role === 'renewal' && f.holder !== undefined)
+      .map((f) => ({ recipient: f.holder!.recipient, ...(f.holder!.label === undefined ? {} : { label: f.holder!.label }), file: f.name })),
     files: s.files.map((f) => {
       const out: EscrowSummary['files'][number] = { name: f.name, role: f.role, sha256: f.sha256 };
       if (f.holder !== undefined) out.holder = f.holder.label ?? abbreviateRecipient(f.holder.recipient);
@@ -946,4 +1032,42 @@ export function carryOverFacts(next: EscrowSidecar, previous: EscrowSidecar): Es
     n.validTo = JSON.parse(JSON.stringify(p.validTo)) as typeof p.validTo;
   });
   return out;
+}
+
+/**
+ * Whether an unattended run holding these identities' recipients (or the passphrase) can open the
+ * escrow version alone (docs/scheduling.md, "Split escrows"): through a renewal seal, as a plain
+ * recipient, through the passphrase copy, or — m-of-n / XOR — only when the identities hold enough
+ * shares / every component. `recipients` undefined: the identity could not be read here, so only
+ * what holds for any single identity is decided (a split escrow without a renewal seal never opens).
+ */
+export function unattendedOpening(
+  sidecar: EscrowSidecar,
+  secret: { recipients?: ReadonlySet<string> } | { passphrase: true },
+): { opens: boolean | 'unknown'; why: string } {
+  const c = sidecar.manifest.custodians;
+  const mode = sealingMode(sidecar.manifest);
+  const renewal = sidecar.files.filter((f) => f.role === 'renewal' && f.holder !== undefined).map((f) => f.holder!.recipient);
+  if ('passphrase' in secret) {
+    return c.passphrase ? { opens: true, why: 'the passphrase copy' } : { opens: false, why: `it has no passphrase copy (it is sealed as ${mode})` };
+  }
+  const mine = secret.recipients;
+  if (mine === undefined) {
+    if ((mode === 'threshold' || mode === 'xor') && renewal.length === 0) {
+      return { opens: false, why: mode === 'threshold' ? `it is a ${c.threshold}-of-${c.recipients.length} escrow with no renewal seal: one identity holds at most one share` : `it is split into ${c.recipients.length} XOR components with no renewal seal: one identity holds one component` };
+    }
+    return { opens: 'unknown', why: 'the identity file could not be read here' };
+  }
+  if (renewal.some((r) => mine.has(r))) return { opens: true, why: 'its renewal seal' };
+  if (mode === 'recipients' || mode === 'recipients+passphrase') {
+    return c.recipients.some((r) => mine.has(r.recipient)) ? { opens: true, why: 'a custodian identity' } : { opens: false, why: 'the identity is not one of its recipients, and no renewal seal is sealed to it' };
+  }
+  if (mode === 'passphrase') return { opens: false, why: 'it is sealed to a passphrase only' };
+  const held = c.recipients.filter((r) => mine.has(r.recipient)).length;
+  const needed = mode === 'threshold' ? c.threshold! : c.recipients.length;
+  if (held >= needed) return { opens: true, why: `the identity file holds ${held} of the ${needed} ${mode === 'threshold' ? 'shares' : 'components'} needed` };
+  return {
+    opens: false,
+    why: `it is ${mode === 'threshold' ? `a ${c.threshold}-of-${c.recipients.length} escrow` : `split into ${c.recipients.length} XOR components`}: the identity holds ${held} of the ${needed} needed, and no renewal seal is sealed to it`,
+  };
 }

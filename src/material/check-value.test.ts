@@ -132,3 +132,15 @@ describe('verifyCheckValue', () => {
     expect(e.message).toBe('key material check value is ecb-aes:DC95C0, expected ecb-aes:E568F6');
   });
 });
+
+describe('readable check values', () => {
+  it('shows an spki-sha256 value as spki-sha256-3 and its first 3 bytes; leaves 3-byte kinds alone', async () => {
+    const { readableCheckValue } = await import('./check-value.js');
+    const full = `spki-sha256:${'584bb775'}${'0'.repeat(56)}`;
+    expect(readableCheckValue(full)).toBe('spki-sha256-3:584BB7');
+    expect(readableCheckValue('cmac-aes:1A2B3C')).toBe('cmac-aes:1A2B3C');
+    expect(readableCheckValue('hmac-sha256:ABCDEF')).toBe('hmac-sha256:ABCDEF');
+    // Not a full spki value: shown as stored, never cut.
+    expect(readableCheckValue('spki-sha256:584BB7')).toBe('spki-sha256:584BB7');
+  });
+});

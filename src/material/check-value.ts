@@ -15,6 +15,11 @@
  * 3 bytes. The SPKI form matches `aws kms get-public-key` (whose `PublicKey` is that DER), hashed with
  * `openssl dgst -sha256`.
  *
+ * Readable form (docs/escrow-format.md, "Check values"): a 32-byte `spki-sha256` value is shown to
+ * custodians as `spki-sha256-3:` + its first 3 bytes (6 hex digits, the same length as the other
+ * kinds), with the full value on request (`--full-check-value`, and always in JSON, the escrow and the
+ * transcript). The short form is for reading aloud; the full one is what is stored and compared.
+ *
  * Pure: imports only `core`, this folder and `node:crypto`.
  */
 
@@ -285,4 +290,16 @@ function hmacKcv(hash: HashName, key: Uint8Array): Uint8Array {
 
 function shorten(text: string): string {
   return text.length > 80 ? `${text.slice(0, 80)}…` : text;
+}
+
+/** Label of the readable short form of an `spki-sha256` check value (its first 3 bytes). */
+export const SHORT_SPKI_LABEL = 'spki-sha256-3';
+
+/**
+ * The form custodians read aloud: `spki-sha256:<64 hex>` becomes `spki-sha256-3:<first 6 hex>`; every
+ * other (already 3-byte) check value is returned as it is.
+ */
+export function readableCheckValue(checkValue: string): string {
+  const m = /^spki-sha256:([0-9A-Fa-f]{64})$/.exec(checkValue);
+  return m === null ? checkValue : `${SHORT_SPKI_LABEL}:${m[1]!.slice(0, 6).toUpperCase()}`;
 }

@@ -55,6 +55,12 @@ export interface KeyPolicyOptions {
   custodians: readonly string[];
   /** The scheduled `kms-byok reimport` role: the import calls and what re-import reads and proves. */
   reimportRoles?: readonly string[];
+  /**
+   * The scheduler that holds a renewal seal (docs/escrow-format.md, "Renewal seals"): import-only — the
+   * import calls, the reads reimport makes and its proof, but no TagResource, so whoever holds the
+   * scheduler's identity (which opens a split escrow alone) cannot re-anchor a forged escrow version.
+   */
+  schedulerRoles?: readonly string[];
   /** Principals that use the key (encrypt/decrypt, MAC or sign, per key spec). */
   keyUsers?: readonly string[];
   /** Read-only: describe and list. */
@@ -97,6 +103,8 @@ export const ACTIONS = {
   escrowAnchorTags: ['kms:TagResource', 'kms:ListResourceTags'],
   /** What `kms-byok reimport` reads to find the key's materials. */
   reimportRead: ['kms:DescribeKey', 'kms:ListKeyRotations'],
+  /** What the scheduler role reads: the key, its materials, and the escrow anchors it checks (never writes). */
+  schedulerRead: ['kms:DescribeKey', 'kms:ListKeyRotations', 'kms:ListResourceTags'],
   auditors: ['kms:DescribeKey', 'kms:GetKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:ListKeyRotations', 'kms:ListResourceTags', 'kms:ListGrants'],
   /** Denied to everyone unless the request was authenticated with MFA. */
   mfaOnly: ['kms:DeleteImportedKeyMaterial', 'kms:ScheduleKeyDeletion', 'kms:PutKeyPolicy'],
@@ -153,6 +161,7 @@ interface Checked {
   account: string;
   custodians: string[];
   reimportRoles: string[];
+  schedulerRoles: string[];
   keyUsers: string[];
   auditors: string[];
   keySpec: KeySpec;
@@ -195,11 +204,13 @@ function checkOptions(o: KeyPolicyOptions): Checked {
     });
   }
   const reimportRoles = checkPrincipals('--reimport-role', o.reimportRoles, partition);
+  const schedulerRoles = checkPrincipals('--scheduler-role', o.schedulerRoles, partition);
   const keyUsers = checkPrincipals('--key-user', o.keyUsers, partition);
   const auditors = checkPrincipals('--auditor', o.auditors, partition);
   const duties: [string, string[]][] = [
     ['--custodian-role', custodians],
     ['--reimport-role', reimportRoles],
+    ['--scheduler-role', schedulerRoles],
     ['--key-user', keyUsers],
     ['--auditor', auditors],
   ];
@@ -242,6 +253,7 @@ function checkOptions(o: KeyPolicyOptions): Checked {
     account: o.account,
     custodians,
     reimportRoles,
+    schedulerRoles,
     keyUsers,
     auditors,
     keySpec,
@@ -311,6 +323,15 @@ function reimportStatements(c: Checked, principals: string[] | undefined, resour
   ];
 }
 
+function schedulerStatements(c: Checked, principals: string[] | undefined, resource: string | string[]): PolicyStatement[] {
+  return [
+    allow('SchedulerGetParametersForImport', ACTIONS.getParametersForImport, principals, resource, wrappingCondition(c)),
+    allow('SchedulerImportKeyMaterial', ACTIONS.importKeyMaterial, principals, resource, expiryCondition(c)),
+    allow('SchedulerReadKey', ACTIONS.schedulerRead, principals, resource),
+    proveStatement('SchedulerProveKey', c, principals, resource),
+  ];
+}
+
 /**
  * The key policy: the account root statement, one statement per duty and call, and a Deny of
  * DeleteImportedKeyMaterial, ScheduleKeyDeletion and PutKeyPolicy without MFA for every principal.
@@ -323,6 +344,7 @@ export function buildKeyPolicy(options: KeyPolicyOptions): PolicyDocument {
     ...custodianStatements(c, c.custodians, '*'),
   ];
   if (c.reimportRoles.length > 0) statements.push(...reimportStatements(c, c.reimportRoles, '*'));
+  if (c.schedulerRoles.length > 0) statements.push(...schedulerStatements(c, c.schedulerRoles, '*'));
   if (c.keyUsers.length > 0) statements.push(allow('KeyUsers', keyUserActions(c.keySpec, c.keyUsage), c.keyUsers, '*'));
   if (c.auditors.length > 0) statements.push(allow('Auditors', ACTIONS.auditors, c.auditors, '*'));
   statements.push({
@@ -336,9 +358,9 @@ export function buildKeyPolicy(options: KeyPolicyOptions): PolicyDocument {
   return { Version: '2012-10-17', Id: 'kms-byok-external-key-policy-1', Statement: statements };
 }
 
-export type IdentityRole = 'custodian' | 'reimport';
+export type IdentityRole = 'custodian' | 'reimport' | 'scheduler';
 
-export interface IdentityPolicyOptions extends Omit<KeyPolicyOptions, 'custodians' | 'reimportRoles' | 'keyUsers' | 'auditors'> {
+export interface IdentityPolicyOptions extends Omit<KeyPolicyOptions, 'custodians' | 'reimportRoles' | 'schedulerRoles' | 'keyUsers' | 'auditors'> {
   role: IdentityRole;
   /** Key ARNs the role may act on (default: every key of the account, in `region`). */
   keyArns?: readonly string[];
@@ -367,7 +389,8 @@ export function buildIdentityPolicy(options: IdentityPolicyOptions): PolicyDocum
   if (options.role === 'reimport') {
     return { Version: '2012-10-17', Statement: reimportStatements(c, undefined, keys).map((s) => ({ ...s, Sid: s.Sid.replace(/^ScheduledReimport/, 'Reimport') })) };
   }
-  if (options.role !== 'custodian') throw policyError(`unknown --identity "${String(options.role)}"`, 'use --identity custodian or --identity reimport');
+  if (options.role === 'scheduler') return { Version: '2012-10-17', Statement: schedulerStatements(c, undefined, keys) };
+  if (options.role !== 'custodian') throw policyError(`unknown --identity "${String(options.role)}"`, 'use --identity custodian, reimport or scheduler');
   return {
     Version: '2012-10-17',
     Statement: [

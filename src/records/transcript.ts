@@ -163,3 +163,19 @@ export function checkAnchors(text: string, tags: ReadonlyMap<string, string | un
   }
   return { anchored, unanchored, mismatched };
 }
+
+/**
+ * The recipients that acknowledged receipt of an escrow version (`escrow acknowledge` entries naming
+ * `<escrowId> version <N>`), read from an intact chain only: a broken transcript proves nothing.
+ */
+export function acknowledgedRecipients(text: string, escrowId: string, escrowVersion: number): Set<string> {
+  const out = new Set<string>();
+  if (!verifyTranscript(text).ok) return out;
+  for (const entry of text.split('\n## ').slice(1)) {
+    if (!/^\S+ custodian acknowledgement\n/.test(entry)) continue;
+    if (!entry.includes(`\n- **escrow**: ${escrowId} version ${escrowVersion}\n`)) continue;
+    const r = /\n- \*\*recipient\*\*: (age1[0-9a-z]+)\n/.exec(entry);
+    if (r) out.add(r[1]!);
+  }
+  return out;
+}

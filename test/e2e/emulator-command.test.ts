@@ -62,7 +62,7 @@ describe('kms-byok emulator', () => {
 
     const passFile = join(dir, 'pass.txt');
     spawnSync('sh', ['-c', `umask 077; printf 'rehearsal passphrase\\n' > ${passFile}`]);
-    const onboard = spawnSync(process.execPath, [BIN, 'onboard', '--yes', '--json', '--expires-in', '30d', '--passphrase-file', passFile, '--escrow-dir', join(dir, 'escrow'), '--alias', 'alias/served'], {
+    const onboard = spawnSync(process.execPath, [BIN, 'onboard', '--yes', '--json', '--expires-in', '30d', '--allow-weak-passphrase', '--passphrase-file', passFile, '--escrow-dir', join(dir, 'escrow'), '--alias', 'alias/served'], {
       env: cleanEnv({ AWS_ENDPOINT_URL_KMS: endpoint }),
       encoding: 'utf8',
     });
@@ -108,7 +108,7 @@ describe('kms-byok emulator', () => {
     // A warning raised inside the same process while the ceremony runs (after the SDK is loaded) must
     // still print: only the SDK's own version notice is switched off, through the SDK's own setting.
     const raise = 'data:text/javascript,setTimeout(() => process.emitWarning("still-visible"), 50)';
-    const r = spawnSync(process.execPath, ['--import', raise, BIN, 'onboard', '--emulator', '--yes', '--no-expiry', '--passphrase-file', '-', '--escrow-dir', join(dir, 'escrow2'), '--json'], {
+    const r = spawnSync(process.execPath, ['--import', raise, BIN, 'onboard', '--emulator', '--yes', '--no-expiry', '--allow-weak-passphrase', '--passphrase-file', '-', '--escrow-dir', join(dir, 'escrow2'), '--json'], {
       env: cleanEnv(),
       input: 'another passphrase\n',
       encoding: 'utf8',

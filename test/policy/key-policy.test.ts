@@ -107,6 +107,21 @@ describe('buildKeyPolicy: each principal gets exactly its actions', () => {
     expect(got.get(AUDITOR)!.has('kms:Decrypt')).toBe(false);
   });
 
+  it('the renewal-seal scheduler is import-only: import, read, anchors read and proof; never TagResource', () => {
+    const SCHEDULER = `arn:aws:iam::${ACCOUNT}:role/KmsByokScheduler`;
+    const doc = buildKeyPolicy(options({ schedulerRoles: [SCHEDULER] }));
+    const got = sorted(actionsByPrincipal(doc).get(SCHEDULER)!);
+    expect(got).toEqual(expect.arrayContaining(['kms:DescribeKey', 'kms:GetParametersForImport', 'kms:ImportKeyMaterial', 'kms:ListKeyRotations', 'kms:ListResourceTags']));
+    for (const a of ['kms:TagResource', 'kms:UntagResource', 'kms:DeleteImportedKeyMaterial', 'kms:CreateAlias', 'kms:RotateKeyOnDemand', 'kms:PutKeyPolicy']) expect(got, a).not.toContain(a);
+    // The import calls carry the same conditions as the custodians'.
+    const imp = doc.Statement.find((x) => x.Sid === 'SchedulerImportKeyMaterial')!;
+    expect(JSON.stringify(imp.Condition)).toContain('kms:ValidTo');
+    const identity = buildIdentityPolicy({ account: ACCOUNT, role: 'scheduler', validToMax: BOUND });
+    expect(identity.Statement.flatMap((x) => (Array.isArray(x.Action) ? x.Action : [x.Action]))).not.toContain('kms:TagResource');
+    // One principal, one duty.
+    expect(() => buildKeyPolicy(options({ schedulerRoles: [REIMPORT] }))).toThrow(KmsByokError);
+  });
+
   it('stays well under the 32 KiB key policy limit with many principals', () => {
     const many = (kind: string, n: number) => Array.from({ length: n }, (_, i) => `arn:aws:iam::${ACCOUNT}:role/${kind}-${i}`);
     const doc = buildKeyPolicy(options({ custodians: many('Custodian', 10), reimportRoles: many('Reimport', 5), keyUsers: many('App', 40), auditors: many('Audit', 10) }));

@@ -8,20 +8,23 @@
  */
 import { assertDirectorySafe, openExclusive } from '../../records/safe-files.js';
 import { dirname, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { acknowledgedRecipients } from '../../records/transcript.js';
 import { ExitCode, KmsByokError, asLocalInputError } from '../../core/errors.js';
-import { checkValue } from '../../material/check-value.js';
+import { checkValue, readableCheckValue } from '../../material/check-value.js';
 import {
   carryOverFacts,
+  custodianPart,
   disposePayload,
   openCustodianFile,
   recipientOfIdentity,
-  unsealArmored,
   inspectEscrow,
   openEscrow,
   resealContents,
   sealEscrow,
   type EscrowOpener,
   type EscrowPayload,
+  type EscrowSealing,
   type EscrowSidecar,
   type EscrowSummary,
 } from '../../escrow/index.js';
@@ -32,7 +35,7 @@ import { ESCROW, ESCROW_ACKNOWLEDGE, ESCROW_EXPORT, ESCROW_INSPECT, ESCROW_RESEA
 import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { escrowRef, escrowSummaryDocument, printDocument, printErrorDocument } from '../documents.js';
-import { readOpener, readSealingInputs } from '../escrow-inputs.js';
+import { consumeHandover, readOpener, readSealingInputs } from '../escrow-inputs.js';
 import { operator } from '../../airgap/bundles.js';
 
 /** Failures of an escrow check that mean "this escrow does not match itself": attention, exit 3. */
@@ -69,6 +72,8 @@ export async function escrow(argv: string[], io: Io): Promise<number> {
   if (sub === 'reseal') return reseal(rest, io);
   if (sub === 'export') return exportMaterial(rest, io);
   if (sub === 'acknowledge') return acknowledge(rest, io);
+  if (sub === 'handover-recipient') return (await import('./escrow-handover.js')).handoverRecipient(rest, io);
+  if (sub === 'hand-over') return (await import('./escrow-handover.js')).handOverShare(rest, io);
   throw new KmsByokError('ERR_USAGE', `unknown escrow command "${sub}"`, { hint: 'run kms-byok escrow --help' });
 }
 
@@ -82,7 +87,7 @@ async function verify(argv: string[], io: Io): Promise<number> {
   if (file === undefined || p.positionals.length > 1) {
     throw new KmsByokError('ERR_USAGE', file === undefined ? 'missing the escrow FILE to verify' : 'give exactly one escrow FILE', { hint: 'kms-byok escrow verify escrow/<key-id>.v1.age --identity custodian.txt' });
   }
-  const opener = await readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file') });
+  const opener = await openerOf(p, io, file);
   try {
     const loaded = await readEscrow(resolve(io.cwd, file));
     let summary: EscrowSummary;
@@ -106,6 +111,7 @@ async function verify(argv: string[], io: Io): Promise<number> {
       }
       throw e;
     }
+    await consumeHandover(opener, io);
     if (bool(p, 'json')) {
       printDocument(io, { ...escrowSummaryDocument(resolve(io.cwd, file), loaded.sidecarPath, summary), ...(inKms ? { kms: inKms } : {}) });
     } else {
@@ -133,6 +139,11 @@ async function verify(argv: string[], io: Io): Promise<number> {
 }
 
 
+/** --identity, --passphrase-file or --share (hand-overs, with the one-time identities of the escrow's directory). */
+function openerOf(p: Parsed, io: Io, file: string): Promise<EscrowOpener> {
+  return readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file'), shares: strs(p, 'share'), escrowDir: dirname(resolve(io.cwd, file)) });
+}
+
 function oneFile(positionals: string[], example: string): string {
   const file = positionals[0];
   if (file === undefined || positionals.length > 1) {
@@ -158,8 +169,12 @@ async function inspect(argv: string[], io: Io): Promise<number> {
   const notes: string[] = [];
   if (copies === 2) notes.push('two sealed copies: one for the recipients, one for the passphrase (age allows a passphrase only as a file\'s sole recipient)');
   if (loaded.missing.length > 0) notes.push(`not in this directory (held by custodians): ${loaded.missing.join(', ')}`);
+  // Who has not proven receipt yet: custodians with no acknowledgement of this version in the transcript beside it.
+  const transcriptText = await readFile(resolve(dirname(loaded.sidecarPath), 'transcript.md'), 'utf8').catch(() => '');
+  const acked = acknowledgedRecipients(transcriptText, summary.escrowId, summary.escrowVersion);
+  const unacknowledged = summary.custodians.filter((c) => !acked.has(c.recipient)).map((c) => c.label ?? c.recipient);
   if (bool(p, 'json')) {
-    printDocument(io, { ...escrowSummaryDocument(resolve(io.cwd, file), loaded.sidecarPath, summary), versions: versions.map((v) => v.escrowVersion), notes, stockAge: Object.fromEntries(summary.custodians.map((c) => [c.recipient, STOCK_AGE[c.kind]])) });
+    printDocument(io, { ...escrowSummaryDocument(resolve(io.cwd, file), loaded.sidecarPath, summary), versions: versions.map((v) => v.escrowVersion), notes, unacknowledged, stockAge: Object.fromEntries(summary.custodians.map((c) => [c.recipient, STOCK_AGE[c.kind]])) });
     return ExitCode.ok;
   }
   printRows(io, [
@@ -169,10 +184,12 @@ async function inspect(argv: string[], io: Io): Promise<number> {
     ...summary.custodians.map((c, i): [string, string] => [`custodian ${i + 1}`, `${c.label ? `${c.label} ` : ''}${c.recipient} (${c.kind}; opens with ${STOCK_AGE[c.kind]})`]),
     ['passphrase', summary.passphrase ? 'yes (scrypt)' : undefined],
     ['threshold', summary.threshold === undefined ? undefined : `any ${summary.threshold} of ${summary.custodians.length}`],
+    ['not acknowledged', summary.custodians.length === 0 ? undefined : unacknowledged.length === 0 ? 'none: every custodian acknowledged receipt' : `${unacknowledged.join(', ')} (kms-byok escrow acknowledge)`],
+    ...summary.renewal.map((r, i): [string, string] => [`renewal seal ${i + 1}`, `${r.label ?? 'scheduler'} ${r.recipient} (opens the whole escrow alone: unattended renewal)`]),
     ['created', `${summary.created} by ${summary.createdBy}`],
     ...summary.materials.map((m): [string, string] => [
       `material ${m.index}`,
-      [m.checkValue, m.keyMaterialId ? `KeyMaterialId ${m.keyMaterialId}` : 'not yet imported', m.validTo === null ? 'no expiry' : m.validTo ? `ValidTo ${m.validTo}` : undefined]
+      [bool(p, 'full-check-value') ? m.checkValue : readableCheckValue(m.checkValue), m.keyMaterialId ? `KeyMaterialId ${m.keyMaterialId}` : 'not yet imported', m.validTo === null ? 'no expiry' : m.validTo ? `ValidTo ${m.validTo}` : undefined]
         .filter(Boolean)
         .join('  '),
     ]),
@@ -194,6 +211,26 @@ function disposeOpener(opener: EscrowOpener): void {
 }
 
 
+/**
+ * The sealing of `file`'s version (custodians, labels, threshold or split) with `renewal` added: what
+ * `escrow reseal --renewal-recipient` alone seals. A passphrase copy cannot be kept (the passphrase
+ * is not known here): such an escrow is resealed with --recipient/--new-passphrase-file.
+ */
+async function keptSealing(io: Io, file: string, renewal: string[]): Promise<EscrowSealing> {
+  const { sidecar } = await readEscrow(resolve(io.cwd, file));
+  const c = sidecar.manifest.custodians;
+  if (c.passphrase) {
+    throw new KmsByokError('ERR_MISSING_INPUT', 'this escrow is also sealed to a passphrase: give the new version\'s custodians', {
+      hint: 'add --new-passphrase-file FILE and --recipient NAME=age1… for each custodian, with --renewal-recipient',
+    });
+  }
+  const withRenewal = await readSealingInputs(io, { recipients: c.recipients.map((r) => (r.label ? `${r.label}=${r.recipient}` : r.recipient)), recipientsFiles: [], passphraseFile: undefined, ...(c.threshold !== undefined ? { threshold: String(c.threshold) } : {}), ...(c.split !== undefined ? { split: c.split } : {}), renewalRecipients: renewal });
+  // The old version's own renewal seals are kept too.
+  const kept = sidecar.files.filter((f) => f.role === 'renewal' && f.holder !== undefined && !withRenewal.renewal?.some((r) => r.recipient === f.holder!.recipient));
+  withRenewal.renewal = [...kept.map((f) => ({ ...f.holder! })), ...(withRenewal.renewal ?? [])];
+  return withRenewal;
+}
+
 async function reseal(argv: string[], io: Io): Promise<number> {
   const p = parseCommand(argv, ESCROW_RESEAL);
   if (bool(p, 'help')) {
@@ -202,14 +239,23 @@ async function reseal(argv: string[], io: Io): Promise<number> {
   }
   const file = oneFile(p.positionals, 'kms-byok escrow reseal escrow/<key-id>.v1.age --identity old.txt --recipient age1…');
   // The new custodians (--passphrase-file opens the old escrow; --new-passphrase-file seals the new one).
-  const sealing = await readSealingInputs(io, {
+  // Only --renewal-recipient: the same custodians (and split) as the old version, plus the renewal seals.
+  const keepCustodians =
+    strs(p, 'recipient').length === 0 && strs(p, 'recipients-file').length === 0 && str(p, 'new-passphrase-file') === undefined && strs(p, 'renewal-recipient').length > 0;
+  if (keepCustodians && (str(p, 'threshold') !== undefined || str(p, 'split') !== undefined)) {
+    throw new KmsByokError('ERR_USAGE', '--threshold and --split describe new custodians: give them with --recipient', { hint: 'with only --renewal-recipient, the old version\'s custodians and split are kept' });
+  }
+  const sealing = keepCustodians
+    ? await keptSealing(io, file, strs(p, 'renewal-recipient'))
+    : await readSealingInputs(io, {
     recipients: strs(p, 'recipient'),
     recipientsFiles: strs(p, 'recipients-file'),
     passphraseFile: str(p, 'new-passphrase-file'),
     ...(str(p, 'threshold') !== undefined ? { threshold: str(p, 'threshold')! } : {}),
     ...(str(p, 'split') !== undefined ? { split: str(p, 'split')! } : {}),
+    renewalRecipients: strs(p, 'renewal-recipient'),
   });
-  const opener = await readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file') }).catch((e: unknown) => {
+  const opener = await openerOf(p, io, file).catch((e: unknown) => {
     sealing.passphrase?.dispose();
     throw e;
   });
@@ -226,6 +272,7 @@ async function reseal(argv: string[], io: Io): Promise<number> {
       const written = await writeSealedEscrow(dir, payload.manifest.keyId, sealed);
       await updateSidecar(written.sidecarPath, (s) => carryOverFacts(s, opened.loaded.sidecar));
       say(io, 'note', `old version kept: ${file}`);
+      await consumeHandover(opener, io);
       if (bool(p, 'json')) printDocument(io, { escrow: escrowRef(written.path, { sidecarPath: written.sidecarPath, version: contents.escrowVersion, files: written.files }), previous: escrowRef(resolve(io.cwd, file)) });
       else printRows(io, [['escrow', written.path], ['version', String(contents.escrowVersion)], ['previous', `${file} (kept)`]]);
       return ExitCode.ok;
@@ -255,7 +302,7 @@ async function exportMaterial(argv: string[], io: Io): Promise<number> {
   if (out === undefined || out === '-') {
     throw new KmsByokError('ERR_MISSING_INPUT', 'missing --out FILE: the material is never written to a terminal or stdout', { hint: 'pass --out material.bin (created 0600, never overwritten)' });
   }
-  const opener = await readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file') });
+  const opener = await openerOf(p, io, file);
   try {
     const { payload } = await openFile(file, opener, io);
     try {
@@ -283,6 +330,7 @@ async function exportMaterial(argv: string[], io: Io): Promise<number> {
       } finally {
         await handle.close();
       }
+      await consumeHandover(opener, io);
       say(io, 'warning', `${out} holds key material ${m.index} in plaintext: import it, then destroy it (shred -u ${out})`);
       if (bool(p, 'json')) printDocument(io, { out: resolve(io.cwd, out), material: { index: m.index, checkValue: m.checkValue }, bytes: m.material.length });
       else printRows(io, [['written', `${out} (mode 0600)`], ['material', String(m.index)], ['check value', m.checkValue]]);
@@ -293,6 +341,22 @@ async function exportMaterial(argv: string[], io: Io): Promise<number> {
   } finally {
     disposeOpener(opener);
   }
+}
+
+/**
+ * Refuses (ERR_ACK_WRONG_CUSTODIAN, exit 2) a name that is not the custodian's label: equal to it, or
+ * containing it as a word ("Alice Example" for `alice`), case-insensitively; and a name that names
+ * another custodian's label instead. An unlabelled custodian may give any name that names no other.
+ */
+function assertNameMatchesLabel(name: string, label: string | undefined, others: string[]): void {
+  const words = (t: string) => t.toLowerCase().split(/[^\p{L}\p{N}_-]+/u).filter(Boolean);
+  const names = (l: string) => name.toLowerCase() === l.toLowerCase() || (words(l).length > 0 && words(l).every((w) => words(name).includes(w)));
+  if (label !== undefined && names(label)) return;
+  const other = others.find((o) => names(o));
+  if (label === undefined && other === undefined) return;
+  throw new KmsByokError('ERR_ACK_WRONG_CUSTODIAN', `this identity holds the part sealed to ${label === undefined ? 'an unlabelled custodian' : JSON.stringify(label)}, not to ${JSON.stringify(name)}`, {
+    hint: label === undefined ? `acknowledge under your own name; "${other}" is another custodian` : `acknowledge as ${JSON.stringify(label)} (e.g. --name "${label}"), with your own identity`,
+  });
 }
 
 /**
@@ -321,12 +385,25 @@ async function acknowledge(argv: string[], io: Io): Promise<number> {
   if (!entry) {
     throw new KmsByokError('ERR_IDENTITY', 'this identity is not a custodian of this escrow', { hint: 'use the identity whose recipient is listed by kms-byok escrow inspect' });
   }
-  const bytes = loaded.files.find((f) => f.name === entry.name)?.bytes;
-  if (!bytes) throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `${entry.name} is not beside the sidecar`, { hint: 'acknowledge next to the file you hold' });
-  const secret = entry.role === 'recipients' ? await unsealArmored(bytes, { identities: opener.identities }, entry.name) : await openCustodianFile(bytes, opener.identities, entry.name);
-  secret.dispose();
   const m = loaded.sidecar.manifest;
   const custodian = m.custodians.recipients.find((r) => mine.has(r.recipient));
+  // The name must be the label this identity's part is sealed under (docs/custody.md, "Acknowledgements").
+  assertNameMatchesLabel(name, custodian?.label, m.custodians.recipients.filter((r) => r !== custodian).map((r) => r.label).filter((l): l is string => l !== undefined));
+  const bytes = loaded.files.find((f) => f.name === entry.name)?.bytes;
+  if (!bytes) throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `${entry.name} is not beside the sidecar`, { hint: 'acknowledge next to the file you hold' });
+  let checkValues: string[];
+  if (entry.role === 'recipients') {
+    const payload = await openEscrow({ sidecar: loaded.sidecar, files: loaded.files }, { identities: opener.identities }, { computeCheckValue: checkValue });
+    checkValues = payload.materials.map((x) => x.checkValue);
+    disposePayload(payload);
+  } else {
+    const secret = await openCustodianFile(bytes, opener.identities, entry.name);
+    try {
+      checkValues = custodianPart(secret, loaded.sidecar).checkValues;
+    } finally {
+      secret.dispose();
+    }
+  }
   const time = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   const { appendTranscript } = await import('../ceremony-run.js');
   const transcript = str(p, 'transcript') ? resolve(io.cwd, str(p, 'transcript')!) : resolve(dirname(loaded.sidecarPath), 'transcript.md');
@@ -342,6 +419,7 @@ async function acknowledge(argv: string[], io: Io): Promise<number> {
       ['key', m.keyArn],
       ['escrow', `${m.escrowId} version ${m.escrowVersion}`],
       ['file (SHA-256)', `${entry.name} ${entry.sha256}`],
+      [entry.role === 'recipients' ? 'check values (materials)' : `check value (${entry.role})`, checkValues.join(', ')],
       ['operator', operator()],
     ],
   }).catch((e: unknown) => {
@@ -349,8 +427,8 @@ async function acknowledge(argv: string[], io: Io): Promise<number> {
     const code = (e as { code?: string }).code;
     throw new KmsByokError('ERR_FILE_READ', `cannot append the acknowledgement to the transcript ${transcript} (${code ?? 'error'})`, { hint: 'give --transcript a writable file (not a directory), or run it where the escrow\'s transcript.md is writable' });
   });
-  const result = { acknowledged: true, name, file: { name: entry.name, role: entry.role, sha256: entry.sha256 }, escrow: escrowRef(resolve(io.cwd, file), { version: m.escrowVersion }), escrowId: m.escrowId, time, transcript };
+  const result = { acknowledged: true, name, ...(custodian?.label ? { label: custodian.label } : {}), checkValues, file: { name: entry.name, role: entry.role, sha256: entry.sha256 }, escrow: escrowRef(resolve(io.cwd, file), { version: m.escrowVersion }), escrowId: m.escrowId, time, transcript };
   if (bool(p, 'json')) printDocument(io, result);
-  else printRows(io, [['acknowledged', `${name}: ${entry.name}`], ['sha256', entry.sha256], ['recorded in', transcript]]);
+  else printRows(io, [['acknowledged', `${name}: ${entry.name}`], ['check value', checkValues.join(', ')], ['sha256', entry.sha256], ['recorded in', transcript]]);
   return ExitCode.ok;
 }

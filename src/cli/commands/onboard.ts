@@ -2,6 +2,8 @@
  * `kms-byok onboard`: flags → OnboardOptions → runOnboard over the chosen target. Every local input
  * (flags, recipients, passphrase, escrow directory) is checked here before any KMS call.
  */
+import { readableCheckValue } from '../../material/check-value.js';
+import { isLoopbackUrl } from '../../core/endpoints.js';
 import { readFile } from 'node:fs/promises';
 import type { SecretBytes } from '../../core/secret.js';
 import { basename, dirname, resolve } from 'node:path';
@@ -121,6 +123,8 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
     passphraseFile: passphraseFile === undefined ? undefined : local(passphraseFile),
     ...(str(p, 'threshold') !== undefined ? { threshold: str(p, 'threshold')! } : {}),
     ...(str(p, 'split') !== undefined ? { split: str(p, 'split')! } : {}),
+    renewalRecipients: strs(p, 'renewal-recipient'),
+    weakPassphrase: { allow: bool(p, 'allow-weak-passphrase'), rehearsal: isRehearsal(p, io), flag: `--passphrase-file ${passphraseFile ?? ''}` },
   });
   // Secrets are read last, each disposed in the finally below even when a later read fails.
   let material: SecretBytes | undefined;
@@ -162,7 +166,7 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
         progress: (step) => say(io, null, `✓ ${step}`),
       });
       await journal.finish();
-      render(io, result, bool(p, 'json'), target.label);
+      render(io, result, bool(p, 'json'), target.label, bool(p, 'full-check-value'));
       return ExitCode.ok;
     } catch (e) {
       failure = e;
@@ -252,7 +256,13 @@ async function recordOnboard(
   }
 }
 
-function render(io: Io, r: OnboardResult, json: boolean, target: string): void {
+/** A rehearsal target: the embedded emulator, or a loopback endpoint (nothing on loopback is AWS). */
+function isRehearsal(p: Parsed, io: Io): boolean {
+  const endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
+  return bool(p, 'emulator') || str(p, 'emulator-state') !== undefined || (endpoint !== undefined && isLoopbackUrl(endpoint));
+}
+
+function render(io: Io, r: OnboardResult, json: boolean, target: string, full: boolean): void {
   if (json) {
     printDocument(io, { ...onboardDocument(r), target });
     return;
@@ -264,7 +274,7 @@ function render(io: Io, r: OnboardResult, json: boolean, target: string): void {
     ['verified', `${r.verified.summary}${r.verified.keyMaterialIdConfirmed ? '; KeyMaterialId confirmed by re-import' : ''}`],
     ['expiry', r.validTo ? `${r.validTo} (KEY_MATERIAL_EXPIRES)` : 'never (KEY_MATERIAL_DOES_NOT_EXPIRE)'],
     ['KeyMaterialId', r.keyMaterialId],
-    ['check value', r.checkValue],
+    ['check value', full ? r.checkValue : readableCheckValue(r.checkValue)],
     ['wrapping', `${r.wrappingAlgorithm} with ${r.wrappingKeySpec}`],
     ['escrow', r.escrow.path],
     ['target', target],

@@ -84,18 +84,19 @@ export async function policy(argv: string[], io: Io): Promise<number> {
   const role = str(p, 'identity');
   let doc: PolicyDocument;
   if (role !== undefined) {
-    for (const f of ['custodian-role', 'reimport-role', 'key-user', 'auditor']) {
+    for (const f of ['custodian-role', 'reimport-role', 'scheduler-role', 'key-user', 'auditor']) {
       if (strs(p, f).length) throw new KmsByokError('ERR_INVALID_COMBINATION', `--${f} is for key policies, not --identity ${role}`, { hint: 'an identity policy is attached to the role itself: it names no principal' });
     }
     doc = buildIdentityPolicy({ ...common, role: role as IdentityRole, keyArns: strs(p, 'key-arn'), ...(str(p, 'region') ? { region: str(p, 'region')! } : {}) });
   } else {
     if (strs(p, 'key-arn').length || str(p, 'region') !== undefined) {
-      throw new KmsByokError('ERR_INVALID_COMBINATION', '--key-arn and --region scope identity policies', { hint: 'add --identity custodian|reimport, or drop them: a key policy is attached to its key' });
+      throw new KmsByokError('ERR_INVALID_COMBINATION', '--key-arn and --region scope identity policies', { hint: 'add --identity custodian|reimport|scheduler, or drop them: a key policy is attached to its key' });
     }
     doc = buildKeyPolicy({
       ...common,
       custodians: strs(p, 'custodian-role'),
       reimportRoles: strs(p, 'reimport-role'),
+      schedulerRoles: strs(p, 'scheduler-role'),
       keyUsers: strs(p, 'key-user'),
       auditors: strs(p, 'auditor'),
     });

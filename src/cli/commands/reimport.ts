@@ -52,7 +52,7 @@ export async function reimport(argv: string[], io: Io): Promise<number> {
   }
   await assertEscrowFileMatches(p, io, keys);
   const opener = await optionalOpener(p, io);
-  if (!opener) throw missing('--identity or --passphrase-file', 'how to open the escrow unattended', 'pass --identity custodian.txt (an age identity file) or --passphrase-file FILE');
+  if (!opener) throw missing('--identity, --share or --passphrase-file', 'how to open the escrow unattended', 'pass --identity custodian.txt (an age identity file), --share FILE (hand-overs of a split escrow) or --passphrase-file FILE');
   try {
     const results: ReimportResult[] = [];
     const failures: { key: string; error: ReturnType<typeof errorObject> }[] = [];

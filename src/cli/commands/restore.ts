@@ -58,7 +58,7 @@ export async function restore(argv: string[], io: Io): Promise<number> {
   // Recipients (no secret) are checked before the opener's passphrase is read, so a bad one leaves no secret behind.
   const sealing = strs(p, 'recipient').length > 0 ? await readSealingInputs(io, { recipients: strs(p, 'recipient'), recipientsFiles: [], passphraseFile: undefined }) : undefined;
   const opener = await optionalOpener(p, io);
-  if (!opener) throw missing('--identity or --passphrase-file', 'how to open the escrow', 'pass --identity custodian.txt or --passphrase-file FILE');
+  if (!opener) throw missing('--identity, --share or --passphrase-file', 'how to open the escrow', 'pass --identity custodian.txt, --share FILE (a custodian\'s hand-over) or --passphrase-file FILE');
   try {
     if (!newKey) {
       const key = keys[0]!;

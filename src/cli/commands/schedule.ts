@@ -26,6 +26,9 @@ import { SCHEDULE } from '../specs/schedule.js';
 import { say, type Io } from '../io.js';
 import { printJson } from '../render.js';
 import { printDocument } from '../documents.js';
+import { readOpener } from '../escrow-inputs.js';
+import { keyIdOf, latestEscrow } from '../context.js';
+import { recipientOfIdentity, unattendedOpening } from '../../escrow/index.js';
 
 
 /** Keys listed in a keys file: one key id, ARN or alias per line; blank lines and # comments ignored. */
@@ -103,6 +106,43 @@ async function schedulePlan(io: Io, file: string, command: ScheduledCommand, bef
     escrowDirs: [...new Set(plan.entries.map((e) => e.escrowDir))],
     secrets: [...new Set(plan.entries.flatMap((e) => [...e.identities, ...(e.passphraseFile ? [e.passphraseFile] : [])]))],
   };
+}
+
+/**
+ * Refuses (ERR_SCHEDULE_NOT_UNATTENDED, exit 2, before anything is printed) a schedule whose secret
+ * can never open a listed key's latest escrow in the escrow directory — typically an m-of-n or XOR
+ * escrow with one identity and no renewal seal (docs/scheduling.md, "Split escrows"). Keys given by
+ * alias, and escrows not in this directory (a schedule made for another machine), are not checked.
+ */
+async function assertEscrowsOpenUnattended(io: Io, options: ScheduleOptions): Promise<void> {
+  let recipients: Set<string> | undefined;
+  if (options.identity !== undefined) {
+    try {
+      const opener = await readOpener({ ...io, warnInsecureInputs: true, stderr: nullStream() } as Io, { identities: [options.identity], passphraseFile: undefined });
+      if ('identities' in opener) recipients = new Set(await Promise.all(opener.identities.map((i) => recipientOfIdentity(i))));
+    } catch {
+      recipients = undefined; // the identity may live only on the scheduled machine
+    }
+  }
+  for (const key of options.keys) {
+    const keyId = keyIdOf(key);
+    if (keyId === undefined) continue;
+    const ref = await latestEscrow(options.escrowDir, keyId).catch(() => undefined);
+    if (ref === undefined) continue;
+    const verdict = unattendedOpening(ref.sidecar, options.identity !== undefined ? (recipients ? { recipients } : {}) : { passphrase: true });
+    if (verdict.opens !== false) continue;
+    const file = ref.path;
+    throw new KmsByokError('ERR_SCHEDULE_NOT_UNATTENDED', `the scheduled reimport could never open the escrow of ${key}: ${verdict.why}`, {
+      hint:
+        `give the scheduler an age identity of its own (age-keygen -o scheduler.txt) and add a renewal recipient for it: ` +
+        `kms-byok escrow reseal ${file} --share FILE... --renewal-recipient scheduler=$(age-keygen -y scheduler.txt) ` +
+        `(the custodians hand over their shares: docs/custody.md); then schedule again with --identity scheduler.txt`,
+    });
+  }
+}
+
+function nullStream(): NodeJS.WritableStream {
+  return { write: () => true } as unknown as NodeJS.WritableStream;
 }
 
 function abs(io: Io, path: string | undefined): string | undefined {
@@ -192,6 +232,8 @@ export async function schedule(argv: string[], io: Io): Promise<number> {
     ...(plan !== undefined ? { plan } : {}),
     ...(shardsText !== undefined ? { shards: Number(shardsText) } : {}),
   };
+  // Every run of a schedule whose identity can never open a key's escrow would fail: refuse it now.
+  if (plan === undefined && command === 'reimport') await assertEscrowsOpenUnattended(io, options);
   // A scheduled run has no terminal: with no target it exits 2 (ERR_NO_TARGET) rather than rehearse.
   if (plan === undefined && options.region === undefined && options.profile === undefined) {
     say(io, 'note', 'the scheduled run gets no --region or --profile: it needs AWS_REGION or AWS_PROFILE in its environment, or every run exits 2 (ERR_NO_TARGET)');

@@ -35,7 +35,7 @@ export async function verify(argv: string[], io: Io): Promise<number> {
   const file = str(p, 'escrow');
   const named = file !== undefined ? await loadEscrowRef(resolve(io.cwd, file)) : undefined;
   const opener = await optionalOpener(p, io);
-  if (!opener) throw missing('--identity or --passphrase-file', 'the escrow must be opened to compare its material with KMS');
+  if (!opener) throw missing('--identity, --share or --passphrase-file', 'the escrow must be opened to compare its material with KMS');
   try {
     const target = await openTarget(p, io);
     try {

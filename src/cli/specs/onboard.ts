@@ -1,6 +1,6 @@
 /** `kms-byok onboard`: declaration (flags, help, examples). The command is in ../commands/onboard.ts. */
 import type { CommandSpec } from '../command-spec.js';
-import { EXPIRY, OUTPUT, SEALING, TARGET, HSM_CUSTODY } from './shared.js';
+import { EXPIRY, FULL_CHECK_VALUE, HSM_CUSTODY, OUTPUT, RENEWAL, SEALING, TARGET } from './shared.js';
 
 export const ONBOARD: CommandSpec = {
   name: 'onboard',
@@ -37,6 +37,12 @@ re-import check (symmetric), GenerateMac (HMAC), GetPublicKey and Sign (asymmetr
     },
     'wrapping-key-spec': { type: 'string', value: 'SPEC', help: 'RSA_4096 (default), RSA_3072, RSA_2048' },
     ...SEALING,
+    ...RENEWAL,
+    ...FULL_CHECK_VALUE,
+    'allow-weak-passphrase': {
+      type: 'boolean',
+      help: 'rehearsals only (--emulator or a loopback endpoint): accept a --passphrase-file weaker than\nzxcvbn score 4, with a warning',
+    },
     'escrow-dir': { type: 'string', value: 'DIR', help: 'where the escrow is written (default ./escrow)' },
     'export-parameters': {
       type: 'string',

@@ -6,15 +6,17 @@ export const POLICY: CommandSpec = {
   name: 'policy',
   summary: "print a key policy with separation of duties (or a role's identity policy)",
   usage: [
-    'policy --account ID --custodian-role ARN... [--reimport-role ARN...] [--key-user ARN...]',
+    'policy --account ID --custodian-role ARN... [--reimport-role ARN...] [--scheduler-role ARN...] [--key-user ARN...]',
     '    [--auditor ARN...] [flags] [--json]',
-    'policy --identity custodian|reimport --account ID [--key-arn ARN...] [flags] [--json]',
+    'policy --identity custodian|reimport|scheduler --account ID [--key-arn ARN...] [flags] [--json]',
   ],
   description: `Prints a key policy for an EXTERNAL key with separation of duties (docs/key-policy.md):
 the account root statement (kept always: it is what keeps the key manageable); custodians may
 GetParametersForImport and ImportKeyMaterial only with the allowed wrapping and expiry, describe,
 alias, rotate, tag and prove the key; the scheduled re-import role gets the same import calls plus the
-reads, tags and proof reimport makes; key users encrypt/decrypt (or MAC, or sign, per key spec); auditors
+reads, tags and proof reimport makes; the scheduler role (holder of a split escrow's renewal seal) gets
+import-only rights: the import calls, DescribeKey, ListKeyRotations, ListResourceTags and the proof,
+but no TagResource; key users encrypt/decrypt (or MAC, or sign, per key spec); auditors
 describe and list. DeleteImportedKeyMaterial, ScheduleKeyDeletion and PutKeyPolicy are denied to
 everyone without MFA. --json prints the policy document itself; nothing is sent to AWS.`,
   flags: {
@@ -22,6 +24,12 @@ everyone without MFA. --json prints the policy document itself; nothing is sent 
     partition: { type: 'string', value: 'P', help: 'aws (default), aws-cn, aws-us-gov' },
     'custodian-role': { type: 'string', multiple: true, value: 'ARN', help: 'key custodian role or user (repeatable; at least one)' },
     'reimport-role': { type: 'string', multiple: true, value: 'ARN', help: 'the scheduled re-import role (repeatable)' },
+    'scheduler-role': {
+      type: 'string',
+      multiple: true,
+      value: 'ARN',
+      help: "the scheduler holding a split escrow's renewal seal: import-only, no TagResource\n(repeatable)",
+    },
     'key-user': { type: 'string', multiple: true, value: 'ARN', help: 'may use the key (repeatable)' },
     auditor: { type: 'string', multiple: true, value: 'ARN', help: 'may describe and list (repeatable)' },
     'key-spec': { type: 'string', value: 'SPEC', help: "SYMMETRIC_DEFAULT (default), HMAC_*, RSA_*, ECC_* (decides the key users' calls)" },
@@ -40,7 +48,7 @@ everyone without MFA. --json prints the policy document itself; nothing is sent 
       help: 'kms:ValidTo bound: now + N days (default 365; a fixed instant: regenerate\nthe policy before it)',
     },
     'valid-to-max': { type: 'string', value: 'TIME', help: 'kms:ValidTo bound as an ISO-8601 UTC time instead' },
-    identity: { type: 'string', value: 'custodian|reimport', help: 'print the identity policy for that role instead of the key policy' },
+    identity: { type: 'string', value: 'custodian|reimport|scheduler', help: 'print the identity policy for that role instead of the key policy' },
     'key-arn': { type: 'string', multiple: true, value: 'ARN', help: 'with --identity: the keys it covers (default every key of the account)' },
     region: { type: 'string', value: 'REGION', help: 'with --identity: the Region of the default key and alias resources' },
     'no-root': { type: 'boolean', help: 'refused: a policy without the account root can lock the key for good' },

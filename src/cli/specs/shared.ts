@@ -15,6 +15,11 @@ export const TARGET: FlagDecls = {
   'read-timeout': { type: 'string', value: 'SECONDS', help: 'deadline of each attempt of a KMS call, whole answer (default 60)', group: 'Target flags' },
 };
 
+/** Show asymmetric keys' full spki-sha256 check value instead of its readable short form. */
+export const FULL_CHECK_VALUE: FlagDecls = {
+  'full-check-value': { type: 'boolean', help: "show an RSA/ECC key's full spki-sha256 check value (default: its first 3 bytes,\nspki-sha256-3:…, to read aloud; --json always has the full one)" },
+};
+
 export const JSON_FLAG: FlagDecls = {
   json: { type: 'boolean', help: 'print one JSON document' },
 };
@@ -41,10 +46,27 @@ export const SEALING: FlagDecls = {
   split: { type: 'string', value: 'xor', help: 'split knowledge: each recipient gets a full-length XOR component with its\nown check value; all are needed' },
 };
 
+/** A renewal seal (docs/escrow-format.md, "Renewal seals"): onboard and escrow reseal. */
+export const RENEWAL: FlagDecls = {
+  'renewal-recipient': {
+    type: 'string',
+    multiple: true,
+    value: '[NAME=]AGE',
+    help: "also seal the whole escrow to this scheduler's recipient alone (a renewal seal), so a\nscheduled reimport of an m-of-n or XOR escrow can open it unattended; repeatable",
+  },
+};
+
 /** The lifecycle commands' escrow, journal and record inputs (src/cli/ceremony-run.ts). */
 export const ESCROW_INPUT: FlagDecls = {
   identity: { type: 'string', multiple: true, value: 'FILE', help: 'age identity file that opens the escrow (repeatable)', group: 'Escrow flags' },
   'passphrase-file': { type: 'string', value: 'FILE', help: 'passphrase that opens the escrow (- for stdin)', group: 'Escrow flags' },
+  share: {
+    type: 'string',
+    multiple: true,
+    value: 'FILE',
+    help: "a custodian's handed-over share or component (kms-byok escrow hand-over), opened with the\nescrow directory's one-time identity (escrow handover-recipient); repeatable",
+    group: 'Escrow flags',
+  },
   'escrow-dir': { type: 'string', value: 'DIR', help: "where the key's escrows are (default ./escrow); the latest version is used", group: 'Escrow flags' },
   escrow: { type: 'string', value: 'FILE', help: 'a specific escrow file instead (must belong to the key)', group: 'Escrow flags' },
   transcript: { type: 'string', value: 'FILE', help: 'ceremony transcript to append to (default <escrow dir>/transcript.md)', group: 'Escrow flags' },
