@@ -48,6 +48,11 @@ const CASES: Record<string, () => string[][]> = {
   'escrow reseal': () => [['escrow', 'reseal', ws.path('none.age'), '--recipient', 'age1notarecipient']],
   'escrow export': () => [['escrow', 'export', ws.path('none.age')]],
   'escrow acknowledge': () => [['escrow', 'acknowledge', ws.path('none.age')]],
+  'escrow handover-recipient': () => [['escrow', 'handover-recipient'], ['escrow', 'handover-recipient', ...E(), '--bogus-value', 'x']],
+  'escrow hand-over': () => [
+    ['escrow', 'hand-over', ws.path('none.age'), '--identity', ws.path('missing-identity.txt'), '--to', RECIPIENT, '--out', ws.path('share.json')],
+    ['escrow', 'hand-over', ws.path('none.age'), '--to', 'age1notarecipient', '--out', ws.path('share.json')],
+  ],
   emulator: () => [['emulator', '--port', 'eighty'], ['emulator', '--fault', 'NotAnOperation:explode']],
   wizard: () => [['wizard']],
   wrap: () => [['wrap', '--parameters', ws.path('params.json')]],
