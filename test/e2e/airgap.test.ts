@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleFingerprint } from '../../src/airgap/ceremony.js';
 import { operations, run, workspace, type Workspace } from './harness.js';
 import { custodian } from './identities.js';
-import { BIN, ensureBuilt } from './airgap-build.js';
+import { BIN, ensureBuilt } from '../support/built-cli.js';
 
 let ws: Workspace;
 let alice: { identity: string; recipient: string; path: string };

@@ -8,9 +8,10 @@
  * "Held by an escrow" is checked independently of kms-byok: every escrow version is opened and the
  * emulator's documented KeyMaterialId (HMAC-SHA256 keyed by key id) is computed from each material.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { BIN, ensureBuilt } from '../support/built-cli.js';
+import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,31 +24,9 @@ import { custodian } from './identities.js';
 import { onboardKey } from './lifecycle-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'dist/bin.js');
 const CRASH_HOOK = join(ROOT, 'test/support/crash-after-step.mjs');
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
 
-function ensureBuilt(): void {
-  let built = 0;
-  try {
-    built = statSync(BIN).mtimeMs;
-  } catch {
-    /* not built */
-  }
-  if (built < newestMtime(join(ROOT, 'src'))) {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
-    execFileSync(process.execPath, [join(ROOT, 'scripts/build-bundle.mjs')], { cwd: ROOT, stdio: 'inherit' });
-  }
-}
 
 interface Spawned {
   code: number | null;
@@ -77,7 +56,7 @@ let ws: Workspace;
 let alice: { identity: string; recipient: string; path: string };
 
 beforeAll(async () => {
-  ensureBuilt();
+  await ensureBuilt();
   ws = await workspace();
   alice = await custodian(ws.path('alice.txt'));
 }, 120_000);

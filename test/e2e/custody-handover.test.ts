@@ -7,7 +7,8 @@
  * did open, so the assertion can fail). Then the scheduled renewal: `schedule` refuses a 2-of-3 escrow
  * without a renewal seal, and the command it prints for one with a renewal seal re-imports unattended.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { BIN, ensureBuilt } from '../support/built-cli.js';
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,25 +19,9 @@ import { workspace, type Workspace } from './harness.js';
 import { custodian } from './identities.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'dist/bin.js');
 const RECORDER = join(ROOT, 'test/support/record-opens.mjs');
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
 
-function ensureBuilt(): void {
-  const built = existsSync(BIN) ? statSync(BIN).mtimeMs : 0;
-  if (built < newestMtime(join(ROOT, 'src'))) {
-    execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
-  }
-}
 
 interface Spawned {
   code: number | null;
@@ -147,7 +132,7 @@ async function roundTrip(id: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  ensureBuilt();
+  await ensureBuilt();
   ws = await workspace();
   host = ws.path('host');
   mkdirSync(host, { mode: 0o700 });

@@ -4,9 +4,10 @@
  * install hint, before any KMS request (docs/hsm.md, "Installing the binding"). Runs everywhere: the
  * spawned CLI is denied the package by a preloaded resolve hook.
  */
+import { BIN, ensureBuilt } from '../support/built-cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,29 +15,13 @@ import { startTestEmulator } from '../../src/emulator/emulator.test.helpers.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'dist/bin.js');
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
 
 describe('without the pkcs11js binding', () => {
   let dir: string;
   let emu: RunningEmulator;
   beforeAll(async () => {
-    let built = 0;
-    try {
-      built = statSync(BIN).mtimeMs;
-    } catch {
-      /* not built */
-    }
-    if (built < newestMtime(join(ROOT, 'src'))) execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
+    await ensureBuilt();
     dir = mkdtempSync(join(tmpdir(), 'kms-byok-nobinding-'));
     emu = await startTestEmulator({ port: 0, region: 'us-east-1' });
   }, 180_000);

@@ -4,7 +4,6 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chmodSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { operations, run, workspace, type Workspace } from '../e2e/harness.js';
 import { initSoftHsm, softhsmUnavailable, type SoftHsm } from '../support/softhsm.js';
 

@@ -5,10 +5,11 @@
  * plus a V8 heap snapshot (strings). The token key, read by the test afterwards, appears in neither,
  * nor in any output or file; a marker buffer the preload keeps alive does appear (the dump can see).
  */
+import { BIN, ensureBuilt } from '../support/built-cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,36 +18,17 @@ import type { RunningEmulator } from '../../src/emulator/index.js';
 import { initSoftHsm, softhsmUnavailable, type SoftHsm } from '../support/softhsm.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'dist/bin.js');
 const unavailable = softhsmUnavailable();
 if (unavailable) console.log(`skipping the PKCS#11 heap test: ${unavailable}`);
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (e.name.endsWith('.ts') && !e.name.endsWith('.test.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
 
-function ensureBuilt(): void {
-  let built = 0;
-  try {
-    built = statSync(BIN).mtimeMs;
-  } catch {
-    /* not built */
-  }
-  if (built < newestMtime(join(ROOT, 'src'))) execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
-}
 
 describe.skipIf(unavailable !== undefined)('HSM custody: the material is not in the CLI process', () => {
   let hsm: SoftHsm;
   let emu: RunningEmulator;
   let dir: string;
   beforeAll(async () => {
-    ensureBuilt();
+    await ensureBuilt();
     hsm = initSoftHsm('heap');
     dir = mkdtempSync(join(tmpdir(), 'kms-byok-heap-'));
     emu = await startTestEmulator({ port: 0, region: 'us-east-1' });

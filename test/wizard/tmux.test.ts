@@ -12,7 +12,7 @@ import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../../src/emulator/emulator.test.helpers.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { BIN, ensureBuilt } from '../e2e/airgap-build.js';
+import { BIN, ensureBuilt } from '../support/built-cli.js';
 import { custodian } from '../e2e/identities.js';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
