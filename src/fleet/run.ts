@@ -23,7 +23,7 @@ import { fleetDocument, printDocument } from '../cli/documents.js';
 import { appendTranscript, preflightTranscript, transcriptFailure } from '../records/transcript-file.js';
 import { assertDirectorySafe, openAppendOnly, readAllFrom, replaceAtomic } from '../records/safe-files.js';
 import { operatorName } from '../cli/context.js';
-import { openRegionalTargets } from '../cli/target.js';
+import { describeCaller, openRegionalTargets } from '../cli/target.js';
 
 export type FleetCommand = 'reimport' | 'restore' | 'status';
 
@@ -263,6 +263,7 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
   };
 
   const groups = new Map<string, PlanEntry[]>();
+  const callers: string[] = [];
   const rows: FleetRow[] = new Array<FleetRow>(plan.entries.length);
   for (const e of plan.entries) {
     const base = baseRow(e);
@@ -306,6 +307,14 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
   } finally {
     progress.stop();
     await state.close();
+    // Who made the calls, per (profile, Region) the run used, asked before the emulator (if any) stops.
+    if (command !== 'status') {
+      for (const k of groups.keys()) {
+        const [profile, region] = [k.slice(0, k.lastIndexOf('/')), k.slice(k.lastIndexOf('/') + 1)];
+        const resolved = profile === '' ? str(p, 'profile') : profile;
+        callers.push(`${region}${resolved ? ` (profile ${resolved})` : ''}: ${describeCaller(await targets.callerFor(region, resolved))}`);
+      }
+    }
     await targets.close();
   }
 
@@ -319,7 +328,7 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
     keys: rows,
   };
   let unrecorded: unknown;
-  if (command !== 'status') await transcript(io, transcriptPath, report, sha256, retries).catch((e: unknown) => void (unrecorded = e));
+  if (command !== 'status') await transcript(io, transcriptPath, report, sha256, retries, callers).catch((e: unknown) => void (unrecorded = e));
   if (output) output.render(io, report);
   else if (bool(p, 'json')) printDocument(io, fleetDocument(report));
   else renderTable(io, report);
@@ -355,13 +364,14 @@ function fleetTranscriptPath(io: Io, p: Parsed, plan: Plan): string {
 }
 
 /** One transcript entry per fleet run (not per key: the chain is re-read on every append). */
-async function transcript(io: Io, path: string, r: FleetReport, sha: string, retries: number): Promise<void> {
+async function transcript(io: Io, path: string, r: FleetReport, sha: string, retries: number, callers: string[]): Promise<void> {
   await appendTranscript(io, path, {
     ceremony: `${r.command} --plan`,
     time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
     outcome: `${r.summary.ok} ok, ${r.summary.failed} failed, ${r.summary.skipped} skipped`,
     fields: [
       ['operator', operatorName()],
+      ['AWS caller', callers],
       ['plan', `${r.plan} (SHA-256 ${sha})`],
       ['retried requests', String(retries)],
       ['keys', r.keys.filter((k) => k.status !== 'skipped').map((k) => `${k.region} ${k.keyId ?? k.key}: ${k.status === 'failed' ? `failed ${k.code}` : `${k.action ?? k.status}${k.validTo ? ` ValidTo ${k.validTo}` : ''}`}`)],
