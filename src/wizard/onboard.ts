@@ -33,6 +33,20 @@ export interface WizardContext {
    * alias checked free as it is typed, and the account named before the confirmation.
    */
   probe?(targetArgv: string[]): Promise<TargetProbe>;
+  /**
+   * Who holds the latest escrow of `key` in `escrowDir` (its sidecar; an alias resolved in the
+   * target), so a lifecycle flow asks for as many identities as opening it takes. Undefined when no
+   * escrow is found (the command then says why).
+   */
+  custodyOf?(targetArgv: string[], escrowDir: string, key: string): Promise<EscrowCustody | undefined>;
+}
+
+/** How an escrow is held: how many custodians must open it, the mode, and their names. */
+export interface EscrowCustody {
+  needed: number;
+  mode: string;
+  custodians: string[];
+  passphrase: boolean;
 }
 
 /** What the wizard asks of the target while it asks its questions. Never creates anything. */

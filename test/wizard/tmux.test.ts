@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DeleteImportedKeyMaterialCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../../src/emulator/emulator.test.helpers.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
@@ -208,6 +208,53 @@ describe.skipIf(!hasTmux && !process.env.CI)('wizard in a real terminal (tmux, b
       expect(files.filter((f) => (custody === 'threshold' ? /\.share-\d\.age$/ : /\.component-\d\.age$/).test(f))).toHaveLength(3);
     }, 90_000);
   }
+
+  it('threshold restore: the wizard reads the escrow\'s custody and asks for 2 identity files before the confirmation; the key is Enabled again', async () => {
+    // The 2-of-3 key of the threshold test above, its material deleted.
+    const kms = new KMSClient({ region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }, maxAttempts: 1 });
+    try {
+      const keyId = (await kms.send(new DescribeKeyCommand({ KeyId: 'alias/tmux-threshold' }))).KeyMetadata!.KeyId!;
+      await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId })); // takes no alias, as in AWS
+      expect((await kms.send(new DescribeKeyCommand({ KeyId: 'alias/tmux-threshold' }))).KeyMetadata?.KeyState).toBe('PendingImport');
+      const s = 'restore-threshold';
+      start(s);
+      await waitFor(s, /What do you want to do\?/);
+      for (let i = 0; i < 6; i++) keys(s, 'Down');
+      await waitFor(s, /❯ restore/);
+      keys(s, 'Enter');
+      await waitFor(s, /Key to restore/);
+      type(s, 'alias/tmux-threshold');
+      keys(s, 'Enter');
+      await waitFor(s, /When does the imported material expire\?/);
+      keys(s, 'Enter');
+      await waitFor(s, /Expires in \(m, h, d or w\)/);
+      keys(s, 'Enter');
+      await waitFor(s, /Escrow directory/);
+      type(s, 'escrow-split-threshold');
+      keys(s, 'Enter');
+      await waitFor(s, /held by alice, bob, carol: any 2 of the 3 are needed to open it[\s\S]*How is the escrow opened\?/);
+      keys(s, 'Enter'); // identity files
+      await waitFor(s, /Identity file 1 of 2 \(each a different custodian\)/);
+      type(s, 'split-threshold-alice.txt');
+      keys(s, 'Enter');
+      await waitFor(s, /Identity file 2 of 2/);
+      type(s, 'split-threshold-alice.txt'); // the same custodian twice: refused at the prompt
+      keys(s, 'Enter');
+      await waitFor(s, /split-threshold-alice\.txt was given already/);
+      keys(s, 'C-u');
+      type(s, 'split-threshold-carol.txt');
+      keys(s, 'Enter');
+      await waitFor(s, /Restore now\?/);
+      type(s, 'y');
+      keys(s, 'Enter');
+      const end = await waitFor(s, /EXIT=\d+/, 30_000);
+      expect(end).toContain('EXIT=0');
+      expect(end.replace(/ \\\n\s*/g, ' ')).toContain('--identity split-threshold-alice.txt --identity split-threshold-carol.txt');
+      expect((await kms.send(new DescribeKeyCommand({ KeyId: 'alias/tmux-threshold' }))).KeyMetadata?.KeyState).toBe('Enabled');
+    } finally {
+      kms.destroy();
+    }
+  }, 90_000);
 
   it('Ctrl-C at a question: exit 130, nothing created', async () => {
     const before = emu.requests.length;

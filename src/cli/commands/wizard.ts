@@ -8,7 +8,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:
 import { dirname, join, resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import type { Prompter } from '../../wizard/prompter.js';
-import type { TargetProbe, WizardContext } from '../../wizard/onboard.js';
+import type { EscrowCustody, TargetProbe, WizardContext } from '../../wizard/onboard.js';
 import { commandLine, fingerprintLines, readAloud } from '../../wizard/render.js';
 import { parseBundle, type ImportBundleResult } from '../../airgap/ceremony.js';
 import { bool, str, type Parsed } from '../args.js';
@@ -92,11 +92,36 @@ async function openProbe(targetArgv: string[], io: Io): Promise<TargetProbe> {
   };
 }
 
+/** The latest escrow's custody for a lifecycle flow (see WizardContext.custodyOf); an alias is resolved in the target. */
+async function custodyOf(targetArgv: string[], io: Io, escrowDir: string, key: string): Promise<EscrowCustody | undefined> {
+  let keyId: string | undefined = key.startsWith('arn:') ? key.split('/').pop() : key;
+  if (key.startsWith('alias/')) {
+    const { openTarget } = await import('../target.js');
+    const target = await openTarget(parseCommand(targetArgv, WIZARD, io.env), { ...io, stderr: { write: () => {} } }, { quiet: true });
+    try {
+      keyId = (await target.kms.describeKey(key).catch(() => undefined))?.KeyId;
+    } finally {
+      await target.close();
+    }
+  }
+  if (keyId === undefined) return undefined;
+  const { latestEscrow } = await import('../context.js');
+  const ref = await latestEscrow(resolve(io.cwd, escrowDir), keyId).catch(() => undefined);
+  if (!ref) return undefined;
+  const c = ref.sidecar.manifest.custodians;
+  const n = c.recipients.length;
+  const custodians = c.recipients.map((r) => r.label ?? `${r.recipient.slice(0, 12)}…${r.recipient.slice(-6)}`);
+  if (c.threshold !== undefined) return { needed: c.threshold, mode: `any ${c.threshold} of the ${n} are needed`, custodians, passphrase: c.passphrase };
+  if (c.split) return { needed: n, mode: `all ${n} are needed (XOR components)`, custodians, passphrase: c.passphrase };
+  return { needed: 1, mode: 'any one is enough', custodians, passphrase: c.passphrase };
+}
+
 export function wizardContext(p: Parsed, io: Io): WizardContext {
   const at = (path: string) => resolve(io.cwd, path.trim());
   return {
     now: () => new Date(),
     probe: (targetArgv) => openProbe(targetArgv.length > 0 ? targetArgv : targetArgvOf(p), io),
+    custodyOf: (targetArgv, escrowDir, key) => custodyOf(targetArgv.length > 0 ? targetArgv : targetArgvOf(p), io, escrowDir, key),
     target: { argv: targetArgv(p), configured: pointsAtAws(p, io.env), label: describeConfiguredTarget(p, io) },
     files: {
       readable(path) {
