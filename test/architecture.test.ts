@@ -62,6 +62,7 @@ const RULES: Record<string, Rule> = {
   'escrow/file-store': { allow: (t) => ['core', 'escrow', 'escrow/file-store', 'records'].includes(t) || t.startsWith('node:'), why: 'the escrow fs edge (over records/safe-files)' },
   'kms/port': { allow: oneOf('core', 'kms/port'), why: 'the port has no effects' },
   'kms/aws': { allow: oneOf('core', 'kms/port', 'kms/aws', '@aws-sdk/client-kms', '@aws-sdk/client-cloudtrail'), why: 'the SDK adapters (KMS, CloudTrail)' },
+  aws: { allow: oneOf('aws', '@aws-sdk/client-sts'), why: 'the STS edge (caller identity): loaded lazily by cli/target.ts' },
   ceremony: {
     allow: oneOf('core', 'material', 'wrapping', 'escrow', 'kms/port', 'ceremony', 'airgap', 'records/transcript', 'node:crypto'),
     why: 'ceremonies are straight-line code over ports (the air-gapped ceremony in airgap/ is one of them)',
@@ -88,7 +89,7 @@ const RULES: Record<string, Rule> = {
     why: 'the PKCS#11 edge: the only importer of pkcs11js; implements the ceremony\'s TokenCustody port',
   },
   'cli/commands': {
-    allow: (t) => !['kms/aws', 'emulator', 'escrow/file-store', 'custody/pkcs11', 'pkcs11js'].includes(t) && !t.startsWith('@aws-sdk'),
+    allow: (t) => !['kms/aws', 'aws', 'emulator', 'escrow/file-store', 'custody/pkcs11', 'pkcs11js'].includes(t) && !t.startsWith('@aws-sdk'),
     why: 'commands open targets, vaults and journals through the context (cli/context.ts, cli/target.ts) only',
   },
   lambda: {
@@ -144,6 +145,8 @@ describe('architecture: the module table of docs/architecture.md', () => {
 
   it('the rule table itself rejects a forbidden import (the test can fail)', () => {
     expect(RULES['cli/commands']!.allow('kms/aws')).toBe(false);
+    expect(RULES['cli/commands']!.allow('aws')).toBe(false);
+    expect(RULES.ceremony!.allow('@aws-sdk/client-sts')).toBe(false);
     expect(RULES['cli/commands']!.allow('emulator')).toBe(false);
     expect(RULES['cli/commands']!.allow('escrow/file-store')).toBe(false);
     expect(RULES['cli/commands']!.allow('pkcs11js')).toBe(false);

@@ -413,10 +413,16 @@ export async function runExportParameters(options: ExportParametersOptions, deps
 export interface WrapOptions {
   /** Existing material; owned (and disposed) by the ceremony. Generated when absent. */
   material?: SecretBytes;
-  sealing: EscrowSealing;
+  /** How to seal the new escrow; unused (may be absent) with `existing`. */
+  sealing?: EscrowSealing;
   createdBy: string;
   /** The escrow version to write (1, or the next one when this key already has escrows). */
   escrowVersion: number;
+  /**
+   * The escrow that already holds `material` (a re-wrap straight from the escrow, or a re-run after
+   * the escrow was written): nothing new is sealed, the bundle names this one.
+   */
+  existing?: WrittenEscrow;
 }
 
 export interface WrapDeps {
@@ -448,19 +454,26 @@ export async function runWrap(parameters: ParametersBundle, options: WrapOptions
       key.keySpec,
     );
     const created = isoSeconds(now);
-    const sealed = await sealEscrow(
-      {
-        key: { keyArn: key.keyArn, keyId: key.keyId, account: key.accountId, region: key.region, keySpec: key.keySpec, keyUsage: key.keyUsage, multiRegion: key.multiRegion },
-        escrowVersion: options.escrowVersion,
-        created,
-        createdBy: options.createdBy,
-        materials: [{ index: 1, checkValue: kcv, material, createdAt: created }],
-      },
-      options.sealing,
-      { computeCheckValue: checkValue },
-    );
-    const written = await deps.escrow.write(sealed);
-    deps.progress(`material sealed in escrow ${written.path}`);
+    let written: WrittenEscrow;
+    if (options.existing) {
+      written = options.existing;
+      deps.progress(`material taken from escrow ${written.path} (nothing new is sealed)`);
+    } else {
+      if (!options.sealing) throw new KmsByokError('ERR_MISSING_INPUT', 'no sealing for the escrow', { hint: 'give --recipient or --passphrase-file' });
+      const sealed = await sealEscrow(
+        {
+          key: { keyArn: key.keyArn, keyId: key.keyId, account: key.accountId, region: key.region, keySpec: key.keySpec, keyUsage: key.keyUsage, multiRegion: key.multiRegion },
+          escrowVersion: options.escrowVersion,
+          created,
+          createdBy: options.createdBy,
+          materials: [{ index: 1, checkValue: kcv, material, createdAt: created }],
+        },
+        options.sealing,
+        { computeCheckValue: checkValue },
+      );
+      written = await deps.escrow.write(sealed);
+      deps.progress(`material sealed in escrow ${written.path}`);
+    }
     const proof = recordedProof(material, key.keySpec);
     deps.progress(`wrapped the material with ${parameters.WrappingAlgorithm} (${parameters.WrappingKeySpec})`);
     const base = (p: string) => p.split(/[\\/]/).pop()!;

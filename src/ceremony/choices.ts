@@ -57,6 +57,16 @@ function reason(fn: () => unknown): true | string {
 export const check = {
   alias: (text: string): true | string => (text.trim() === '' ? true : reason(() => assertAliasName(text.trim(), 'alias'))),
   recipient: (text: string): true | string => reason(() => parseRecipient(text)),
+  /** `NAME=age1…` (as `--recipient` takes it) or a bare recipient. */
+  namedRecipient: (text: string): true | string =>
+    reason(() => {
+      const eq = text.indexOf('=');
+      // eslint-disable-next-line no-control-regex
+      if (eq === 0 || (eq > 0 && (text.slice(0, eq).trim().length > 128 || /[\u0000-\u001f\u007f]/.test(text.slice(0, eq))))) {
+        throw new KmsByokError('ERR_INVALID_RECIPIENT', 'a custodian name before "=" is 1 to 128 printable characters', { hint: 'e.g. bob=age1…' });
+      }
+      parseRecipient(eq > 0 ? text.slice(eq + 1) : text);
+    }),
   expiresIn: (text: string): true | string =>
     reason(() => {
       const ms = parseDuration(text, 'expiry');

@@ -16,7 +16,7 @@ import { appendTranscript, describeFailure, preflightTranscript, transcriptFailu
 import { assertDirectorySafe } from '../records/safe-files.js';
 import { str, strs, bool, type Parsed } from './args.js';
 import { say, type Io } from './io.js';
-import { openTarget, type Target } from './target.js';
+import { describeCaller, openTarget, type Target } from './target.js';
 import { consumeHandover, readOpener } from './escrow-inputs.js';
 import { notify, type NotifyDocument } from '../records/notify.js';
 import { errorDocument, SCHEMA_VERSION } from './documents.js';
@@ -222,6 +222,7 @@ export async function runCeremony<T>(
       fields: [
         ['operator', operatorName()],
         ...handoverFields(c.opener),
+        ['AWS caller', describeCaller(await target.caller())],
         ['target', target.label],
         ...c.record(result),
         ...(await escrowFacts(escrowDir, (result !== undefined ? c.keyOf?.(result) : undefined) ?? keyIdOf(subject))),

@@ -22,6 +22,9 @@ import type { KmsCallGate } from '../kms/port.js';
 import { bool, str, type Parsed } from './args.js';
 import { say, type Io } from './io.js';
 import type { CredentialProvider, RoleAccess } from './roles.js';
+import type { CallerIdentity } from '../aws/sts.js';
+
+export type { CallerIdentity };
 
 export interface Target {
   kms: KmsPort;
@@ -35,7 +38,40 @@ export interface Target {
    * (so a rehearsal whose emulator clock was advanced sees its keys expire), else the local clock.
    */
   now: () => Date;
+  /**
+   * The principal the target's credentials sign as (`sts:GetCallerIdentity` with the same credentials,
+   * Region and custom endpoint as KMS; docs/architecture.md "AWS caller identity"), asked once and
+   * remembered. Never throws: an STS failure is `{ known: false, reason }`. Ask before `close()`.
+   */
+  caller(): Promise<CallerIdentity>;
   close(): Promise<void>;
+}
+
+/** One line for transcripts and screens: `ARN (account N)`, or `unknown (reason)`. */
+export function describeCaller(c: CallerIdentity): string {
+  return c.known ? `${c.arn} (account ${c.account})` : `unknown (${c.reason})`;
+}
+
+/** The STS settings of a target, for {@link Target.caller}; the STS SDK is loaded on the first ask. */
+function callerOnce(options: import('../aws/sts.js').StsOptions): () => Promise<CallerIdentity> {
+  let answer: Promise<CallerIdentity> | undefined;
+  return () => {
+    answer ??= import('../aws/sts.js').then(
+      (m) => m.getCallerIdentity(options),
+      (e: unknown) => ({ known: false as const, reason: `the STS client could not be loaded (${e instanceof Error ? e.message : String(e)})` }),
+    );
+    return answer;
+  };
+}
+
+/**
+ * Where STS is asked: `--endpoint-url` (the custom endpoint answers STS too, as the emulator does),
+ * else AWS_ENDPOINT_URL_STS, else a loopback AWS_ENDPOINT_URL_KMS (nothing on loopback is AWS), else
+ * the SDK's own resolution.
+ */
+function stsEndpoint(p: Parsed, env: Io['env']): string | undefined {
+  const kmsEnv = env.AWS_ENDPOINT_URL_KMS;
+  return str(p, 'endpoint-url') ?? env.AWS_ENDPOINT_URL_STS ?? (kmsEnv !== undefined && isLoopbackUrl(kmsEnv) ? kmsEnv : undefined);
 }
 
 const LOCAL_CLOCK = (): Date => new Date();
@@ -171,7 +207,8 @@ export async function openTarget(
     if (stateFile) say(io, 'warning', plaintextStateWarning(stateFile));
     try {
       const kms = await createAwsKms({ endpoint: emu.endpoint, region: emulatorRegion, credentials: DUMMY_CREDENTIALS, maxAttempts: 2, ...onRequest, ...requestTimeout, ...gate });
-      return { kms, label: 'embedded emulator (rehearsal)', rehearsal: true, endpoint: emu.endpoint, now: () => emu.clock.now(), close: () => emu.close() };
+      const caller = callerOnce({ region: emulatorRegion, endpoint: emu.endpoint, credentials: DUMMY_CREDENTIALS });
+      return { kms, label: 'embedded emulator (rehearsal)', rehearsal: true, endpoint: emu.endpoint, now: () => emu.clock.now(), caller, close: () => emu.close() };
     } catch (e) {
       await emu.close();
       throw e;
@@ -190,7 +227,14 @@ export async function openTarget(
   });
   const label = endpoint ? `KMS at ${endpoint} (${kms.region})` : `AWS KMS (${kms.region}${profile ? `, profile ${profile}` : ''})`;
   const now = endpoint === undefined ? LOCAL_CLOCK : await endpointClock(endpoint);
-  return { kms, label, rehearsal: dummy, ...(endpoint ? { endpoint } : {}), now, close: async () => {} };
+  const sts = stsEndpoint(p, io.env);
+  const caller = callerOnce({
+    region: kms.region,
+    ...(profile ? { profile } : {}),
+    ...(sts ? { endpoint: sts } : {}),
+    ...(dummy ? { credentials: DUMMY_CREDENTIALS } : {}),
+  });
+  return { kms, label, rehearsal: dummy, ...(endpoint ? { endpoint } : {}), now, caller, close: async () => {} };
 }
 
 /**

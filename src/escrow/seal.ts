@@ -52,9 +52,48 @@ export function parseRecipient(text: string, flag = 'the recipient'): { recipien
   if (!recipient.startsWith('age1')) refuse('not an age recipient');
   const kind: RecipientKind = recipient.startsWith('age1pq1') ? 'pq-hybrid' : 'x25519';
   if (!isValidRecipientSyntax(recipient)) {
-    refuse(kind === 'pq-hybrid' ? 'not a valid post-quantum recipient' : 'not a valid X25519 recipient (plugin recipients are not supported)');
+    const b = bech32Check(recipient);
+    if (b.result === 'bad-checksum') refuse('checksum mismatch — probably a typo (compare it, character by character, with what age-keygen printed)');
+    if (b.result === 'not-bech32') refuse('not the text age-keygen prints (a character that cannot occur in an age recipient, or mixed case) — probably a typo');
+    if (b.hrp !== 'age' && b.hrp !== 'age1pq') refuse(`a plugin recipient (${b.hrp}1…): plugin recipients are not supported`);
+    refuse(kind === 'pq-hybrid' ? 'not a valid post-quantum recipient' : 'not a valid X25519 recipient');
   }
   return { recipient, kind };
+}
+
+const BECH32_CHARSET = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
+
+/**
+ * The bech32 checksum (BIP 173) age recipients carry: tells a typo (`bad-checksum`, or characters
+ * bech32 cannot hold) from a well-formed recipient age refuses for another reason (a plugin's `hrp`).
+ */
+function bech32Check(text: string): { result: 'ok' | 'bad-checksum' | 'not-bech32'; hrp?: string } {
+  if (text !== text.toLowerCase() && text !== text.toUpperCase()) return { result: 'not-bech32' };
+  const lower = text.toLowerCase();
+  const sep = lower.lastIndexOf('1');
+  if (sep < 1 || sep + 7 > lower.length) return { result: 'not-bech32' };
+  const hrp = lower.slice(0, sep);
+  const values: number[] = [];
+  for (const c of hrp) {
+    const code = c.charCodeAt(0);
+    if (code < 33 || code > 126) return { result: 'not-bech32' };
+  }
+  for (const c of hrp) values.push(c.charCodeAt(0) >> 5);
+  values.push(0);
+  for (const c of hrp) values.push(c.charCodeAt(0) & 31);
+  for (const c of lower.slice(sep + 1)) {
+    const v = BECH32_CHARSET.indexOf(c);
+    if (v < 0) return { result: 'not-bech32', hrp };
+    values.push(v);
+  }
+  const GEN = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+  let chk = 1;
+  for (const v of values) {
+    const top = chk >>> 25;
+    chk = ((chk & 0x1ffffff) << 5) ^ v;
+    for (let i = 0; i < 5; i++) if ((top >>> i) & 1) chk ^= GEN[i]!;
+  }
+  return { result: chk === 1 ? 'ok' : 'bad-checksum', hrp };
 }
 
 const IDENTITY_PREFIXES = ['AGE-SECRET-KEY-1', 'AGE-SECRET-KEY-PQ-1'] as const;

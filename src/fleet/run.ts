@@ -334,6 +334,7 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
     };
 
     const groups = new Map<string, PlanEntry[]>();
+    const callers: string[] = [];
     const rows = new Map<number, FleetRow>();
     let skipped = 0;
     for (const e of mine.entries) {
@@ -388,6 +389,19 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
     } finally {
       progress.stop();
       await state.close();
+      // Who made the calls, per set of credentials and Region the run used (docs/lifecycle.md, "Ceremony
+      // transcript"), asked before the emulator (if any) stops; a failed answer is recorded as unknown.
+      if (command !== 'status') {
+        for (const [g, [e]] of groups) {
+          const profile = e!.profile ?? str(p, 'profile');
+          const access = { ...(e!.role ? { role: e!.role } : {}), ...(e!.account ? { account: e!.account } : {}) };
+          const who = await targets.identityFor(e!.region, profile, access).then(
+            (id) => `${id.arn} (account ${id.account})`,
+            (err: unknown) => `unknown (GetCallerIdentity failed: ${err instanceof Error ? err.message : String(err)})`,
+          );
+          callers.push(`${g}: ${who}`);
+        }
+      }
       await targets.close();
     }
 
@@ -403,7 +417,7 @@ export async function runFleet(p: Parsed, io: Io, command: FleetCommand, work: E
       keys: ordered,
     };
     let unrecorded: unknown;
-    if (command !== 'status') await transcript(io, transcriptPath, report, sha256, retries).catch((e: unknown) => void (unrecorded = e));
+    if (command !== 'status') await transcript(io, transcriptPath, report, sha256, retries, callers).catch((e: unknown) => void (unrecorded = e));
     if (output) output.render(io, report);
     else if (bool(p, 'json')) printDocument(io, fleetDocument(report));
     else renderTable(io, report);
@@ -477,13 +491,14 @@ function fleetTranscriptPath(io: Io, p: Parsed, plan: Plan): string {
 }
 
 /** One transcript entry per fleet run (not per key: the chain is re-read on every append). */
-async function transcript(io: Io, path: string, r: FleetReport, sha: string, retries: number): Promise<void> {
+async function transcript(io: Io, path: string, r: FleetReport, sha: string, retries: number, callers: string[]): Promise<void> {
   await appendTranscript(io, path, {
     ceremony: `${r.command} --plan`,
     time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
     outcome: `${r.summary.ok} ok, ${r.summary.failed} failed, ${r.summary.skipped} skipped`,
     fields: [
       ['operator', operatorName()],
+      ['AWS caller', callers],
       ['plan', `${r.plan} (SHA-256 ${sha})`],
       ['retried requests', String(retries)],
       ['keys', r.keys.filter((k) => k.status !== 'skipped').map((k) => `${k.region} ${k.keyId ?? k.key}: ${k.status === 'failed' ? `failed ${k.code}` : `${k.action ?? k.status}${k.validTo ? ` ValidTo ${k.validTo}` : ''}`}`)],

@@ -179,3 +179,42 @@ export function acknowledgedRecipients(text: string, escrowId: string, escrowVer
   }
   return out;
 }
+
+/** One entry of an intact chain, read back: its heading, outcome, fields in order, and its link. */
+export interface ParsedEntry {
+  /** 1-based, as `transcript verify` counts. */
+  number: number;
+  time: string;
+  ceremony: string;
+  outcome: string;
+  fields: [string, string | string[]][];
+  prev: string;
+  sha256: string;
+}
+
+/** The entries of an intact chain (`verifyTranscript(text).ok`), parsed back from `renderBody`'s Markdown. */
+export function parseEntries(text: string): ParsedEntry[] {
+  if (!verifyTranscript(text).ok) return [];
+  const out: ParsedEntry[] = [];
+  let pos = TRANSCRIPT_HEADER.length;
+  MARKER.lastIndex = pos;
+  for (let m = MARKER.exec(text); m !== null; m = MARKER.exec(text)) {
+    const lines = text.slice(pos, m.index).split('\n').filter((l) => l.length > 0);
+    pos = m.index + m[0].length;
+    const heading = /^## (\S+) (.*)$/.exec(lines[0] ?? '');
+    const entry: ParsedEntry = { number: out.length + 1, time: heading?.[1] ?? '', ceremony: heading?.[2] ?? '', outcome: '', fields: [], prev: m[1]!, sha256: m[2]! };
+    for (const line of lines.slice(1)) {
+      const field = /^- \*\*(.+?)\*\*:(?: (.*))?$/.exec(line);
+      if (field) {
+        if (field[1] === 'outcome' && entry.outcome === '' && entry.fields.length === 0) entry.outcome = field[2] ?? '';
+        else entry.fields.push([field[1]!, field[2] === undefined ? [] : field[2]]);
+        continue;
+      }
+      const item = /^ {2}- (.*)$/.exec(line);
+      const last = entry.fields[entry.fields.length - 1];
+      if (item && last && Array.isArray(last[1])) last[1].push(item[1]!);
+    }
+    out.push(entry);
+  }
+  return out;
+}

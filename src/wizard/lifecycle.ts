@@ -16,8 +16,11 @@ async function askKeyRef(p: Prompter, message = 'Key (key id, ARN or alias/NAME)
   return (await p.input({ id: 'key', message, validate: check.nonEmpty('a key id, ARN or alias') })).trim();
 }
 
-/** How the escrow is opened: an age identity file or a passphrase file (never typed here). */
-async function askOpener(p: Prompter, ctx: WizardContext): Promise<{ argv: string[]; text: string }> {
+/**
+ * How the escrow is opened: `needed` age identity files (a threshold or XOR escrow needs several, all
+ * asked before the confirmation) or a passphrase file (never typed here).
+ */
+async function askOpener(p: Prompter, ctx: WizardContext, needed = 1): Promise<{ argv: string[]; text: string }> {
   const how = await p.select({
     id: 'opener',
     message: 'How is the escrow opened?',
@@ -28,8 +31,13 @@ async function askOpener(p: Prompter, ctx: WizardContext): Promise<{ argv: strin
     default: 'identity',
   });
   if (how === 'identity') {
-    const file = (await p.input({ id: 'identityFile', message: 'Identity file', validate: ctx.files.readable })).trim();
-    return { argv: ['--identity', file], text: `the identity in ${file}` };
+    const files: string[] = [];
+    while (files.length < needed) {
+      const message = needed > 1 ? `Identity file ${files.length + 1} of ${needed} (each a different custodian)` : 'Identity file';
+      const validate = (t: string) => (files.includes(t.trim()) ? `${t.trim()} was given already: each custodian's identity once` : ctx.files.readable(t));
+      files.push((await p.input({ id: 'identityFile', message, validate })).trim());
+    }
+    return { argv: files.flatMap((f) => ['--identity', f]), text: files.length > 1 ? `the identities in ${files.join(', ')}` : `the identity in ${files[0]}` };
   }
   const file = (await p.input({ id: 'passphraseFile', message: 'Passphrase file', validate: ctx.files.readable })).trim();
   return { argv: ['--passphrase-file', file], text: `the passphrase in ${file}` };
@@ -70,8 +78,10 @@ export async function restoreWizard(p: Prompter, ctx: WizardContext): Promise<Co
   const target = await askTarget(p, ctx);
   const key = await askKeyRef(p, 'Key to restore (key id, ARN or alias/NAME)');
   const expiry = await askExpiry(p, ctx);
-  const opener = await askOpener(p, ctx);
   const escrowDir = await askEscrowDir(p);
+  const custody = await ctx.custodyOf?.(target.argv, escrowDir, key);
+  if (custody) p.say(`The escrow of ${key} is held by ${custody.custodians.join(', ') || 'a passphrase'}: ${custody.mode} to open it.`);
+  const opener = await askOpener(p, ctx, custody?.needed ?? 1);
   const paragraph = [
     'What happens next:',
     `- The latest escrow of ${key} in ${escrowDir} is opened with ${opener.text} and checked.`,

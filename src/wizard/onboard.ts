@@ -28,6 +28,34 @@ export interface WizardContext {
     /** A bundle's summary (format and fingerprint checked), or the reason it cannot be used. */
     bundle(path: string): BundleSummary | string;
   };
+  /**
+   * Opens the chosen target for questions that need KMS or STS (absent in flows that never do): the
+   * alias checked free as it is typed, and the account named before the confirmation.
+   */
+  probe?(targetArgv: string[]): Promise<TargetProbe>;
+  /**
+   * Who holds the latest escrow of `key` in `escrowDir` (its sidecar; an alias resolved in the
+   * target), so a lifecycle flow asks for as many identities as opening it takes. Undefined when no
+   * escrow is found (the command then says why).
+   */
+  custodyOf?(targetArgv: string[], escrowDir: string, key: string): Promise<EscrowCustody | undefined>;
+}
+
+/** How an escrow is held: how many custodians must open it, the mode, and their names. */
+export interface EscrowCustody {
+  needed: number;
+  mode: string;
+  custodians: string[];
+  passphrase: boolean;
+}
+
+/** What the wizard asks of the target while it asks its questions. Never creates anything. */
+export interface TargetProbe {
+  /** `true` when no alias of that name exists in the target (DescribeKey), else the reason. */
+  aliasFree(alias: string): Promise<true | string>;
+  /** "Region R, AWS account A (as ARN)", or what could not be learned, from sts:GetCallerIdentity. */
+  where(): Promise<string>;
+  close(): Promise<void>;
 }
 
 /** What the wizard shows of an air-gapped bundle before it is used. */
@@ -93,7 +121,7 @@ export interface KeyAnswer {
 const KIND_NAMES: Record<string, string> = { symmetric: 'AES-256 encryption', hmac: 'HMAC', rsa: 'RSA', ecc: 'elliptic curve' };
 
 /** Key spec, usage, wrapping (the key-spec chooser's pick by default), alias and description. */
-export async function askKey(p: Prompter): Promise<KeyAnswer> {
+export async function askKey(p: Prompter, probe?: TargetProbe): Promise<KeyAnswer> {
   const choices = keySpecChoices();
   const keySpec = await p.select<KeySpec>({
     id: 'keySpec',
@@ -123,7 +151,12 @@ export async function askKey(p: Prompter): Promise<KeyAnswer> {
   });
   const wrapping = choice.wrappings.find((w) => label(w) === wrappingText)!;
   if (wrapping !== recommended) argv.push('--wrapping-algorithm', wrapping.algorithm, '--wrapping-key-spec', wrapping.wrappingKeySpec);
-  const alias = (await p.input({ id: 'alias', message: 'Alias (alias/NAME, empty for none)', default: '', validate: check.alias })).trim();
+  const aliasFree = async (text: string): Promise<true | string> => {
+    const syntax = check.alias(text);
+    if (syntax !== true || text.trim() === '' || !probe) return syntax;
+    return probe.aliasFree(text.trim());
+  };
+  const alias = (await p.input({ id: 'alias', message: 'Alias (alias/NAME, empty for none)', default: '', validate: aliasFree })).trim();
   if (alias) argv.push('--alias', alias);
   const description = (await p.input({ id: 'description', message: 'Key description (empty for none)', default: '' })).trim();
   if (description) argv.push('--description', description);
@@ -161,6 +194,8 @@ export async function askExpiry(p: Prompter, ctx: WizardContext): Promise<Expiry
 
 export interface SealingAnswer {
   argv: string[];
+  custodians: string[];
+  mode: OnboardPlan['mode'];
   /** "custodians age1…, age1…" or "whoever holds the passphrase in FILE". */
   who: string;
   escrowDir: string;
@@ -180,13 +215,40 @@ export async function askSealing(p: Prompter, ctx: WizardContext): Promise<Seali
   });
   const argv: string[] = [];
   let who: string;
+  let custodians: string[] = [];
+  let custody: OnboardPlan['mode'] = 'any';
   if (how === 'recipients') {
     const recipients: string[] = [];
     do {
-      recipients.push((await p.input({ id: 'recipient', message: `Custodian ${recipients.length + 1} age recipient`, validate: check.recipient })).trim());
+      recipients.push((await p.input({ id: 'recipient', message: `Custodian ${recipients.length + 1}: NAME=age1… (or just age1…)`, validate: check.namedRecipient })).trim());
     } while (await p.confirm({ id: 'moreRecipients', message: 'Add another custodian?', default: false }));
     for (const r of recipients) argv.push('--recipient', r);
-    who = `any one of ${recipients.length} custodian${recipients.length > 1 ? 's' : ''} (${recipients.map((r) => (r.length > 24 ? `${r.slice(0, 14)}…${r.slice(-6)}` : r)).join(', ')}) with their age identity`;
+    const names = recipients.map((r) => {
+      const eq = r.indexOf('=');
+      const bare = eq > 0 ? r.slice(eq + 1) : r;
+      return eq > 0 ? r.slice(0, eq) : bare.length > 24 ? `${bare.slice(0, 14)}…${bare.slice(-6)}` : bare;
+    });
+    const n = recipients.length;
+    const mode = n < 2 ? 'any' : await p.select({
+      id: 'custody',
+      message: 'How many custodians are needed to open it?',
+      choices: [
+        { value: 'any', name: `any one of the ${n} (each holds a full copy)` },
+        { value: 'threshold', name: `a threshold: any M of the ${n} (m-of-n shares)` },
+        { value: 'xor', name: `all ${n} together (XOR components: every one is needed)` },
+      ],
+      default: 'any',
+    });
+    if (mode === 'threshold') {
+      const m = (await p.input({ id: 'threshold', message: `Threshold M (2 to ${n})`, default: String(Math.min(2, n)), validate: (t) => (/^\d+$/.test(t.trim()) && Number(t) >= 2 && Number(t) <= n ? true : `give a whole number from 2 to ${n}`) })).trim();
+      argv.push('--threshold', m);
+      who = `any ${m} of ${n} custodians together (${names.join(', ')}), each with their own age identity`;
+    } else if (mode === 'xor') {
+      argv.push('--split', 'xor');
+      who = `all ${n} custodians together (${names.join(', ')}), each with their own age identity; losing any one component loses the escrow`;
+    } else who = `any one of ${n} custodian${n > 1 ? 's' : ''} (${names.join(', ')}) with their age identity`;
+    custodians = names;
+    custody = mode as OnboardPlan['mode'];
   } else if (how === 'recipients-file') {
     const file = (await p.input({ id: 'recipientsFile', message: 'Recipients file', validate: ctx.files.readable })).trim();
     argv.push('--recipients-file', file);
@@ -195,10 +257,11 @@ export async function askSealing(p: Prompter, ctx: WizardContext): Promise<Seali
     const file = (await p.input({ id: 'passphraseFile', message: 'Passphrase file (the passphrase is never typed here)', validate: ctx.files.readable })).trim();
     argv.push('--passphrase-file', file);
     who = `whoever knows the passphrase now in ${file}`;
+    custody = 'passphrase';
   }
   const escrowDir = (await p.input({ id: 'escrowDir', message: 'Escrow directory', default: './escrow', validate: check.nonEmpty('a directory') })).trim();
   argv.push('--escrow-dir', escrowDir);
-  return { argv, who, escrowDir };
+  return { argv, who, escrowDir, custodians, mode: custody };
 }
 
 /** Generate the material here (default) or import an existing file. */
@@ -229,23 +292,33 @@ export interface OnboardPlan {
   /** The `kms-byok onboard` argv, `--yes` included: what the CLI runs. */
   argv: string[];
   target: TargetAnswer;
+  /** Custodian names (or abbreviated recipients) and the custody mode, for the closing screen. */
+  custodians: string[];
+  mode: 'any' | 'threshold' | 'xor' | 'passphrase';
 }
 
 /** The whole onboard flow. Returns undefined when the operator declines at the confirmation. */
 export async function onboardWizard(p: Prompter, ctx: WizardContext): Promise<OnboardPlan | undefined> {
   p.say('Onboard: create an EXTERNAL KMS key, seal its material in an escrow, import it, and prove it.');
   const target = await askTarget(p, ctx);
-  const key = await askKey(p);
-  const expiry = await askExpiry(p, ctx);
-  const material = await askMaterial(p, ctx, key.keySpec);
-  const sealing = await askSealing(p, ctx);
+  const probe = await ctx.probe?.(target.argv);
+  let key: KeyAnswer, expiry: ExpiryAnswer, material: { argv: string[]; text: string }, sealing: SealingAnswer, where: string | undefined;
+  try {
+    key = await askKey(p, probe);
+    expiry = await askExpiry(p, ctx);
+    material = await askMaterial(p, ctx, key.keySpec);
+    sealing = await askSealing(p, ctx);
+    where = await probe?.where();
+  } finally {
+    await probe?.close();
+  }
   // The rehearsal's state file holds imported material in the clear: said here, consented to by the final "yes".
   const stateAt = target.argv.indexOf('--emulator-state');
   const plaintextState = stateAt >= 0 && material.argv.includes('--material-file');
   const paragraph = [
     'What happens next:',
     ...(plaintextState ? [`- The emulator state file ${target.argv[stateAt + 1]} will hold the material from your file IN THE CLEAR: use material that is not real.`] : []),
-    `- A new KMS key (${key.keySpec}, ${key.keyUsage}, origin EXTERNAL)${key.alias ? ` with alias ${key.alias}` : ''} is created in ${target.label}.`,
+    `- A new KMS key (${key.keySpec}, ${key.keyUsage}, origin EXTERNAL)${key.alias ? ` with alias ${key.alias}` : ''} is created in ${target.label}${where ? `:\n  ${where}` : ''}.`,
     `- Its key material is ${material.text}, sealed in an escrow under ${sealing.escrowDir} BEFORE anything is imported,`,
     `  then wrapped with ${key.wrapping.algorithm} (${key.wrapping.wrappingKeySpec}) and imported.`,
     `- The material ${expiry.text}. After expiry the key is unusable until its material is re-imported from the escrow.`,
@@ -255,5 +328,5 @@ export async function onboardWizard(p: Prompter, ctx: WizardContext): Promise<On
   ].join('\n');
   if (!(await confirmConsequences(p, paragraph, 'Create the key and run the ceremony now?'))) return undefined;
   const consent = plaintextState ? ['--i-understand-plaintext-state'] : [];
-  return { argv: ['--yes', ...target.argv, ...key.argv, ...expiry.argv, ...material.argv, ...consent, ...sealing.argv], target };
+  return { argv: ['--yes', ...target.argv, ...key.argv, ...expiry.argv, ...material.argv, ...consent, ...sealing.argv], target, custodians: sealing.custodians, mode: sealing.mode };
 }

@@ -10,8 +10,11 @@
 import { confirm as inquirerConfirm, input as inquirerInput, password as inquirerPassword, select as inquirerSelect } from '@inquirer/prompts';
 import { KmsByokError } from '../core/errors.js';
 
-/** `true` when the answer is acceptable, otherwise the reason shown under the prompt. */
-export type Validate = (answer: string) => true | string;
+/**
+ * `true` when the answer is acceptable, otherwise the reason shown under the prompt. May ask KMS
+ * (an alias checked free as it is typed): then it returns a promise, which inquirer awaits.
+ */
+export type Validate = (answer: string) => true | string | Promise<true | string>;
 
 export interface InputQuestion {
   id: string;

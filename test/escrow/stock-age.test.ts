@@ -21,6 +21,16 @@ const missing = TOOLS.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).s
 const skip = missing.length > 0 && !process.env.CI;
 
 const DOC = new URL('../../docs/disaster-recovery.md', import.meta.url).pathname;
+/** The scripts shipped beside the doc (docs/dr/), run from their files as a recovery medium holds them. */
+const DR = new URL('../../docs/dr', import.meta.url).pathname;
+/**
+ * PATH without kms-byok: no node_modules/.bin, and no directory that holds a `kms-byok` executable —
+ * the machine of this page, where kms-byok is not installed.
+ */
+const PATH_WITHOUT_KMS_BYOK = (process.env.PATH ?? '/usr/bin:/bin')
+  .split(':')
+  .filter((d) => d !== '' && !d.includes('node_modules') && spawnSync('test', ['-x', join(d, 'kms-byok')]).status !== 0)
+  .join(':');
 
 /** The `dr-test` blocks of the DR doc, by name, de-indented as a reader would copy them. */
 async function drBlocks(): Promise<Map<string, string>> {
@@ -44,7 +54,7 @@ function run(names: string[], env: Record<string, string>): Promise<{ stdout: st
     return b;
   })].join('\n');
   return new Promise((resolve, reject) => {
-    execFile('bash', ['-c', script], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: root, TMPDIR: root, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile('bash', ['-c', script], { env: { PATH: PATH_WITHOUT_KMS_BYOK, HOME: root, TMPDIR: root, DR, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${names.join(' + ')} failed: ${err.message}\n${stderr}`));
       else resolve({ stdout, stderr });
     });
@@ -103,9 +113,14 @@ describe.skipIf(skip)(`stock age disaster recovery (docs/disaster-recovery.md)${
   }
 
   test('the doc has every block this test runs, and its scratch directory is private', async () => {
-    for (const n of ['work', 'open-plain', 'list', 'extract-jq', 'extract-node', 'extract-python', 'kcv-cmac', 'params-files', 'wrap-oaep', 'wrap-kwp', 'cleanup', 'custodian-share', 'combine-py-script', 'combine-py', 'combine-js-script', 'combine-js', 'check-payload-identity', 'open-threshold', 'custodian-component', 'xor-combine-py']) {
+    for (const n of ['work', 'open-plain', 'list', 'extract-jq', 'extract-node', 'extract-python', 'kcv-cmac', 'params-files', 'wrap-oaep', 'wrap-kwp', 'cleanup', 'custodian-share', 'combine-py', 'combine-js', 'check-payload-identity', 'open-threshold', 'custodian-component', 'xor-combine-py']) {
       expect(blocks.has(n), n).toBe(true);
     }
+    // Nothing to copy out of the page: no heredoc in any block (they break when copied indented).
+    expect([...blocks.values()].filter((b) => /<<-?\s*'?EOF/.test(b))).toEqual([]);
+    expect(await readFile(DOC, 'utf8')).not.toMatch(/<<-?\s*'?EOF/);
+    blocks.set('no-kms-byok', 'if command -v kms-byok; then echo "kms-byok is on PATH" >&2; exit 1; fi; test ! -e node_modules/.bin/kms-byok');
+    await run(['no-kms-byok'], {});
     blocks.set('print-work', 'echo "$WORK"');
     const { stdout } = await run(['work', 'print-work'], {});
     const dir = stdout.trim();
@@ -168,7 +183,7 @@ describe.skipIf(skip)(`stock age disaster recovery (docs/disaster-recovery.md)${
     const escrow = await sealTo(`threshold-${lang}`, { recipients: identities.map((i) => ({ recipient: i.recipient })), threshold: 2 });
     const WORK = await mkdtemp(join(root, 'work-'));
     for (const i of [1, 3]) await run(['custodian-share'], { ESCROW: escrow, IDENTITY: identities[i - 1]!.path, I: String(i), WORK });
-    const { stdout } = await run([`combine-${lang}-script`, `combine-${lang}`, 'check-payload-identity', 'open-threshold', 'extract-jq'], { ESCROW: escrow, N: '2', WORK });
+    const { stdout } = await run([`combine-${lang}`, 'check-payload-identity', 'open-threshold', 'extract-jq'], { ESCROW: escrow, N: '2', WORK });
     expect(stdout).toContain('payload identity verified');
     expect(new Uint8Array(await readFile(join(WORK, 'material.bin')))).toEqual(mats[1]);
   });
@@ -177,7 +192,7 @@ describe.skipIf(skip)(`stock age disaster recovery (docs/disaster-recovery.md)${
     const escrow = await sealTo(`threshold-one-${lang}`, { recipients: identities.map((i) => ({ recipient: i.recipient })), threshold: 2 });
     const WORK = await mkdtemp(join(root, 'work-'));
     await run(['custodian-share'], { ESCROW: escrow, IDENTITY: identities[1]!.path, I: '2', WORK });
-    await expect(run([`combine-${lang}-script`, `combine-${lang}`], { ESCROW: escrow, WORK })).rejects.toThrow(/2 shares are needed, 1 given/);
+    await expect(run([`combine-${lang}`], { ESCROW: escrow, WORK })).rejects.toThrow(/2 shares are needed, 1 given/);
   });
 
   test('an XOR escrow by hand: every custodian opens a component, XOR gives the material', async () => {
@@ -196,7 +211,7 @@ describe.skipIf(skip)(`stock age disaster recovery (docs/disaster-recovery.md)${
     expect(new Uint8Array(await readFile(join(WORK, 'material.bin')))).toEqual(knownMaterial(2));
     WORK = await mkdtemp(join(root, 'work-'));
     for (const [i, n] of [[2, 'bob'], [3, 'carol']] as const) await run(['custodian-share'], { ESCROW: golden('shares-2-of-3'), IDENTITY: id(n), I: String(i), WORK });
-    const { stdout } = await run(['combine-py-script', 'combine-py', 'check-payload-identity', 'open-threshold', 'extract-jq'], { ESCROW: golden('shares-2-of-3'), N: '1', WORK });
+    const { stdout } = await run(['combine-py', 'check-payload-identity', 'open-threshold', 'extract-jq'], { ESCROW: golden('shares-2-of-3'), N: '1', WORK });
     expect(stdout).toContain('payload identity verified');
     expect(new Uint8Array(await readFile(join(WORK, 'material.bin')))).toEqual(knownMaterial(1));
   });

@@ -36,12 +36,12 @@ export function scripted(script: [string, Answer][]): Scripted {
     return entry[1];
   }
 
-  function answerText(q: InputQuestion): string {
+  async function answerText(q: InputQuestion): Promise<string> {
     for (;;) {
       const a = next(q.id, q.message);
       if (typeof a !== 'string') throw new Error(`question "${q.id}" needs a string answer`);
       const text = a === '' && q.default !== undefined ? q.default : a;
-      const verdict = q.validate ? q.validate(text) : true;
+      const verdict = q.validate ? await q.validate(text) : true;
       if (verdict === true) return text;
       refused.push({ id: q.id, answer: text, reason: verdict });
     }

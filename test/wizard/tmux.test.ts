@@ -5,10 +5,10 @@
  * `kms-byok emulator` would be). Skipped only when tmux is absent and CI is not set (CI installs it).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { DeleteImportedKeyMaterialCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestEmulator } from '../../src/emulator/emulator.test.helpers.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
@@ -96,7 +96,7 @@ describe.skipIf(!hasTmux && !process.env.CI)('wizard in a real terminal (tmux, b
     keys(s, 'Enter'); // generate
     await waitFor(s, /Who can open the escrow\?/);
     keys(s, 'Enter'); // recipients
-    await waitFor(s, /Custodian 1 age recipient/);
+    await waitFor(s, /Custodian 1: NAME=age1… \(or just age1…\)/);
     type(s, alice.recipient);
     keys(s, 'Enter');
     await waitFor(s, /Add another custodian\?/);
@@ -127,6 +127,134 @@ describe.skipIf(!hasTmux && !process.env.CI)('wizard in a real terminal (tmux, b
       kms.destroy();
     }
   }, 60_000);
+
+  /**
+   * An onboard whose custodians are named (NAME=age1…) and split (threshold or XOR), answered key by
+   * key; the alias in use is typed first and must be refused at the prompt, before the confirmation.
+   */
+  async function splitOnboard(s: string, custody: 'threshold' | 'xor', alias: string): Promise<{ screen: string; consequences: string }> {
+    const people = await Promise.all(['alice', 'bob', 'carol'].map((n) => custodian(join(dir, `${s}-${n}.txt`))));
+    start(s);
+    await waitFor(s, /What do you want to do\?/);
+    keys(s, 'Enter');
+    await waitFor(s, /Key spec/);
+    keys(s, 'Enter');
+    await waitFor(s, /Wrapping algorithm and wrapping key/);
+    keys(s, 'Enter');
+    await waitFor(s, /Alias \(alias\/NAME, empty for none\)/);
+    type(s, 'alias/tmux-payments'); // made by the first test: in use
+    keys(s, 'Enter');
+    await waitFor(s, /alias\/tmux-payments is already in use \(key [0-9a-f-]+\): choose another alias/);
+    keys(s, 'C-u');
+    type(s, alias);
+    keys(s, 'Enter');
+    await waitFor(s, /Key description/);
+    keys(s, 'Enter');
+    await waitFor(s, /When does the imported material expire\?/);
+    keys(s, 'Enter');
+    await waitFor(s, /Expires in \(m, h, d or w\)/);
+    keys(s, 'Enter');
+    await waitFor(s, /Key material/);
+    keys(s, 'Enter');
+    await waitFor(s, /Who can open the escrow\?/);
+    keys(s, 'Enter');
+    for (const [i, name] of ['alice', 'bob', 'carol'].entries()) {
+      await waitFor(s, new RegExp(`Custodian ${i + 1}: NAME=age1`));
+      type(s, `${name}=${people[i]!.recipient}`);
+      keys(s, 'Enter');
+      await waitFor(s, new RegExp(`Custodian ${i + 1}: NAME=age1[\\s\\S]*Add another custodian\\?`));
+      if (i < 2) type(s, 'y');
+      keys(s, 'Enter');
+    }
+    await waitFor(s, /How many custodians are needed to open it\?/);
+    keys(s, 'Down');
+    if (custody === 'xor') keys(s, 'Down');
+    keys(s, 'Enter');
+    if (custody === 'threshold') {
+      await waitFor(s, /Threshold M \(2 to 3\)/);
+      keys(s, 'Enter'); // 2
+    }
+    await waitFor(s, /Escrow directory/);
+    type(s, `escrow-${s}`);
+    keys(s, 'Enter');
+    const consequences = await waitFor(s, /Create the key and run the ceremony now\?/);
+    type(s, 'y');
+    keys(s, 'Enter');
+    const end = await waitFor(s, /EXIT=\d+/, 30_000);
+    return { screen: end, consequences };
+  }
+
+  for (const custody of ['threshold', 'xor'] as const) {
+    it(`${custody} onboard with named custodians; the alias in use is refused at the prompt; Region and account named before the confirmation; next steps at the end`, async () => {
+      const alias = `alias/tmux-${custody}`;
+      const { screen: end, consequences } = await splitOnboard(`split-${custody}`, custody, alias);
+      expect(consequences).toMatch(/Region us-east-1, AWS account \d{12}, as arn:aws:iam::\d{12}:user\//);
+      expect(consequences).toContain(custody === 'threshold' ? 'any 2 of 3 custodians together (alice, bob, carol)' : 'all 3 custodians together (alice, bob, carol)');
+      expect(end).toContain('EXIT=0');
+      expect(end).toContain(custody === 'threshold' ? '--threshold 2' : '--split xor');
+      expect(end).toContain('--recipient alice=age1');
+      expect(end).toContain('Next steps:');
+      for (const name of ['alice', 'bob', 'carol']) expect(end).toMatch(new RegExp(`kms-byok escrow acknowledge \\S+ --identity ${name}\\.key --name ${name}`));
+      expect(end).toContain('kms-byok escrow verify');
+      expect(end).toContain('kms-byok schedule --print systemd --key');
+      expect(end).toContain('kms-byok transcript render');
+      const kms = new KMSClient({ region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }, maxAttempts: 1 });
+      try {
+        expect((await kms.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata?.KeyState).toBe('Enabled');
+      } finally {
+        kms.destroy();
+      }
+      const files = readdirSync(join(dir, `escrow-split-${custody}`));
+      expect(files.filter((f) => (custody === 'threshold' ? /\.share-\d\.age$/ : /\.component-\d\.age$/).test(f))).toHaveLength(3);
+    }, 90_000);
+  }
+
+  it('threshold restore: the wizard reads the escrow\'s custody and asks for 2 identity files before the confirmation; the key is Enabled again', async () => {
+    // The 2-of-3 key of the threshold test above, its material deleted.
+    const kms = new KMSClient({ region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }, maxAttempts: 1 });
+    try {
+      const keyId = (await kms.send(new DescribeKeyCommand({ KeyId: 'alias/tmux-threshold' }))).KeyMetadata!.KeyId!;
+      await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId })); // takes no alias, as in AWS
+      expect((await kms.send(new DescribeKeyCommand({ KeyId: 'alias/tmux-threshold' }))).KeyMetadata?.KeyState).toBe('PendingImport');
+      const s = 'restore-threshold';
+      start(s);
+      await waitFor(s, /What do you want to do\?/);
+      for (let i = 0; i < 6; i++) keys(s, 'Down');
+      await waitFor(s, /❯ restore/);
+      keys(s, 'Enter');
+      await waitFor(s, /Key to restore/);
+      type(s, 'alias/tmux-threshold');
+      keys(s, 'Enter');
+      await waitFor(s, /When does the imported material expire\?/);
+      keys(s, 'Enter');
+      await waitFor(s, /Expires in \(m, h, d or w\)/);
+      keys(s, 'Enter');
+      await waitFor(s, /Escrow directory/);
+      type(s, 'escrow-split-threshold');
+      keys(s, 'Enter');
+      await waitFor(s, /held by alice, bob, carol: any 2 of the 3 are needed to open it[\s\S]*How is the escrow opened\?/);
+      keys(s, 'Enter'); // identity files
+      await waitFor(s, /Identity file 1 of 2 \(each a different custodian\)/);
+      type(s, 'split-threshold-alice.txt');
+      keys(s, 'Enter');
+      await waitFor(s, /Identity file 2 of 2/);
+      type(s, 'split-threshold-alice.txt'); // the same custodian twice: refused at the prompt
+      keys(s, 'Enter');
+      await waitFor(s, /split-threshold-alice\.txt was given already/);
+      keys(s, 'C-u');
+      type(s, 'split-threshold-carol.txt');
+      keys(s, 'Enter');
+      await waitFor(s, /Restore now\?/);
+      type(s, 'y');
+      keys(s, 'Enter');
+      const end = await waitFor(s, /EXIT=\d+/, 30_000);
+      expect(end).toContain('EXIT=0');
+      expect(end.replace(/ \\\n\s*/g, ' ')).toContain('--identity split-threshold-alice.txt --identity split-threshold-carol.txt');
+      expect((await kms.send(new DescribeKeyCommand({ KeyId: 'alias/tmux-threshold' }))).KeyMetadata?.KeyState).toBe('Enabled');
+    } finally {
+      kms.destroy();
+    }
+  }, 90_000);
 
   it('Ctrl-C at a question: exit 130, nothing created', async () => {
     const before = emu.requests.length;

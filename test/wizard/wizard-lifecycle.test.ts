@@ -47,7 +47,7 @@ describe('wizard: lifecycle flows', () => {
 
   it('restore: a key whose material was deleted is Enabled again', async () => {
     await ws.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
-    const r = await runScripted(ws.target, [['flow', 'restore'], ['key', 'alias/life'], ['expiry', 'in'], ['expiresIn', '30d'], ...opener(), ['confirm', true]], { cwd: ws.dir });
+    const r = await runScripted(ws.target, [['flow', 'restore'], ['key', 'alias/life'], ['expiry', 'in'], ['expiresIn', '30d'], ['escrowDir', ws.path('escrow')], ...opener().slice(0, 3), ['confirm', true]], { cwd: ws.dir });
     expect(r.code, r.stderr).toBe(0);
     const d = await ws.kms.send(new DescribeKeyCommand({ KeyId: keyId }));
     expect(d.KeyMetadata?.KeyState).toBe('Enabled');

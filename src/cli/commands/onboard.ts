@@ -31,7 +31,7 @@ import { hsmFlagsGiven } from '../hsm-flags.js';
 import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { onboardDocument, printDocument } from '../documents.js';
-import { assertTargetChosen, openTarget } from '../target.js';
+import { assertTargetChosen, describeCaller, openTarget } from '../target.js';
 import { openEscrowVault, readSealingInputs } from '../escrow-inputs.js';
 import { latestEscrow, openJournal } from '../context.js';
 import { openOnboardJournal } from '../../records/onboard-journal.js';
@@ -173,7 +173,7 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
       throw e;
     } finally {
       try {
-        await recordOnboard(p, io, { escrowDir, started, result, failure, requests, target: target.label, alias, keyArn: result?.keyArn ?? journal.facts().keyArn, journal: journal.path, kms: target.kms });
+        await recordOnboard(p, io, { escrowDir, started, result, failure, requests, target: target.label, caller: describeCaller(await target.caller()), alias, keyArn: result?.keyArn ?? journal.facts().keyArn, journal: journal.path, kms: target.kms });
       } finally {
         await target.close();
       }
@@ -215,7 +215,7 @@ async function readPolicyFile(path: string): Promise<string> {
 async function recordOnboard(
   p: Parsed,
   io: Io,
-  r: { escrowDir: string; started: Date; result: OnboardResult | undefined; failure: unknown; requests: string[]; target: string; alias: string | undefined; keyArn: string | undefined; journal: string; kms: KmsPort },
+  r: { escrowDir: string; started: Date; result: OnboardResult | undefined; failure: unknown; requests: string[]; target: string; caller: string; alias: string | undefined; keyArn: string | undefined; journal: string; kms: KmsPort },
 ): Promise<void> {
   const { anchorTranscriptHead, appendTranscript, escrowFacts, notifyDocument, transcriptFailure, transcriptPathOf } = await import('../ceremony-run.js');
   const transcript = transcriptPathOf(p, io, r.escrowDir);
@@ -231,6 +231,7 @@ async function recordOnboard(
     outcome,
     fields: [
       ['operator', operator()],
+      ['AWS caller', r.caller],
       ['target', r.target],
       ['key', r.keyArn],
       ['alias', r.alias],

@@ -5,10 +5,10 @@
  * ends with what witnesses compare and the equivalent non-interactive command line.
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import type { Prompter } from '../../wizard/prompter.js';
-import type { WizardContext } from '../../wizard/onboard.js';
+import type { EscrowCustody, TargetProbe, WizardContext } from '../../wizard/onboard.js';
 import { commandLine, fingerprintLines, readAloud } from '../../wizard/render.js';
 import { parseBundle, type ImportBundleResult } from '../../airgap/ceremony.js';
 import { bool, str, type Parsed } from '../args.js';
@@ -54,6 +54,7 @@ function describeConfiguredTarget(p: Parsed, io: Io): string {
 }
 
 /** The target flags the wizard was given, to pass through to the command it runs. */
+const targetArgvOf = (p: Parsed): string[] => targetArgv(p);
 function targetArgv(p: Parsed): string[] {
   const out: string[] = [];
   for (const name of ['profile', 'region', 'endpoint-url', 'emulator-state'] as const) {
@@ -64,10 +65,63 @@ function targetArgv(p: Parsed): string[] {
   return out;
 }
 
+/**
+ * The chosen target, opened while the questions are asked (quietly: the command opens it again and
+ * says what it is): aliases are looked up with DescribeKey, the account with sts:GetCallerIdentity.
+ */
+async function openProbe(targetArgv: string[], io: Io): Promise<TargetProbe> {
+  const { describeCaller, openTarget } = await import('../target.js');
+  const quietIo: Io = { ...io, stderr: { write: () => {} } };
+  const target = await openTarget(parseCommand(targetArgv, WIZARD, io.env), quietIo, { quiet: true });
+  return {
+    async aliasFree(alias) {
+      try {
+        const key = await target.kms.describeKey(alias);
+        return `${alias} is already in use (key ${key.KeyId}): choose another alias`;
+      } catch (e) {
+        if (e instanceof KmsByokError && e.code === 'ERR_KMS_NOT_FOUND') return true;
+        return `cannot check ${alias} in KMS (${e instanceof KmsByokError ? e.code : 'error'}): ${e instanceof Error ? e.message : String(e)}`;
+      }
+    },
+    async where() {
+      const c = await target.caller();
+      const account = c.known ? `AWS account ${c.account}` : 'AWS account unknown';
+      return `Region ${target.kms.region}, ${account}${c.known ? `, as ${c.arn}` : ` (${describeCaller(c)})`}`;
+    },
+    close: () => target.close(),
+  };
+}
+
+/** The latest escrow's custody for a lifecycle flow (see WizardContext.custodyOf); an alias is resolved in the target. */
+async function custodyOf(targetArgv: string[], io: Io, escrowDir: string, key: string): Promise<EscrowCustody | undefined> {
+  let keyId: string | undefined = key.startsWith('arn:') ? key.split('/').pop() : key;
+  if (key.startsWith('alias/')) {
+    const { openTarget } = await import('../target.js');
+    const target = await openTarget(parseCommand(targetArgv, WIZARD, io.env), { ...io, stderr: { write: () => {} } }, { quiet: true });
+    try {
+      keyId = (await target.kms.describeKey(key).catch(() => undefined))?.KeyId;
+    } finally {
+      await target.close();
+    }
+  }
+  if (keyId === undefined) return undefined;
+  const { latestEscrow } = await import('../context.js');
+  const ref = await latestEscrow(resolve(io.cwd, escrowDir), keyId).catch(() => undefined);
+  if (!ref) return undefined;
+  const c = ref.sidecar.manifest.custodians;
+  const n = c.recipients.length;
+  const custodians = c.recipients.map((r) => r.label ?? `${r.recipient.slice(0, 12)}…${r.recipient.slice(-6)}`);
+  if (c.threshold !== undefined) return { needed: c.threshold, mode: `any ${c.threshold} of the ${n} are needed`, custodians, passphrase: c.passphrase };
+  if (c.split) return { needed: n, mode: `all ${n} are needed (XOR components)`, custodians, passphrase: c.passphrase };
+  return { needed: 1, mode: 'any one is enough', custodians, passphrase: c.passphrase };
+}
+
 export function wizardContext(p: Parsed, io: Io): WizardContext {
   const at = (path: string) => resolve(io.cwd, path.trim());
   return {
     now: () => new Date(),
+    probe: (targetArgv) => openProbe(targetArgv.length > 0 ? targetArgv : targetArgvOf(p), io),
+    custodyOf: (targetArgv, escrowDir, key) => custodyOf(targetArgv.length > 0 ? targetArgv : targetArgvOf(p), io, escrowDir, key),
     target: { argv: targetArgv(p), configured: pointsAtAws(p, io.env), label: describeConfiguredTarget(p, io) },
     files: {
       readable(path) {
@@ -195,9 +249,43 @@ async function runOnboardFlow(io: Io, prompter: Prompter, ctx: WizardContext): P
       indentedCommand(['onboard', ...plan.argv]),
       ...envNote(io, plan.target.argv),
       '',
+      ...nextSteps(result, plan),
+      '',
     ].join('\n'),
   );
   return code;
+}
+
+/** One line (no wrapping) of the command, quoted as the equivalent command line is. */
+function oneLine(argv: string[]): string {
+  return commandLine(argv).replace(/ \\\n\s*/g, ' ');
+}
+
+/** The closing screen's next steps: what the custodians and the operator do after the ceremony. */
+function nextSteps(result: OnboardResult, plan: { custodians: string[]; mode: string; argv: string[] }): string[] {
+  const escrow = result.escrow.path;
+  const dirAt = plan.argv.indexOf('--escrow-dir');
+  const escrowDir = dirAt >= 0 ? plan.argv[dirAt + 1]! : 'escrow';
+  const transcript = join(escrowDir, 'transcript.md');
+  const identities = plan.mode === 'threshold' ? ' (one --identity per custodian needed)' : plan.mode === 'xor' ? ' (one --identity per custodian: all are needed)' : '';
+  const lines = ['Next steps:'];
+  let n = 1;
+  if (plan.mode === 'passphrase') lines.push(`  ${n++}. Keep the passphrase file apart from the escrow; check it opens: ${oneLine(['escrow', 'verify', escrow, '--passphrase-file', 'FILE'])}`);
+  else {
+    lines.push(`  ${n++}. Each custodian acknowledges receipt, on their own machine, with their own identity:`);
+    for (const name of plan.custodians.length > 0 ? plan.custodians : ['NAME']) {
+      lines.push(`       ${oneLine(['escrow', 'acknowledge', escrow, '--identity', `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.key`, '--name', name])}`);
+    }
+  }
+  lines.push(`  ${n++}. Check the escrow opens and matches the key${identities}:`, `       ${oneLine(['escrow', 'verify', escrow, '--identity', 'FILE'])}`);
+  if (result.validTo) {
+    lines.push(`  ${n++}. Schedule the renewal before ${result.validTo}:`, `       ${oneLine(['schedule', '--print', 'systemd', '--key', result.alias ?? result.keyId, '--identity', 'FILE', '--escrow-dir', escrowDir])}`);
+  }
+  lines.push(
+    `  ${n++}. Keep the transcript head (printed above) somewhere other than ${transcript}, and print the record to sign:`,
+    `       ${oneLine(['transcript', 'render', transcript, '--html', '--escrow-dir', escrowDir, '--out', 'ceremony.html'])}`,
+  );
+  return lines;
 }
 
 /** When the target came from the environment, the command line needs the same environment. */

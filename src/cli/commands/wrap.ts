@@ -16,7 +16,7 @@ import { findLatestVersion, nextEscrowVersion, readEscrow } from '../context.js'
 import { disposePayload, openEscrow, type EscrowOpener } from '../../escrow/index.js';
 import { checkValue } from '../../material/check-value.js';
 import { fingerprintLines } from '../../wizard/render.js';
-import { bool, missing, str, strs } from '../args.js';
+import { bool, missing, str, strs, type Parsed } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { WRAP } from '../specs/wrap.js';
 import { assertBundleCreatable, operator, readBundleFile, readMaterialFile, writeBundleFile } from '../../airgap/bundles.js';
@@ -41,6 +41,8 @@ export async function wrap(argv: string[], io: Io): Promise<number> {
   const bundle = expectKind(await readBundleFile(parametersFile, '--parameters'), PARAMETERS_FORMAT, parametersFile);
   say(io, 'note', `parameters bundle SHA-256 (compare with the online machine):\n${fingerprintLines(bundle.sha256)}`);
   await assertBundleCreatable(outPath, '--out');
+  const escrowFile = str(p, 'escrow');
+  if (escrowFile !== undefined) return rewrapFromEscrow(p, io, bundle, local(escrowFile), outPath);
   const escrowDir = resolve(io.cwd, str(p, 'escrow-dir') ?? 'escrow');
   const materialFile = str(p, 'material-file');
   const material = materialFile === undefined ? undefined : await readMaterialFile(local(materialFile), bundle.key.keySpec);
@@ -157,4 +159,68 @@ async function escrowOfMaterial(dir: string, bundle: ParametersBundle, material:
       files: files.map((f) => ({ path: at(f.name), sha256: f.sha256, role: f.role, ...(f.holder ? { holder: f.holder.label ?? f.holder.recipient } : {}) })),
     },
   };
+}
+
+/**
+ * `wrap --parameters FILE --escrow ESCROW --identity FILE…`: wraps the material an existing escrow
+ * holds for fresh import parameters (an import token that expired before the import, docs/air-gapped.md
+ * and docs/disaster-recovery.md), opening the escrow with the custodians' identities — no plaintext
+ * export, no second sealing, no new escrow version. The escrow must be the key's latest version and
+ * hold one material (what an air-gapped onboard seals); the bundle names it.
+ */
+async function rewrapFromEscrow(p: Parsed, io: Io, bundle: ParametersBundle, escrowFile: string, outPath: string): Promise<number> {
+  const conflicting = ['material-file', 'recipient', 'recipients-file', 'passphrase-file', 'escrow-dir'].filter((f) => (f === 'recipient' || f === 'recipients-file' ? strs(p, f).length > 0 : str(p, f) !== undefined));
+  if (conflicting.length > 0) {
+    throw new KmsByokError('ERR_INVALID_COMBINATION', `--escrow wraps the material the escrow already holds: --${conflicting[0]} does not apply`, {
+      hint: `drop --${conflicting.join(', --')}; the escrow is neither changed nor sealed again`,
+    });
+  }
+  const identityFiles = strs(p, 'identity').map((f) => resolve(io.cwd, f));
+  if (identityFiles.length === 0) {
+    throw new KmsByokError('ERR_MISSING_INPUT', '--escrow needs --identity FILE: a custodian opens the escrow', { hint: 'give one --identity per custodian needed (a threshold escrow: as many as its threshold)' });
+  }
+  const opener = await readOpener(io, { identities: identityFiles, passphraseFile: undefined });
+  const loaded = await readEscrow(escrowFile);
+  const m = loaded.sidecar.manifest;
+  if (m.keyArn !== bundle.key.keyArn) {
+    throw new KmsByokError('ERR_BUNDLE_WRONG_KEY', `the escrow ${escrowFile} is of ${m.keyArn}, the parameters bundle of ${bundle.key.keyArn}`, { hint: "give the escrow of the parameters bundle's key" });
+  }
+  const dir = dirname(loaded.sidecarPath);
+  const latest = await findLatestVersion(dir, m.keyId);
+  if (latest && latest.escrowVersion !== m.escrowVersion) {
+    throw new KmsByokError('ERR_INVALID_ARGUMENT', `${escrowFile} is version ${m.escrowVersion}; the key's latest escrow in ${dir} is version ${latest.escrowVersion}`, { hint: 'give the latest version: every lifecycle command reads it' });
+  }
+  const payload = await openEscrow(loaded, opener, { computeCheckValue: checkValue });
+  let material: SecretBytes;
+  try {
+    if (payload.materials.length !== 1) {
+      throw new KmsByokError('ERR_INVALID_ARGUMENT', `the escrow holds ${payload.materials.length} materials; an import bundle carries one`, { hint: 'restore a key with several materials online: kms-byok restore KEY --escrow-dir DIR --identity FILE' });
+    }
+    material = payload.materials[0]!.material.clone();
+  } finally {
+    disposePayload(payload);
+  }
+  const at = (name: string) => join(dir, name);
+  const files = loaded.sidecar.files;
+  const main = files.find((f) => f.role !== 'share' && f.role !== 'component' && f.role !== 'passphrase') ?? files.find((f) => f.role === 'passphrase');
+  const existing: WrittenEscrow = {
+    path: main ? at(main.name) : loaded.sidecarPath,
+    sidecarPath: loaded.sidecarPath,
+    files: files.map((f) => ({ path: at(f.name), sha256: f.sha256, role: f.role, ...(f.holder ? { holder: f.holder.label ?? f.holder.recipient } : {}) })),
+  };
+  const out = await runWrap(
+    bundle,
+    { material, createdBy: operator(), escrowVersion: m.escrowVersion, existing },
+    { escrow: { write: async () => existing }, now: () => new Date(), progress: (step) => say(io, null, `✓ ${step}`) },
+  );
+  await writeBundleFile(outPath, out);
+  say(io, null, `✓ wrote the import bundle ${outPath}`);
+  const result = { keyId: out.key.keyId, keyArn: out.key.keyArn, importBundle: outPath, checkValue: out.checkValue, escrow: existing.path, parametersValidTo: out.ParametersValidTo, parametersSha256: bundle.sha256, sha256: out.sha256 };
+  if (bool(p, 'json')) printDocument(io, { ...result, escrow: escrowRef(existing.path, { sidecarPath: existing.sidecarPath }) });
+  else {
+    printRows(io, [['key', result.keyArn], ['check value', result.checkValue], ['escrow', `${existing.path} (unchanged)`], ['import bundle', `${outPath} (import before ${result.parametersValidTo})`]]);
+    io.stdout.write(`\nimport bundle SHA-256 (compare on the online machine):\n${fingerprintLines(out.sha256)}\n`);
+    io.stdout.write(`\nnext, online: kms-byok import --bundle ${outPath}\n`);
+  }
+  return ExitCode.ok;
 }
