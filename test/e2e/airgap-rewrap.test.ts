@@ -55,8 +55,8 @@ describe('wrap --escrow: fresh parameters for the escrowed material, offline, wi
 
     const w2 = offline(['wrap', '--parameters', 'params-2.json', '--escrow', first.escrow.path, '--identity', bob.path, '--out', 'import-2.json', '--json']);
     expect(w2.code, w2.stderr).toBe(0);
-    expect(w2.resolved.some((u) => u.endsWith('/dist/cli/commands/wrap.js'))).toBe(true);
-    expect(w2.resolved.filter((u) => /@aws-sdk|\/kms\/aws\.js|\/aws\/sts\.js|\/cli\/target\.js/.test(u))).toEqual([]);
+    expect(w2.resolved.some((u) => u.endsWith('/src/cli/commands/wrap.ts'))).toBe(true);
+    expect(w2.resolved.filter((u) => /@aws-sdk|\/kms\/aws\.[jt]s|\/aws\/sts\.[jt]s|\/cli\/target\.[jt]s/.test(u))).toEqual([]);
     expect(w2.stderr).toContain('nothing new is sealed');
     expect(JSON.parse(w2.stdout)).toMatchObject({ checkValue: first.checkValue, escrow: { path: first.escrow.path } });
     expect(readdirSync(ws.path('escrow')).sort()).toEqual(escrowFiles);

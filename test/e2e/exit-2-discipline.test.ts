@@ -67,6 +67,7 @@ const CASES: Record<string, () => string[][]> = {
   restore: () => [['restore', KEY, ...T(), ...E(), '--valid-to', '2026-02-30T00:00:00Z']],
   rotate: () => [['rotate', KEY, ...T(), ...E(), '--yes'], ['rotate', KEY, ...T(), ...E(), '--in-place', '--new-key', '--yes']],
   revoke: () => [['revoke', KEY, ...T(), ...E(), '--yes']],
+  'transcript render': () => [['transcript', 'render', ws.path('none.md'), '--html'], ['transcript', 'render', ws.path('none.md'), '--html', '--ceremony', 'first']],
   'transcript verify': () => [['transcript', 'verify', '--transcript', ws.path('none.md'), '--against-kms', '--region', 'moon-1']],
   policy: () => [['policy', '--wrapping-algorithm', 'ROT13']],
   schedule: () => [['schedule', '--print', 'crontab-ish', KEY], ['schedule', '--print', 'kubernetes', '--plan', ws.path('none.json'), '--shards', 'four']],
