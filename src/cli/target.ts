@@ -170,7 +170,10 @@ export async function openTarget(
   const onRequest = options.onRequest ? { onRequest: options.onRequest } : {};
   const endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
   const profile = str(p, 'profile');
-  const region = str(p, 'region');
+  // The Region from the command's environment (Io), as the SDK would take it from the process's:
+  // AWS_REGION first (before a profile's region, as the SDK orders them), then AWS_DEFAULT_REGION (the
+  // aws CLI's name, which counts as pointing at AWS, so it must be honoured as the Region too).
+  const region = str(p, 'region') ?? (io.env.AWS_REGION || io.env.AWS_DEFAULT_REGION || undefined);
   // Checked before any KMS call: a malformed Region used to create a key, then fail at the escrow
   // manifest (which only accepts Region names), leaving an empty key behind.
   if (region !== undefined && !isRegion(region)) {
