@@ -79,7 +79,12 @@ describe('wrap --escrow: fresh parameters for the escrowed material, offline, wi
     expect(a.stderr).toContain('ERR_INVALID_COMBINATION');
     const b = await run(['wrap', '--parameters', 'params-2.json', '--escrow', `escrow/${esc}`, '--out', 'x.json'], { cwd: ws.dir });
     expect(b.code).toBe(2);
-    expect(b.stderr).toContain('--escrow needs --identity');
+    expect(b.stderr).toContain('--escrow needs --identity FILE or --share FILE');
+    // A handed-over share that is no hand-over file is refused before anything is written.
+    writeFileSync(ws.path('not-a-share.json'), '{"format":"something-else"}', { mode: 0o600 });
+    const s = await run(['wrap', '--parameters', 'params-2.json', '--escrow', `escrow/${esc}`, '--share', 'not-a-share.json', '--out', 'x.json'], { cwd: ws.dir });
+    expect(s.code, s.stderr).toBe(2);
+    expect(s.stderr).toMatch(/ERR_HANDOVER_INVALID|hand-over/);
     const other = await run(['onboard', '--yes', ...ws.target, '--export-parameters', 'other.json', '--no-expiry'], { cwd: ws.dir });
     expect(other.code, other.stderr).toBe(0);
     const c = await run(['wrap', '--parameters', 'other.json', '--escrow', `escrow/${esc}`, '--identity', 'bob.txt', '--out', 'x.json'], { cwd: ws.dir });

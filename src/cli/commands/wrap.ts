@@ -20,7 +20,7 @@ import { bool, missing, str, strs, type Parsed } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { WRAP } from '../specs/wrap.js';
 import { assertBundleCreatable, operator, readBundleFile, readMaterialFile, writeBundleFile } from '../../airgap/bundles.js';
-import { openEscrowVault, readOpener, readSealingInputs } from '../escrow-inputs.js';
+import { consumeHandover, openEscrowVault, readOpener, readSealingInputs } from '../escrow-inputs.js';
 import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { escrowRef, printDocument } from '../documents.js';
@@ -176,11 +176,14 @@ async function rewrapFromEscrow(p: Parsed, io: Io, bundle: ParametersBundle, esc
     });
   }
   const identityFiles = strs(p, 'identity').map((f) => resolve(io.cwd, f));
-  if (identityFiles.length === 0) {
-    throw new KmsByokError('ERR_MISSING_INPUT', '--escrow needs --identity FILE: a custodian opens the escrow', { hint: 'give one --identity per custodian needed (a threshold escrow: as many as its threshold)' });
+  const shareFiles = strs(p, 'share').map((f) => resolve(io.cwd, f));
+  if (identityFiles.length === 0 && shareFiles.length === 0) {
+    throw new KmsByokError('ERR_MISSING_INPUT', '--escrow needs --identity FILE or --share FILE: custodians open the escrow', {
+      hint: 'give one --identity per custodian needed (a threshold escrow: as many as its threshold), or the shares they handed over (kms-byok escrow hand-over) with --share',
+    });
   }
-  const opener = await readOpener(io, { identities: identityFiles, passphraseFile: undefined });
   const loaded = await readEscrow(escrowFile);
+  const opener = await readOpener(io, { identities: identityFiles, passphraseFile: undefined, shares: shareFiles, escrowDir: dirname(loaded.sidecarPath) });
   const m = loaded.sidecar.manifest;
   if (m.keyArn !== bundle.key.keyArn) {
     throw new KmsByokError('ERR_BUNDLE_WRONG_KEY', `the escrow ${escrowFile} is of ${m.keyArn}, the parameters bundle of ${bundle.key.keyArn}`, { hint: "give the escrow of the parameters bundle's key" });
@@ -215,6 +218,7 @@ async function rewrapFromEscrow(p: Parsed, io: Io, bundle: ParametersBundle, esc
   );
   await writeBundleFile(outPath, out);
   say(io, null, `✓ wrote the import bundle ${outPath}`);
+  await consumeHandover(opener, io);
   const result = { keyId: out.key.keyId, keyArn: out.key.keyArn, importBundle: outPath, checkValue: out.checkValue, escrow: existing.path, parametersValidTo: out.ParametersValidTo, parametersSha256: bundle.sha256, sha256: out.sha256 };
   if (bool(p, 'json')) printDocument(io, { ...result, escrow: escrowRef(existing.path, { sidecarPath: existing.sidecarPath }) });
   else {

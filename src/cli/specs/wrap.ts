@@ -27,6 +27,12 @@ bundle (create-only, mode 0600). Needs no network, no credentials and no AWS SDK
       value: 'FILE',
       help: "when the key already has an escrow: a custodian's age identity, so wrap\ncan open it and, if it holds exactly --material-file, write the import\nbundle for it instead of refusing (re-running an interrupted wrap)",
     },
+    share: {
+      type: 'string',
+      multiple: true,
+      value: 'FILE',
+      help: "with --escrow: a custodian's handed-over share (kms-byok escrow hand-over),\nopened with the escrow directory's one-time identity; repeatable, instead\nof --identity",
+    },
     ...OUTPUT,
   },
   examples: ['$ kms-byok wrap --parameters params.json --recipient age1… --out import.json', '$ kms-byok wrap --parameters params-2.json --escrow escrow/1234abcd-….v1.age --identity alice.txt --out import-2.json'],
