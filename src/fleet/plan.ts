@@ -101,7 +101,7 @@ export function parsePlan(text: string, ctx: PlanContext): Plan {
   }
   if (!isObject(doc)) throw planError(['the plan must be a JSON object with "version": 1 and "keys": [...]']);
   for (const k of Object.keys(doc)) if (!TOP_FIELDS.includes(k)) problems.push(`unknown field "${k}" (known: ${TOP_FIELDS.join(', ')})`);
-  if (doc.version !== 1) problems.push(`"version" must be 1, not ${JSON.stringify(doc.version)}`);
+  if (doc.version !== 1) problems.push(`"version" must be 1, not ${JSON.stringify(doc.version)} (the plan's top level: { "version": 1, "defaults": {…}, "keys": [ … ] }; docs/fleet.md)`);
   let defaults: Raw = {};
   if (doc.defaults !== undefined) {
     if (!isObject(doc.defaults)) problems.push('"defaults" must be an object');
