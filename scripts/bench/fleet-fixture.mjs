@@ -4,9 +4,9 @@
 import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateKeyCommand, GetParametersForImportCommand, ImportKeyMaterialCommand, KMSClient } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, GetParametersForImportCommand, ImportKeyMaterialCommand, KMSClient, TagResourceCommand } from '@aws-sdk/client-kms';
 import { SecretBytes } from '../../dist/core/secret.js';
-import { recordImport, sealEscrow } from '../../dist/escrow/index.js';
+import { anchorFingerprint, anchorTagKey, recordImport, sealEscrow } from '../../dist/escrow/index.js';
 import { updateSidecar, writeSealedEscrow } from '../../dist/escrow/file-store.js';
 import { checkValue } from '../../dist/material/check-value.js';
 
@@ -28,6 +28,9 @@ export async function createFleet(endpoint, dir, recipient, regions, total, conc
       const validTo = new Date(Math.floor((Date.now() + 30 * 86_400_000) / 1000) * 1000);
       const imported = await kms.send(new ImportKeyMaterialCommand({ KeyId: md.KeyId, ImportToken: p.ImportToken, EncryptedKeyMaterial: wrapped, ExpirationModel: 'KEY_MATERIAL_EXPIRES', ValidTo: validTo }));
       const material = SecretBytes.take(bytes);
+      // The escrow anchor a ceremony writes before the first import (docs/escrow-format.md, "Anchors"):
+      // without it every lifecycle command refuses the escrow (ERR_ESCROW_NOT_ANCHORED).
+      await kms.send(new TagResourceCommand({ KeyId: md.KeyId, Tags: [{ TagKey: anchorTagKey(1), TagValue: anchorFingerprint(material, md.KeyId, 1) }] }));
       const created = iso(new Date());
       const sealed = await sealEscrow(
         {

@@ -140,6 +140,8 @@ if (selected(2)) {
     await emu.close();
     if (child.status !== 0 && child.status !== 1) throw new Error(`reimport --plan ${n} exited ${child.status}: ${child.stderr}`);
     const report = JSON.parse(child.stdout);
+    const firstFailure = report.keys.find((k) => k.status === 'failed');
+    if (firstFailure) console.error(`bench 2 reimport --plan ${n}: first failure: ${JSON.stringify(firstFailure)}`);
     // Achieved rate: GetParametersForImport admitted per second over the span they were sent in, per Region.
     const span = (times[times.length - 1] - times[0]) / 1000;
     const achieved = (times.length - REGIONS.length) / span / REGIONS.length; // n-1 intervals per Region
