@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { KmsByokError } from '../core/errors.js';
 import type { KeyInfo, KmsPort } from '../kms/port.js';
 import type { CloudTrailPort } from '../kms/cloudtrail-port.js';
-import { runRetire, type RetireDeps } from './retire.js';
+import { openedEscrowCoverage, runRetire, type RetireDeps } from './retire.js';
+import type { EscrowRef } from './shared.js';
 
 const KEY: KeyInfo = {
   KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
@@ -66,5 +67,48 @@ describe('retire: a lost answer', () => {
     await expect(r).rejects.toMatchObject({ code: 'ERR_RETIRE_REFUSED', message: expect.stringMatching(/incomplete: ERR_TRAIL_UNAVAILABLE: AccessDenied/) });
     expect(calls).not.toContain('confirm');
     expect(calls).not.toContain('disableKey');
+  });
+});
+
+describe('retire --schedule-deletion: the escrow of an EXTERNAL key', () => {
+  const external: KeyInfo = { ...KEY, Origin: 'EXTERNAL', KeyState: 'Disabled', Enabled: false };
+  const ID = 'a'.repeat(64);
+  const kms = { region: 'us-east-1', listKeyRotations: async () => [{ KeyMaterialId: ID, ImportState: 'IMPORTED', KeyMaterialState: 'CURRENT' }] } as unknown as KmsPort;
+  const ref = { path: 'escrow/k.v1.age', sidecarPath: 'escrow/k.v1.age.json', damaged: [], sidecar: { manifest: { keyId: KEY.KeyId }, materials: [{ index: 1, keyMaterialId: ID }] } } as unknown as EscrowRef;
+
+  it('is not covered without an opener, however well the sidecar matches; open is never called', async () => {
+    let opened = 0;
+    const c = await openedEscrowCoverage(kms, external, { latest: async () => ref, open: async () => (opened++, Promise.reject(new Error('unreachable'))) }, false);
+    expect(c).toMatchObject({ applies: true, covered: false, problem: expect.stringMatching(/was not opened \(no --identity/) });
+    expect(opened).toBe(0);
+  });
+
+  it('is not covered when opening fails (a forged file whose hash the sidecar records)', async () => {
+    const open = async (): Promise<never> => {
+      throw new KmsByokError('ERR_ESCROW_TAMPERED', 'not an age file');
+    };
+    const c = await openedEscrowCoverage(kms, external, { latest: async () => ref, open }, true);
+    expect(c).toMatchObject({ covered: false, problem: 'ERR_ESCROW_TAMPERED: not an age file' });
+  });
+
+  it('--force does not override an escrow that is not covered: nothing is confirmed or scheduled', async () => {
+    const calls: string[] = [];
+    const deps: RetireDeps = {
+      kms: {
+        region: 'us-east-1',
+        describeKey: async () => external,
+        listAliases: async () => [],
+        getKeyLastUsage: async () => ({ KeyId: KEY.Arn, TrackingStartDate: new Date('2026-01-01T00:00:00Z') }),
+        scheduleKeyDeletion: async () => (calls.push('scheduleKeyDeletion'), { DeletionDate: new Date() }),
+      } as unknown as KmsPort,
+      trail: { lookupKeyEvents: async () => [] },
+      now: () => new Date('2026-11-22T00:00:00Z'),
+      escrowCoverage: async () => ({ applies: true, covered: false, problem: 'not opened' }),
+      confirm: async () => void calls.push('confirm'),
+      progress: () => {},
+    };
+    const r = runRetire({ key: KEY.KeyId, action: 'schedule-deletion', pendingWindowDays: 7, quietForMs: 30 * 86_400_000, force: true, withoutEscrow: false }, deps);
+    await expect(r).rejects.toMatchObject({ code: 'ERR_RETIRE_REFUSED', message: expect.stringMatching(/does not cover every material/) });
+    expect(calls).toEqual([]);
   });
 });

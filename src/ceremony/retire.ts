@@ -8,15 +8,19 @@
  *   while the evidence shows a use within `quietForMs`, or while the evidence is incomplete (a source
  *   MISSING cannot show the key is quiet) — unless `force` (the CLI requires a reason with it).
  * - Schedule-deletion needs the key disabled first (AWS's advice: disable, watch for DisabledException),
- *   unless `force`; for an EXTERNAL key it needs the escrow to cover every material KMS lists (the
- *   sidecar names each KeyMaterialId and the anchors agree), unless `withoutEscrow`. For other origins
- *   the escrow check does not apply and the result says so.
+ *   unless `force`; for an EXTERNAL key it needs the latest escrow OPENED (every check of opening: file
+ *   SHA-256, age authentication, manifest, check values recomputed), naming every KeyMaterialId KMS
+ *   lists, with the key's anchor tags vouching for it (`openedEscrowCoverage`) — unless `withoutEscrow`.
+ *   `force` never overrides the escrow check. For other origins it does not apply and the result says so.
  * - Cancel needs a key pending deletion; enable a disabled key. Nothing is sent to KMS before every
  *   check passed and `confirm` returned.
  * - After an answer that leaves the outcome unknown, DescribeKey decides: the step is reported done
  *   only when KMS shows the new state.
  */
 import { KmsByokError } from '../core/errors.js';
+import { disposePayload } from '../escrow/index.js';
+import { assertAnchored } from './anchor.js';
+import { assertEscrowOfKey, materialsOf, pairMaterials, type LifecycleEscrow } from './shared.js';
 import type { CloudTrailPort } from '../kms/cloudtrail-port.js';
 import { outcomeUnknown, type KeyInfo, type KmsPort } from '../kms/port.js';
 import { gatherUsage, type UsageEvidence } from './usage.js';
@@ -126,7 +130,7 @@ export async function runRetire(o: RetireOptions, deps: RetireDeps): Promise<Ret
       const c = await deps.escrowCoverage(key);
       escrow = { ...c, note: c.covered ? `escrow ${c.path ?? ''} covers every material` : `no escrow covers every material: ${c.problem ?? 'unknown'}` };
       if (!c.covered) {
-        if (!o.withoutEscrow) throw refused(`the escrow does not cover every material of ${key.KeyId}: ${c.problem ?? 'unknown'}`, 'kms-byok status KEY shows what is missing; --without-escrow deletes anyway (the material is then gone for good)');
+        if (!o.withoutEscrow) throw refused(`the escrow does not cover every material of ${key.KeyId}: ${c.problem ?? 'unknown'}`, 'the escrow must be opened (--identity FILE, --passphrase-file FILE or --share FILE) and hold every material; kms-byok verify KEY --identity FILE shows what is wrong; --without-escrow deletes anyway (the material is then gone for good)');
         overridden.push('escrow');
       }
     } else {
@@ -174,4 +178,38 @@ export async function runRetire(o: RetireOptions, deps: RetireDeps): Promise<Ret
   if (o.action === 'cancel' && after.KeyState === 'PendingImport') notes.push('the key lacks imported material: it is PendingImport until restored (kms-byok restore KEY)');
   deletionDate ??= after.DeletionDate;
   return result(after.KeyState, deletionDate ? { deletionDate: deletionDate.toISOString() } : {});
+}
+
+/**
+ * The escrow check of schedule-deletion (docs/audit.md, "Retire"): the latest escrow of `key` is
+ * opened with every check `open` makes (file SHA-256, age authentication, manifest, check values
+ * recomputed), names every material KMS lists by KeyMaterialId, and the key's anchor tags vouch for
+ * its materials (refused when they differ, or when the sidecar claims anchors the key lacks). A sidecar
+ * alone is never enough: anyone who can write the escrow directory can write a sidecar.
+ * `opened` false: no opener was given, so nothing can be proven (the result says which flags to give).
+ */
+export async function openedEscrowCoverage(kms: KmsPort, key: KeyInfo, escrow: Pick<LifecycleEscrow, 'latest' | 'open'>, opened: boolean): Promise<EscrowCoverage> {
+  const ref = await escrow.latest(key.KeyId);
+  if (!ref) return { applies: true, covered: false, problem: `no escrow of ${key.KeyId} in the escrow directory` };
+  const path = ref.path;
+  if (!opened) return { applies: true, covered: false, path, problem: `escrow ${path} was not opened (no --identity, --passphrase-file or --share): only an opened escrow proves it holds the material` };
+  try {
+    assertEscrowOfKey(ref.sidecar, key, path);
+    const listed = await materialsOf(kms, key);
+    const { pairs, unknown } = pairMaterials(ref.sidecar, listed);
+    if (unknown.length > 0) return { applies: true, covered: false, path, problem: `escrow ${path} lacks material ${unknown[0]!.KeyMaterialId ?? '(no id)'}` };
+    const payload = await escrow.open(ref);
+    try {
+      for (const p of pairs) {
+        if (payload.materials[p.index - 1] === undefined) return { applies: true, covered: false, path, problem: `escrow ${path} has no material ${p.index}` };
+      }
+      await assertAnchored(kms, key.KeyId, { payload, sidecar: ref.sidecar, path }, pairs.filter((p) => p.kms.ImportState !== 'PENDING_IMPORT').map((p) => p.index));
+    } finally {
+      disposePayload(payload);
+    }
+    return { applies: true, covered: true, path };
+  } catch (e) {
+    if (!(e instanceof KmsByokError) || e.code.startsWith('ERR_KMS_')) throw e;
+    return { applies: true, covered: false, path, problem: `${e.code}: ${e.message}` };
+  }
 }

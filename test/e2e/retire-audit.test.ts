@@ -9,7 +9,9 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,7 +77,7 @@ describe('retire and audit: the evidence loop', () => {
     const disable = await run(['retire', a.keyId, '--disable', '--yes', '--reason', 'rotated to B', ...ws.target, ...escrow(), '--json']);
     expect(disable.code, disable.stderr).toBe(0);
     expect(disable.json()).toMatchObject({ stateBefore: 'Enabled', stateAfter: 'Disabled', aliases: [], overridden: [] });
-    const schedule = await run(['retire', a.keyId, '--schedule-deletion', '--pending-window', '7d', '--yes', '--reason', 'quiet 31 days', ...ws.target, ...escrow()]);
+    const schedule = await run(['retire', a.keyId, '--schedule-deletion', '--pending-window', '7d', '--yes', '--reason', 'quiet 31 days', '--identity', alice.path, ...ws.target, ...escrow()]);
     expect(schedule.code, schedule.stderr).toBe(0);
     expect(schedule.stdout).toMatch(/state\s+Disabled → PendingDeletion/);
     expect(schedule.stderr).toMatch(/ciphertexts of a deleted key cannot be decrypted, even with the escrow/);
@@ -109,7 +111,7 @@ describe('retire and audit: the evidence loop', () => {
 
     // The second run: the window passes and A is gone; B is untouched.
     ws.emu.clock.advance(31 * DAY);
-    const again = await run(['retire', a.keyId, '--schedule-deletion', '--pending-window', '7d', '--yes', '--reason', 'quiet again', ...ws.target, ...escrow()]);
+    const again = await run(['retire', a.keyId, '--schedule-deletion', '--pending-window', '7d', '--yes', '--reason', 'quiet again', '--identity', alice.path, ...ws.target, ...escrow()]);
     expect(again.code, again.stderr).toBe(0);
     ws.emu.clock.advance(8 * DAY);
     await expect(ws.kms.send(new DescribeKeyCommand({ KeyId: a.keyId }))).rejects.toMatchObject({ name: 'NotFoundException' });
@@ -174,6 +176,43 @@ describe('retire and audit: bad input', () => {
     expect(c.code).toBe(1);
     expect(c.stderr).toMatch(/is not pending deletion \(state Enabled\): there is nothing to cancel/);
     expect((await ws.kms.send(new DescribeKeyCommand({ KeyId: k.keyId }))).KeyMetadata?.KeyState).toBe('Enabled');
+  });
+
+  it('--schedule-deletion of an EXTERNAL key opens the escrow: no opener is exit 2 before KMS, --force does not override it, a forged escrow with a matching sidecar is refused', async () => {
+    const k = await onboardKey(ws, alice.recipient, ['--no-expiry']);
+    ws.emu.clock.advance(31 * DAY);
+    expect((await run(['retire', k.keyId, '--disable', '--yes', '--reason', 'x', ...ws.target, ...escrow()])).code).toBe(0);
+    const before = operations(ws.emu).length;
+    for (const extra of [[], ['--force']]) {
+      const r = await run(['retire', k.keyId, '--schedule-deletion', '--pending-window', '7d', '--yes', '--reason', 'x', ...extra, ...ws.target, ...escrow()]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('ERR_MISSING_INPUT');
+      expect(r.stderr).toContain('--identity');
+    }
+    expect(operations(ws.emu).length).toBe(before);
+
+    // The forged escrow: garbage in the .age file, its SHA-256 written into the sidecar.
+    const sidecarPath = `${k.escrow.path}.json`;
+    const sidecar = JSON.parse(readFileSync(sidecarPath, 'utf8')) as { files: { path?: string; name?: string; sha256: string }[] };
+    const garbage = Buffer.from('garbage\n');
+    writeFileSync(k.escrow.path, garbage);
+    for (const f of sidecar.files) if (basename(f.path ?? f.name ?? '') === basename(k.escrow.path)) f.sha256 = createHash('sha256').update(garbage).digest('hex');
+    writeFileSync(sidecarPath, JSON.stringify(sidecar, null, 2));
+    const status = await run(['status', k.keyId, ...ws.target, ...escrow(), '--json']);
+    expect(status.json<{ keys: { escrowCheck: { matches: boolean } }[] }>().keys[0]!.escrowCheck.matches, 'the forged sidecar fools the sidecar-only check').toBe(true);
+    for (const extra of [[], ['--force']]) {
+      const r = await run(['retire', k.keyId, '--schedule-deletion', '--pending-window', '7d', '--yes', '--reason', 'x', '--identity', alice.path, ...extra, ...ws.target, ...escrow()]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain('ERR_RETIRE_REFUSED');
+      expect(r.stderr).toMatch(/the escrow does not cover every material/);
+    }
+    expect(operations(ws.emu).slice(before)).not.toContain('ScheduleKeyDeletion');
+    expect((await ws.kms.send(new DescribeKeyCommand({ KeyId: k.keyId }))).KeyMetadata?.KeyState).toBe('Disabled');
+    // Only --without-escrow overrides it, loudly.
+    const w = await run(['retire', k.keyId, '--schedule-deletion', '--pending-window', '7d', '--yes', '--reason', 'x', '--without-escrow', ...ws.target, ...escrow(), '--json']);
+    expect(w.code, w.stderr).toBe(0);
+    expect(w.stderr).toMatch(/--without-escrow: .* lost for good/);
+    expect(w.json()).toMatchObject({ stateAfter: 'PendingDeletion', overridden: ['escrow'], escrow: { applies: true, covered: false } });
   });
 
   it('a key that is not EXTERNAL retires; the escrow checks say they do not apply', async () => {

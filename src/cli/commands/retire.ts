@@ -9,9 +9,8 @@ import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { DAY_MS, parseDuration } from '../../core/time.js';
-import type { EscrowCoverage, RetireAction, RetireResult } from '../../ceremony/retire.js';
-import type { KeyInfo } from '../../kms/port.js';
-import { bool, missing, str } from '../args.js';
+import type { RetireAction, RetireResult } from '../../ceremony/retire.js';
+import { bool, missing, str, strs } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { RETIRE } from '../specs/retire.js';
 import { say, type Io } from '../io.js';
@@ -20,7 +19,8 @@ import { printDocument } from '../documents.js';
 import { openTarget } from '../target.js';
 import { openCloudTrail } from '../trail-target.js';
 import { appendTranscript, preflightTranscript } from '../../records/transcript-file.js';
-import { latestEscrow, operatorName } from '../context.js';
+import { fileEscrowStore, keyIdOf, latestEscrow, operatorName } from '../context.js';
+import { optionalOpener } from '../ceremony-run.js';
 import { describeUsage } from '../../ceremony/usage.js';
 
 const STEPS: [flag: string, action: RetireAction][] = [
@@ -90,10 +90,36 @@ export async function retire(argv: string[], io: Io): Promise<number> {
   const transcriptPath = str(p, 'transcript') ? resolve(io.cwd, str(p, 'transcript')!) : resolve(escrowDir, 'transcript.md');
   // A step is recorded: a transcript that is a link or whose chain is broken refuses it before KMS.
   if (action !== 'show') await preflightTranscript(transcriptPath);
+  // Scheduling deletion of an EXTERNAL key needs its escrow opened (docs/audit.md, "Retire"); --force
+  // does not override that. Refused here, before KMS, when the directory holds an escrow of the key.
+  const withoutEscrow = bool(p, 'without-escrow');
+  const openerGiven = strs(p, 'identity').length > 0 || str(p, 'passphrase-file') !== undefined || strs(p, 'share').length > 0;
+  if (action === 'schedule-deletion' && !withoutEscrow && !openerGiven) {
+    const id = keyIdOf(key);
+    if (id === undefined || (await latestEscrow(escrowDir, id)) !== undefined) {
+      throw new KmsByokError('ERR_MISSING_INPUT', `missing --identity, --passphrase-file or --share: --schedule-deletion of an EXTERNAL key opens its escrow to prove it holds every material`, {
+        hint: `pass --identity FILE (or --passphrase-file FILE, --share FILE) to open the escrow of ${key}; --without-escrow deletes without that proof (the material may be gone for good)`,
+      });
+    }
+  }
+  if (action !== 'schedule-deletion' && openerGiven) throw new KmsByokError('ERR_USAGE', '--identity, --passphrase-file and --share go with --schedule-deletion', { hint: 'only scheduling deletion opens the escrow' });
+  if (withoutEscrow && openerGiven) throw new KmsByokError('ERR_INVALID_COMBINATION', '--without-escrow and an escrow opener (--identity, --passphrase-file, --share) contradict each other', { hint: 'drop one' });
+  const opener = action === 'schedule-deletion' ? await optionalOpener(p, io) : undefined;
+  if (action === 'schedule-deletion' && withoutEscrow) say(io, 'warning', '--without-escrow: for an EXTERNAL key, if no escrow holds its material, everything encrypted under it is lost for good');
 
   const requests: string[] = [];
-  const target = await openTarget(p, io, { onRequest: (op, id) => requests.push(`${op} ${id ?? '(no request id)'}`) });
-  const trail = await openCloudTrail(p, io, target);
+  const dispose = (): void => {
+    if (opener && 'passphrase' in opener) opener.passphrase.dispose();
+  };
+  let target: Awaited<ReturnType<typeof openTarget>>;
+  let trail: Awaited<ReturnType<typeof openCloudTrail>>;
+  try {
+    target = await openTarget(p, io, { onRequest: (op, id) => requests.push(`${op} ${id ?? '(no request id)'}`) });
+    trail = await openCloudTrail(p, io, target);
+  } catch (e) {
+    dispose();
+    throw e;
+  }
   const started = new Date();
   let confirmed = false;
   let result: RetireResult | undefined;
@@ -101,12 +127,12 @@ export async function retire(argv: string[], io: Io): Promise<number> {
   try {
     const { runRetire } = await import('../../ceremony/retire.js');
     result = await runRetire(
-      { key, action, quietForMs, force, withoutEscrow: bool(p, 'without-escrow'), ...(pendingWindowDays !== undefined ? { pendingWindowDays } : {}) },
+      { key, action, quietForMs, force, withoutEscrow, ...(pendingWindowDays !== undefined ? { pendingWindowDays } : {}) },
       {
         kms: target.kms,
         trail,
         now: target.now,
-        escrowCoverage: (k) => escrowCoverage(k, escrowDir, target),
+        escrowCoverage: async (k) => (await import('../../ceremony/retire.js')).openedEscrowCoverage(target.kms, k, fileEscrowStore({ dir: escrowDir, ...(opener ? { opener } : {}) }), opener !== undefined),
         progress: (step) => say(io, null, `✓ ${step}`),
         confirm: async (consequences, subject) => {
           for (const c of consequences) say(io, 'warning', c);
@@ -127,6 +153,7 @@ export async function retire(argv: string[], io: Io): Promise<number> {
     failure = e;
     throw e;
   } finally {
+    dispose();
     trail.close();
     let unrecorded: unknown;
     if (confirmed) {
@@ -176,19 +203,6 @@ export async function retire(argv: string[], io: Io): Promise<number> {
   }
   for (const o of r.overridden) say(io, 'warning', `check overridden: ${o} (--force/--without-escrow; recorded in the transcript)`);
   return ExitCode.ok;
-}
-
-/** Whether the latest escrow in `dir` covers every material KMS lists (status's check, no secret needed). */
-async function escrowCoverage(key: KeyInfo, dir: string, target: { kms: import('../../kms/port.js').KmsPort; now: () => Date }): Promise<EscrowCoverage> {
-  const { runStatus } = await import('../../ceremony/status.js');
-  const s = await runStatus({ keys: [key.KeyId], warnDays: 0 }, { kms: target.kms, now: target.now, escrowOf: (id) => latestEscrow(dir, id) });
-  const row = s.keys[0];
-  if (!row || row.error) return { applies: true, covered: false, problem: row?.error?.message ?? 'the key could not be read' };
-  const e = row.escrow;
-  if (!e.exists) return { applies: true, covered: false, problem: `no escrow of ${key.KeyId} in ${dir}` };
-  if (!e.matches) return { applies: true, covered: false, ...(e.path ? { path: e.path } : {}), problem: e.problem ?? 'the escrow does not match the materials KMS lists' };
-  if (e.anchors === 'mismatch') return { applies: true, covered: false, ...(e.path ? { path: e.path } : {}), problem: "the escrow's anchors do not match the key's tags" };
-  return { applies: true, covered: true, ...(e.path ? { path: e.path } : {}) };
 }
 
 /** The `--json` document (docs/schemas/retire.schema.json). */
