@@ -7,7 +7,7 @@
 import * as fs from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
-import type { EscrowOpener } from '../escrow/index.js';
+import { recipientOfIdentity, renewalScopeError, unattendedOpening, type EscrowOpener } from '../escrow/index.js';
 import type { LifecycleDeps, WrappingOverride } from '../ceremony/shared.js';
 import { parseWrappingAlgorithm, parseWrappingKeySpec } from '../material/key-specs.js';
 import { TRANSCRIPT_TAG, type TranscriptRecord } from '../records/transcript.js';
@@ -20,7 +20,7 @@ import { describeCaller, openTarget, type Target } from './target.js';
 import { consumeHandover, readOpener } from './escrow-inputs.js';
 import { notify, type NotifyDocument } from '../records/notify.js';
 import { errorDocument, SCHEMA_VERSION } from './documents.js';
-import { fileEscrowStore, keyIdOf, latestEscrow, openJournal, operatorName, type CliJournal, type EscrowStoreOptions } from './context.js';
+import { fileEscrowStore, keyIdOf, latestEscrow, loadEscrowRef, openJournal, operatorName, type CliJournal, type EscrowStoreOptions } from './context.js';
 import { findLatestVersion } from '../escrow/file-store.js';
 /** Flags that do not shape a ceremony (secrets' files, output, audit, pacing): left out of a journal's inputs. */
 const NOT_INPUTS = new Set(['identity', 'share', 'passphrase-file', 'json', 'help', 'resume', 'discard-journal', 'notify-command', 'transcript', 'read-timeout', 'yes', 'reason']);
@@ -62,6 +62,32 @@ export async function optionalOpener(p: Parsed, io: Io): Promise<EscrowOpener | 
   const shares = strs(p, 'share');
   if (strs(p, 'identity').length === 0 && str(p, 'passphrase-file') === undefined && shares.length === 0) return undefined;
   return readOpener(io, { identities: strs(p, 'identity'), passphraseFile: str(p, 'passphrase-file'), shares, escrowDir: escrowDirOf(p, io) });
+}
+
+/**
+ * Custody ceremonies (restore, rotate, revoke) never open through a renewal seal (docs/custody.md,
+ * "Renewal seals"). When the escrow is known before KMS is asked (--escrow FILE, or a key id's latest
+ * version) and the identities given are a renewal seal's holder without the custodians' shares, the
+ * command is refused here: exit 2, nothing sent to KMS. (The open itself refuses too, for aliases.)
+ */
+export async function assertCustodyOpener(p: Parsed, io: Io, keys: string[], opener: EscrowOpener | undefined): Promise<void> {
+  if (opener === undefined || !('identities' in opener)) return;
+  const file = str(p, 'escrow');
+  for (const key of keys) {
+    const id = keyIdOf(key);
+    const ref = file !== undefined ? await loadEscrowRef(resolve(io.cwd, file)) : id !== undefined ? await latestEscrow(escrowDirOf(p, io), id) : undefined;
+    if (ref === undefined) continue;
+    const sidecar = ref.sidecar;
+    const holders = new Set(sidecar.files.filter((f) => f.role === 'renewal' && f.holder !== undefined).map((f) => f.holder!.recipient));
+    if (holders.size === 0) continue;
+    const mine = new Set<string>();
+    for (const i of opener.identities) mine.add(await recipientOfIdentity(i).catch(() => ''));
+    if (![...mine].some((r) => holders.has(r))) continue;
+    const custodiansOnly = { ...sidecar, files: sidecar.files.filter((f) => f.role !== 'renewal') };
+    if (unattendedOpening(custodiansOnly, { recipients: mine }).opens === true) continue;
+    const e = renewalScopeError(sidecar.files.find((f) => f.role === 'renewal')!.name.replace(/\.renewal-[0-9]+\.age$/, '.age'));
+    throw new KmsByokError(e.code, e.message, { ...(e.hint ? { hint: e.hint } : {}), localInput: true });
+  }
 }
 
 /** Transcript fields naming the handed-over shares a ceremony was opened with (docs/custody.md). */

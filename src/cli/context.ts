@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
 import { checkValue } from '../material/check-value.js';
-import { carryOverFacts, openEscrow, parseEscrowFileName, recordImport, type EscrowOpener, type EscrowSealing, type EscrowSidecar } from '../escrow/index.js';
+import { carryOverFacts, openEscrow, parseEscrowFileName, recordImport, type EscrowOpener, type OpenPurpose, type EscrowSealing, type EscrowSidecar } from '../escrow/index.js';
 import { findLatestVersion, indexLatestVersions, nextEscrowVersion, readEscrow, updateSidecar, writeSealedEscrow, assertEscrowDirWritable } from '../escrow/file-store.js';
 import type { EscrowRef, LifecycleEscrow } from '../ceremony/shared.js';
 
@@ -74,6 +74,8 @@ export interface EscrowStoreOptions {
   file?: string;
   /** How to open escrows (--identity / --passphrase-file); absent for commands that only read sidecars. */
   opener?: EscrowOpener;
+  /** Why escrows are opened (escrow/vault.ts OpenPurpose); default `custody`: no renewal seal. */
+  purpose?: OpenPurpose;
   /** New custodians for a new version (--recipient / --passphrase-file); default: the previous manifest's. */
   sealing?: EscrowSealing;
   /** How to find a key's latest version (default: list the directory each time). */
@@ -103,7 +105,7 @@ export function fileEscrowStore(o: EscrowStoreOptions): LifecycleEscrow {
           hint: 'restore the file from a custodian\'s copy before importing from it',
         });
       }
-      return openEscrow(await readEscrow(ref.sidecarPath, { found: true }), o.opener, { computeCheckValue: checkValue });
+      return openEscrow(await readEscrow(ref.sidecarPath, { found: true }), o.opener, { computeCheckValue: checkValue }, o.purpose ?? 'custody');
     },
     nextVersion: (keyId) => nextEscrowVersion(dirOf(o), keyId),
     async write(sealed) {

@@ -149,6 +149,12 @@ export type ErrorCode =
   | 'ERR_PKCS11_NOT_EXTRACTABLE'
   /** Any other PKCS#11 failure, with its CKR_* name. */
   | 'ERR_PKCS11'
+  /**
+   * Only a renewal seal opens the escrow, and the command is not a renewal (docs/custody.md, "Renewal
+   * seals"). Exit 2 where found before any KMS request (escrow export/reseal; restore/rotate/revoke of a
+   * key id or --escrow FILE: src/cli/ceremony-run.ts assertCustodyOpener), else exit 1.
+   */
+  | 'ERR_RENEWAL_SEAL_SCOPE'
   | 'ERR_INTERNAL';
 
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([

@@ -41,6 +41,8 @@ export {
   nextEscrowContents,
   openCustodianFile,
   openEscrow,
+  renewalScopeError,
+  type OpenPurpose,
   parseRecipient,
   recordImport,
   sealEscrow,

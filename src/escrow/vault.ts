@@ -554,13 +554,28 @@ async function openPayloadFile(name: string, bytes: Uint8Array, opener: Paramete
  * Opens an escrow version and verifies everything (see the module comment); any failure is fatal and
  * no material is returned. The caller owns the returned materials: {@link disposePayload} them.
  */
-export async function openEscrow(loaded: LoadedEscrow, given: EscrowOpener, deps: EscrowDeps): Promise<EscrowPayload> {
+/**
+ * Why an escrow is opened (docs/custody.md, "Renewal seals"): `renewal` (reimport, status, verify —
+ * what the scheduler runs) may open through a renewal seal; `custody` (export, reseal, restore,
+ * rotate, revoke, hand-over, wrap — anything that moves the material or changes who holds it) must be
+ * opened by the custodians. The default is `custody`, so a new caller never gets renewal access silently.
+ */
+export type OpenPurpose = 'renewal' | 'custody';
+
+/** The refusal when only a renewal seal opens an escrow for a custody purpose. */
+export function renewalScopeError(name: string): KmsByokError {
+  return new KmsByokError('ERR_RENEWAL_SEAL_SCOPE', `${name} is opened here only through its renewal seal, which serves renewal alone (reimport, status, verify)`, {
+    hint: 'the custodians must open it: pass their --identity files, or their handed-over shares (--share)',
+  });
+}
+
+export async function openEscrow(loaded: LoadedEscrow, given: EscrowOpener, deps: EscrowDeps, purpose: OpenPurpose = 'custody'): Promise<EscrowPayload> {
   const sidecar = parseSidecar(JSON.parse(JSON.stringify(sidecarToJson(loaded.sidecar))));
   if ('handedOver' in given) {
     const opened = await openHandovers(given.handedOver, given.oneTime, sidecar, { escrowDir: given.escrowDir, expired: given.expired });
     const docs = 'shares' in opened.opener ? opened.opener.shares : opened.opener.components;
     try {
-      const payload = await openEscrow(loaded, opened.opener, deps);
+      const payload = await openEscrow(loaded, opened.opener, deps, purpose);
       for (const r of opened.used) given.used.add(r);
       given.claims.push(...opened.claims);
       return payload;
@@ -573,9 +588,20 @@ export async function openEscrow(loaded: LoadedEscrow, given: EscrowOpener, deps
   for (const entry of sidecar.files) fileOf(loaded, entry);
   const mode = sealingMode(sidecar.manifest);
   let payload: EscrowPayload;
-  const renewal = 'identities' in opener ? await openRenewal(loaded, sidecar, opener.identities) : undefined;
+  const renewal = 'identities' in opener && purpose === 'renewal' ? await openRenewal(loaded, sidecar, opener.identities) : undefined;
   if (renewal !== undefined) {
     payload = renewal;
+  } else if ('identities' in opener && purpose === 'custody' && sidecar.files.some((f) => f.role === 'renewal')) {
+    // A custody open never uses the renewal seal; when the custodians' files do not open but the
+    // renewal seal would, say so (the scheduler's identity is not a custodian's).
+    try {
+      payload = await openByCustodians(loaded, sidecar, opener, mode);
+    } catch (e) {
+      const scoped = await openRenewal(loaded, sidecar, opener.identities).catch(() => undefined);
+      if (scoped === undefined) throw e;
+      disposePayload(scoped);
+      throw renewalScopeError(sidecar.files.find((f) => f.role === 'renewal')!.name.replace(/\.renewal-[0-9]+\.age$/, '.age'));
+    }
   } else if ('passphrase' in opener) {
     const { entry, bytes } = requireFile(loaded, sidecar, 'passphrase', 'passphrase-sealed copy');
     payload = await openPayloadFile(entry.name, bytes, { passphrase: opener.passphrase });
@@ -596,6 +622,13 @@ export async function openEscrow(loaded: LoadedEscrow, given: EscrowOpener, deps
     throw e;
   }
   return payload;
+}
+
+async function openByCustodians(loaded: LoadedEscrow, sidecar: EscrowSidecar, opener: { identities: string[] }, mode: ReturnType<typeof sealingMode>): Promise<EscrowPayload> {
+  if (mode === 'threshold') return openThreshold(loaded, sidecar, opener);
+  if (mode === 'xor') return openXor(loaded, sidecar, opener);
+  const { entry, bytes } = requireFile(loaded, sidecar, 'recipients', 'file sealed to recipients (it is sealed to a passphrase only)');
+  return openPayloadFile(entry.name, bytes, { identities: opener.identities });
 }
 
 /** Opens the first renewal seal the identities open (docs/escrow-format.md, "Renewal seals"), if any. */

@@ -58,7 +58,7 @@ class OpenerCache {
 
 async function lifecycleWork(e: PlanEntry, kms: KmsPort, io: Io, now: () => Date, mode: 'reimport' | 'restore', beforeMs: number | undefined, openers: OpenerCache, find: VersionFinder): Promise<Work> {
   const opener = await openers.get(io, e);
-  const store = fileEscrowStore({ dir: e.escrowDir, ...(e.escrow ? { file: e.escrow } : {}), opener, find });
+  const store = fileEscrowStore({ dir: e.escrowDir, ...(e.escrow ? { file: e.escrow } : {}), opener, find, purpose: mode === 'reimport' ? 'renewal' : 'custody' });
   const journal = await openJournal(io, e.escrowDir, mode, keyIdOf(e.key) ?? e.key);
   const { runReimport } = await import('../ceremony/reimport.js');
   const r = await runReimport(

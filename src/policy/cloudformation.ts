@@ -16,24 +16,20 @@
  */
 import { KmsByokError } from '../core/errors.js';
 import { checkCron, type ScheduledCommand, type SchedulePlan } from './schedule.js';
+import { PROVE_WITHOUT_CONTEXT, schedulerKeyActions } from './key-policy.js';
 
 /** Where the function sees the plan's directory. */
 export const EFS_MOUNT = '/mnt/kms-byok';
 
-/** What the function's role may do to the plan's keys: re-import, prove, read state, anchor tags. */
-export const FLEET_KEY_ACTIONS = [
-  'kms:DescribeKey',
-  'kms:ListKeyRotations',
-  'kms:GetParametersForImport',
-  'kms:ImportKeyMaterial',
-  'kms:ListResourceTags',
-  'kms:TagResource',
-  'kms:Encrypt',
-  'kms:Decrypt',
-  'kms:GenerateMac',
-  'kms:GetPublicKey',
-  'kms:Sign',
-] as const;
+/**
+ * What the function's role may do to the plan's keys: exactly the key policy's `--scheduler-role`
+ * (src/policy/key-policy.ts, docs/custody.md "Renewal seals") — re-import, read state and anchors,
+ * prove; never TagResource. Encrypt/Decrypt only without an encryption context (the proof's), so the
+ * role cannot decrypt the keys' real ciphertexts.
+ */
+const SCHEDULER = schedulerKeyActions();
+export const FLEET_KEY_ACTIONS = [...SCHEDULER.import, ...SCHEDULER.proveOther] as const;
+export const FLEET_PROVE_ACTIONS = SCHEDULER.proveSymmetric;
 const STATUS_KEY_ACTIONS = ['kms:DescribeKey', 'kms:ListKeyRotations', 'kms:ListResourceTags'] as const;
 
 export interface EventBridgeOptions {
@@ -98,16 +94,17 @@ export function eventBridgeTemplate(o: EventBridgeOptions): Record<string, unkno
   const { arns, aliases } = keyResources(o.plan);
   const actions = o.command === 'reimport' ? [...FLEET_KEY_ACTIONS] : [...STATUS_KEY_ACTIONS];
   const keyStatements: unknown[] = [];
-  if (arns.length > 0) keyStatements.push({ Sid: 'FleetKeys', Effect: 'Allow', Action: actions, Resource: arns });
+  const prove = o.command === 'reimport';
+  if (arns.length > 0) {
+    keyStatements.push({ Sid: 'FleetKeys', Effect: 'Allow', Action: actions, Resource: arns });
+    if (prove) keyStatements.push({ Sid: 'FleetKeysProveWithoutContext', Effect: 'Allow', Action: [...FLEET_PROVE_ACTIONS], Resource: arns, Condition: PROVE_WITHOUT_CONTEXT });
+  }
   if (aliases.length > 0) {
     // Keys the plan names by alias: only keys that carry one of these aliases (kms:ResourceAliases).
-    keyStatements.push({
-      Sid: 'FleetKeysByAlias',
-      Effect: 'Allow',
-      Action: actions,
-      Resource: sub('arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*'),
-      Condition: { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': aliases } },
-    });
+    const byAlias = { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': aliases } };
+    const anyKey = sub('arn:${AWS::Partition}:kms:*:${AWS::AccountId}:key/*');
+    keyStatements.push({ Sid: 'FleetKeysByAlias', Effect: 'Allow', Action: actions, Resource: anyKey, Condition: byAlias });
+    if (prove) keyStatements.push({ Sid: 'FleetKeysByAliasProveWithoutContext', Effect: 'Allow', Action: [...FLEET_PROVE_ACTIONS], Resource: anyKey, Condition: { ...byAlias, ...PROVE_WITHOUT_CONTEXT } });
     keyStatements.push({ Sid: 'ResolveAliases', Effect: 'Allow', Action: ['kms:ListAliases'], Resource: '*' });
   }
   const context = { 'kms-byok:purpose': 'custodian-identity', 'kms-byok:fleet': o.name };
@@ -120,6 +117,8 @@ export function eventBridgeTemplate(o: EventBridgeOptions): Record<string, unkno
     {
       PolicyName: 'escrow-volume',
       PolicyDocument: {
+        // ClientWrite: a run writes to the plan's directory — sidecar updates (ValidTo facts), the
+        // fleet run state, journals and the transcript (docs/fleet.md, "On AWS"); status writes its run state.
         Version: '2012-10-17',
         Statement: [
           {

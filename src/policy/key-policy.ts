@@ -296,9 +296,25 @@ function allow(sid: string, actions: readonly string[], principals: string[] | u
  * an encryption context (kms-byok's probe carries none; AWS services and well-built applications always
  * send one), so custodians and the re-import role cannot decrypt S3, EBS or application ciphertexts.
  */
+/** The condition of the symmetric proof: Encrypt/Decrypt only without an encryption context. */
+export const PROVE_WITHOUT_CONTEXT = { Null: { 'kms:EncryptionContextKeys': 'true' } } as const;
+
+/**
+ * The scheduler role's actions on a key of unknown spec (a fleet's keys, `schedule --print
+ * eventbridge`): `import` (the import calls and what it reads; never TagResource), `proveSymmetric`
+ * (allowed only under {@link PROVE_WITHOUT_CONTEXT}) and `proveOther` (HMAC and asymmetric proofs).
+ */
+export function schedulerKeyActions(): { import: string[]; proveSymmetric: string[]; proveOther: string[] } {
+  return {
+    import: [...ACTIONS.getParametersForImport, ...ACTIONS.importKeyMaterial, ...ACTIONS.schedulerRead],
+    proveSymmetric: proveActions('SYMMETRIC_DEFAULT', 'ENCRYPT_DECRYPT'),
+    proveOther: [...new Set([...proveActions('HMAC_256', 'GENERATE_VERIFY_MAC'), ...proveActions('RSA_3072', 'SIGN_VERIFY')])],
+  };
+}
+
 function proveStatement(sid: string, c: Checked, principals: string[] | undefined, resource: string | string[]): PolicyStatement {
   const symmetric = c.keySpec === 'SYMMETRIC_DEFAULT';
-  return allow(sid, proveActions(c.keySpec, c.keyUsage), principals, resource, symmetric ? { Null: { 'kms:EncryptionContextKeys': 'true' } } : undefined);
+  return allow(sid, proveActions(c.keySpec, c.keyUsage), principals, resource, symmetric ? PROVE_WITHOUT_CONTEXT : undefined);
 }
 
 function custodianStatements(c: Checked, principals: string[] | undefined, resource: string | string[]): PolicyStatement[] {

@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DecryptCommand, DescribeKeyCommand, EncryptCommand, ListKeyRotationsCommand } from '@aws-sdk/client-kms';
 import { createHandoverIdentity } from '../../src/records/handover-identity.js';
-import { workspace, type Workspace } from './harness.js';
+import { operations, workspace, type Workspace } from './harness.js';
 import { custodian } from './identities.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -346,5 +346,40 @@ describe('scheduled renewal of a 2-of-3 escrow', () => {
     const rotations = await ws.kms.send(new ListKeyRotationsCommand({ KeyId: keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
     expect(rotations.Rotations?.length).toBe(1);
     expect(await roundTrip(keyId)).toBe('custody');
+  }, 120_000);
+  // docs/custody.md, "Renewal seals": the seal serves renewal alone. Export, reseal to new custodians
+  // and restore with only the scheduler's identity are refused before anything is written or sent to
+  // KMS; the custodians (or their hand-overs) must open those. Reimport (above), status and verify work.
+  it('refuses export, reseal and restore with only the scheduler identity (exit 2, nothing written, no KMS request)', async () => {
+    const sched = homes.scheduler;
+    const latest = Math.max(...readdirSync(join(host, 'escrow')).map((n) => new RegExp(`^${keyId}\\.v(\\d+)\\.age\\.json$`).exec(n)?.[1]).filter((v): v is string => v !== undefined).map(Number));
+    const escrowFile = join(host, 'escrow', `${keyId}.v${latest}.age`);
+    const before = readdirSync(join(host, 'escrow')).sort();
+    const kmsBefore = operations(ws.emu).length;
+    const attacker = (await custodian(ws.path('attacker.txt'))).recipient;
+    const attempts: string[][] = [
+      ['escrow', 'export', escrowFile, '--identity', ids.scheduler.path, '--insecure-plaintext', '--out', 'stolen.bin'],
+      ['escrow', 'reseal', escrowFile, '--identity', ids.scheduler.path, '--recipient', `evil=${attacker}`],
+      ['restore', keyId, '--identity', ids.scheduler.path, '--escrow-dir', join(host, 'escrow'), '--expires-in', '30d', ...ws.target],
+    ];
+    for (const argv of attempts) {
+      const r = await machine(sched, argv, { env: { CI: 'true' } });
+      expect(r.code, `${argv.slice(0, 2).join(' ')}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/only through its renewal seal, which serves renewal alone/);
+      expect(r.stderr).toMatch(/hint: the custodians must open it/);
+      expect(r.stderr).toMatch(/code: ERR_RENEWAL_SEAL_SCOPE/);
+      expect(r.stdout).not.toMatch(/AGE-SECRET-KEY|[0-9a-f]{64}/);
+    }
+    expect(existsSync(join(sched, 'stolen.bin'))).toBe(false);
+    expect(readdirSync(join(host, 'escrow')).sort()).toEqual(before);
+    expect(operations(ws.emu).slice(kmsBefore)).toEqual([]);
+
+    // What the scheduler is for still works with the same identity: status and verify (against KMS).
+    const status = await machine(sched, ['status', keyId, '--escrow-dir', join(host, 'escrow'), ...ws.target], { env: { CI: 'true' } });
+    expect(status.stderr).not.toMatch(/error:/);
+    expect(status.code).toBe(0);
+    const verify = await machine(sched, ['escrow', 'verify', escrowFile, '--identity', ids.scheduler.path, ...ws.target], { env: { CI: 'true' } });
+    expect(verify.stderr).not.toMatch(/error:/);
+    expect(verify.code).toBe(0);
   }, 120_000);
 });

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { parseEvent, identityContext } from '../../src/lambda/index.js';
 import { eventBridgeCron } from '../../src/policy/cloudformation.js';
+import { PROVE_WITHOUT_CONTEXT, schedulerKeyActions } from '../../src/policy/key-policy.js';
 import { cli } from './run.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kms-byok-shards-'));
@@ -158,6 +159,16 @@ describe('schedule --print eventbridge --plan --shards N (CloudFormation, JSON)'
       { 'Fn::Sub': 'arn:${AWS::Partition}:kms:us-west-2:${AWS::AccountId}:key/5234abcd-12ab-34cd-56ef-1234567890ab' },
     ]);
     expect(keys.find((s) => s.Sid === 'FleetKeysByAlias')!.Condition).toEqual({ 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': ['alias/payments'] } });
+    // The function role is the key policy's scheduler role (docs/custody.md, "Renewal seals"): no
+    // TagResource, and Encrypt/Decrypt only without an encryption context (the import proof's).
+    const keyActions = keys.flatMap((s) => [s.Action].flat());
+    for (const a of ['kms:TagResource', 'kms:UntagResource', 'kms:ReEncryptFrom', 'kms:GenerateDataKey']) expect(keyActions).not.toContain(a);
+    expect(new Set(keyActions)).toEqual(new Set([...schedulerKeyActions().import, ...schedulerKeyActions().proveOther, 'kms:Encrypt', 'kms:Decrypt', 'kms:ListAliases']));
+    for (const s of keys.filter((x) => [x.Action].flat().some((a: string) => a === 'kms:Encrypt' || a === 'kms:Decrypt'))) {
+      expect([s.Action].flat().sort()).toEqual(['kms:Decrypt', 'kms:Encrypt']);
+      expect(s.Condition).toMatchObject(PROVE_WITHOUT_CONTEXT);
+    }
+    expect(keys.find((s) => s.Sid === 'FleetKeysByAliasProveWithoutContext')!.Condition).toEqual({ 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': ['alias/payments'] }, ...PROVE_WITHOUT_CONTEXT });
     for (const [, statements] of policies) for (const s of statements) for (const a of [s.Action].flat()) expect(a).not.toMatch(/\*$/);
 
     // Results to SNS: publish allowed on the topic only; the function's destinations are the topic.

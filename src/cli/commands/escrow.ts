@@ -93,7 +93,7 @@ async function verify(argv: string[], io: Io): Promise<number> {
     let summary: EscrowSummary;
     let inKms: string | undefined;
     try {
-      const payload = await openEscrow(loaded, opener, { computeCheckValue: checkValue });
+      const payload = await openEscrow(loaded, opener, { computeCheckValue: checkValue }, 'renewal');
       try {
         // With a target, the sidecar's KeyMaterialIds are proven against KMS (re-import under each id).
         if (wantsTarget(p)) inKms = await proveAgainstKms(p, io, { payload, sidecar: loaded.sidecar, path: resolve(io.cwd, file) });
@@ -202,7 +202,10 @@ async function inspect(argv: string[], io: Io): Promise<number> {
 /** Opens an escrow file with the opener; the caller disposes the payload. */
 async function openFile(file: string, opener: EscrowOpener, io: Io) {
   const loaded = await readEscrow(resolve(io.cwd, file));
-  const payload = await openEscrow(loaded, opener, { computeCheckValue: checkValue });
+  // Offline (export, reseal): a renewal-seal-only opener is a bad local input, exit 2 (docs/custody.md).
+  const payload = await openEscrow(loaded, opener, { computeCheckValue: checkValue }).catch((e: unknown) => {
+    throw e instanceof KmsByokError && e.code === 'ERR_RENEWAL_SEAL_SCOPE' ? asLocalInputError(e) : e;
+  });
   return { loaded, payload };
 }
 

@@ -65,6 +65,8 @@ export async function reimport(argv: string[], io: Io): Promise<number> {
           ceremony: 'reimport',
           subject: keyIdOf(key) ?? key,
           opener,
+          // Re-import is the renewal the renewal seal exists for (docs/custody.md, "Renewal seals").
+          store: { purpose: 'renewal' },
           needsEscrow: true,
           record: (r) => [
             ['key', r?.keyArn ?? key],

@@ -16,7 +16,7 @@ import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { lifecycleDocument, printDocument, reimportDocument } from '../documents.js';
 import { parseExpiry } from './onboard.js';
-import { escrowDirOf, optionalOpener, runCeremony } from '../ceremony-run.js';
+import { assertCustodyOpener, escrowDirOf, optionalOpener, runCeremony } from '../ceremony-run.js';
 import { keyIdOf, loadEscrowRef, operatorName } from '../context.js';
 import { assertEscrowFileMatches, renderReimport } from './reimport.js';
 import { readSealingInputs } from '../escrow-inputs.js';
@@ -58,6 +58,10 @@ export async function restore(argv: string[], io: Io): Promise<number> {
   // Recipients (no secret) are checked before the opener's passphrase is read, so a bad one leaves no secret behind.
   const sealing = strs(p, 'recipient').length > 0 ? await readSealingInputs(io, { recipients: strs(p, 'recipient'), recipientsFiles: [], passphraseFile: undefined }) : undefined;
   const opener = await optionalOpener(p, io);
+  await assertCustodyOpener(p, io, keys, opener).catch((e: unknown) => {
+    if (opener !== undefined && 'passphrase' in opener) opener.passphrase.dispose();
+    throw e;
+  });
   if (!opener) throw missing('--identity, --share or --passphrase-file', 'how to open the escrow', 'pass --identity custodian.txt, --share FILE (a custodian\'s hand-over) or --passphrase-file FILE');
   try {
     if (!newKey) {

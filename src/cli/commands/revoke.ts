@@ -12,7 +12,7 @@ import { hsmFlagsGiven } from '../hsm-flags.js';
 import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { lifecycleDocument, printDocument } from '../documents.js';
-import { optionalOpener, runCeremony } from '../ceremony-run.js';
+import { assertCustodyOpener, optionalOpener, runCeremony } from '../ceremony-run.js';
 import { keyIdOf } from '../context.js';
 import { assertEscrowFileMatches } from './reimport.js';
 
@@ -59,6 +59,10 @@ export async function revoke(argv: string[], io: Io): Promise<number> {
     });
   }
   const opener = await optionalOpener(p, io);
+  await assertCustodyOpener(p, io, keys, opener).catch((e: unknown) => {
+    if (opener !== undefined && 'passphrase' in opener) opener.passphrase.dispose();
+    throw e;
+  });
   if (without && !custodyProof) say(io, 'warning', '--without-escrow: if no escrow holds this material, the key and everything encrypted under it are lost for good');
   try {
     const r = await runCeremony<RevokeResult>(

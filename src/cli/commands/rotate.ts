@@ -12,7 +12,7 @@ import { type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { lifecycleDocument, printDocument, rotateInPlaceDocument } from '../documents.js';
 import { parseExpiry } from './onboard.js';
-import { optionalOpener, runCeremony } from '../ceremony-run.js';
+import { assertCustodyOpener, optionalOpener, runCeremony } from '../ceremony-run.js';
 import { keyIdOf, operatorName } from '../context.js';
 import { assertEscrowFileMatches } from './reimport.js';
 import { readSealingInputs } from '../escrow-inputs.js';
@@ -55,6 +55,10 @@ export async function rotate(argv: string[], io: Io): Promise<number> {
   // Recipients (no secret) are checked before the opener's passphrase is read, so a bad one leaves no secret behind.
   const sealing = strs(p, 'recipient').length > 0 ? await readSealingInputs(io, { recipients: strs(p, 'recipient'), recipientsFiles: [], passphraseFile: undefined }) : undefined;
   const opener = await optionalOpener(p, io);
+  await assertCustodyOpener(p, io, keys, opener).catch((e: unknown) => {
+    if (opener !== undefined && 'passphrase' in opener) opener.passphrase.dispose();
+    throw e;
+  });
   if (inPlace && !opener) throw missing('--identity or --passphrase-file', 'the escrow must be opened to seal the new version with every material', 'pass --identity custodian.txt or --passphrase-file FILE');
   try {
     if (inPlace) {

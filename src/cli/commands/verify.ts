@@ -44,7 +44,7 @@ export async function verify(argv: string[], io: Io): Promise<number> {
       if (!ref) {
         throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `no escrow for key ${key.KeyId} in ${escrowDirOf(p, io)}`, { hint: 'pass --escrow-dir DIR or --escrow FILE' });
       }
-      const payload = await openEscrow(await readEscrow(ref.sidecarPath, { found: true }), opener, { computeCheckValue: checkValue });
+      const payload = await openEscrow(await readEscrow(ref.sidecarPath, { found: true }), opener, { computeCheckValue: checkValue }, 'renewal');
       try {
         const { runVerify } = await import('../../ceremony/verify.js');
         let result;
