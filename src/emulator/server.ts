@@ -46,6 +46,7 @@ import type { Input } from './input.js';
 import { QUERY_SERVICE, isQueryRequest, parseQueryBody, queryError, queryResult, sendQuery } from './query-protocol.js';
 import { sweep } from './lifecycle.js';
 import { recordKmsRequest, recordServiceEvent } from './trail.js';
+import { regionOf } from './lookup.js';
 import { saveStateFile, serialiseState, type EmulatorState } from './state.js';
 import type { UnwrapEngine } from './unwrap.js';
 import type { WrappingKeyPool } from './wrapping-pool.js';
@@ -285,9 +286,11 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
       actingCtx = ctx;
       // The loop's own marker names no page: the operation answers its first page again.
       if (loopMarker && input.Marker === LOOP_MARKER) delete input.Marker;
+      // DeleteAlias names its key only through the alias it removes: CloudTrail lists that key as a resource.
+      const aliasTarget = operation === 'DeleteAlias' && typeof input.AliasName === 'string' ? aliasTargetOf(ctx, input.AliasName) : undefined;
       let out = await handler(ctx, input);
       // Every KMS request is a CloudTrail event (trail.ts); a failed one is recorded in the catch below.
-      if (kmsInput) recordKmsRequest(ctx, operation, kmsInput, out, undefined);
+      if (kmsInput) recordKmsRequest(ctx, operation, kmsInput, out, undefined, aliasTarget);
       kmsInput = undefined;
       persist();
       if (dropAfter) {
@@ -328,4 +331,10 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
   return createServer((req, res) => {
     void handle(req, res);
   });
+}
+
+/** The key an alias of the request's Region targets (undefined: no such alias). */
+function aliasTargetOf(ctx: HandlerContext, aliasName: string): string | undefined {
+  const aliases = regionOf(ctx).aliases;
+  return Object.hasOwn(aliases, aliasName) ? aliases[aliasName]!.targetKeyId : undefined;
 }

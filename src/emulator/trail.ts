@@ -90,9 +90,9 @@ function logged(o: Record<string, unknown> | undefined): Record<string, unknown>
 }
 
 /** The key a request concerns, if it names one that exists (a Decrypt without KeyId: its ciphertext's). */
-function keyOf(ctx: HandlerContext, input: Input, out: Record<string, unknown> | undefined): KeyRecord | undefined {
+function keyOf(ctx: HandlerContext, input: Input, out: Record<string, unknown> | undefined, keyId?: string): KeyRecord | undefined {
   const meta = out?.KeyMetadata as { KeyId?: unknown } | undefined;
-  const candidates: unknown[] = [out?.KeyId, meta?.KeyId, input.KeyId, input.TargetKeyId, input.DestinationKeyId];
+  const candidates: unknown[] = [keyId, out?.KeyId, meta?.KeyId, input.KeyId, input.TargetKeyId, input.DestinationKeyId];
   if (typeof input.CiphertextBlob === 'string') {
     try {
       candidates.push(readHeader(Buffer.from(input.CiphertextBlob, 'base64')).keyId);
@@ -126,10 +126,10 @@ function push(state: EmulatorState, e: TrailEvent): void {
  * Records one KMS request (answered `out`, or failed with `error`) and, for a successful
  * cryptographic operation, the key's last use. Never throws.
  */
-export function recordKmsRequest(ctx: HandlerContext, operation: string, input: Input, out: Record<string, unknown> | undefined, error: KmsException | undefined): void {
+export function recordKmsRequest(ctx: HandlerContext, operation: string, input: Input, out: Record<string, unknown> | undefined, error: KmsException | undefined, keyId?: string): void {
   try {
     const now = ctx.clock.now().getTime();
-    const key = keyOf(ctx, input, out);
+    const key = keyOf(ctx, input, out, keyId);
     const eventId = randomUUID();
     const requestId = ctx.requestId ?? randomUUID();
     const materialId = typeof out?.KeyMaterialId === 'string' ? out.KeyMaterialId : typeof input.KeyMaterialId === 'string' ? input.KeyMaterialId : materialOfCiphertext(input);

@@ -25,6 +25,10 @@ export interface TrailEvent {
   /** additionalEventData.keyMaterialId, else serviceEventDetails.keyMaterialId, else responseElements.keyMaterialId. */
   keyMaterialId?: string;
   eventType?: string;
+  /** requestParameters.tags of a TagResource (`tagKey`/`tagValue`, any case of the field names). */
+  tags?: { key: string; value: string }[];
+  /** requestParameters.tagKeys of an UntagResource. */
+  tagKeys?: string[];
 }
 
 export interface CloudTrailPort {
@@ -45,7 +49,7 @@ function str(v: unknown): string | undefined {
 }
 
 /** Reads the fields kms-byok uses from a CloudTrail record's JSON text; a record that is not JSON adds nothing. */
-export function parseCloudTrailEvent(text: string | undefined): Pick<TrailEvent, 'requestID' | 'principal' | 'errorCode' | 'errorMessage' | 'keyMaterialId' | 'eventType'> {
+export function parseCloudTrailEvent(text: string | undefined): Pick<TrailEvent, 'requestID' | 'principal' | 'errorCode' | 'errorMessage' | 'keyMaterialId' | 'eventType' | 'tags' | 'tagKeys'> {
   if (!text) return {};
   let o: Record<string, unknown>;
   try {
@@ -58,7 +62,7 @@ export function parseCloudTrailEvent(text: string | undefined): Pick<TrailEvent,
   const obj = (v: unknown): Record<string, unknown> => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {});
   const who = obj(o.userIdentity);
   const out: ReturnType<typeof parseCloudTrailEvent> = {};
-  const set = <K extends keyof typeof out>(k: K, v: string | undefined) => {
+  const set = (k: 'requestID' | 'principal' | 'errorCode' | 'errorMessage' | 'keyMaterialId' | 'eventType', v: string | undefined) => {
     if (v !== undefined) out[k] = v;
   };
   set('requestID', str(o.requestID));
@@ -67,5 +71,13 @@ export function parseCloudTrailEvent(text: string | undefined): Pick<TrailEvent,
   set('errorMessage', str(o.errorMessage));
   set('keyMaterialId', str(obj(o.additionalEventData).keyMaterialId) ?? str(obj(o.serviceEventDetails).keyMaterialId) ?? str(obj(o.responseElements).keyMaterialId));
   set('eventType', str(o.eventType));
+  const params = obj(o.requestParameters);
+  if (Array.isArray(params.tags)) {
+    out.tags = params.tags.map((t) => {
+      const f = Object.fromEntries(Object.entries(obj(t)).map(([k, v]) => [k.toLowerCase(), v]));
+      return { key: typeof f.tagkey === 'string' ? f.tagkey : '', value: typeof f.tagvalue === 'string' ? f.tagvalue : '' };
+    });
+  }
+  if (Array.isArray(params.tagKeys)) out.tagKeys = params.tagKeys.filter((k): k is string => typeof k === 'string');
   return out;
 }

@@ -12,10 +12,11 @@ import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { CreateKeyCommand, DecryptCommand, DescribeKeyCommand, EncryptCommand } from '@aws-sdk/client-kms';
+import { CreateKeyCommand, DecryptCommand, DeleteAliasCommand, DescribeKeyCommand, DisableKeyCommand, EncryptCommand, ScheduleKeyDeletionCommand, UntagResourceCommand } from '@aws-sdk/client-kms';
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alarmMatches } from '../../src/policy/alarms.js';
+import { appendEntry } from '../../src/records/transcript.js';
 import { operations, run, workspace, type Workspace } from './harness.js';
 import { custodian } from './identities.js';
 import { onboardKey } from './lifecycle-helpers.js';
@@ -38,7 +39,9 @@ interface AuditJson {
   schemaVersion: number;
   needsAttention: boolean;
   explained: { eventName: string; requestId?: string }[];
-  unexplained: { eventName: string; principal?: string; time: string; keyArn: string }[];
+  unexplained: { eventName: string; principal?: string; time: string; keyArn: string; requestId?: string; note?: string }[];
+  refusedChanges: { eventName: string; errorCode?: string }[];
+  anchors: { keyArn: string; status: string }[];
   missingFromTrail: unknown[];
   service: { eventName: string; keyArn: string }[];
   refusedUses: { eventName: string; errorCode?: string; eventId: string; principal?: string }[];
@@ -131,6 +134,55 @@ describe('retire and audit: the evidence loop', () => {
     const r = await run(['audit', c.keyId, ...ws.target, ...escrow()]);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stdout).toMatch(new RegExp(`UNEXPLAINED \\S+ DeleteImportedKeyMaterial on ${c.keyArn} by arn:aws:iam::111122223333:user/AKIDOUTSIDER`));
+  });
+});
+
+describe('audit: what it trusts and what it audits', () => {
+  it('an entry appended to the chain after the anchored head does not explain an outside DisableKey', async () => {
+    const k = await onboardKey(ws, alice.recipient, ['--no-expiry']);
+    const outside = await ws.kms.send(new DisableKeyCommand({ KeyId: k.keyId }));
+    const requestId = outside.$metadata.requestId!;
+    // The forger can write the file: a valid chain entry claiming the outside request.
+    const path = ws.path('escrow/transcript.md');
+    const existing = readFileSync(path, 'utf8');
+    const forged = appendEntry(existing, { ceremony: 'retire --disable', time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), outcome: 'ok', fields: [['key', k.keyArn], ['KMS requests', [`DisableKey ${requestId}`]]] });
+    writeFileSync(path, existing + forged.text);
+    expect((await run(['transcript', 'verify', path])).code).toBe(0);
+    const r = await run(['audit', k.keyArn, ...ws.target, ...escrow(), '--json']);
+    expect(r.code, r.stderr).toBe(3);
+    const doc = r.json<AuditJson>();
+    expect(doc.unexplained).toEqual([expect.objectContaining({ eventName: 'DisableKey', requestId, note: expect.stringMatching(/^explained only by transcript entries after the head anchored on the key \(/) })]);
+    expect(doc.anchors).toEqual([expect.objectContaining({ keyArn: k.keyArn, status: 'anchored' })]);
+    const text = await run(['audit', k.keyArn, ...ws.target, ...escrow()]);
+    expect(text.stdout).toMatch(new RegExp(`UNEXPLAINED \\S+ DisableKey on ${k.keyArn} .*request ${requestId}.*explained only by transcript entries after the head`));
+  });
+
+  it('an outside UntagResource of the head, an outside DeleteAlias and a refused ScheduleKeyDeletion are named', async () => {
+    const k = await onboardKey(ws, alice.recipient, ['--alias', 'alias/outside', '--no-expiry']);
+    const clean = await run(['audit', k.keyArn, ...ws.target, ...escrow(), '--json']);
+    expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+    expect(clean.json<AuditJson>().explained.map((e) => e.eventName)).toContain('TagResource');
+    await ws.kms.send(new DeleteAliasCommand({ AliasName: 'alias/outside' }));
+    await ws.kms.send(new UntagResourceCommand({ KeyId: k.keyId, TagKeys: ['kms-byok:transcript-head'] }));
+    // Refused by KMS (a window under 7 days), but an attempt to change the key all the same.
+    await expect(ws.kms.send(new ScheduleKeyDeletionCommand({ KeyId: k.keyId, PendingWindowInDays: 3 }))).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
+    const r = await run(['audit', k.keyArn, ...ws.target, ...escrow(), '--json']);
+    expect(r.code, r.stderr).toBe(3);
+    const doc = r.json<AuditJson>();
+    expect(doc.unexplained.map((e) => e.eventName)).toEqual(['DeleteAlias', 'UntagResource']);
+    expect(doc.refusedChanges, JSON.stringify(doc.refusedChanges)).toEqual([expect.objectContaining({ eventName: 'ScheduleKeyDeletion', errorCode: expect.any(String) })]);
+    // The tag is gone, but CloudTrail still shows the head kms-byok's onboard anchored.
+    expect(doc.anchors).toEqual([expect.objectContaining({ keyArn: k.keyArn, status: 'anchored' })]);
+    const text = await run(['audit', k.keyArn, ...ws.target, ...escrow()]);
+    expect(text.stdout).toMatch(/REFUSED CHANGE \S+ ScheduleKeyDeletion on .*: \w+Exception/);
+    expect(text.stdout).not.toContain('every audited operation CloudTrail shows');
+  });
+  it('a key no transcript entry anchors is itself reported', async () => {
+    const k = (await ws.kms.send(new CreateKeyCommand({}))).KeyMetadata!;
+    const r = await run(['audit', k.Arn!, ...ws.target, ...escrow()]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stdout).toContain(`NOT ANCHORED ${k.Arn}`);
+    expect(r.stdout).toMatch(/UNEXPLAINED \S+ CreateKey /);
   });
 });
 

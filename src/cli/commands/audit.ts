@@ -49,7 +49,19 @@ export async function audit(argv: string[], io: Io): Promise<number> {
         else keyArns.push((await target.kms.describeKey(k)).Arn);
       }
     }
-    result = await runAudit({ keyArns, since: new Date(until.getTime() - sinceMs), until, ceremonies }, { trail });
+    // Each key's anchored transcript head (docs/audit.md, "What audit trusts"); a deleted key has none left.
+    const { TRANSCRIPT_TAG } = await import('../../records/transcript.js');
+    const tags = new Map<string, string | undefined>();
+    for (const arn of keyArns) {
+      const region = arn.split(':')[3]!;
+      const kms = region === target.kms.region ? target.kms : await target.kms.forRegion(region);
+      const found = await kms.listResourceTags(arn).catch((e: unknown) => {
+        if (e instanceof KmsByokError && e.code === 'ERR_KMS_NOT_FOUND') return [];
+        throw e;
+      });
+      tags.set(arn, found.find((t) => t.TagKey === TRANSCRIPT_TAG)?.TagValue);
+    }
+    result = await runAudit({ keyArns, since: new Date(until.getTime() - sinceMs), until, ceremonies, tags }, { trail });
   } finally {
     trail.close();
     await target.close();
@@ -62,11 +74,18 @@ export async function audit(argv: string[], io: Io): Promise<number> {
 function render(io: Io, r: AuditResult, path: string): void {
   const w = (s: string) => io.stdout.write(`${s}\n`);
   w(`audit ${r.since} … ${r.until}: ${r.keys.length} key(s), transcript ${path} (${r.entries} entries, chain intact)`);
+  for (const a of r.anchors) {
+    if (a.status === 'anchored') w(`anchored ${a.keyArn}: entries trusted up to ${a.head} (${a.entry})`);
+    else if (a.status === 'mismatched') w(`ANCHOR MISMATCHED ${a.keyArn}: its kms-byok:transcript-head tag ${a.tag} names no entry of this chain that names the key`);
+    else w(`NOT ANCHORED ${a.keyArn}: no kms-byok:transcript-head tag or TagResource names an entry of this chain; no entry is trusted for it`);
+  }
   w(`explained by the transcript: ${r.explained.length}`);
-  for (const e of r.unexplained) w(`UNEXPLAINED ${e.time} ${e.eventName} on ${e.keyArn} by ${e.principal ?? '?'} (request ${e.requestId ?? '?'}, event ${e.eventId}): done outside kms-byok`);
+  for (const e of r.unexplained) w(`UNEXPLAINED ${e.time} ${e.eventName} on ${e.keyArn} by ${e.principal ?? '?'} (request ${e.requestId ?? '?'}, event ${e.eventId}): ${e.note ?? 'done outside kms-byok'}`);
+  for (const e of r.refusedChanges) w(`REFUSED CHANGE ${e.time} ${e.eventName} on ${e.keyArn} by ${e.principal ?? '?'} (request ${e.requestId ?? '?'}, event ${e.eventId}): ${e.errorCode}`);
   for (const m of r.missingFromTrail) w(`MISSING FROM CLOUDTRAIL ${m.operation} request ${m.requestId} of the transcript entry ${m.entry}`);
   for (const e of r.refusedUses) w(`REFUSED USE ${e.time} ${e.eventName} on ${e.keyArn} by ${e.principal ?? '?'}: ${e.errorCode}`);
   for (const e of r.service) w(`kms ${e.time} ${e.eventName} on ${e.keyArn}${e.keyMaterialId ? ` (material ${e.keyMaterialId})` : ''}`);
-  if (!r.needsAttention) w('everything CloudTrail shows on these keys is explained by the transcript');
-  else say(io, 'warning', `${r.unexplained.length} unexplained, ${r.missingFromTrail.length} missing from CloudTrail, ${r.refusedUses.length} refused use(s)`);
+  const unanchored = r.anchors.filter((a) => a.status !== 'anchored').length;
+  if (!r.needsAttention) w('every audited operation CloudTrail shows on these keys is explained by the transcript');
+  else say(io, 'warning', `${r.unexplained.length} unexplained, ${r.missingFromTrail.length} missing from CloudTrail, ${r.refusedUses.length} refused use(s), ${r.refusedChanges.length} refused change(s), ${unanchored} key(s) not anchored`);
 }

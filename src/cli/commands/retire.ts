@@ -158,7 +158,7 @@ export async function retire(argv: string[], io: Io): Promise<number> {
     let unrecorded: unknown;
     if (confirmed) {
       try {
-        await appendTranscript(io, transcriptPath, {
+        const appended = await appendTranscript(io, transcriptPath, {
           ceremony: `retire --${chosen[0]![0]}`,
           time: started.toISOString().replace(/\.\d{3}Z$/, 'Z'),
           outcome: result ? `${result.keyId} ${result.stateBefore} → ${result.stateAfter}${result.deletionDate ? ` (deletion ${result.deletionDate})` : ''}` : `failed: ${failure instanceof KmsByokError ? `${failure.code}: ${failure.message}` : String(failure)}`,
@@ -175,6 +175,8 @@ export async function retire(argv: string[], io: Io): Promise<number> {
             ['KMS requests', requests],
           ],
         });
+        // The head is anchored on the key so audit trusts this entry (docs/audit.md, "What audit trusts").
+        if (result) await (await import('../ceremony-run.js')).anchorTranscriptHead(io, target.kms, [result.keyArn], appended.head);
       } catch (e) {
         unrecorded = e;
       }
