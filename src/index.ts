@@ -50,7 +50,7 @@ export type {
 } from './core/aws-names.js';
 
 // KMS
-export type { KmsPort, KeyInfo, ImportParameters, KeyMaterialInfo, CreateKeyInput, ImportKeyMaterialInput, KmsCallGate } from './kms/port.js';
+export type { KeyLastUsage, KmsPort, KeyInfo, ImportParameters, KeyMaterialInfo, CreateKeyInput, ImportKeyMaterialInput, KmsCallGate } from './kms/port.js';
 export { createAwsKms, type AwsKmsOptions } from './kms/aws.js';
 
 // Ceremonies and the ports they take
@@ -108,6 +108,10 @@ export {
   type EscrowPayload,
   type EscrowSidecar,
   type SealedEscrow,
+  type HandoverOpener,
+  type HandoverClaim,
+  type OneTimeIdentity,
+  type OpenPurpose,
 } from './escrow/index.js';
 export type { ComputeCheckValue, EscrowContents, EscrowDeps, EscrowSummary, ImportFact, LoadedEscrow } from './escrow/vault.js';
 export type { EscrowCustodians, EscrowKeyFacts, EscrowManifest, EscrowMaterial, SidecarFile, SidecarMaterial } from './escrow/format.js';
