@@ -50,17 +50,8 @@ export async function audit(argv: string[], io: Io): Promise<number> {
       }
     }
     // Each key's anchored transcript head (docs/audit.md, "What audit trusts"); a deleted key has none left.
-    const { TRANSCRIPT_TAG } = await import('../../records/transcript.js');
-    const tags = new Map<string, string | undefined>();
-    for (const arn of keyArns) {
-      const region = arn.split(':')[3]!;
-      const kms = region === target.kms.region ? target.kms : await target.kms.forRegion(region);
-      const found = await kms.listResourceTags(arn).catch((e: unknown) => {
-        if (e instanceof KmsByokError && e.code === 'ERR_KMS_NOT_FOUND') return [];
-        throw e;
-      });
-      tags.set(arn, found.find((t) => t.TagKey === TRANSCRIPT_TAG)?.TagValue);
-    }
+    const { transcriptHeadTags } = await import('../transcript-heads.js');
+    const tags = await transcriptHeadTags(target.kms, keyArns);
     result = await runAudit({ keyArns, since: new Date(until.getTime() - sinceMs), until, ceremonies, tags }, { trail });
   } finally {
     trail.close();

@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ExitCode, KmsByokError, asLocalInputError } from '../../core/errors.js';
-import { TRANSCRIPT_TAG, checkAnchors, parseEntries, transcriptEntries, verifyTranscript } from '../../records/transcript.js';
+import { checkAnchors, parseEntries, transcriptEntries, verifyTranscript } from '../../records/transcript.js';
+import { transcriptHeadTags } from '../transcript-heads.js';
 import { openTarget } from '../target.js';
 import { bool, str, type Parsed } from '../args.js';
 import { groupHelpText, helpText, parseCommand } from '../command-spec.js';
@@ -83,16 +84,7 @@ async function anchorsInKms(p: Parsed, io: Io, text: string): Promise<ReturnType
   const arns = [...new Set(transcriptEntries(text).flatMap((e) => e.keyArns))];
   const target = await openTarget(p, io);
   try {
-    const tags = new Map<string, string | undefined>();
-    for (const arn of arns) {
-      const region = arn.split(':')[3]!;
-      const kms = region === target.kms.region ? target.kms : await target.kms.forRegion(region);
-      const found = await kms.listResourceTags(arn).catch((e: unknown) => {
-        if (e instanceof KmsByokError && e.code === 'ERR_KMS_NOT_FOUND') return [];
-        throw e;
-      });
-      tags.set(arn, found.find((t) => t.TagKey === TRANSCRIPT_TAG)?.TagValue);
-    }
+    const tags = await transcriptHeadTags(target.kms, arns);
     return checkAnchors(text, tags);
   } finally {
     await target.close();
