@@ -19,7 +19,9 @@ export async function startRewritingProxy(upstream: () => string, rewrite: Rewri
         answer.on('end', () => {
           let text = Buffer.concat(body).toString();
           const operation = String(req.headers['x-amz-target'] ?? '').split('.').pop() ?? '';
-          if (answer.statusCode === 200 && text.length > 0) {
+          // Only KMS's JSON answers are rewritten: STS (GetCallerIdentity, for the transcript) answers in XML.
+          const json = String(answer.headers['content-type'] ?? '').includes('json');
+          if (answer.statusCode === 200 && text.length > 0 && json) {
             const changed = rewrite(operation, JSON.parse(text) as Record<string, unknown>);
             if (changed) text = JSON.stringify(changed);
           }
