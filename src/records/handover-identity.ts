@@ -41,6 +41,11 @@ interface Stored extends OneTimeIdentity {
 async function readStored(dir: string): Promise<Stored[]> {
   let names: string[];
   try {
+    // The directory itself is held to the rules it was created under: a link to another escrow
+    // directory's one-time identities, or a directory of another user, is refused.
+    const st = await fs.lstat(dir);
+    if (st.isSymbolicLink() || !st.isDirectory()) throw unsafePath(dir, 'the hand-over directory', st.isSymbolicLink() ? 'is a symbolic link' : 'is not a directory');
+    if (typeof process.geteuid === 'function' && st.uid !== process.geteuid()) throw unsafePath(dir, 'the hand-over directory', 'belongs to another user');
     names = await fs.readdir(dir);
   } catch (e) {
     if ((e as { code?: string }).code === 'ENOENT') return [];
