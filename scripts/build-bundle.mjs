@@ -52,8 +52,21 @@ const commandsShareMain = {
   },
 };
 
+/**
+ * The top-level help (`kms-byok --help`, `-h`, `help`), rendered at build time from the command
+ * table (src/cli/specs/) and handed to src/bin.ts as the constant KMS_BYOK_TOP_LEVEL_HELP: the
+ * binary prints it without loading main, the declarations or anything else. The specs are bundled
+ * in memory and evaluated here, so the text is the one `main(['--help'])` prints (a test compares).
+ */
+async function renderedTopLevelHelp() {
+  const specs = await build({ absWorkingDir: ROOT, entryPoints: ['src/cli/specs/index.ts'], bundle: true, write: false, format: 'esm', platform: 'node', target: TARGET, logLevel: 'warning' });
+  const mod = await import(`data:text/javascript;base64,${Buffer.from(specs.outputFiles[0].contents).toString('base64')}`);
+  return mod.topLevelHelp();
+}
+
 const result = await build({
   plugins: [commandsShareMain],
+  define: { KMS_BYOK_TOP_LEVEL_HELP: JSON.stringify(await renderedTopLevelHelp()) },
   absWorkingDir: ROOT,
   entryPoints: { bin: 'src/bin.ts' },
   outdir: OUTDIR,

@@ -8,16 +8,34 @@
  */
 import { enableCliCompileCache } from './cli/compile-cache.js';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+/**
+ * The top-level help, rendered from the command table when the bundle is built
+ * (scripts/build-bundle.mjs); undefined when this file runs unbundled. `kms-byok --help` is the first
+ * thing a new user runs: printing it needs nothing else loaded.
+ */
+declare const KMS_BYOK_TOP_LEVEL_HELP: string | undefined;
 
-// Before any other module is loaded: stack traces of a debug run name src/ files through the
-// bundle's source maps, and Node's compile cache (Node ≥ 22.8) serves the modules that follow.
-if (process.env.KMS_BYOK_DEBUG === '1') process.setSourceMapsEnabled(true);
-enableCliCompileCache();
+const helpOnly = process.argv.length === 3 && ['--help', '-h', 'help'].includes(process.argv[2]!);
+if (helpOnly && typeof KMS_BYOK_TOP_LEVEL_HELP === 'string') {
+  // A reader that stops early (`| head`) closes the pipe: that is not an error of ours.
+  process.stdout.on('error', () => {});
+  process.stdout.write(KMS_BYOK_TOP_LEVEL_HELP);
+} else {
+  await runCli();
+}
 
-// A ceremony's process holds key material: keep it out of core dumps (cli/core-dumps.ts).
-(await import('./cli/core-dumps.js')).disableCoreDumps();
+async function runCli(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const { main } = await import('./cli/main.js');
-const { systemIo } = await import('./cli/io.js');
-process.exitCode = await main(process.argv.slice(2), systemIo());
+  // Before any other module is loaded: stack traces of a debug run name src/ files through the
+  // bundle's source maps, and Node's compile cache (Node ≥ 22.8) serves the modules that follow.
+  if (process.env.KMS_BYOK_DEBUG === '1') process.setSourceMapsEnabled(true);
+  enableCliCompileCache();
+
+  // A ceremony's process holds key material: keep it out of core dumps (cli/core-dumps.ts).
+  (await import('./cli/core-dumps.js')).disableCoreDumps();
+
+  const { main } = await import('./cli/main.js');
+  const { systemIo } = await import('./cli/io.js');
+  process.exitCode = await main(process.argv.slice(2), systemIo());
+}
