@@ -51,7 +51,7 @@ export type {
 
 // KMS
 export type { KeyLastUsage, KmsPort, KeyInfo, ImportParameters, KeyMaterialInfo, CreateKeyInput, ImportKeyMaterialInput, KmsCallGate } from './kms/port.js';
-export { createAwsKms, type AwsKmsOptions } from './kms/aws.js';
+export type { AwsKmsOptions } from './kms/aws.js';
 
 // Ceremonies and the ports they take
 export type { CeremonyDeps, WrittenEscrow as CeremonyWrittenEscrow } from './ceremony/ports.js';
@@ -126,3 +126,12 @@ export {
   type FileStoreOptions,
   type InputFileOptions,
 } from './escrow/file-store.js';
+
+/**
+ * The KMS port over `@aws-sdk/client-kms` (kms/aws.ts). The SDK is loaded on the first call, not when
+ * `kms-byok` is imported: a program that only reads escrows, parses material or rehearses on
+ * `kms-byok/emulator` never loads it (README, "Embedding").
+ */
+export async function createAwsKms(options: import('./kms/aws.js').AwsKmsOptions): Promise<import('./kms/port.js').KmsPort> {
+  return (await import('./kms/aws.js')).createAwsKms(options);
+}

@@ -15,22 +15,14 @@
  * Tags are per Region (ReplicateKey does not copy them): callers pass each Region's port.
  */
 import { KmsByokError } from '../core/errors.js';
-import { anchorFingerprint, anchorsFromTags, anchorTagKey, type EscrowPayload, type EscrowSidecar } from '../escrow/index.js';
+import { anchorFingerprint, anchorTagKey, type EscrowPayload, type EscrowSidecar } from '../escrow/index.js';
 import { outcomeUnknown, type KeyInfo, type KmsPort } from '../kms/port.js';
 import { confirmKeyMaterialId } from './confirm.js';
 import { isSymmetric, wrappingOf, type Pairing } from './shared.js';
 import { proveKeyMaterial } from './prove.js';
+import { readAnchors } from './anchor-report.js';
 
-/** The anchors a key holds in one Region. */
-export async function readAnchors(kms: KmsPort, keyId: string): Promise<Map<number, string>> {
-  const { anchors, malformed } = anchorsFromTags(await kms.listResourceTags(keyId));
-  if (malformed.length > 0) {
-    throw new KmsByokError('ERR_ESCROW_ANCHOR_MISMATCH', `key ${keyId} in ${kms.region} has a malformed anchor tag ${malformed[0]}`, {
-      hint: 'anchors are written by kms-byok only: find who changed the tag (CloudTrail TagResource events for the key)',
-    });
-  }
-  return anchors;
-}
+export { readAnchors, anchorReport, type AnchorFinding } from './anchor-report.js';
 
 /** The fingerprints of every material of an opened escrow, by index. */
 export function fingerprintsOf(payload: EscrowPayload, keyId: string): Map<number, string> {
@@ -108,34 +100,6 @@ export async function assertAnchored(
     }
   }
   return 'anchored';
-}
-
-/** What status says about one material's anchor, from the sidecar alone. */
-export interface AnchorFinding {
-  index: number;
-  /** What the sidecar claims (version 2 sidecars). */
-  claimed?: string;
-  /** What the key's tag holds. */
-  tag?: string;
-  state: 'ok' | 'mismatch' | 'not-anchored' | 'pending';
-}
-
-/**
- * Compares a sidecar's claimed fingerprints with the key's anchors (status: nothing is opened).
- * `held` are the indexes KMS holds; a claimed material KMS does not hold and the key does not
- * anchor yet is `pending` (sealed, not imported).
- */
-export function anchorReport(sidecar: EscrowSidecar, anchors: ReadonlyMap<number, string>, held: ReadonlySet<number>): AnchorFinding[] {
-  return sidecar.materials.map((m): AnchorFinding => {
-    const tag = anchors.get(m.index);
-    const out: AnchorFinding = { index: m.index, state: 'ok' };
-    if (m.anchor !== undefined) out.claimed = m.anchor;
-    if (tag !== undefined) out.tag = tag;
-    if (tag !== undefined && m.anchor !== undefined) out.state = tag === m.anchor ? 'ok' : 'mismatch';
-    else if (tag !== undefined) out.state = 'ok';
-    else out.state = held.has(m.index) ? 'not-anchored' : 'pending';
-    return out;
-  });
 }
 
 /**

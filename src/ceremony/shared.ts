@@ -15,21 +15,9 @@ import type { EscrowMaterial, EscrowPayload, EscrowSealing, EscrowSidecar, Impor
 import type { CeremonyDeps, WrittenEscrow } from './ports.js';
 import { resolveValidTo, type ExpiryChoice } from './onboard.js';
 import { proveAndDescribe, type Proof } from './prove.js';
+import { isSymmetric, knownIds, type EscrowRef } from './escrow-facts.js';
 
-/** Symmetric keys accept ImportType / KeyMaterialId; other specs reject them. */
-export function isSymmetric(spec: KeySpec): boolean {
-  return spec === 'SYMMETRIC_DEFAULT';
-}
-
-/** The latest escrow version of a key, as far as can be known without a secret. */
-export interface EscrowRef {
-  /** Main sealed file (or the sidecar for XOR escrows). */
-  path: string;
-  sidecarPath: string;
-  sidecar: EscrowSidecar;
-  /** Sealed files listed by the sidecar that are missing or differ from their SHA-256. */
-  damaged: string[];
-}
+export { isSymmetric, materialsOf, knownIds, recordedValidTo, type EscrowRef } from './escrow-facts.js';
 
 /** The escrow store as the lifecycle ceremonies see it (implemented over escrow/file-store by the CLI). */
 export interface LifecycleEscrow {
@@ -87,31 +75,6 @@ export async function describeExternalKey(kms: KmsPort, keyRef: string): Promise
     });
   }
   return key;
-}
-
-/** Every material of the key: ListKeyRotations for symmetric keys, DescribeKey's facts otherwise. */
-export async function materialsOf(kms: KmsPort, key: KeyInfo): Promise<KeyMaterialInfo[]> {
-  if (isSymmetric(key.KeySpec)) return kms.listKeyRotations(key.KeyId);
-  const one: KeyMaterialInfo = { ImportState: key.KeyState === 'PendingImport' ? 'PENDING_IMPORT' : 'IMPORTED', KeyMaterialState: 'CURRENT' };
-  if (key.ExpirationModel) one.ExpirationModel = key.ExpirationModel;
-  if (key.ValidTo) one.ValidTo = key.ValidTo;
-  return [one];
-}
-
-/** The KeyMaterialId the sidecar knows for each escrow material index. */
-export function knownIds(sidecar: EscrowSidecar): Map<number, string | undefined> {
-  return new Map(sidecar.materials.map((m) => [m.index, m.keyMaterialId ?? m.firstImport?.keyMaterialId]));
-}
-
-/**
- * The expiry the sidecar last recorded for escrow material `index` in `region`: what KMS was told at
- * the last import. Used where KMS omits a ValidTo it should report, so the gap fails closed (treated
- * as expiring then) instead of reading as "never expires".
- */
-export function recordedValidTo(sidecar: EscrowSidecar, index: number, region: string): Date | undefined {
-  const records = sidecar.materials.find((m) => m.index === index)?.validTo.filter((v) => v.region === region) ?? [];
-  const last = records[records.length - 1];
-  return last?.expirationModel === 'KEY_MATERIAL_EXPIRES' && last.validTo ? new Date(last.validTo) : undefined;
 }
 
 /** A KMS material paired with the escrow material that holds it. */

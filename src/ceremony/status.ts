@@ -7,8 +7,8 @@
 import { KmsByokError } from '../core/errors.js';
 import { DAY_MS, daysUntil } from '../core/time.js';
 import type { KeyInfo, KmsPort } from '../kms/port.js';
-import { anchorReport, readAnchors } from './anchor.js';
-import { isSymmetric, knownIds, materialsOf, recordedValidTo, type EscrowRef } from './shared.js';
+import { anchorReport, readAnchors } from './anchor-report.js';
+import { isSymmetric, knownIds, materialsOf, recordedValidTo, type EscrowRef } from './escrow-facts.js';
 
 /** AWS's limit on RotateKeyOnDemand per key (2026, not adjustable). */
 export const MAX_ON_DEMAND_ROTATIONS = 25;

@@ -5,13 +5,16 @@
  * are opened by `target.ts`. Commands import neither `escrow/file-store`, `kms/aws` nor the emulator:
  * only this module and `target.ts` do (test/architecture.test.ts holds them to it).
  */
-import { createHash } from 'node:crypto';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
 import { checkValue } from '../material/check-value.js';
 import { carryOverFacts, openEscrow, parseEscrowFileName, recordImport, type EscrowOpener, type OpenPurpose, type EscrowSealing, type EscrowSidecar } from '../escrow/index.js';
 import { findLatestVersion, indexLatestVersions, nextEscrowVersion, readEscrow, updateSidecar, writeSealedEscrow, assertEscrowDirWritable } from '../escrow/file-store.js';
-import type { EscrowRef, LifecycleEscrow } from '../ceremony/shared.js';
+import type { LifecycleEscrow } from '../ceremony/shared.js';
+import { latestEscrow, loadEscrowRef, type VersionFinder } from './sidecars.js';
+
+/** The escrow directory read without a secret (cli/sidecars.ts). */
+export { custodyRecordOf, latestEscrow, loadEscrowRef, type VersionFinder } from './sidecars.js';
 
 /** `user@host` of the operator, for manifests and transcripts (one definition: airgap/bundles.ts). */
 export { operator as operatorName } from '../airgap/bundles.js';
@@ -22,32 +25,6 @@ export { journalPath, openJournal, inputsDifference, type CliJournal, type Journ
  * `escrow/file-store` (docs/architecture.md, "Modules").
  */
 export { findLatestVersion, indexLatestVersions, listVersions, nextEscrowVersion, readEscrow, updateSidecar, writeSealedEscrow } from '../escrow/file-store.js';
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
-/** Reads an escrow version (by any of its files) and notes sealed files that are missing or damaged. */
-export async function loadEscrowRef(path: string, found = false): Promise<EscrowRef> {
-  const loaded = await readEscrow(path, { found });
-  const damaged = [...loaded.missing];
-  for (const f of loaded.files) {
-    const entry = loaded.sidecar.files.find((x) => x.name === f.name);
-    if (entry && entry.sha256 !== sha256(f.bytes)) damaged.push(f.name);
-  }
-  const dir = dirname(loaded.sidecarPath);
-  const main = loaded.sidecar.files.find((f) => f.role === 'recipients' || f.role === 'threshold-payload') ?? loaded.sidecar.files.find((f) => f.role === 'passphrase');
-  return { path: main ? join(dir, main.name) : loaded.sidecarPath, sidecarPath: loaded.sidecarPath, sidecar: loaded.sidecar, damaged };
-}
-
-/** Finds the latest version of a key's escrow in a directory (default: {@link findLatestVersion}). */
-export type VersionFinder = (dir: string, keyId: string) => Promise<{ escrowVersion: number; sidecarPath: string } | undefined>;
-
-/** The latest escrow version of `keyId` in `dir`, or undefined. */
-export async function latestEscrow(dir: string, keyId: string, find: VersionFinder = findLatestVersion): Promise<EscrowRef | undefined> {
-  const latest = await find(dir, keyId);
-  return latest ? loadEscrowRef(latest.sidecarPath, true) : undefined;
-}
 
 /**
  * A {@link VersionFinder} that lists each directory once ({@link indexLatestVersions}) for a run over
@@ -161,18 +138,3 @@ export function escrowKeyIdOfPath(path: string): string | undefined {
   return parseEscrowFileName(basename(path))?.keyId;
 }
 
-/**
- * The HSM custody record of a key in the escrow directory (`<key-id>.pkcs11.json`, docs/hsm.md), for
- * status: read only, never through a link; undefined when there is none.
- */
-export async function custodyRecordOf(dir: string, keyId: string): Promise<{ path: string; token: string; materials: { keyMaterialId?: string; checkValues: string[] }[] } | undefined> {
-  const { readFile, lstat } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const path = join(dir, `${keyId}.pkcs11.json`);
-  const st = await lstat(path).catch(() => undefined);
-  if (!st || !st.isFile()) return undefined;
-  const record = JSON.parse(await readFile(path, 'utf8')) as { format?: string; materials?: { keyMaterialId?: string; checkValues: string[]; token: { label: string; serial: string } }[] };
-  if (record.format !== 'kms-byok-hsm-custody' || !Array.isArray(record.materials) || record.materials.length === 0) return undefined;
-  const t = record.materials[0]!.token;
-  return { path, token: `${t.label} (serial ${t.serial})`, materials: record.materials };
-}

@@ -14,8 +14,11 @@ import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
 import { SecretBytes } from '../core/secret.js';
 import { type EscrowSidecar, parseEscrowFileName, parseSidecar, serializeSidecar, sha256Hex, sidecarFileName } from './format.js';
-import { parseIdentities } from './seal.js';
-import { assertSidecarUpdate, recordImport, type ImportFact, type LoadedEscrow, type SealedEscrow } from './vault.js';
+import type { ImportFact, LoadedEscrow, SealedEscrow } from './vault.js';
+// The vault's rules (sidecar updates, imports) and the age edge (identity files) are imported where
+// used, not here: reading sidecars (status) then loads the format and this file only, no vault,
+// share-splitting or age code (docs/architecture.md, "The build").
+const vaultRules = () => import('./vault.js');
 import { assertDirectorySafe, isSymlink, unsafePath } from '../records/safe-files.js';
 
 /** The file handle operations the store uses (a subset of `fs/promises` FileHandle). */
@@ -465,7 +468,7 @@ export async function updateSidecar(
   if (options.fs === undefined && (await isSymlink(sidecarPath))) throw unsafePath(sidecarPath, 'the sidecar');
   const current = parseSidecar(await readSidecarFile(fs, sidecarPath, undefined));
   const next = update(current);
-  assertSidecarUpdate(current, next);
+  (await vaultRules()).assertSidecarUpdate(current, next);
   const bytes = serializeSidecar(next);
   parseSidecar(bytes);
   let tmp: string;
@@ -573,6 +576,7 @@ export async function readIdentityFile(path: string, options: InputFileOptions =
   const fs = options.fs ?? nodeEscrowFs;
   const bytes = await readInputFile(fs, path, 'identity file', options.onInsecure);
   try {
+    const { parseIdentities } = await import('./seal.js');
     return await parseIdentities(new TextDecoder().decode(bytes), path);
   } finally {
     bytes.fill(0);
@@ -613,6 +617,7 @@ export async function openFileVault(
   const vault = {
     write: (sealed: SealedEscrow) => writeSealedEscrow(dir, sealed.keyId, sealed, options),
     recordImport: async (written: WrittenEscrow, fact: ImportFact) => {
+      const { recordImport } = await vaultRules();
       await updateSidecar(written.sidecarPath, (sc) => recordImport(sc, fact), options);
     },
   };

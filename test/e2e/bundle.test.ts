@@ -62,6 +62,9 @@ describe('the bundle loads only what a command uses', () => {
     expect(r.loaded.some((u) => u.includes('/node_modules/@aws-sdk/client-kms/'))).toBe(true);
     expect(r.loaded.every((u) => !u.startsWith('file:') || u.startsWith(pathToFileURL(ROOT).href) || u.includes('/node_modules/'))).toBe(true);
     for (const re of Object.values(HEAVY)) expect(matching(r.loaded, re)).toEqual([]);
+    // Sidecars only (cli/sidecars.ts): no vault, no share splitting, no ceremony or wrapping code.
+    expect(r.loaded.some((u) => u.endsWith('/src/escrow/format.ts'))).toBe(true);
+    expect(matching(r.loaded, /\/src\/escrow\/(vault|modes|seal)\.ts|shamir-secret-sharing|\/src\/ceremony\/(onboard|import-session|shared)\.ts|\/src\/wrapping\//)).toEqual([]);
   });
 
   it('status --emulator loads the emulator (and still not age)', async () => {

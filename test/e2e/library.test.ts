@@ -3,7 +3,9 @@
  * 'kms-byok'` resolves to) and `kms-byok/emulator`, running the example from its TSDoc — onboard against the embedded
  * emulator, escrow written, then opened and verified with the exported functions.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -63,5 +65,26 @@ describe('import from the package entry', () => {
     } finally {
       await emulator.close();
     }
+  });
+});
+
+describe('what import("kms-byok") loads', () => {
+  // The air-gapped test's resolve hook records every module resolved and refuses the AWS SDK and kms/aws.
+  const HOOK = fileURLToPath(new URL('./airgap-offline-hook.mjs', import.meta.url));
+  const LIBRARY = new URL('../../dist/index.js', import.meta.url).href;
+
+  it('loads no AWS SDK, age or emulator: createAwsKms loads the SDK when it is first called', () => {
+    const resolved = join(dir, 'library-resolved.txt');
+    writeFileSync(resolved, '');
+    const r = spawnSync(process.execPath, ['--import', pathToFileURL(HOOK).href, '--input-type=module', '-e', `const m = await import(${JSON.stringify(LIBRARY)}); process.stdout.write(typeof m.createAwsKms + ' ' + typeof m.runOnboard)`], {
+      env: { PATH: process.env.PATH ?? '', HOME: dir, KMS_BYOK_TEST_RESOLVED: resolved },
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('function function');
+    const modules = readFileSync(resolved, 'utf8').split('\n').filter(Boolean);
+    expect(modules.some((m) => m.endsWith('/dist/index.js'))).toBe(true);
+    expect(modules.filter((m) => /@aws-sdk|@smithy|age-encryption|\/emulator\/|\/kms\/aws\./.test(m))).toEqual([]);
   });
 });

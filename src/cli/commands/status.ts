@@ -14,8 +14,7 @@ import { say, type Io } from '../io.js';
 import { printDocument, statusDocument } from '../documents.js';
 
 import { openTarget } from '../target.js';
-import { latestEscrow, custodyRecordOf } from '../context.js';
-import { indexLatestVersions, readEscrow } from '../context.js';
+import { custodyRecordOf, indexLatestVersions, latestEscrow, readEscrow } from '../sidecars.js';
 
 /** Keys with an escrow in `dir` and the Region each manifest names (unreadable sidecars are skipped: status reports them per key). */
 async function escrowedKeys(dir: string): Promise<{ keyId: string; region: string; path: string }[]> {
