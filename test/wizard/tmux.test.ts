@@ -198,6 +198,9 @@ describe.skipIf(!hasTmux && !process.env.CI)('wizard in a real terminal (tmux, b
       expect(end).toContain('Next steps:');
       for (const name of ['alice', 'bob', 'carol']) expect(end).toMatch(new RegExp(`kms-byok escrow acknowledge \\S+ --identity ${name}\\.key --name ${name}`));
       expect(end).toContain('kms-byok escrow verify');
+      // A split escrow is checked with handed-over shares: no custodian's identity comes to this machine.
+      expect(end).toMatch(/kms-byok escrow verify \S+ --share FILE --share FILE/);
+      expect(end).toContain('kms-byok escrow handover-recipient --escrow-dir');
       expect(end).toContain('kms-byok schedule --print systemd --key');
       expect(end).toContain('kms-byok transcript render');
       const kms = new KMSClient({ region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }, maxAttempts: 1 });

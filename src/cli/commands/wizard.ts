@@ -327,7 +327,9 @@ function nextSteps(result: OnboardResult, plan: { custodians: string[]; mode: st
   const dirAt = plan.argv.indexOf('--escrow-dir');
   const escrowDir = dirAt >= 0 ? plan.argv[dirAt + 1]! : 'escrow';
   const transcript = join(escrowDir, 'transcript.md');
-  const identities = plan.mode === 'threshold' ? ' (one --identity per custodian needed)' : plan.mode === 'xor' ? ' (one --identity per custodian: all are needed)' : '';
+  // Split escrows are opened by handed-over shares, so no custodian brings their identity (docs/custody.md).
+  const handover = `each custodian hands over their part to the recipient kms-byok escrow handover-recipient --escrow-dir ${escrowDir} prints (kms-byok escrow hand-over), then one --share FILE each`;
+  const identities = plan.mode === 'threshold' ? ` (the threshold of custodians needed: ${handover})` : plan.mode === 'xor' ? ` (all custodians needed: ${handover})` : '';
   const lines = ['Next steps:'];
   let n = 1;
   if (plan.mode === 'passphrase') lines.push(`  ${n++}. Keep the passphrase file apart from the escrow; check it opens: ${oneLine(['escrow', 'verify', escrow, '--passphrase-file', 'FILE'])}`);
@@ -337,7 +339,7 @@ function nextSteps(result: OnboardResult, plan: { custodians: string[]; mode: st
       lines.push(`       ${oneLine(['escrow', 'acknowledge', escrow, '--identity', `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.key`, '--name', name])}`);
     }
   }
-  lines.push(`  ${n++}. Check the escrow opens and matches the key${identities}:`, `       ${oneLine(['escrow', 'verify', escrow, '--identity', 'FILE'])}`);
+  lines.push(`  ${n++}. Check the escrow opens and matches the key${identities}:`, `       ${oneLine(['escrow', 'verify', escrow, ...(plan.mode === 'threshold' || plan.mode === 'xor' ? ['--share', 'FILE', '--share', 'FILE'] : ['--identity', 'FILE'])])}`);
   if (result.validTo) {
     lines.push(`  ${n++}. Schedule the renewal before ${result.validTo}:`, `       ${oneLine(['schedule', '--print', 'systemd', '--key', result.alias ?? result.keyId, '--identity', 'FILE', '--escrow-dir', escrowDir])}`);
   }
