@@ -108,6 +108,13 @@ export interface SidecarFile {
   holder?: { recipient: string; label?: string };
   /** Share/component/renewal files: 1-based number. */
   index?: number;
+  /**
+   * Share files (written since check values were recorded; absent in older sidecars): the share's
+   * `sha256-kcv` ({@link componentCheckValue} over the Shamir share), the value `escrow hand-over`
+   * prints and the host checks each handed-over share against before combining
+   * (docs/escrow-format.md, "Share check values").
+   */
+  checkValue?: string;
 }
 
 /** Facts about the first import of a material, learned after sealing. */
@@ -279,6 +286,8 @@ export function componentCheckValue(component: SecretBytes): string {
 }
 
 const CHECK_VALUE_RE = /^([a-z0-9][a-z0-9-]{0,31}):([0-9A-Fa-f]{2,128})$/;
+/** A share file's recorded check value: `sha256-kcv:` + 3 bytes, upper-case hex. */
+const SHARE_CHECK_RE = /^sha256-kcv:[0-9A-F]{6}$/;
 
 /** The method label of a labelled check value (`cmac-aes:1A2B3C` → `cmac-aes`). */
 export function checkValueMethod(checkValue: string): string {
@@ -644,6 +653,7 @@ export function sidecarToJson(s: EscrowSidecar): Record<string, unknown> {
       sha256: f.sha256,
       ...(f.holder === undefined ? {} : { holder: holderJson(f.holder) }),
       ...(f.index === undefined ? {} : { index: f.index }),
+      ...(f.checkValue === undefined ? {} : { checkValue: f.checkValue }),
     })),
     materials: s.materials.map((m) => ({
       index: m.index,
@@ -706,7 +716,7 @@ export function parseSidecar(input: Uint8Array | unknown): EscrowSidecar {
   const stem = `${manifest.keyId}.v${manifest.escrowVersion}`;
   const files = r.array(o.files, 'files', 1, 300).map((entry, i): SidecarFile => {
     const p = `files[${i}]`;
-    const e = r.object(entry, p, ['name', 'role', 'sha256'], ['holder', 'index']);
+    const e = r.object(entry, p, ['name', 'role', 'sha256'], ['holder', 'index', 'checkValue']);
     const name = r.string(e.name, `${p}.name`, { max: 200 });
     const parsed = parseEscrowFileName(name);
     if (parsed === undefined || parsed.sidecar || !name.startsWith(`${stem}.`)) r.fail(`${p}.name`, `must be a file of ${stem}`);
@@ -717,6 +727,10 @@ export function parseSidecar(input: Uint8Array | unknown): EscrowSidecar {
     };
     if (e.holder !== undefined) f.holder = readHolder(r, e.holder, `${p}.holder`);
     if (e.index !== undefined) f.index = r.int(e.index, `${p}.index`, 1, 255);
+    if (e.checkValue !== undefined) {
+      if (f.role !== 'share') r.fail(`${p}.checkValue`, 'is recorded for share files only');
+      f.checkValue = r.string(e.checkValue, `${p}.checkValue`, { re: SHARE_CHECK_RE });
+    }
     return f;
   });
   const names = new Set(files.map((f) => f.name));

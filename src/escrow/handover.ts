@@ -125,7 +125,9 @@ export async function handOver(loaded: LoadedEscrow, identities: string[], toTex
         const d = parseShare(b);
         try {
           if (d.escrowId !== m.escrowId || d.shareIndex !== entry.index) throw new KmsByokError('ERR_ESCROW_MISMATCH', `${entry.name} is not share ${entry.index} of this escrow`);
-          return [componentCheckValue(d.share)];
+          const value = componentCheckValue(d.share);
+          if (entry.checkValue !== undefined && entry.checkValue !== value) throw shareCheckMismatch(entry.name, describe({ role: 'share', index: entry.index, holder: entry.holder! }), value, entry.checkValue);
+          return [value];
         } finally {
           d.share.dispose();
         }
@@ -164,6 +166,13 @@ export async function handOver(loaded: LoadedEscrow, identities: string[], toTex
   } finally {
     plain.dispose();
   }
+}
+
+/** A share whose check value differs from the one its sidecar recorded when it was sealed. */
+function shareCheckMismatch(name: string, what: string, actual: string, recorded: string): KmsByokError {
+  return new KmsByokError('ERR_CHECK_VALUE_MISMATCH', `${name}: ${what} has check value ${actual}, but the escrow's sidecar recorded ${recorded} when it was sealed`, {
+    hint: 'this share was not sealed with this escrow (altered or damaged): it is not combined; ask that custodian for their own share, or use another custodian',
+  });
 }
 
 function bad(name: string, why: string): never {
@@ -334,6 +343,11 @@ export async function openHandovers(
             for (const x of d.materials) x.component.dispose();
           }
         });
+        // A share is checked against the value its sidecar recorded at seal time (docs/escrow-format.md,
+        // "Share check values"); a sidecar written before those values vouches only for the claim.
+        if (claim.role === 'share' && entry.checkValue !== undefined && actual[0] !== entry.checkValue) {
+          throw shareCheckMismatch(f.name, describe(claim), actual[0]!, entry.checkValue);
+        }
         const recorded = claim.role === 'component' ? sidecar.materials.map((x) => x.components?.[claim.index - 1]?.checkValue ?? '') : claim.checkValues;
         if (JSON.stringify(actual) !== JSON.stringify(claim.checkValues) || JSON.stringify(actual) !== JSON.stringify(recorded)) {
           throw new KmsByokError('ERR_CHECK_VALUE_MISMATCH', `${f.name}: ${describe(claim)} has check value ${actual.join(', ')}, the file says ${claim.checkValues.join(', ')}`, {

@@ -114,6 +114,8 @@ export interface SealedFile {
   holder?: { recipient: string; label?: string };
   /** Share/component files: 1-based custodian number. */
   index?: number;
+  /** Share files: the share's check value, recorded in the sidecar (docs/escrow-format.md, "Share check values"). */
+  checkValue?: string;
 }
 
 /** A sealed escrow version: its files and its sidecar. Nothing in it is secret. */
@@ -418,7 +420,9 @@ export async function sealEscrow(contents: EscrowContents, sealing: EscrowSealin
         if (!same) throw new KmsByokError('ERR_INTERNAL', 'shares did not rebuild the payload identity');
         for (const d of docs) {
           const name = sealedFileName(keyId, v, 'share', d.shareIndex);
-          files.push(await sealedFile(name, 'share', serializeShare(d), { recipients: [d.holder.recipient] }, d.holder, d.shareIndex));
+          const f = await sealedFile(name, 'share', serializeShare(d), { recipients: [d.holder.recipient] }, d.holder, d.shareIndex);
+          f.checkValue = componentCheckValue(d.share);
+          files.push(f);
         }
       } finally {
         for (const d of docs) d.share.dispose();
@@ -487,6 +491,7 @@ export async function sealEscrow(contents: EscrowContents, sealing: EscrowSealin
       const e: SidecarFile = { name: f.name, role: f.role, sha256: f.sha256 };
       if (f.holder !== undefined) e.holder = f.holder;
       if (f.index !== undefined) e.index = f.index;
+      if (f.checkValue !== undefined) e.checkValue = f.checkValue;
       return e;
     }),
     materials: contents.materials.map((m, mi) => {

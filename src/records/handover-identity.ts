@@ -118,6 +118,15 @@ export async function loadHandoverIdentities(escrowDir: string, now = Date.now()
   return { identities: live.map(({ recipient, identity }) => ({ recipient, identity })), expired };
 }
 
+/**
+ * The recipients of the open (unexpired) one-time identities of `escrowDir`, for a question that
+ * checks a hand-over file before the ceremony: removes nothing, never creates the directory.
+ */
+export async function openHandoverRecipients(escrowDir: string, now = Date.now()): Promise<string[]> {
+  const stored = await readStored(handoverDir(escrowDir));
+  return stored.filter((s) => now - s.created < HANDOVER_LIFETIME_MS && s.created - now <= 300_000).map((s) => s.recipient);
+}
+
 /** Removes the one-time identities of these recipients: a ceremony used them. */
 export async function consumeHandoverIdentities(escrowDir: string, recipients: Iterable<string>): Promise<void> {
   for (const r of recipients) {

@@ -3,9 +3,10 @@
  * returning the argv of the command it stands for. They ask what those commands' flags take and state
  * the consequences before anything changes; the commands themselves do the work.
  */
+import { KmsByokError } from '../core/errors.js';
 import { check } from '../ceremony/choices.js';
 import type { Prompter } from './prompter.js';
-import { askExpiry, askTarget, confirmConsequences, type WizardContext } from './onboard.js';
+import { askExpiry, askTarget, confirmConsequences, type EscrowCustody, type HandoverSummary, type WizardContext } from './onboard.js';
 
 export interface CommandPlan {
   command: 'status' | 'reimport' | 'restore' | 'rotate';
@@ -17,19 +18,22 @@ async function askKeyRef(p: Prompter, message = 'Key (key id, ARN or alias/NAME)
 }
 
 /**
- * How the escrow is opened: `needed` age identity files (a threshold or XOR escrow needs several, all
- * asked before the confirmation) or a passphrase file (never typed here).
+ * How the escrow is opened: age identity files, handed-over shares (`--share`, docs/custody.md
+ * "Hand-over": offered first for a split escrow, so no custodian's private identity comes to this
+ * machine), or a passphrase file (never typed here). `custody` (from the sidecar) says how many
+ * custodians are needed; all their files are asked before the confirmation.
  */
-async function askOpener(p: Prompter, ctx: WizardContext, needed = 1): Promise<{ argv: string[]; text: string }> {
-  const how = await p.select({
-    id: 'opener',
-    message: 'How is the escrow opened?',
-    choices: [
-      { value: 'identity', name: "a custodian's age identity file (age-keygen output)" },
-      { value: 'passphrase', name: 'a passphrase file' },
-    ],
-    default: 'identity',
-  });
+async function askOpener(p: Prompter, ctx: WizardContext, escrowDir: string, custody?: EscrowCustody): Promise<{ argv: string[]; text: string }> {
+  const needed = custody?.needed ?? 1;
+  const split = custody?.split;
+  const choices: { value: 'identity' | 'share' | 'passphrase'; name: string }[] = [
+    ...(split && ctx.handover
+      ? [{ value: 'share' as const, name: `handed-over ${split}s: each custodian runs kms-byok escrow hand-over on their own machine (their identity stays there)` }]
+      : []),
+    { value: 'identity', name: needed > 1 ? `${needed} custodians' age identity files, on this machine` : "a custodian's age identity file (age-keygen output)" },
+    { value: 'passphrase', name: 'a passphrase file' },
+  ];
+  const how = await p.select({ id: 'opener', message: 'How will the custodians open the escrow?', choices, default: choices[0]!.value });
   if (how === 'identity') {
     const files: string[] = [];
     while (files.length < needed) {
@@ -39,12 +43,47 @@ async function askOpener(p: Prompter, ctx: WizardContext, needed = 1): Promise<{
     }
     return { argv: files.flatMap((f) => ['--identity', f]), text: files.length > 1 ? `the identities in ${files.join(', ')}` : `the identity in ${files[0]}` };
   }
+  if (how === 'share' && split && custody && ctx.handover) {
+    const handover = ctx.handover.bind(ctx);
+    p.say(
+      [
+        `Hand-over: here, kms-byok escrow handover-recipient --escrow-dir ${escrowDir} prints a one-time age1… recipient (once);`,
+        `each custodian runs on their own machine: kms-byok escrow hand-over ${custody.escrowFile ?? 'ESCROW-FILE'} --identity THEIRS --to age1… --out FILE`,
+        'and reads aloud the check value it prints; give their files here.',
+      ].join('\n'),
+    );
+    const files: string[] = [];
+    const parts: HandoverSummary[] = [];
+    while (files.length < needed) {
+      const validate = async (t: string): Promise<true | string> => {
+        const s = await handover(t.trim(), escrowDir, custody);
+        if (typeof s === 'string') return s;
+        const again = parts.find((x) => x.index === s.index);
+        return again ? `${split} ${s.index} (${s.custodian}) was given already: each custodian's ${split} once` : true;
+      };
+      const file = (await p.input({ id: 'shareFile', message: `Hand-over file ${files.length + 1} of ${needed} (from kms-byok escrow hand-over)`, validate })).trim();
+      const s = await handover(file, escrowDir, custody);
+      if (typeof s === 'string') throw new KmsByokError('ERR_HANDOVER_INVALID', s); // changed since it was checked
+      p.say(`  ${s.role} ${s.index} from ${s.custodian}: check value ${s.checkValues.join(', ')} (compare with what ${s.custodian} reads aloud)`);
+      files.push(file);
+      parts.push(s);
+    }
+    return { argv: files.flatMap((f) => ['--share', f]), text: `the ${split}s handed over by ${parts.map((x) => x.custodian).join(', ')} (${files.join(', ')})` };
+  }
   const file = (await p.input({ id: 'passphraseFile', message: 'Passphrase file', validate: ctx.files.readable })).trim();
   return { argv: ['--passphrase-file', file], text: `the passphrase in ${file}` };
 }
 
 async function askEscrowDir(p: Prompter): Promise<string> {
   return (await p.input({ id: 'escrowDir', message: 'Escrow directory', default: './escrow', validate: check.nonEmpty('a directory') })).trim();
+}
+
+/** The escrow directory, then (from the escrow's sidecar) who holds it and how they open it. */
+async function askEscrow(p: Prompter, ctx: WizardContext, targetArgv: string[], key: string): Promise<{ escrowDir: string; opener: { argv: string[]; text: string } }> {
+  const escrowDir = await askEscrowDir(p);
+  const custody = await ctx.custodyOf?.(targetArgv, escrowDir, key);
+  if (custody) p.say(`The escrow of ${key} is held by ${custody.custodians.join(', ') || 'a passphrase'}: ${custody.mode} to open it.`);
+  return { escrowDir, opener: await askOpener(p, ctx, escrowDir, custody) };
 }
 
 /** status: read-only, no confirmation. */
@@ -61,8 +100,7 @@ export async function reimportWizard(p: Prompter, ctx: WizardContext): Promise<C
   const target = await askTarget(p, ctx);
   const key = await askKeyRef(p);
   const expiry = await askExpiry(p, ctx);
-  const opener = await askOpener(p, ctx);
-  const escrowDir = await askEscrowDir(p);
+  const { escrowDir, opener } = await askEscrow(p, ctx, target.argv, key);
   const paragraph = [
     'What happens next:',
     `- The latest escrow of ${key} in ${escrowDir} is opened with ${opener.text} and checked.`,
@@ -78,10 +116,7 @@ export async function restoreWizard(p: Prompter, ctx: WizardContext): Promise<Co
   const target = await askTarget(p, ctx);
   const key = await askKeyRef(p, 'Key to restore (key id, ARN or alias/NAME)');
   const expiry = await askExpiry(p, ctx);
-  const escrowDir = await askEscrowDir(p);
-  const custody = await ctx.custodyOf?.(target.argv, escrowDir, key);
-  if (custody) p.say(`The escrow of ${key} is held by ${custody.custodians.join(', ') || 'a passphrase'}: ${custody.mode} to open it.`);
-  const opener = await askOpener(p, ctx, custody?.needed ?? 1);
+  const { escrowDir, opener } = await askEscrow(p, ctx, target.argv, key);
   const paragraph = [
     'What happens next:',
     `- The latest escrow of ${key} in ${escrowDir} is opened with ${opener.text} and checked.`,
@@ -107,8 +142,7 @@ export async function rotateWizard(p: Prompter, ctx: WizardContext): Promise<Com
     default: 'in-place',
   });
   const expiry = await askExpiry(p, ctx);
-  const opener = strategy === 'in-place' ? await askOpener(p, ctx) : { argv: [], text: '' };
-  const escrowDir = await askEscrowDir(p);
+  const { escrowDir, opener } = strategy === 'in-place' ? await askEscrow(p, ctx, target.argv, key) : { escrowDir: await askEscrowDir(p), opener: { argv: [], text: '' } };
   const paragraph =
     strategy === 'in-place'
       ? [

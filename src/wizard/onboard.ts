@@ -39,6 +39,12 @@ export interface WizardContext {
    * escrow is found (the command then says why).
    */
   custodyOf?(targetArgv: string[], escrowDir: string, key: string): Promise<EscrowCustody | undefined>;
+  /**
+   * What a hand-over file (`kms-byok escrow hand-over`, docs/custody.md "Hand-over") says, checked
+   * for the escrow `custody` describes and against the open one-time recipients of `escrowDir`; or
+   * the reason it cannot be used. Reads files only; the share inside is opened by the command.
+   */
+  handover?(path: string, escrowDir: string, custody: EscrowCustody): Promise<HandoverSummary | string>;
 }
 
 /** How an escrow is held: how many custodians must open it, the mode, and their names. */
@@ -47,6 +53,20 @@ export interface EscrowCustody {
   mode: string;
   custodians: string[];
   passphrase: boolean;
+  /** Split escrows (m-of-n shares or XOR components) can be opened by handed-over parts. */
+  split?: 'share' | 'component';
+  keyId?: string;
+  escrowVersion?: number;
+  /** The escrow file custodians name in `kms-byok escrow hand-over`. */
+  escrowFile?: string;
+}
+
+/** A hand-over file as the host sees it before the ceremony. */
+export interface HandoverSummary {
+  role: 'share' | 'component';
+  index: number;
+  custodian: string;
+  checkValues: string[];
 }
 
 /** What the wizard asks of the target while it asks its questions. Never creates anything. */
@@ -247,6 +267,13 @@ export async function askSealing(p: Prompter, ctx: WizardContext): Promise<Seali
       argv.push('--split', 'xor');
       who = `all ${n} custodians together (${names.join(', ')}), each with their own age identity; losing any one component loses the escrow`;
     } else who = `any one of ${n} custodian${n > 1 ? 's' : ''} (${names.join(', ')}) with their age identity`;
+    if (mode === 'threshold' || mode === 'xor') {
+      const renewal = await askRenewalRecipient(p, recipients);
+      if (renewal) {
+        argv.push('--renewal-recipient', renewal);
+        who += `; the scheduler ${renewal.includes('=') ? renewal.slice(0, renewal.indexOf('=')) : 'of the renewal seal'} alone can re-import it (renewal seal)`;
+      }
+    }
     custodians = names;
     custody = mode as OnboardPlan['mode'];
   } else if (how === 'recipients-file') {
@@ -262,6 +289,29 @@ export async function askSealing(p: Prompter, ctx: WizardContext): Promise<Seali
   const escrowDir = (await p.input({ id: 'escrowDir', message: 'Escrow directory', default: './escrow', validate: check.nonEmpty('a directory') })).trim();
   argv.push('--escrow-dir', escrowDir);
   return { argv, who, escrowDir, custodians, mode: custody };
+}
+
+/** The bare `age1…` of `NAME=age1…` (or of `age1…`). */
+function bareRecipient(text: string): string {
+  const eq = text.indexOf('=');
+  return (eq > 0 ? text.slice(eq + 1) : text).trim();
+}
+
+/**
+ * An optional renewal seal for a split escrow (`--renewal-recipient`, docs/escrow-format.md "Renewal
+ * seals"): a scheduler's own recipient that opens the whole escrow alone for a scheduled reimport.
+ * Validated as the flag is, and refused when it is one of the custodians (that would undo the split).
+ */
+async function askRenewalRecipient(p: Prompter, custodians: string[]): Promise<string | undefined> {
+  const taken = new Set(custodians.map(bareRecipient));
+  const validate = (t: string): true | string => {
+    if (t.trim() === '') return true;
+    const syntax = check.namedRecipient(t.trim());
+    if (syntax !== true) return syntax;
+    return taken.has(bareRecipient(t)) ? 'that recipient is a custodian of the split: give the scheduler its own age identity (age-keygen)' : true;
+  };
+  const text = (await p.input({ id: 'renewalRecipient', message: 'Renewal recipient for unattended renewal: the scheduler\'s NAME=age1… (empty for none)', default: '', validate })).trim();
+  return text === '' ? undefined : text;
 }
 
 /** Generate the material here (default) or import an existing file. */

@@ -5,7 +5,9 @@
  *
  * Every question has a stable `id` (what the scripted prompter matches on). Ctrl-C or Escape at any
  * prompt rejects with `ERR_CANCELLED` (exit 130). Invalid answers are re-asked by inquirer itself,
- * with the reason `validate` returned.
+ * with the reason `validate` returned. A question asked with `back: true` also lets the operator go
+ * back one question (`wizard/back.ts`): `<` as a text answer, the `< back` choice of a list, or the
+ * `<` key at a list or yes/no question; the prompter then rejects with {@link GoBack}.
  */
 import { confirm as inquirerConfirm, input as inquirerInput, password as inquirerPassword, select as inquirerSelect } from '@inquirer/prompts';
 import { KmsByokError } from '../core/errors.js';
@@ -21,6 +23,8 @@ export interface InputQuestion {
   message: string;
   default?: string;
   validate?: Validate;
+  /** Offer going back to the previous question (set by `wizard/back.ts`, never by flows). */
+  back?: boolean;
 }
 
 export interface SelectQuestion<T extends string> {
@@ -28,13 +32,28 @@ export interface SelectQuestion<T extends string> {
   message: string;
   choices: { value: T; name: string; description?: string }[];
   default?: T;
+  back?: boolean;
 }
 
 export interface ConfirmQuestion {
   id: string;
   message: string;
   default?: boolean;
+  back?: boolean;
 }
+
+/** Thrown by a prompter when the operator goes back one question (only where `back` was offered). */
+export class GoBack extends Error {
+  constructor() {
+    super('back to the previous question');
+    this.name = 'GoBack';
+  }
+}
+
+/** What the operator types (or presses) to go back. */
+export const BACK_KEY = '<';
+/** The value of the `< back` choice appended to a list question. */
+const BACK_CHOICE = '\u0000back';
 
 /** What a wizard flow may ask, and how it shows text between questions. */
 export interface Prompter {
@@ -59,34 +78,66 @@ interface Streams {
 
 /** The real prompter over inquirer, on a terminal. */
 export function createInquirerPrompter(streams: Streams): Prompter {
-  async function ask<T>(message: string, run: (context: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; signal: AbortSignal }) => Promise<T>): Promise<T> {
+  /** `backKey`: the `<` key goes back at once (list and yes/no questions, where it is not text). */
+  async function ask<T>(message: string, run: (context: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; signal: AbortSignal }) => Promise<T>, backKey = false): Promise<T> {
     const controller = new AbortController();
+    let back = false;
     // inquirer's readline emits 'keypress' on the input stream; Escape aborts the prompt.
-    const onKey = (_: unknown, key: { name?: string } | undefined) => {
+    const onKey = (text: unknown, key: { name?: string } | undefined) => {
       if (key?.name === 'escape') controller.abort();
+      else if (backKey && text === BACK_KEY) {
+        back = true;
+        controller.abort();
+      }
     };
     streams.input.on('keypress', onKey);
     try {
       return await run({ input: streams.input, output: streams.output, signal: controller.signal });
     } catch (e) {
       const name = (e as { name?: string }).name;
+      if (back && name === 'AbortPromptError') throw new GoBack();
       if (name === 'ExitPromptError' || name === 'AbortPromptError' || name === 'CancelPromptError') throw cancelled(message);
       throw e;
     } finally {
       streams.input.removeListener('keypress', onKey);
     }
   }
+  /** `<` typed as the whole answer is accepted (whatever `validate` says) and means back. */
+  const textBack = (q: InputQuestion) => {
+    if (!q.back) return { validate: q.validate, done: (text: string) => text };
+    const validate: Validate = (t) => (t.trim() === BACK_KEY ? true : q.validate ? q.validate(t) : true);
+    return {
+      validate,
+      done: (text: string) => {
+        if (text.trim() === BACK_KEY) throw new GoBack();
+        return text;
+      },
+    };
+  };
   return {
-    input: (q) =>
-      ask(q.message, (ctx) =>
-        inquirerInput({ message: q.message, ...(q.default !== undefined ? { default: q.default } : {}), ...(q.validate ? { validate: q.validate } : {}) }, ctx),
-      ),
-    select: <T extends string>(q: SelectQuestion<T>) =>
-      ask(q.message, (ctx) =>
-        inquirerSelect<T>({ message: q.message, choices: q.choices, ...(q.default !== undefined ? { default: q.default } : {}), pageSize: 12 }, ctx),
-      ) as Promise<T>,
-    confirm: (q) => ask(q.message, (ctx) => inquirerConfirm({ message: q.message, default: q.default ?? false }, ctx)),
-    password: (q) => ask(q.message, (ctx) => inquirerPassword({ message: q.message, mask: true, ...(q.validate ? { validate: q.validate } : {}) }, ctx)),
+    input: async (q) => {
+      const b = textBack(q);
+      return b.done(
+        await ask(q.message, (ctx) =>
+          inquirerInput({ message: q.message, ...(q.default !== undefined ? { default: q.default } : {}), ...(b.validate ? { validate: b.validate } : {}) }, ctx),
+        ),
+      );
+    },
+    select: async <T extends string>(q: SelectQuestion<T>) => {
+      const choices: { value: string; name: string; description?: string }[] = q.back ? [...q.choices, { value: BACK_CHOICE, name: `${BACK_KEY} back to the previous question` }] : q.choices;
+      const v = await ask(
+        q.message,
+        (ctx) => inquirerSelect<string>({ message: q.message, choices, ...(q.default !== undefined ? { default: q.default } : {}), pageSize: 12 }, ctx),
+        q.back === true,
+      );
+      if (v === BACK_CHOICE) throw new GoBack();
+      return v as T;
+    },
+    confirm: (q) => ask(q.message, (ctx) => inquirerConfirm({ message: q.message, default: q.default ?? false }, ctx), q.back === true),
+    password: async (q) => {
+      const b = textBack(q);
+      return b.done(await ask(q.message, (ctx) => inquirerPassword({ message: q.message, mask: true, ...(b.validate ? { validate: b.validate } : {}) }, ctx)));
+    },
     say: (text) => void streams.output.write(`${text}\n`),
   };
 }

@@ -58,7 +58,12 @@ const CASES: Record<string, () => string[][]> = {
   wrap: () => [['wrap', '--parameters', ws.path('params.json')]],
   import: () => [['import', ...T(), '--wrapped', ws.path('wrapped.json')]],
   status: () => [['status', ...T(), ...E(), '--format', 'xml'], ['status', KEY, ...T(), '--key-id', 'aaaaaaaa-12ab-34cd-56ef-1234567890ab']],
-  verify: () => [['verify', ...T(), ...E()], ['verify', KEY, ...T(), ...E(), '--identity', ws.path('missing-identity.txt')]],
+  verify: () => [
+    ['verify', ...T(), ...E()],
+    ['verify', KEY, ...T(), ...E(), '--identity', ws.path('missing-identity.txt')],
+    ['verify', KEY, ...T(), ...E(), '--share', ws.path('missing.handover')],
+    ['verify', KEY, ...T(), ...E(), '--share', ws.path('missing.handover'), '--identity', ws.path('alice.txt')],
+  ],
   reimport: () => [
     ['reimport', KEY, ...T(), ...E(), '--expires-in', 'soon'],
     ['reimport', KEY, ...T(), ...E(), '--expires-in', '60d', '--wrapping-key-spec', 'RSA_1024'],

@@ -3,12 +3,14 @@
  * must ask them. Any question that is not the next expected one fails the test, so a flow cannot grow
  * a question (or ask in another order) without its tests saying so. An answer its question's
  * `validate` refuses is recorded with the reason and the next scripted answer for the same id is
- * used, exactly as the terminal re-asks. `CANCEL` answers like Ctrl-C/Escape.
+ * used, exactly as the terminal re-asks. `CANCEL` answers like Ctrl-C/Escape; `BACK` goes back one
+ * question, and fails the test where the terminal would not offer it (the question has no `back`).
  */
-import { cancelled, type ConfirmQuestion, type InputQuestion, type Prompter, type SelectQuestion } from '../../src/wizard/prompter.js';
+import { cancelled, GoBack, type ConfirmQuestion, type InputQuestion, type Prompter, type SelectQuestion } from '../../src/wizard/prompter.js';
 
 export const CANCEL = Symbol('cancel');
-export type Answer = string | boolean | typeof CANCEL;
+export const BACK = Symbol('back');
+export type Answer = string | boolean | typeof CANCEL | typeof BACK;
 
 export interface Scripted extends Prompter {
   /** Everything said between questions. */
@@ -17,6 +19,8 @@ export interface Scripted extends Prompter {
   refused: { id: string; answer: string; reason: string }[];
   /** Ids asked, in order. */
   asked: string[];
+  /** The default each question was asked with, in order (what Enter would answer). */
+  defaults: { id: string; default: unknown }[];
   /** Fails unless every scripted answer was used. */
   assertDone(): void;
 }
@@ -26,19 +30,26 @@ export function scripted(script: [string, Answer][]): Scripted {
   const said: string[] = [];
   const refused: Scripted['refused'] = [];
   const asked: string[] = [];
+  const defaults: Scripted['defaults'] = [];
 
-  function next(id: string, message: string): Answer {
+  function next(q: { id: string; message: string; back?: boolean; default?: unknown }): string | boolean {
+    const { id, message } = q;
     asked.push(id);
+    defaults.push({ id, default: q.default });
     const entry = queue.shift();
     if (!entry) throw new Error(`unexpected question "${id}" (${message}): the script has no more answers`);
     if (entry[0] !== id) throw new Error(`unexpected question "${id}" (${message}): the script expected "${entry[0]}"`);
     if (entry[1] === CANCEL) throw cancelled(message);
+    if (entry[1] === BACK) {
+      if (!q.back) throw new Error(`question "${id}" does not offer going back`);
+      throw new GoBack();
+    }
     return entry[1];
   }
 
   async function answerText(q: InputQuestion): Promise<string> {
     for (;;) {
-      const a = next(q.id, q.message);
+      const a = next(q);
       if (typeof a !== 'string') throw new Error(`question "${q.id}" needs a string answer`);
       const text = a === '' && q.default !== undefined ? q.default : a;
       const verdict = q.validate ? await q.validate(text) : true;
@@ -51,17 +62,18 @@ export function scripted(script: [string, Answer][]): Scripted {
     said,
     refused,
     asked,
+    defaults,
     input: async (q) => answerText(q),
     password: async (q) => answerText(q),
     async select<T extends string>(q: SelectQuestion<T>): Promise<T> {
-      const a = next(q.id, q.message);
+      const a = next(q);
       const value = a === '' ? q.default : a;
       const found = q.choices.find((c) => c.value === value);
       if (!found) throw new Error(`question "${q.id}": "${String(a)}" is not one of ${q.choices.map((c) => c.value).join(', ')}`);
       return found.value;
     },
     async confirm(q: ConfirmQuestion): Promise<boolean> {
-      const a = next(q.id, q.message);
+      const a = next(q);
       if (typeof a !== 'boolean') throw new Error(`question "${q.id}" needs a boolean answer`);
       return a;
     },

@@ -4,8 +4,8 @@
  * `capture-pane`, through a full onboard ceremony against an emulator the test started (as
  * `kms-byok emulator` would be). Skipped only when tmux is absent and CI is not set (CI installs it).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteImportedKeyMaterialCommand, DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
@@ -174,6 +174,8 @@ describe.skipIf(!hasTmux && !process.env.CI)('wizard in a real terminal (tmux, b
       await waitFor(s, /Threshold M \(2 to 3\)/);
       keys(s, 'Enter'); // 2
     }
+    await waitFor(s, /Renewal recipient for unattended renewal/);
+    keys(s, 'Enter'); // none
     await waitFor(s, /Escrow directory/);
     type(s, `escrow-${s}`);
     keys(s, 'Enter');
@@ -196,6 +198,9 @@ describe.skipIf(!hasTmux && !process.env.CI)('wizard in a real terminal (tmux, b
       expect(end).toContain('Next steps:');
       for (const name of ['alice', 'bob', 'carol']) expect(end).toMatch(new RegExp(`kms-byok escrow acknowledge \\S+ --identity ${name}\\.key --name ${name}`));
       expect(end).toContain('kms-byok escrow verify');
+      // A split escrow is checked with handed-over shares: no custodian's identity comes to this machine.
+      expect(end).toMatch(/kms-byok escrow verify \S+ --share FILE --share FILE/);
+      expect(end).toContain('kms-byok escrow handover-recipient --escrow-dir');
       expect(end).toContain('kms-byok schedule --print systemd --key');
       expect(end).toContain('kms-byok transcript render');
       const kms = new KMSClient({ region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }, maxAttempts: 1 });
@@ -232,7 +237,10 @@ describe.skipIf(!hasTmux && !process.env.CI)('wizard in a real terminal (tmux, b
       await waitFor(s, /Escrow directory/);
       type(s, 'escrow-split-threshold');
       keys(s, 'Enter');
-      await waitFor(s, /held by alice, bob, carol: any 2 of the 3 are needed to open it[\s\S]*How is the escrow opened\?/);
+      await waitFor(s, /held by alice, bob, carol: any 2 of the 3 are needed to open it[\s\S]*How will the custodians open the escrow\?/);
+      await waitFor(s, /❯ handed-over shares/); // offered first for a split escrow
+      keys(s, 'Down');
+      await waitFor(s, /❯ 2 custodians' age identity files/);
       keys(s, 'Enter'); // identity files
       await waitFor(s, /Identity file 1 of 2 \(each a different custodian\)/);
       type(s, 'split-threshold-alice.txt');
@@ -255,6 +263,136 @@ describe.skipIf(!hasTmux && !process.env.CI)('wizard in a real terminal (tmux, b
       kms.destroy();
     }
   }, 90_000);
+
+  /** How often `text` is on the screen (answered questions stay in the scrollback). */
+  async function waitForCount(session: string, text: string, n: number): Promise<string> {
+    const until = Date.now() + 15_000;
+    for (;;) {
+      const now = screen(session);
+      if (now.split(text).length - 1 >= n) return now;
+      if (Date.now() > until) throw new Error(`timed out waiting for ${n}× "${text}" on the screen:\n${now}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /**
+   * The built CLI as a separate process: one machine, with its own HOME and working directory.
+   * Asynchronous: the emulator answers from this process's event loop.
+   */
+  function machine(home: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((done, fail) => {
+      const child = spawn(process.execPath, [BIN, ...args], {
+        cwd: home,
+        env: { PATH: process.env.PATH ?? '', HOME: home, AWS_ENDPOINT_URL_KMS: emu.endpoint, AWS_REGION: 'us-east-1' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('error', fail);
+      child.on('close', (code) => done({ code, stdout, stderr }));
+    });
+  }
+
+  it('threshold restore BY HAND-OVER: custodians hand over from their own homes, the wizard restores from the --share files; going back one question with <; the key is Enabled, status and verify pass', async () => {
+    // Three custodians, each in their own home with their own identity; the host is `dir`.
+    const people = ['alice', 'bob', 'carol'] as const;
+    const homes = Object.fromEntries(people.map((n) => [n, join(dir, `home-${n}`)])) as Record<(typeof people)[number], string>;
+    const ids = {} as Record<(typeof people)[number], { recipient: string }>;
+    for (const n of people) {
+      mkdirSync(homes[n], { mode: 0o700 });
+      ids[n] = await custodian(join(homes[n], 'id.txt'));
+    }
+    const alias = 'alias/tmux-handover';
+    const onboard = await machine(dir, ['onboard', '--yes', '--alias', alias, ...people.flatMap((n) => ['--recipient', `${n}=${ids[n].recipient}`]), '--threshold', '2', '--expires-in', '30d', '--escrow-dir', 'escrow-ho', '--json']);
+    expect(onboard.code, onboard.stderr).toBe(0);
+    const keyId = (JSON.parse(onboard.stdout) as { keyId: string }).keyId;
+    const stem = `${keyId}.v1`;
+    const kms = new KMSClient({ region: 'us-east-1', endpoint: emu.endpoint, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 'test' }, maxAttempts: 1 });
+    /** The host prints a one-time recipient; each custodian hands over on their own machine; the files reach the host. */
+    const handOver = async (who: (typeof people)[number][], round: string): Promise<string[]> => {
+      const r = await machine(dir, ['escrow', 'handover-recipient', '--escrow-dir', 'escrow-ho']);
+      expect(r.code, r.stderr).toBe(0);
+      const to = r.stdout.trim();
+      const files: string[] = [];
+      for (const n of who) {
+        const i = people.indexOf(n) + 1;
+        mkdirSync(join(homes[n], 'escrow'), { recursive: true, mode: 0o700 });
+        // Each custodian holds the (public) sidecar and their own sealed share, nothing else.
+        for (const f of [`${stem}.age.json`, `${stem}.share-${i}.age`]) if (!existsSync(join(homes[n], 'escrow', f))) copyFileSync(join(dir, 'escrow-ho', f), join(homes[n], 'escrow', f));
+        const out = `${round}.handover`;
+        const h = await machine(homes[n], ['escrow', 'hand-over', `escrow/${stem}.age`, '--identity', 'id.txt', '--to', to, '--out', out]);
+        expect(h.code, h.stderr).toBe(0);
+        expect(h.stdout).toMatch(new RegExp(`custodian\\s+${n}`));
+        copyFileSync(join(homes[n], out), join(dir, `${n}-${round}.handover`));
+        files.push(`${n}-${round}.handover`);
+      }
+      return files;
+    };
+    try {
+      await kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
+      expect((await kms.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata?.KeyState).toBe('PendingImport');
+      const [fromAlice, fromCarol] = (await handOver(['alice', 'carol'], 'restore')) as [string, string];
+      const s = 'restore-handover';
+      start(s);
+      await waitFor(s, /< goes back to the previous one[\s\S]*What do you want to do\?/);
+      for (let i = 0; i < 6; i++) keys(s, 'Down');
+      await waitFor(s, /❯ restore/);
+      keys(s, 'Enter');
+      await waitFor(s, /Key to restore/);
+      type(s, alias);
+      keys(s, 'Enter');
+      await waitFor(s, /When does the imported material expire\?/);
+      keys(s, '<'); // back one question, at a list: the key is asked again, its answer the default
+      await waitForCount(s, 'Key to restore', 2);
+      keys(s, 'Enter');
+      await waitForCount(s, 'When does the imported material expire?', 2);
+      keys(s, 'Enter');
+      await waitFor(s, /Expires in \(m, h, d or w\)/);
+      keys(s, 'Enter');
+      await waitFor(s, /Escrow directory/);
+      type(s, 'escrow-ho');
+      keys(s, 'Enter');
+      await waitFor(s, /held by alice, bob, carol: any 2 of the 3 are needed to open it[\s\S]*How will the custodians open the escrow\?/);
+      await waitFor(s, /❯ handed-over shares/);
+      keys(s, 'Enter');
+      await waitFor(s, /kms-byok escrow hand-over \S+ --identity THEIRS[\s\S]*Hand-over file 1 of 2/);
+      type(s, fromAlice);
+      keys(s, 'Enter');
+      await waitFor(s, /share 1 from alice: check value sha256-kcv:[0-9A-F]{6}[\s\S]*Hand-over file 2 of 2/);
+      type(s, fromAlice); // the same custodian twice: refused at the prompt
+      keys(s, 'Enter');
+      await waitFor(s, /share 1 \(alice\) was given already/);
+      keys(s, 'C-u');
+      type(s, '<'); // back one question, in a text answer: the first file is asked again
+      keys(s, 'Enter');
+      await waitForCount(s, 'Hand-over file 1 of 2', 2);
+      keys(s, 'Enter'); // keeps alice's file (the earlier answer is the default)
+      await waitForCount(s, 'Hand-over file 2 of 2', 2);
+      type(s, fromCarol);
+      keys(s, 'Enter');
+      await waitFor(s, /share 3 from carol[\s\S]*Restore now\?/);
+      keys(s, '<'); // back from the confirmation
+      await waitForCount(s, 'Hand-over file 2 of 2', 3);
+      keys(s, 'Enter');
+      await waitForCount(s, 'Restore now?', 2);
+      type(s, 'y');
+      keys(s, 'Enter');
+      const end = await waitFor(s, /EXIT=\d+/, 30_000);
+      expect(end).toContain('EXIT=0');
+      expect(end.replace(/ \\\n\s*/g, ' ')).toContain(`--share ${fromAlice} --share ${fromCarol}`);
+      expect((await kms.send(new DescribeKeyCommand({ KeyId: alias }))).KeyMetadata?.KeyState).toBe('Enabled');
+      const status = await machine(dir, ['status', alias, '--escrow-dir', 'escrow-ho']);
+      expect(status.code, status.stdout + status.stderr).toBe(0);
+      // The one-time identity was consumed by the restore: verify takes a fresh hand-over (bob and alice this time).
+      const again = await handOver(['bob', 'alice'], 'verify');
+      const verify = await machine(dir, ['verify', alias, '--escrow-dir', 'escrow-ho', ...again.flatMap((f) => ['--share', f])]);
+      expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    } finally {
+      kms.destroy();
+    }
+  }, 120_000);
 
   it('Ctrl-C at a question: exit 130, nothing created', async () => {
     const before = emu.requests.length;

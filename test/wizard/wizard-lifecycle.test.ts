@@ -21,7 +21,8 @@ beforeAll(async () => {
 afterAll(async () => ws?.close());
 
 // Absolute: the lifecycle commands resolve --identity against the process's directory, not io.cwd.
-const opener = (): [string, string][] => [['opener', 'identity'], ['identityFile', 'nope.txt'], ['identityFile', ws.path('alice.txt')], ['escrowDir', ws.path('escrow')]];
+// The escrow directory comes first: its sidecar says how many custodians open it, and how.
+const opener = (): [string, string][] => [['escrowDir', ws.path('escrow')], ['opener', 'identity'], ['identityFile', 'nope.txt'], ['identityFile', ws.path('alice.txt')]];
 
 describe('wizard: lifecycle flows', () => {
   it('status: asks key, escrow dir and warning days; no confirmation; shows the command line', async () => {
@@ -47,7 +48,7 @@ describe('wizard: lifecycle flows', () => {
 
   it('restore: a key whose material was deleted is Enabled again', async () => {
     await ws.kms.send(new DeleteImportedKeyMaterialCommand({ KeyId: keyId }));
-    const r = await runScripted(ws.target, [['flow', 'restore'], ['key', 'alias/life'], ['expiry', 'in'], ['expiresIn', '30d'], ['escrowDir', ws.path('escrow')], ...opener().slice(0, 3), ['confirm', true]], { cwd: ws.dir });
+    const r = await runScripted(ws.target, [['flow', 'restore'], ['key', 'alias/life'], ['expiry', 'in'], ['expiresIn', '30d'], ...opener(), ['confirm', true]], { cwd: ws.dir });
     expect(r.code, r.stderr).toBe(0);
     const d = await ws.kms.send(new DescribeKeyCommand({ KeyId: keyId }));
     expect(d.KeyMetadata?.KeyState).toBe('Enabled');

@@ -75,7 +75,10 @@ export async function handOverShare(argv: string[], io: Io): Promise<number> {
   try {
     handover = await handOver({ sidecar: loaded.sidecar, files: loaded.files }, opener.identities, to, isoNow());
   } catch (e) {
-    throw asLocalInputError(e); // nothing was written and nothing reached KMS
+    // Nothing was written and nothing reached KMS: exit 2, except a share that differs from what its
+    // sidecar recorded (damage, not a mistake in the invocation): exit 1.
+    if (e instanceof KmsByokError && e.code === 'ERR_CHECK_VALUE_MISMATCH') throw e;
+    throw asLocalInputError(e);
   }
   const path = resolve(io.cwd, out);
   await createExclusive(path, handover.bytes, '--out').catch((e: unknown) => {

@@ -17,6 +17,7 @@ import { printRows } from '../render.js';
 import { escrowRef, printDocument, printErrorDocument, verification } from '../documents.js';
 import { openTarget } from '../target.js';
 import { escrowDirOf, optionalOpener } from '../ceremony-run.js';
+import { consumeHandover } from '../escrow-inputs.js';
 import { latestEscrow, loadEscrowRef } from '../context.js';
 import { resolve } from 'node:path';
 
@@ -75,6 +76,7 @@ export async function verify(argv: string[], io: Io): Promise<number> {
             ['anchors', result.anchors === 'written' ? 'written now (the key had none; the escrow was proven first)' : result.anchors === 'anchored' ? 'the key\'s tags vouch for this escrow' : 'none'],
             ['result', 'ok: KMS holds exactly the escrowed material'],
           ]);
+        await consumeHandover(opener, io); // a hand-over opens one ceremony (docs/custody.md, "Hand-over")
         return ExitCode.ok;
       } finally {
         disposePayload(payload);

@@ -5,10 +5,12 @@
  * ends with what witnesses compare and the equivalent non-interactive command line.
  */
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import type { Prompter } from '../../wizard/prompter.js';
-import type { EscrowCustody, TargetProbe, WizardContext } from '../../wizard/onboard.js';
+import type { EscrowCustody, HandoverSummary, OnboardPlan, TargetProbe, WizardContext } from '../../wizard/onboard.js';
+import type { StepPlan } from '../../wizard/airgap.js';
+import type { CommandPlan } from '../../wizard/lifecycle.js';
 import { commandLine, fingerprintLines, readAloud } from '../../wizard/render.js';
 import { parseBundle, type ImportBundleResult } from '../../airgap/ceremony.js';
 import { bool, str, type Parsed } from '../args.js';
@@ -108,12 +110,46 @@ async function custodyOf(targetArgv: string[], io: Io, escrowDir: string, key: s
   const { latestEscrow } = await import('../context.js');
   const ref = await latestEscrow(resolve(io.cwd, escrowDir), keyId).catch(() => undefined);
   if (!ref) return undefined;
-  const c = ref.sidecar.manifest.custodians;
+  const m = ref.sidecar.manifest;
+  const c = m.custodians;
   const n = c.recipients.length;
   const custodians = c.recipients.map((r) => r.label ?? `${r.recipient.slice(0, 12)}…${r.recipient.slice(-6)}`);
-  if (c.threshold !== undefined) return { needed: c.threshold, mode: `any ${c.threshold} of the ${n} are needed`, custodians, passphrase: c.passphrase };
-  if (c.split) return { needed: n, mode: `all ${n} are needed (XOR components)`, custodians, passphrase: c.passphrase };
-  return { needed: 1, mode: 'any one is enough', custodians, passphrase: c.passphrase };
+  const escrow = { keyId: m.keyId, escrowVersion: m.escrowVersion, escrowFile: relative(io.cwd, ref.path) || ref.path };
+  if (c.threshold !== undefined) return { needed: c.threshold, mode: `any ${c.threshold} of the ${n} are needed`, custodians, passphrase: c.passphrase, split: 'share', ...escrow };
+  if (c.split) return { needed: n, mode: `all ${n} are needed (XOR components)`, custodians, passphrase: c.passphrase, split: 'component', ...escrow };
+  return { needed: 1, mode: 'any one is enough', custodians, passphrase: c.passphrase, ...escrow };
+}
+
+/**
+ * A hand-over file checked before the confirmation (see WizardContext.handover): its claim names this
+ * key and escrow version and a part of the right kind, and it was sealed to a one-time recipient open
+ * in `escrowDir`. The command checks everything again, and the share inside, when it opens them.
+ */
+async function handoverSummary(io: Io, path: string, escrowDir: string, custody: EscrowCustody): Promise<HandoverSummary | string> {
+  if (path === '') return 'give the path of a hand-over file';
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(resolve(io.cwd, path));
+  } catch (e) {
+    return `cannot read ${path} (${(e as { code?: string }).code ?? 'error'})`;
+  }
+  const { abbreviateRecipient, readHandoverClaim } = await import('../../escrow/index.js');
+  const { openHandoverRecipients } = await import('../../records/handover-identity.js');
+  try {
+    const c = readHandoverClaim(bytes, path);
+    const who = c.holder.label ?? abbreviateRecipient(c.holder.recipient);
+    if (c.keyId !== custody.keyId || c.escrowVersion !== custody.escrowVersion) {
+      return `${path} hands over ${c.role} ${c.index} (${who}) of ${c.keyId} v${c.escrowVersion}, not of ${custody.keyId} v${custody.escrowVersion}: ask ${who} to hand over from ${custody.escrowFile}`;
+    }
+    if (c.role !== custody.split) return `${path} hands over a ${c.role}, but this escrow is split into ${custody.split ?? 'nothing'}s`;
+    const open = await openHandoverRecipients(resolve(io.cwd, escrowDir)).catch(() => [] as string[]);
+    if (!open.includes(c.to)) {
+      return `${path} was handed over to ${abbreviateRecipient(c.to)}, which is not an open one-time recipient of ${escrowDir} (used, expired, or made elsewhere): run kms-byok escrow handover-recipient --escrow-dir ${escrowDir} and ask ${who} to hand over again`;
+    }
+    return { role: c.role, index: c.index, custodian: who, checkValues: c.checkValues };
+  } catch (e) {
+    return e instanceof KmsByokError ? e.message : `cannot read ${path}`;
+  }
 }
 
 export function wizardContext(p: Parsed, io: Io): WizardContext {
@@ -122,6 +158,7 @@ export function wizardContext(p: Parsed, io: Io): WizardContext {
     now: () => new Date(),
     probe: (targetArgv) => openProbe(targetArgv.length > 0 ? targetArgv : targetArgvOf(p), io),
     custodyOf: (targetArgv, escrowDir, key) => custodyOf(targetArgv.length > 0 ? targetArgv : targetArgvOf(p), io, escrowDir, key),
+    handover: (path, escrowDir, custody) => handoverSummary(io, path, escrowDir, custody),
     target: { argv: targetArgv(p), configured: pointsAtAws(p, io.env), label: describeConfiguredTarget(p, io) },
     files: {
       readable(path) {
@@ -160,9 +197,12 @@ export function wizardContext(p: Parsed, io: Io): WizardContext {
   };
 }
 
-/** The wizard over any prompter (tests pass a scripted one). */
-export async function runWizard(p: Parsed, io: Io, prompter: Prompter): Promise<number> {
-  const ctx = wizardContext(p, io);
+type Plans = { onboard: OnboardPlan; export: StepPlan; wrap: StepPlan; import: StepPlan; lifecycle: CommandPlan };
+/** What the questions decided: which flow, and its plan (undefined: declined at the confirmation). */
+type Chosen = { [F in keyof Plans]: { flow: F; plan: Plans[F] | undefined } }[keyof Plans];
+
+/** Every question of the wizard, from the choice of flow to the confirmation; no effects (so it can be replayed). */
+async function askPlan(prompter: Prompter, ctx: WizardContext): Promise<Chosen> {
   const flow = await prompter.select({
     id: 'flow',
     message: 'What do you want to do?',
@@ -180,20 +220,43 @@ export async function runWizard(p: Parsed, io: Io, prompter: Prompter): Promise<
   });
   switch (flow) {
     case 'onboard':
-      return runOnboardFlow(io, prompter, ctx);
+      return { flow, plan: await (await import('../../wizard/onboard.js')).onboardWizard(prompter, ctx) };
     case 'export':
-      return runExportFlow(io, prompter, ctx);
+      return { flow, plan: await (await import('../../wizard/airgap.js')).exportParametersWizard(prompter, ctx) };
     case 'wrap':
-      return runWrapFlow(io, prompter, ctx);
+      return { flow, plan: await (await import('../../wizard/airgap.js')).wrapWizard(prompter, ctx).catch(resumeHint('2', 'kms-byok wrap --parameters FILE …')) };
     case 'import':
-      return runImportFlow(io, prompter, ctx);
-    case 'status':
-    case 'reimport':
-    case 'restore':
-    case 'rotate':
-      return runLifecycleFlow(flow, io, prompter, ctx);
+      return { flow, plan: await (await import('../../wizard/airgap.js')).importWizard(prompter, ctx).catch(resumeHint('3', 'kms-byok import --bundle FILE')) };
+    default: {
+      const flows = await import('../../wizard/lifecycle.js');
+      const ask = { status: flows.statusWizard, reimport: flows.reimportWizard, restore: flows.restoreWizard, rotate: flows.rotateWizard }[flow];
+      return { flow: 'lifecycle', plan: await ask(prompter, ctx) };
+    }
   }
-  return ExitCode.usage;
+}
+
+/**
+ * The wizard over any prompter (tests pass a scripted one). The questions run under
+ * `withGoingBack` (`<` goes back one question, wizard/back.ts); the chosen plan then runs once.
+ */
+export async function runWizard(p: Parsed, io: Io, prompter: Prompter): Promise<number> {
+  const ctx = wizardContext(p, io);
+  const { BACK_HELP, withGoingBack } = await import('../../wizard/back.js');
+  prompter.say(BACK_HELP);
+  const chosen = await withGoingBack(prompter, (asking) => askPlan(asking, ctx));
+  if (chosen.plan === undefined) throw declined();
+  switch (chosen.flow) {
+    case 'onboard':
+      return runOnboardFlow(io, prompter, chosen.plan);
+    case 'export':
+      return runExportFlow(io, prompter, chosen.plan);
+    case 'wrap':
+      return runWrapFlow(io, prompter, chosen.plan);
+    case 'import':
+      return runImportFlow(io, prompter, chosen.plan);
+    case 'lifecycle':
+      return runLifecycleFlow(io, prompter, chosen.plan);
+  }
 }
 
 /**
@@ -223,10 +286,7 @@ async function runCaptured<T>(command: (argv: string[], io: Io) => Promise<numbe
   return code === ExitCode.ok || code === ExitCode.attention ? { code, result: JSON.parse(out) as T } : { code };
 }
 
-async function runOnboardFlow(io: Io, prompter: Prompter, ctx: WizardContext): Promise<number> {
-  const { onboardWizard } = await import('../../wizard/onboard.js');
-  const plan = await onboardWizard(prompter, ctx);
-  if (!plan) throw declined();
+async function runOnboardFlow(io: Io, prompter: Prompter, plan: Plans['onboard']): Promise<number> {
   const { onboard } = await import('./onboard.js');
   prompter.say('');
   const { code, result } = await runCaptured<OnboardResult & { target: string; transcript?: string }>(onboard, plan.argv, io);
@@ -267,7 +327,9 @@ function nextSteps(result: OnboardResult, plan: { custodians: string[]; mode: st
   const dirAt = plan.argv.indexOf('--escrow-dir');
   const escrowDir = dirAt >= 0 ? plan.argv[dirAt + 1]! : 'escrow';
   const transcript = join(escrowDir, 'transcript.md');
-  const identities = plan.mode === 'threshold' ? ' (one --identity per custodian needed)' : plan.mode === 'xor' ? ' (one --identity per custodian: all are needed)' : '';
+  // Split escrows are opened by handed-over shares, so no custodian brings their identity (docs/custody.md).
+  const handover = `each custodian hands over their part to the recipient kms-byok escrow handover-recipient --escrow-dir ${escrowDir} prints (kms-byok escrow hand-over), then one --share FILE each`;
+  const identities = plan.mode === 'threshold' ? ` (the threshold of custodians needed: ${handover})` : plan.mode === 'xor' ? ` (all custodians needed: ${handover})` : '';
   const lines = ['Next steps:'];
   let n = 1;
   if (plan.mode === 'passphrase') lines.push(`  ${n++}. Keep the passphrase file apart from the escrow; check it opens: ${oneLine(['escrow', 'verify', escrow, '--passphrase-file', 'FILE'])}`);
@@ -277,7 +339,7 @@ function nextSteps(result: OnboardResult, plan: { custodians: string[]; mode: st
       lines.push(`       ${oneLine(['escrow', 'acknowledge', escrow, '--identity', `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.key`, '--name', name])}`);
     }
   }
-  lines.push(`  ${n++}. Check the escrow opens and matches the key${identities}:`, `       ${oneLine(['escrow', 'verify', escrow, '--identity', 'FILE'])}`);
+  lines.push(`  ${n++}. Check the escrow opens and matches the key${identities}:`, `       ${oneLine(['escrow', 'verify', escrow, ...(plan.mode === 'threshold' || plan.mode === 'xor' ? ['--share', 'FILE', '--share', 'FILE'] : ['--identity', 'FILE'])])}`);
   if (result.validTo) {
     lines.push(`  ${n++}. Schedule the renewal before ${result.validTo}:`, `       ${oneLine(['schedule', '--print', 'systemd', '--key', result.alias ?? result.keyId, '--identity', 'FILE', '--escrow-dir', escrowDir])}`);
   }
@@ -302,10 +364,7 @@ function indentedCommand(argv: string[]): string {
     .join('\n');
 }
 
-async function runExportFlow(io: Io, prompter: Prompter, ctx: WizardContext): Promise<number> {
-  const { exportParametersWizard } = await import('../../wizard/airgap.js');
-  const plan = await exportParametersWizard(prompter, ctx);
-  if (!plan) throw declined();
+async function runExportFlow(io: Io, prompter: Prompter, plan: Plans['export']): Promise<number> {
   const { onboard } = await import('./onboard.js');
   prompter.say('');
   const { code, result } = await runCaptured<{ keyArn: string; alias?: string; parametersBundle: string; parametersValidTo: string; sha256: string }>(onboard, plan.argv, io);
@@ -331,10 +390,7 @@ async function runExportFlow(io: Io, prompter: Prompter, ctx: WizardContext): Pr
   return code;
 }
 
-async function runWrapFlow(io: Io, prompter: Prompter, ctx: WizardContext): Promise<number> {
-  const { wrapWizard } = await import('../../wizard/airgap.js');
-  const plan = await wrapWizard(prompter, ctx).catch(resumeHint('2', 'kms-byok wrap --parameters FILE …'));
-  if (!plan) throw declined();
+async function runWrapFlow(io: Io, prompter: Prompter, plan: Plans['wrap']): Promise<number> {
   const { wrap } = await import('./wrap.js');
   prompter.say('');
   const { code, result } = await runCaptured<{ keyArn: string; importBundle: string; checkValue: string; escrow: EscrowReference; parametersValidTo: string; sha256: string }>(wrap, plan.argv, io);
@@ -361,10 +417,7 @@ async function runWrapFlow(io: Io, prompter: Prompter, ctx: WizardContext): Prom
   return code;
 }
 
-async function runImportFlow(io: Io, prompter: Prompter, ctx: WizardContext): Promise<number> {
-  const { importWizard } = await import('../../wizard/airgap.js');
-  const plan = await importWizard(prompter, ctx).catch(resumeHint('3', 'kms-byok import --bundle FILE'));
-  if (!plan) throw declined();
+async function runImportFlow(io: Io, prompter: Prompter, plan: Plans['import']): Promise<number> {
   const { importCommand } = await import('./import.js');
   prompter.say('');
   const { code, result } = await runCaptured<Omit<ImportBundleResult, 'sidecar'> & { escrow?: EscrowReference }>(importCommand, plan.argv, io);
@@ -392,13 +445,7 @@ async function runImportFlow(io: Io, prompter: Prompter, ctx: WizardContext): Pr
 }
 
 /** The lifecycle commands render their own results; the wizard adds the equivalent command line. */
-async function runLifecycleFlow(flow: 'status' | 'reimport' | 'restore' | 'rotate', io: Io, prompter: Prompter, ctx: WizardContext): Promise<number> {
-  const flows = await import('../../wizard/lifecycle.js');
-  const plan =
-    flow === 'status'
-      ? await flows.statusWizard(prompter, ctx)
-      : await (flow === 'reimport' ? flows.reimportWizard : flow === 'restore' ? flows.restoreWizard : flows.rotateWizard)(prompter, ctx);
-  if (!plan) throw declined();
+async function runLifecycleFlow(io: Io, prompter: Prompter, plan: Plans['lifecycle']): Promise<number> {
   const { main } = await import('../main.js');
   prompter.say('');
   const code = await main([plan.command, ...plan.argv], { ...io, warnInsecureInputs: true });

@@ -7,7 +7,7 @@ const ESCROW = ESCROW_INPUT;
 export const VERIFY: CommandSpec = {
   name: 'verify',
   summary: 'prove KMS holds exactly what the escrow holds, changing nothing',
-  usage: ['verify KEY (--identity FILE... | --passphrase-file FILE) [--escrow-dir DIR | --escrow FILE] [--json]'],
+  usage: ['verify KEY (--identity FILE... | --share FILE... | --passphrase-file FILE) [--escrow-dir DIR | --escrow FILE] [--json]'],
   keys: 'one',
   description: `Proves that KMS holds exactly what the key's escrow holds, without changing anything: every material
 KMS lists must be in the escrow; each symmetric material is re-imported under its KeyMaterialId with
@@ -20,6 +20,7 @@ Exit 0 when proven, 3 when KMS and the escrow disagree, 1 when it could not be c
     ...OUTPUT,
     identity: ESCROW.identity!,
     'passphrase-file': ESCROW['passphrase-file']!,
+    share: ESCROW.share!,
     'escrow-dir': ESCROW['escrow-dir']!,
     escrow: ESCROW.escrow!,
     ...TARGET,

@@ -1,0 +1,101 @@
+/**
+ * The wizard's handed-over shares (docs/custody.md, "Hand-over"), in-process with a scripted prompter
+ * against an emulator: for a 2-of-3 escrow, "How will the custodians open the escrow?" offers
+ * hand-over first; each file is checked as it is typed (unreadable, sealed to a one-time recipient
+ * that is not open here, of another key, the same custodian twice — each refused at the prompt with
+ * its reason), its check value is shown, and the reimport runs with `--share`; the one-time identity
+ * is consumed. A plain (1-of-n) escrow is not offered hand-over.
+ */
+import { writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handOver } from '../../src/escrow/index.js';
+import { readEscrow } from '../../src/escrow/file-store.js';
+import { createHandoverIdentity } from '../../src/records/handover-identity.js';
+import { run, workspace, type Workspace } from '../e2e/harness.js';
+import { custodian } from '../e2e/identities.js';
+import { runScripted } from './helpers.js';
+import { CANCEL } from './scripted.js';
+
+let ws: Workspace;
+const people = ['alice', 'bob', 'carol'] as const;
+const ids = {} as Record<(typeof people)[number], { identity: string; recipient: string; path: string }>;
+const keys: Record<'split' | 'other', string> = { split: '', other: '' };
+
+async function onboardSplit(alias: string, dir: string): Promise<string> {
+  const r = await run(['onboard', '--yes', ...ws.target, '--alias', alias, ...people.flatMap((n) => ['--recipient', `${n}=${ids[n].recipient}`]), '--threshold', '2', '--expires-in', '30d', '--escrow-dir', dir, '--json'], { cwd: ws.dir });
+  expect(r.code, r.stderr).toBe(0);
+  return r.json<{ keyId: string }>().keyId;
+}
+
+/** `who` hands over their share of `keyId` (escrow in `dir`) to `to`, written to the host's `name`. */
+async function handedOver(who: (typeof people)[number], keyId: string, dir: string, to: string, name: string): Promise<string> {
+  const h = await handOver(await readEscrow(ws.path(`${dir}/${keyId}.v1.age`), { found: true }), [ids[who].identity], to, '2026-12-04T00:00:00Z');
+  writeFileSync(ws.path(name), h.bytes, { mode: 0o600 });
+  return name;
+}
+
+beforeAll(async () => {
+  ws = await workspace();
+  for (const n of people) ids[n] = await custodian(ws.path(`${n}.txt`));
+  keys.split = await onboardSplit('alias/wiz-split', 'escrow');
+  keys.other = await onboardSplit('alias/wiz-other', 'escrow-other');
+});
+afterAll(async () => ws?.close());
+
+describe('wizard: handed-over shares', () => {
+  it('reimport of a 2-of-3 key: hand-over offered first, each file checked at the prompt, check values shown, --share passed; the one-time identity is consumed', async () => {
+    const to = (await createHandoverIdentity(ws.path('escrow'))).recipient;
+    const alice = await handedOver('alice', keys.split, 'escrow', to, 'alice.handover');
+    const carol = await handedOver('carol', keys.split, 'escrow', to, 'carol.handover');
+    const stale = await handedOver('bob', keys.split, 'escrow', 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p', 'bob-elsewhere.handover');
+    const foreign = await handedOver('bob', keys.other, 'escrow-other', to, 'bob-other.handover');
+    const r = await runScripted(
+      ws.target,
+      [
+        ['flow', 'reimport'],
+        ['key', 'alias/wiz-split'],
+        ['expiry', 'in'],
+        ['expiresIn', '60d'],
+        ['escrowDir', 'escrow'],
+        ['opener', ''], // the default: hand-over
+        ['shareFile', 'missing.handover'],
+        ['shareFile', stale],
+        ['shareFile', foreign],
+        ['shareFile', alice],
+        ['shareFile', alice],
+        ['shareFile', carol],
+        ['confirm', true],
+      ],
+      { cwd: ws.dir },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    r.prompter.assertDone();
+    expect(r.prompter.refused.map((x) => x.reason)).toEqual([
+      expect.stringContaining('cannot read missing.handover'),
+      expect.stringContaining('which is not an open one-time recipient of escrow'),
+      expect.stringContaining(`not of ${keys.split} v1`),
+      expect.stringContaining('share 1 (alice) was given already'),
+    ]);
+    const said = r.prompter.said.join('\n');
+    expect(said).toContain('held by alice, bob, carol: any 2 of the 3 are needed');
+    expect(said).toMatch(/share 1 from alice: check value sha256-kcv:[0-9A-F]{6}/);
+    expect(said).toMatch(/share 3 from carol: check value sha256-kcv:[0-9A-F]{6}/);
+    expect(said.replace(/ \\\n\s+/g, ' ')).toContain(`--share ${alice} --share ${carol}`);
+    expect(r.stderr).toContain('hand-over files cannot be used again');
+    // Consumed: the same files no longer pass the question.
+    const again = await runScripted(
+      ws.target,
+      [['flow', 'reimport'], ['key', 'alias/wiz-split'], ['expiry', 'in'], ['expiresIn', '60d'], ['escrowDir', 'escrow'], ['opener', 'share'], ['shareFile', alice], ['shareFile', CANCEL]],
+      { cwd: ws.dir },
+    );
+    expect(again.code).toBe(130);
+    expect(again.prompter.refused.map((x) => x.reason)).toEqual([expect.stringContaining('not an open one-time recipient')]);
+  });
+
+  it('a plain escrow (any one custodian) is not offered hand-over', async () => {
+    const r = await run(['onboard', '--yes', ...ws.target, '--alias', 'alias/wiz-plain', '--recipient', `alice=${ids.alice.recipient}`, '--expires-in', '30d', '--escrow-dir', 'escrow-plain'], { cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(0);
+    const w = await runScripted(ws.target, [['flow', 'reimport'], ['key', 'alias/wiz-plain'], ['expiry', 'in'], ['expiresIn', '60d'], ['escrowDir', 'escrow-plain'], ['opener', 'share']], { cwd: ws.dir });
+    expect(w.stderr).toContain('"share" is not one of identity, passphrase');
+  });
+});
