@@ -23,7 +23,11 @@ import { ImportSession, type ImportSource } from './import-session.js';
 import { retryWhileNotFound } from './retry.js';
 import { NO_JOURNAL } from './shared.js';
 import { ensureAlias, obtainKey } from './create-key.js';
-import { resolveValidTo, withHint, type ExpiryChoice } from './onboard.js';
+import { resolveValidTo, withHint, type ExpiryChoice, type OnboardDeps } from './onboard.js';
+import { anchorFingerprint, sealEscrow, type EscrowSealing } from '../escrow/index.js';
+import { checkValue } from '../material/check-value.js';
+import { writeAnchors } from './anchor.js';
+import type { WrittenEscrow } from './ports.js';
 
 export const HSM_RECORD_FORMAT = 'kms-byok-hsm-custody';
 
@@ -55,6 +59,8 @@ export interface HsmRecord {
   created: string;
   /** True when the material was also sealed in an age escrow (plaintext existed outside the token once). */
   alsoEscrowed?: boolean;
+  /** `--also-escrow` (docs/hsm.md, "Also an age escrow"): where, when, and the statement of what it cost. */
+  alsoEscrow?: { escrow: string; sidecar: string; sealedAt: string; statement: string };
   materials: HsmMaterial[];
 }
 
@@ -68,7 +74,13 @@ export interface HsmRecordStore {
 export interface HsmDeps extends CeremonyDeps {
   custody: TokenCustody;
   records: HsmRecordStore;
+  /** The escrow vault, for `--also-escrow` only. */
+  escrow?: Pick<OnboardDeps['escrow'], 'write' | 'recordImport'>;
 }
+
+/** What `--also-escrow` costs, as the notice, the transcript and the custody record state it. */
+export const ALSO_ESCROW_STATEMENT =
+  'the plaintext of the token key existed outside the HSM once: in this process\'s memory, unwrapped from a wrap made inside the token under an ephemeral key of this process, while it was sealed into the age escrow (then zeroed)';
 
 export interface HsmOnboardOptions {
   keySpec: KeySpec;
@@ -81,6 +93,8 @@ export interface HsmOnboardOptions {
   createdBy: string;
   /** The token object's label (default: the KMS key id). */
   objectLabel?: string;
+  /** `--also-escrow`: also seal the material in an age escrow, durable before the import. */
+  alsoEscrow?: { sealing: EscrowSealing };
 }
 
 export interface HsmResult {
@@ -101,6 +115,8 @@ export interface HsmResult {
   record: string;
   verified: string;
   rotated?: { previous?: string; current: string };
+  /** `--also-escrow`: the sealed escrow file. */
+  escrow?: string;
 }
 
 const MAC_ALGORITHM: Record<string, MacAlgorithm> = { sha224: 'HMAC_SHA_224', sha256: 'HMAC_SHA_256', sha384: 'HMAC_SHA_384', sha512: 'HMAC_SHA_512' };
@@ -196,6 +212,7 @@ function resultOf(record: HsmRecord, path: string, key: KeyInfo, m: HsmMaterial,
     wrappingKeySpec: last?.wrappingKeySpec ?? chooseWrapping(record.key.keySpec).wrappingKeySpec,
     record: path,
     verified,
+    ...(record.alsoEscrow ? { escrow: record.alsoEscrow.escrow } : {}),
   };
 }
 
@@ -234,6 +251,7 @@ export async function runHsmOnboard(o: HsmOnboardOptions, deps: HsmDeps): Promis
     throw withHint(e, `${exists}; nothing was generated in the token`);
   }
   deps.progress(`generated ${o.keySpec} material in ${custody.description}: ${m.uri} (${m.checkValues.join(', ')})`);
+  const sealed = o.alsoEscrow ? await alsoEscrow(o, deps, key, m, exists) : undefined;
   const record: HsmRecord = {
     format: HSM_RECORD_FORMAT,
     version: 1,
@@ -241,6 +259,7 @@ export async function runHsmOnboard(o: HsmOnboardOptions, deps: HsmDeps): Promis
     key: { keyArn: key.Arn, keyId: key.KeyId, account: key.AccountId, region: key.Region, keySpec: o.keySpec, keyUsage: o.keyUsage },
     createdBy: o.createdBy,
     created: isoSeconds(deps.now()),
+    ...(sealed ? { alsoEscrowed: true, alsoEscrow: { escrow: sealed.written.path, sidecar: sealed.written.sidecarPath, sealedAt: sealed.at, statement: ALSO_ESCROW_STATEMENT } } : {}),
     materials: [m],
   };
   const session = new ImportSession(kms, key, deps, o.wrapping);
@@ -249,6 +268,12 @@ export async function runHsmOnboard(o: HsmOnboardOptions, deps: HsmDeps): Promis
     throw withHint(e, `${exists}; the token key ${m.uri} was generated but nothing was imported`);
   });
   deps.progress(`custody record written: ${path}`);
+  if (sealed) {
+    // The escrow's anchor, before the import, as the software onboard writes it (docs/escrow-format.md, "Anchors").
+    await retryWhileNotFound(() => writeAnchors(kms, key.KeyId, new Map([[1, sealed.anchor]]), deps.progress, sealed.written.path), deps.sleep).catch((e: unknown) => {
+      throw withHint(e, `${exists}; the material is in the token (${m.uri}) and the escrow ${sealed.written.path}; nothing was imported`);
+    });
+  }
   const validTo = resolveValidTo(o.expiry, deps.now());
   const expiry = validTo ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES' as const, ValidTo: validTo } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' as const };
   const after = `${exists} unless the import happened; the material stays in the token (${m.uri}); finish with kms-byok restore ${key.KeyId} --custody pkcs11 --pkcs11-uri … and the same expiry flag`;
@@ -259,10 +284,68 @@ export async function runHsmOnboard(o: HsmOnboardOptions, deps: HsmDeps): Promis
   m.imports.push(importFact(key, deps.now(), expiry, imported.params));
   await deps.records.replace(path, record);
   deps.progress(`imported key material${imported.keyMaterialId ? ` ${imported.keyMaterialId}` : ''} wrapped inside the token (${imported.params.WrappingAlgorithm})`);
+  if (sealed) {
+    const fact = m.imports[m.imports.length - 1]!;
+    await deps.escrow!.recordImport(sealed.written, {
+      materialIndex: 1,
+      importedAt: fact.importedAt,
+      region: fact.region,
+      expirationModel: fact.expirationModel,
+      ...(fact.validTo ? { validTo: fact.validTo } : {}),
+      ...(m.keyMaterialId ? { keyMaterialId: m.keyMaterialId } : {}),
+      wrappingAlgorithm: fact.wrappingAlgorithm,
+      wrappingKeySpec: fact.wrappingKeySpec,
+    });
+  }
   const verified = await prove(deps, key, m, session, imported.keyMaterialId);
   deps.progress(`verified: ${verified}`);
   const described = await kms.describeKey(key.KeyId);
   return { ...resultOf(record, path, described, m, verified), ...(o.alias ? { alias: o.alias } : {}) };
+}
+
+/**
+ * `--also-escrow` (docs/hsm.md, "Also an age escrow"): the token key leaves the token by wrapping
+ * (`TokenCustody.exportByWrapping`), is checked against the token's own check values, sealed, and the
+ * escrow is durable before this returns — before the custody record and before any import. The
+ * plaintext is zeroed here, whatever happens.
+ */
+async function alsoEscrow(o: HsmOnboardOptions, deps: HsmDeps, key: KeyInfo, m: HsmMaterial, exists: string): Promise<{ written: WrittenEscrow; anchor: string; at: string }> {
+  if (!deps.escrow) throw new KmsByokError('ERR_INTERNAL', '--also-escrow without an escrow vault');
+  const stop = `${exists}; the material is in the token (${m.uri}); nothing was imported`;
+  deps.progress(`--also-escrow: ${ALSO_ESCROW_STATEMENT.replace(' existed ', ' exists ').replace('was sealed', 'is sealed').replace(' (then zeroed)', '')}`);
+  let material;
+  try {
+    material = deps.custody.exportByWrapping(m, o.keySpec);
+  } catch (e) {
+    throw withHint(e, stop);
+  }
+  try {
+    const kcv = checkValue(material, o.keySpec);
+    if (!sameCheckValues([kcv], m.checkValues)) {
+      throw new KmsByokError('ERR_CHECK_VALUE_MISMATCH', `the material unwrapped from ${m.uri} has check value ${kcv}, the token reports ${m.checkValues.join(', ')}`, {
+        hint: `nothing was sealed or imported; ${stop}`,
+      });
+    }
+    const anchor = anchorFingerprint(material, key.KeyId, 1);
+    const at = isoSeconds(deps.now());
+    const written = await sealEscrow(
+      {
+        key: { keyArn: key.Arn, keyId: key.KeyId, account: key.AccountId, region: key.Region, keySpec: o.keySpec, keyUsage: o.keyUsage, multiRegion: key.MultiRegion ?? false },
+        escrowVersion: 1,
+        created: at,
+        createdBy: o.createdBy,
+        materials: [{ index: 1, checkValue: kcv, material, createdAt: at, description: `generated in PKCS#11 token ${m.token.label} (serial ${m.token.serial}); its plaintext was outside the HSM once, while this escrow was sealed`.slice(0, 256) }],
+      },
+      o.alsoEscrow!.sealing,
+      { computeCheckValue: checkValue },
+    ).then((sealed) => deps.escrow!.write(sealed)).catch((e: unknown) => {
+      throw withHint(e, stop);
+    });
+    deps.progress(`material sealed in escrow ${written.path} (plaintext zeroed)`);
+    return { written, anchor, at };
+  } finally {
+    material.dispose();
+  }
 }
 
 export interface HsmReimportOptions {
@@ -381,6 +464,7 @@ export async function runHsmRotateInPlace(o: { key: KeyInfo; record: HsmRecord; 
   record.materials.push(m);
   await deps.records.replace(o.recordPath, record);
   deps.progress(`generated new material ${index} in ${custody.description}: ${m.uri} (${m.checkValues.join(', ')}); custody record updated`);
+  if (record.alsoEscrow) deps.progress(`note: the age escrow ${record.alsoEscrow.escrow} holds the material sealed at onboard only; material ${index} stays in the token alone (docs/hsm.md, "Also an age escrow")`);
   const validTo = resolveValidTo(o.expiry, deps.now());
   const expiry = validTo ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES' as const, ValidTo: validTo } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' as const };
   const session = new ImportSession(kms, key, deps, wrapping);

@@ -15,16 +15,17 @@ import { parseKeySpec, parseKeyUsage, parseWrappingAlgorithm, parseWrappingKeySp
 import { assertAliasName } from '../core/alias.js';
 import { describeExternalKey } from '../ceremony/shared.js';
 import type { HsmDeps, HsmRecord, HsmResult } from '../ceremony/hsm.js';
-import { HSM_RECORD_FORMAT } from '../ceremony/hsm.js';
+import { ALSO_ESCROW_STATEMENT, HSM_RECORD_FORMAT } from '../ceremony/hsm.js';
+import { isLoopbackUrl } from '../core/endpoints.js';
 import type { ExpiryChoice } from '../ceremony/onboard.js';
 import { assertDirectorySafe, createExclusive, replaceAtomic, syncDirectory, isSymlink, unsafePath } from '../records/safe-files.js';
 import { ensureDirectory } from '../escrow/file-store.js';
-import { bool, str, type Parsed } from './args.js';
+import { bool, str, strs, type Parsed } from './args.js';
 import { say, type Io } from './io.js';
 import { printRows } from './render.js';
 import { printDocument } from './documents.js';
 import { openTarget, type Target } from './target.js';
-import { readPassphrase } from './escrow-inputs.js';
+import { openEscrowVault, readPassphrase, readSealingInputs } from './escrow-inputs.js';
 import { operator } from '../airgap/bundles.js';
 import { appendTranscript, preflightTranscript, transcriptPathOf } from './ceremony-run.js';
 
@@ -37,7 +38,7 @@ export function wantsHsmCustody(p: Parsed): boolean {
   }
   const custody = str(p, 'custody');
   if (custody === undefined || custody === 'escrow') {
-    const stray = ['pkcs11-uri', 'pkcs11-module', 'pin-file'].find((f) => p.values[f] !== undefined);
+    const stray = ['pkcs11-uri', 'pkcs11-module', 'pin-file', 'also-escrow'].find((f) => p.values[f] !== undefined);
     if (stray) throw new KmsByokError('ERR_USAGE', `--${stray} needs --custody pkcs11`, { hint: 'add --custody pkcs11 (docs/hsm.md)' });
     return false;
   }
@@ -186,11 +187,21 @@ function render(io: Io, p: Parsed, r: HsmResult, target: string): void {
     ['wrapping', `${r.wrappingAlgorithm} with ${r.wrappingKeySpec}, inside the token`],
     ['verified', r.verified],
     ['record', r.record],
+    ['also escrow', r.escrow ? `${r.escrow} (the plaintext existed outside the HSM once, while sealing)` : undefined],
     ['target', target],
   ]);
 }
 
 type Kind = 'onboard' | 'reimport' | 'restore' | 'rotate' | 'verify';
+
+/** The escrow sealing flags: with --custody pkcs11 they apply only with --also-escrow. */
+const SEALING_FLAGS = ['recipient', 'recipients-file', 'passphrase-file', 'threshold', 'split', 'renewal-recipient'];
+
+/** A rehearsal target (the emulator, or a loopback endpoint): a weak sealing passphrase may be allowed. */
+function isRehearsal(p: Parsed, io: Io): boolean {
+  const endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
+  return bool(p, 'emulator') || str(p, 'emulator-state') !== undefined || (endpoint !== undefined && isLoopbackUrl(endpoint));
+}
 
 /**
  * Runs one HSM-custody command. Order: every local input and the token (PIN, mechanisms, labels) are
@@ -205,6 +216,7 @@ export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: Expir
   await preflightTranscript(transcript);
   // Onboard inputs, parsed before the token is opened.
   let onboard: import('../ceremony/hsm.js').HsmOnboardOptions | undefined;
+  let escrowVault: HsmDeps['escrow'];
   if (kind === 'onboard') {
     const keySpec = str(p, 'key-spec') === undefined ? 'SYMMETRIC_DEFAULT' : parseKeySpec(str(p, 'key-spec')!);
     const keyUsage = str(p, 'key-usage') === undefined ? importableKeySpecInfo(keySpec).defaultKeyUsage : parseKeyUsage(str(p, 'key-usage')!);
@@ -215,9 +227,21 @@ export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: Expir
       WrappingKeySpec: str(p, 'wrapping-key-spec') === undefined ? chosen.wrappingKeySpec : parseWrappingKeySpec(str(p, 'wrapping-key-spec')!),
     };
     assertWrappingAllowed(keySpec, wrapping.WrappingAlgorithm, wrapping.WrappingKeySpec);
-    const refused = ['material-file', 'recipient', 'recipients-file', 'passphrase-file', 'threshold', 'split', 'export-parameters', 'resume'].find((f) => p.values[f] !== undefined);
+    const escrowAlso = bool(p, 'also-escrow');
+    const refused = ['material-file', 'export-parameters', 'resume'].find((f) => p.values[f] !== undefined);
     if (refused) {
       throw new KmsByokError('ERR_INVALID_COMBINATION', `--${refused} does not apply with --custody pkcs11: the material is generated and kept in the token`, { hint: 'drop it (docs/hsm.md)' });
+    }
+    const sealingFlag = SEALING_FLAGS.find((f) => p.values[f] !== undefined);
+    if (!escrowAlso && sealingFlag) {
+      throw new KmsByokError('ERR_INVALID_COMBINATION', `--${sealingFlag} does not apply with --custody pkcs11 alone: the material is generated and kept in the token`, {
+        hint: 'drop it, or add --also-escrow to seal an age escrow of the token key too (its plaintext then exists outside the HSM once, while sealing; docs/hsm.md)',
+      });
+    }
+    if (escrowAlso && !['recipient', 'recipients-file', 'passphrase-file'].some((f) => p.values[f] !== undefined)) {
+      throw new KmsByokError('ERR_MISSING_INPUT', '--also-escrow needs the custodians who can open the escrow', {
+        hint: 'add --recipient age1… (each custodian), --recipients-file FILE or --passphrase-file FILE; or drop --also-escrow to keep the material only in the token',
+      });
     }
     const alias = str(p, 'alias');
     onboard = {
@@ -229,7 +253,31 @@ export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: Expir
       ...(alias !== undefined ? { alias: assertAliasName(alias) } : {}),
       ...(str(p, 'description') ? { description: str(p, 'description')! } : {}),
     };
+    if (escrowAlso) {
+      const local = (path: string) => (path === '-' ? path : resolve(io.cwd, path));
+      const passphraseFile = str(p, 'passphrase-file');
+      const sealing = await readSealingInputs(io, {
+        recipients: strs(p, 'recipient'),
+        recipientsFiles: strs(p, 'recipients-file').map(local),
+        passphraseFile: passphraseFile === undefined ? undefined : local(passphraseFile),
+        ...(str(p, 'threshold') !== undefined ? { threshold: str(p, 'threshold')! } : {}),
+        ...(str(p, 'split') !== undefined ? { split: str(p, 'split')! } : {}),
+        renewalRecipients: strs(p, 'renewal-recipient'),
+        weakPassphrase: { allow: bool(p, 'allow-weak-passphrase'), rehearsal: isRehearsal(p, io), flag: `--passphrase-file ${passphraseFile ?? ''}` },
+      });
+      onboard.alsoEscrow = { sealing };
+      escrowVault = await openEscrowVault(dir, io);
+      say(io, 'warning', `--also-escrow: ${ALSO_ESCROW_STATEMENT.replace(' existed ', ' will exist ').replace('was sealed', 'is sealed')}. Without --also-escrow it never would.`);
+    }
   }
+  try {
+    return await runWithToken(kind, p, io, expiry, dir, transcript, onboard, escrowVault);
+  } finally {
+    onboard?.alsoEscrow?.sealing.passphrase?.dispose();
+  }
+}
+
+async function runWithToken(kind: Kind, p: Parsed, io: Io, expiry: ExpiryChoice | undefined, dir: string, transcript: string, onboard: import('../ceremony/hsm.js').HsmOnboardOptions | undefined, escrowVault: HsmDeps['escrow']): Promise<number> {
   const opened = await openCustody(p, io);
   try {
     if (onboard) {
@@ -251,7 +299,7 @@ export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: Expir
     let result: HsmResult | undefined;
     let failure: unknown;
     try {
-      const d = deps(target, io, opened, dir);
+      const d = { ...deps(target, io, opened, dir), ...(escrowVault ? { escrow: escrowVault } : {}) };
       const hsm = await import('../ceremony/hsm.js');
       if (onboard) result = await hsm.runHsmOnboard(onboard, d);
       else {
@@ -280,6 +328,7 @@ export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: Expir
             ['custody', result ? `pkcs11: ${result.token}, ${result.object}` : 'pkcs11'],
             ['check value', result?.checkValues.join(', ')],
             ['record', result?.record],
+            ['also escrow', onboard?.alsoEscrow ? `${result?.escrow ?? '(not sealed)'} — ${ALSO_ESCROW_STATEMENT}` : undefined],
             ['KMS requests', requests],
           ],
         }).catch((e: unknown) => {

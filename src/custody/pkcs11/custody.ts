@@ -14,7 +14,8 @@
  *
  * The KMS wrapping public key is imported as a session object (CKA_TOKEN false) and destroyed after use.
  */
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { constants, createDecipheriv, createPublicKey, generateKeyPairSync, privateDecrypt } from 'node:crypto';
+import { SecretBytes } from '../../core/secret.js';
 import { KmsByokError, asLocalInputError } from '../../core/errors.js';
 import type { KeySpec, WrappingAlgorithm, WrappingKeySpec } from '../../core/aws-names.js';
 import { importableKeySpecInfo } from '../../material/key-specs.js';
@@ -29,6 +30,8 @@ type Hash = 'sha1' | 'sha256';
 /** CKZ_DATA_SPECIFIED (the binding does not export it). */
 const CKZ_DATA_SPECIFIED = 1;
 const ZERO_BLOCK = Buffer.alloc(16);
+/** RFC 5649's alternative initial value (OpenSSL's id-aes256-wrap-pad takes it as the IV). */
+const KWP_IV = Buffer.from([0xa6, 0x59, 0x59, 0xa6]);
 
 /**
  * A test-only seam (docs/hsm.md, "Tests"): a function found at this global symbol may change the
@@ -305,10 +308,15 @@ export class Pkcs11Custody implements TokenCustody {
 
   wrap(ref: Pick<TokenKeyRef, 'object'>, params: ImportParameters, keySpec: KeySpec): Uint8Array {
     void keySpec; // the KMS matrix for the spec is the ceremony's check (assertCanWrap); here: the token's
-    this.assertTokenCanWrap(params.WrappingAlgorithm, params.WrappingKeySpec);
+    return this.wrapUnder(ref, params.PublicKey, params.WrappingAlgorithm, params.WrappingKeySpec);
+  }
+
+  /** The token key wrapped inside the token under the RSA public key `spki` (see the module note). */
+  private wrapUnder(ref: Pick<TokenKeyRef, 'object'>, spki: Uint8Array, alg: WrappingAlgorithm, wrappingKeySpec: WrappingKeySpec): Uint8Array {
+    this.assertTokenCanWrap(alg, wrappingKeySpec);
     const target = this.handleOf(ref);
-    const hash = hashOf(params.WrappingAlgorithm);
-    const pub = this.importPublicKey(params.PublicKey);
+    const hash = hashOf(alg);
+    const pub = this.importPublicKey(spki);
     const fail = (e: unknown): never => {
       const name = ckrName(e);
       if (name === 'CKR_KEY_UNEXTRACTABLE' || name === 'CKR_KEY_NOT_WRAPPABLE') {
@@ -316,10 +324,10 @@ export class Pkcs11Custody implements TokenCustody {
           hint: 'the key was created with CKA_EXTRACTABLE false (or CKA_WRAP_WITH_TRUSTED true): it can never be imported into KMS; generate a new key with --custody pkcs11',
         });
       }
-      throw new KmsByokError('ERR_PKCS11', `${this.description} could not wrap ${ref.object.label} with ${params.WrappingAlgorithm}: ${name ?? (e as Error).message}`, { hint: 'see docs/hsm.md' });
+      throw new KmsByokError('ERR_PKCS11', `${this.description} could not wrap ${ref.object.label} with ${alg}: ${name ?? (e as Error).message}`, { hint: 'see docs/hsm.md' });
     };
     try {
-      if (params.WrappingAlgorithm.startsWith('RSAES_OAEP')) {
+      if (alg.startsWith('RSAES_OAEP')) {
         try {
           return new Uint8Array(this.t.p.C_WrapKey(this.t.session, this.oaepParams(hash), pub, target, Buffer.alloc(1024)));
         } catch (e) {
@@ -330,7 +338,7 @@ export class Pkcs11Custody implements TokenCustody {
       try {
         let kwp: Buffer;
         try {
-          kwp = this.t.p.C_WrapKey(this.t.session, { mechanism: this.t.pk.CKM_AES_KEY_WRAP_PAD }, eph, target, Buffer.alloc(4096));
+          kwp = this.t.p.C_WrapKey(this.t.session, { mechanism: this.t.pk.CKM_AES_KEY_WRAP_PAD }, eph, target, Buffer.alloc(8192));
         } catch (e) {
           return fail(e);
         }
@@ -341,6 +349,39 @@ export class Pkcs11Custody implements TokenCustody {
       }
     } finally {
       this.destroy(pub);
+    }
+  }
+
+  /**
+   * `--also-escrow` (docs/hsm.md, "Also an age escrow"): wrapped inside the token under an ephemeral
+   * RSA-3072 key pair made here for this call, unwrapped here, the private key then dropped. Secret
+   * keys travel by OAEP; private keys (too long for OAEP) by the ephemeral-AES composition. CKA_VALUE
+   * is never read: a sensitive key gives it to no one.
+   */
+  exportByWrapping(ref: Pick<TokenKeyRef, 'object'>, keySpec: KeySpec): SecretBytes {
+    const hash: Hash | undefined = this.oaepWraps('sha256') ? 'sha256' : this.oaepWraps('sha1') ? 'sha1' : undefined;
+    if (!hash) throw mechanismError(`${this.description} cannot wrap with CKM_RSA_PKCS_OAEP: the material cannot leave it for an escrow`, []);
+    const kind = importableKeySpecInfo(keySpec).material.kind;
+    const suffix = hash === 'sha1' ? 'SHA_1' : 'SHA_256';
+    const alg = (kind === 'symmetric' || kind === 'hmac' ? `RSAES_OAEP_${suffix}` : `RSA_AES_KEY_WRAP_${suffix}`) as WrappingAlgorithm;
+    const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072 });
+    const wrapped = Buffer.from(this.wrapUnder(ref, publicKey.export({ format: 'der', type: 'spki' }), alg, 'RSA_3072'));
+    const oaep = { key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: hash };
+    if (alg.startsWith('RSAES_OAEP')) {
+      const plain = privateDecrypt(oaep, wrapped);
+      return SecretBytes.take(plain);
+    }
+    const kek = privateDecrypt(oaep, wrapped.subarray(0, 384));
+    try {
+      const d = createDecipheriv('id-aes256-wrap-pad', kek, KWP_IV);
+      const first = d.update(wrapped.subarray(384));
+      const last = d.final();
+      const plain = Buffer.concat([first, last]);
+      first.fill(0);
+      last.fill(0);
+      return SecretBytes.take(plain);
+    } finally {
+      kek.fill(0);
     }
   }
 }
