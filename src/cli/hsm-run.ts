@@ -7,7 +7,7 @@
  * `--pin` flag is refused (argv is visible to every user of the machine), and nothing is passed to
  * child processes.
  */
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ExitCode, KmsByokError, asLocalInputError } from '../core/errors.js';
 import { SecretBytes } from '../core/secret.js';
@@ -28,6 +28,8 @@ import { openTarget, type Target } from './target.js';
 import { openEscrowVault, readPassphrase, readSealingInputs } from './escrow-inputs.js';
 import { operator } from '../airgap/bundles.js';
 import { appendTranscript, preflightTranscript, transcriptPathOf } from './ceremony-run.js';
+import { latestEscrow } from './context.js';
+import { openOnboardJournal, type OnboardJournal } from '../records/onboard-journal.js';
 
 /** True when the command was asked for HSM custody; refuses a --pin flag whatever the custody. */
 export function wantsHsmCustody(p: Parsed): boolean {
@@ -128,6 +130,11 @@ function recordStore(dir: string): HsmDeps['records'] {
     async replace(path, record) {
       await replaceAtomic(path, `${JSON.stringify(record, null, 2)}\n`, 'custody record');
     },
+    async existing(keyId) {
+      const path = recordPathOf(dir, keyId);
+      if (!(await lstat(path).then(() => true, () => false))) return undefined;
+      return { path, record: await readRecord(path) };
+    },
   };
 }
 
@@ -207,7 +214,7 @@ function isRehearsal(p: Parsed, io: Io): boolean {
  * Runs one HSM-custody command. Order: every local input and the token (PIN, mechanisms, labels) are
  * checked before the target is opened; the transcript gets an entry, failures included.
  */
-export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: ExpiryChoice | undefined): Promise<number> {
+export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: ExpiryChoice | undefined, argv?: string[]): Promise<number> {
   if (kind !== 'onboard' && p.positionals.length !== 1) {
     throw new KmsByokError('ERR_USAGE', `${kind} with --custody pkcs11 takes one KEY`, { hint: `run it once per key` });
   }
@@ -228,7 +235,7 @@ export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: Expir
     };
     assertWrappingAllowed(keySpec, wrapping.WrappingAlgorithm, wrapping.WrappingKeySpec);
     const escrowAlso = bool(p, 'also-escrow');
-    const refused = ['material-file', 'export-parameters', 'resume'].find((f) => p.values[f] !== undefined);
+    const refused = ['material-file', 'export-parameters'].find((f) => p.values[f] !== undefined);
     if (refused) {
       throw new KmsByokError('ERR_INVALID_COMBINATION', `--${refused} does not apply with --custody pkcs11: the material is generated and kept in the token`, { hint: 'drop it (docs/hsm.md)' });
     }
@@ -266,18 +273,32 @@ export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: Expir
         weakPassphrase: { allow: bool(p, 'allow-weak-passphrase'), rehearsal: isRehearsal(p, io), flag: `--passphrase-file ${passphraseFile ?? ''}` },
       });
       onboard.alsoEscrow = { sealing };
-      escrowVault = await openEscrowVault(dir, io);
+      escrowVault = { ...(await openEscrowVault(dir, io)), latest: (keyId: string) => latestEscrow(dir, keyId) };
       say(io, 'warning', `--also-escrow: ${ALSO_ESCROW_STATEMENT.replace(' existed ', ' will exist ').replace('was sealed', 'is sealed')}. Without --also-escrow it never would.`);
     }
   }
+  // The journal is named by this invocation's inputs, as the software onboard's: the same command
+  // finds the run it interrupted (docs/hsm.md, "Interrupted onboards").
+  const journal = onboard ? await openOnboardJournal(p, io, dir) : undefined;
   try {
-    return await runWithToken(kind, p, io, expiry, dir, transcript, onboard, escrowVault);
+    return await runWithToken(kind, p, io, expiry, dir, transcript, onboard, escrowVault, journal, argv);
   } finally {
     onboard?.alsoEscrow?.sealing.passphrase?.dispose();
   }
 }
 
-async function runWithToken(kind: Kind, p: Parsed, io: Io, expiry: ExpiryChoice | undefined, dir: string, transcript: string, onboard: import('../ceremony/hsm.js').HsmOnboardOptions | undefined, escrowVault: HsmDeps['escrow']): Promise<number> {
+async function runWithToken(
+  kind: Kind,
+  p: Parsed,
+  io: Io,
+  expiry: ExpiryChoice | undefined,
+  dir: string,
+  transcript: string,
+  onboard: import('../ceremony/hsm.js').HsmOnboardOptions | undefined,
+  escrowVault: HsmDeps['escrow'],
+  journal: OnboardJournal | undefined,
+  argv: string[] | undefined,
+): Promise<number> {
   const opened = await openCustody(p, io);
   try {
     if (onboard) {
@@ -291,7 +312,8 @@ async function runWithToken(kind: Kind, p: Parsed, io: Io, expiry: ExpiryChoice 
       }
       // Before any KMS request: the token can do what this onboard needs.
       opened.custody.assertCanWrap(onboard.keySpec, onboard.wrapping);
-      if (label !== undefined) opened.custody.assertLabelFree(label);
+      // A resumed onboard looks for its own key under that label instead (ceremony/hsm.ts).
+      if (label !== undefined && !journal?.resumed.keyId) opened.custody.assertLabelFree(label);
     }
     const requests: string[] = [];
     const target = await openTarget(p, io, { onRequest: (op, id) => requests.push(`${op} ${id ?? '(no request id)'}`) });
@@ -301,7 +323,10 @@ async function runWithToken(kind: Kind, p: Parsed, io: Io, expiry: ExpiryChoice 
     try {
       const d = { ...deps(target, io, opened, dir), ...(escrowVault ? { escrow: escrowVault } : {}) };
       const hsm = await import('../ceremony/hsm.js');
-      if (onboard) result = await hsm.runHsmOnboard(onboard, d);
+      if (onboard) {
+        result = await hsm.runHsmOnboard(onboard, { ...d, ...(journal ? { journal, resumeCommand: `kms-byok onboard ${(argv ?? []).join(' ')}` } : {}) });
+        await journal?.finish();
+      }
       else {
         const key = await describeExternalKey(target.kms, p.positionals[0]!);
         const recordPath = recordPathOf(dir, key.KeyId);
@@ -324,7 +349,8 @@ async function runWithToken(kind: Kind, p: Parsed, io: Io, expiry: ExpiryChoice 
           fields: [
             ['operator', operator()],
             ['target', target.label],
-            ['key', result?.keyArn ?? p.positionals[0]],
+            ['key', result?.keyArn ?? journal?.facts().keyArn ?? p.positionals[0]],
+            ['journal', journal && !result ? `${journal.path} (re-run the same command to finish)` : undefined],
             ['custody', result ? `pkcs11: ${result.token}, ${result.object}` : 'pkcs11'],
             ['check value', result?.checkValues.join(', ')],
             ['record', result?.record],
