@@ -10,7 +10,7 @@
  * Proof that KMS holds the token's material: symmetric keys — KMS accepts a re-import of the token's
  * wrapped key as EXISTING_KEY_MATERIAL under the recorded KeyMaterialId (KMS accepts only the same
  * material there) and an Encrypt/Decrypt round trip; HMAC keys — KMS GenerateMac equals the token's
- * HMAC of a random message.
+ * HMAC of a random message; RSA/EC key pairs — KMS GetPublicKey equals the token's public key.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { KmsByokError } from '../core/errors.js';
@@ -175,6 +175,14 @@ async function prove(deps: HsmDeps, key: Pick<KeyInfo, 'KeyId' | 'KeySpec'>, m: 
       throw new KmsByokError('ERR_VERIFY_FAILED', `key ${key.KeyId}: KMS GenerateMac differs from the token's HMAC`, { hint: 'KMS does not hold the token\'s material: do not use this key' });
     }
     return `GenerateMac (${alg}) equals the token's HMAC`;
+  }
+  if (shape.kind === 'rsa' || shape.kind === 'ecc') {
+    // KMS derives the public key from the private key it holds: equal to the token's, it is the token's pair.
+    const fromKms = await kms.getPublicKey(key.KeyId);
+    if (!bytesEqual(fromKms, custody.publicKeyOf(m, key.KeySpec))) {
+      throw new KmsByokError('ERR_VERIFY_FAILED', `key ${key.KeyId}: KMS GetPublicKey differs from the token's public key`, { hint: 'KMS does not hold the token\'s private key: do not use this key' });
+    }
+    return "GetPublicKey equals the token's public key";
   }
   const probe = randomBytes(32);
   const back = await kms.decrypt(key.KeyId, await kms.encrypt(key.KeyId, probe));

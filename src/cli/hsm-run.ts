@@ -17,6 +17,7 @@ import { describeExternalKey } from '../ceremony/shared.js';
 import type { HsmDeps, HsmRecord, HsmResult } from '../ceremony/hsm.js';
 import { ALSO_ESCROW_STATEMENT, HSM_RECORD_FORMAT } from '../ceremony/hsm.js';
 import { isLoopbackUrl } from '../core/endpoints.js';
+import { readableCheckValue } from '../material/check-value.js';
 import type { ExpiryChoice } from '../ceremony/onboard.js';
 import { assertDirectorySafe, createExclusive, replaceAtomic, syncDirectory, isSymlink, unsafePath } from '../records/safe-files.js';
 import { ensureDirectory } from '../escrow/file-store.js';
@@ -187,7 +188,7 @@ function render(io: Io, p: Parsed, r: HsmResult, target: string): void {
     ['state', `${r.keyState} (origin EXTERNAL, ${r.keySpec})`],
     ['custody', `pkcs11: ${r.token}`],
     ['token key', r.object],
-    ['check value', r.checkValues.join('  ')],
+    ['check value', (bool(p, 'full-check-value') ? r.checkValues : r.checkValues.map(readableCheckValue)).join('  ')],
     ['KeyMaterialId', r.keyMaterialId],
     ['rotated', r.rotated ? `${r.rotated.previous ?? '?'} → ${r.rotated.current}` : undefined],
     ['expiry', r.validTo ? `${r.validTo} (KEY_MATERIAL_EXPIRES)` : 'never (KEY_MATERIAL_DOES_NOT_EXPIRE)'],

@@ -7,6 +7,7 @@
  * readable-key hook; the product never reads CKA_VALUE).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,6 +102,20 @@ describe.skipIf(unavailable !== undefined)('onboard --custody pkcs11 --also-escr
     const files = readdirSync(escrowDir(), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
     for (const t of [onboard.stdout, onboard.stderr, ...files.map((f) => readFileSync(f, 'latin1'))]) for (const f of forms) expect(t.includes(f)).toBe(false);
     for (const f of files) expect(readFileSync(f).includes(tokenKey)).toBe(false);
+  });
+
+  it('an ECC_NIST_P256 pair: the escrow holds the token private key (PKCS#8), whose public key is the one KMS holds', async () => {
+    const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', '--key-spec', 'ECC_NIST_P256', '--also-escrow', '--recipient', alice.recipient, ...custody(), ...target], { cwd: dir });
+    expect(onboard.code, onboard.stderr).toBe(0);
+    const doc = onboard.json<{ keyId: string; escrow: string }>();
+    const pkcs8 = await opened(doc.escrow);
+    const fromEscrow = createPublicKey(createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
+    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { regions: Record<string, { keys: Record<string, { materials: { material?: string }[] }> }> };
+    const held = Object.values(state.regions).map((r) => r.keys[doc.keyId]).find(Boolean)!.materials[0]!.material!;
+    const fromKms = createPublicKey(createPrivateKey({ key: Buffer.from(held, 'base64'), format: 'der', type: 'pkcs8' })).export({ format: 'der', type: 'spki' });
+    expect(fromEscrow.equals(fromKms)).toBe(true);
+    const status = await run(['status', doc.keyId, '--escrow-dir', escrowDir(), ...target], { cwd: dir });
+    expect(status.code, status.stdout + status.stderr).toBe(0);
   });
 
   it('the escrow is durable before the import: an import that never gets through leaves an escrow that opens to the token key', async () => {
