@@ -24,7 +24,7 @@ import { retryWhileNotFound } from './retry.js';
 import { NO_JOURNAL, type JournalPort } from './shared.js';
 import { ensureAlias, obtainKey } from './create-key.js';
 import { resolveValidTo, withHint, type ExpiryChoice, type OnboardDeps } from './onboard.js';
-import { anchorFingerprint, sealEscrow, type EscrowSealing } from '../escrow/index.js';
+import { anchorFingerprint, assertSealingValid, sealEscrow, type EscrowSealing } from '../escrow/index.js';
 import { checkValue } from '../material/check-value.js';
 import { writeAnchors } from './anchor.js';
 import type { WrittenEscrow } from './ports.js';
@@ -249,6 +249,7 @@ export async function runHsmOnboard(o: HsmOnboardOptions, deps: HsmDeps): Promis
   assertWrappingAllowed(o.keySpec, o.wrapping.WrappingAlgorithm, o.wrapping.WrappingKeySpec);
   resolveValidTo(o.expiry, deps.now());
   custody.assertCanWrap(o.keySpec, o.wrapping);
+  if (o.alsoEscrow) assertSealingValid(o.alsoEscrow.sealing);
   // A resumed run may find its own key under that label: it is looked for below, not refused here.
   if (o.objectLabel !== undefined && !resumed.keyId) custody.assertLabelFree(o.objectLabel);
 

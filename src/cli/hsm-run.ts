@@ -274,14 +274,19 @@ export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: Expir
         weakPassphrase: { allow: bool(p, 'allow-weak-passphrase'), rehearsal: isRehearsal(p, io), flag: `--passphrase-file ${passphraseFile ?? ''}` },
       });
       onboard.alsoEscrow = { sealing };
-      escrowVault = { ...(await openEscrowVault(dir, io)), latest: (keyId: string) => latestEscrow(dir, keyId) };
+      try {
+        escrowVault = { ...(await openEscrowVault(dir, io)), latest: (keyId: string) => latestEscrow(dir, keyId) };
+      } catch (e) {
+        sealing.passphrase?.dispose();
+        throw e;
+      }
       say(io, 'warning', `--also-escrow: ${ALSO_ESCROW_STATEMENT.replace(' existed ', ' will exist ').replace('was sealed', 'is sealed')}. Without --also-escrow it never would.`);
     }
   }
   // The journal is named by this invocation's inputs, as the software onboard's: the same command
   // finds the run it interrupted (docs/hsm.md, "Interrupted onboards").
-  const journal = onboard ? await openOnboardJournal(p, io, dir) : undefined;
   try {
+    const journal = onboard ? await openOnboardJournal(p, io, dir) : undefined;
     return await runWithToken(kind, p, io, expiry, dir, transcript, onboard, escrowVault, journal, argv);
   } finally {
     onboard?.alsoEscrow?.sealing.passphrase?.dispose();

@@ -127,5 +127,9 @@ describe.skipIf(unavailable !== undefined)('--custody pkcs11 bad input on SoftHS
     expect(r.stderr).toContain('--recipient');
     expect(operations(ws.emu)).toEqual([]);
     expect(hsm.labels()).toEqual([]);
+    const bad = await onboard(['--pin-file', hsm.pinFile, '--also-escrow', '--recipient', 'age1notarecipient']);
+    expect(bad.code).toBe(2);
+    expect(operations(ws.emu)).toEqual([]);
+    expect(hsm.labels()).toEqual([]);
   });
 });
