@@ -463,6 +463,53 @@ async function alsoEscrow(o: HsmOnboardOptions, deps: HsmDeps, key: KeyInfo, m: 
   }
 }
 
+/** The escrow store a rotation with `--also-escrow` seals its new version into (the CLI's lifecycle store). */
+export type RotateEscrow = Pick<import('./shared.js').LifecycleEscrow, 'latest' | 'nextVersion' | 'write' | 'recordImport'> & {
+  /** The custodians of the new version: the flags', else the previous version's (undefined: none). */
+  sealingFor(sidecar: import('../escrow/index.js').EscrowSidecar | undefined): EscrowSealing;
+};
+
+/**
+ * `rotate --in-place --also-escrow`: a new escrow version holding every material of the record, each
+ * leaving the token by wrapping (as at onboard, docs/hsm.md "Also an age escrow"), checked against its
+ * recorded check value, zeroed after sealing; durable before the new material's import.
+ */
+async function sealAllMaterials(deps: HsmDeps, store: RotateEscrow, key: KeyInfo, record: HsmRecord, sealing: EscrowSealing, previous: Awaited<ReturnType<RotateEscrow['latest']>>): Promise<{ written: WrittenEscrow; anchors: Map<number, string> }> {
+  deps.progress(`--also-escrow: ${ALSO_ESCROW_STATEMENT.replace(' existed ', ' exists ').replace('was sealed', 'is sealed').replace(' (then zeroed)', '')} — for each of the ${record.materials.length} materials`);
+  const materials: { index: number; checkValue: string; material: import('../core/secret.js').SecretBytes; createdAt: string; keyMaterialId?: string }[] = [];
+  const anchors = new Map<number, string>();
+  try {
+    for (const r of record.materials) {
+      const material = deps.custody.exportByWrapping(r, record.key.keySpec);
+      const entry = { index: r.index, checkValue: '', material, createdAt: r.createdAt, ...(r.keyMaterialId ? { keyMaterialId: r.keyMaterialId } : {}) };
+      materials.push(entry);
+      entry.checkValue = checkValue(material, record.key.keySpec);
+      if (!sameCheckValues([entry.checkValue], r.checkValues)) {
+        throw new KmsByokError('ERR_CHECK_VALUE_MISMATCH', `the material unwrapped from ${r.uri} does not have the token's check value ${r.checkValues.join(', ')}`, { hint: 'nothing was sealed or imported' });
+      }
+      anchors.set(r.index, anchorFingerprint(material, key.KeyId, r.index));
+    }
+    const version = Math.max(await store.nextVersion(key.KeyId), (previous?.sidecar.manifest.escrowVersion ?? 0) + 1);
+    const at = isoSeconds(deps.now());
+    const sealed = await sealEscrow(
+      {
+        key: { keyArn: key.Arn, keyId: key.KeyId, account: key.AccountId, region: key.Region, keySpec: record.key.keySpec, keyUsage: record.key.keyUsage, multiRegion: key.MultiRegion ?? false },
+        escrowVersion: version,
+        created: at,
+        createdBy: record.createdBy,
+        materials,
+      },
+      sealing,
+      { computeCheckValue: checkValue },
+    );
+    const written = await store.write(sealed);
+    deps.progress(`every material sealed in escrow version ${version}: ${written.path} (plaintext zeroed; older versions kept)`);
+    return { written, anchors };
+  } finally {
+    for (const x of materials) x.material.dispose();
+  }
+}
+
 export interface HsmReimportOptions {
   key: KeyInfo;
   record: HsmRecord;
@@ -561,7 +608,10 @@ export async function runHsmVerify(o: { key: KeyInfo; record: HsmRecord; recordP
  * Rotate in place with HSM custody (symmetric keys): new material generated in the token → custody
  * record durable → ImportKeyMaterial NEW_KEY_MATERIAL → RotateKeyOnDemand → prove.
  */
-export async function runHsmRotateInPlace(o: { key: KeyInfo; record: HsmRecord; recordPath: string; expiry: ExpiryChoice }, deps: HsmDeps): Promise<HsmResult> {
+export async function runHsmRotateInPlace(
+  o: { key: KeyInfo; record: HsmRecord; recordPath: string; expiry: ExpiryChoice; /** `--also-escrow` */ alsoEscrow?: boolean },
+  deps: HsmDeps & { rotateEscrow?: RotateEscrow },
+): Promise<HsmResult> {
   const { kms, custody } = deps;
   const { key, record } = o;
   assertRecordOfKey(record, key, o.recordPath);
@@ -573,13 +623,34 @@ export async function runHsmRotateInPlace(o: { key: KeyInfo; record: HsmRecord; 
   findRecorded(custody, record, previous);
   const wrapping = wrappingOf(record, previous);
   custody.assertCanWrap(key.KeySpec, wrapping);
+  // --also-escrow: the custodians are known (and a passphrase at hand) before anything is generated.
+  let sealing: EscrowSealing | undefined;
+  let previousEscrow: Awaited<ReturnType<RotateEscrow['latest']>>;
+  if (o.alsoEscrow) {
+    if (!deps.rotateEscrow) throw new KmsByokError('ERR_INTERNAL', '--also-escrow without an escrow store');
+    for (const r of record.materials) findRecorded(custody, record, r);
+    previousEscrow = await deps.rotateEscrow.latest(key.KeyId);
+    sealing = deps.rotateEscrow.sealingFor(previousEscrow?.sidecar);
+    assertSealingValid(sealing);
+  }
   const index = Math.max(...record.materials.map((m) => m.index)) + 1;
   const ref = custody.generate(`${key.KeyId}/${index}`, objectIdFor(key.KeyId, index), key.KeySpec);
   const m: HsmMaterial = { index, ...ref, createdAt: isoSeconds(deps.now()), wrapping, imports: [] };
   record.materials.push(m);
+  deps.progress(`generated new material ${index} in ${custody.description}: ${m.uri} (${m.checkValues.join(', ')})`);
+  let sealed: { written: WrittenEscrow; anchors: Map<number, string> } | undefined;
+  if (sealing) {
+    sealed = await sealAllMaterials(deps, deps.rotateEscrow!, key, record, sealing, previousEscrow);
+    record.alsoEscrowed = true;
+    record.alsoEscrow = { escrow: sealed.written.path, sidecar: sealed.written.sidecarPath, sealedAt: isoSeconds(deps.now()), statement: ALSO_ESCROW_STATEMENT };
+  }
   await deps.records.replace(o.recordPath, record);
-  deps.progress(`generated new material ${index} in ${custody.description}: ${m.uri} (${m.checkValues.join(', ')}); custody record updated`);
-  if (record.alsoEscrow) deps.progress(`note: the age escrow ${record.alsoEscrow.escrow} holds the material sealed at onboard only; material ${index} stays in the token alone (docs/hsm.md, "Also an age escrow")`);
+  deps.progress(`custody record updated: ${o.recordPath}`);
+  if (sealed) {
+    await retryWhileNotFound(() => writeAnchors(kms, key.KeyId, sealed.anchors, deps.progress, sealed.written.path), deps.sleep);
+  } else if (record.alsoEscrow) {
+    deps.progress(`note: the age escrow ${record.alsoEscrow.escrow} does not hold material ${index}: it stays in the token alone (add --also-escrow to seal a new escrow version; docs/hsm.md, "Also an age escrow")`);
+  }
   const validTo = resolveValidTo(o.expiry, deps.now());
   const expiry = validTo ? { ExpirationModel: 'KEY_MATERIAL_EXPIRES' as const, ValidTo: validTo } : { ExpirationModel: 'KEY_MATERIAL_DOES_NOT_EXPIRE' as const };
   const session = new ImportSession(kms, key, deps, wrapping);
@@ -588,6 +659,19 @@ export async function runHsmRotateInPlace(o: { key: KeyInfo; record: HsmRecord; 
   m.imports.push(importFact(key, deps.now(), expiry, imported.params));
   await deps.records.replace(o.recordPath, record);
   deps.progress(`imported new key material ${m.keyMaterialId} (NEW_KEY_MATERIAL) wrapped inside the token`);
+  if (sealed) {
+    const fact = m.imports[m.imports.length - 1]!;
+    await deps.rotateEscrow!.recordImport(sealed.written.sidecarPath, {
+      materialIndex: index,
+      importedAt: fact.importedAt,
+      region: fact.region,
+      expirationModel: fact.expirationModel,
+      ...(fact.validTo ? { validTo: fact.validTo } : {}),
+      keyMaterialId: m.keyMaterialId,
+      wrappingAlgorithm: fact.wrappingAlgorithm,
+      wrappingKeySpec: fact.wrappingKeySpec,
+    });
+  }
   await kms.rotateKeyOnDemand(key.KeyId);
   deps.progress(`RotateKeyOnDemand: ${m.keyMaterialId} is now CURRENT${previous.keyMaterialId ? `, ${previous.keyMaterialId} NON_CURRENT (decrypt only)` : ''}`);
   const described = await kms.describeKey(key.KeyId);

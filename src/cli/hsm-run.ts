@@ -14,7 +14,7 @@ import { SecretBytes } from '../core/secret.js';
 import { parseKeySpec, parseKeyUsage, parseWrappingAlgorithm, parseWrappingKeySpec, importableKeySpecInfo, chooseWrapping, assertKeyUsageAllowed, assertWrappingAllowed } from '../material/key-specs.js';
 import { assertAliasName } from '../core/alias.js';
 import { describeExternalKey } from '../ceremony/shared.js';
-import type { HsmDeps, HsmRecord, HsmResult } from '../ceremony/hsm.js';
+import type { HsmDeps, HsmRecord, HsmResult, RotateEscrow } from '../ceremony/hsm.js';
 import { ALSO_ESCROW_STATEMENT, HSM_RECORD_FORMAT } from '../ceremony/hsm.js';
 import { isLoopbackUrl } from '../core/endpoints.js';
 import { readableCheckValue } from '../material/check-value.js';
@@ -29,7 +29,7 @@ import { openTarget, type Target } from './target.js';
 import { openEscrowVault, readPassphrase, readSealingInputs } from './escrow-inputs.js';
 import { operator } from '../airgap/bundles.js';
 import { appendTranscript, preflightTranscript, transcriptPathOf } from './ceremony-run.js';
-import { latestEscrow } from './context.js';
+import { fileEscrowStore, latestEscrow } from './context.js';
 import { openOnboardJournal, type OnboardJournal } from '../records/onboard-journal.js';
 
 /** True when the command was asked for HSM custody; refuses a --pin flag whatever the custody. */
@@ -285,12 +285,45 @@ export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: Expir
   }
   // The journal is named by this invocation's inputs, as the software onboard's: the same command
   // finds the run it interrupted (docs/hsm.md, "Interrupted onboards").
+  let rotateEscrow: RotateEscrow | undefined;
+  let rotatePassphrase: SecretBytes | undefined;
   try {
+    if (kind === 'rotate' && bool(p, 'also-escrow')) ({ rotateEscrow, passphrase: rotatePassphrase } = await rotateEscrowOf(p, io, dir));
     const journal = onboard ? await openOnboardJournal(p, io, dir) : undefined;
-    return await runWithToken(kind, p, io, expiry, dir, transcript, onboard, escrowVault, journal, argv);
+    return await runWithToken(kind, p, io, expiry, dir, transcript, onboard, escrowVault, journal, argv, rotateEscrow);
   } finally {
     onboard?.alsoEscrow?.sealing.passphrase?.dispose();
+    rotatePassphrase?.dispose();
   }
+}
+
+/**
+ * `rotate --in-place --custody pkcs11 --also-escrow`: the new escrow version's custodians are the
+ * --recipient flags, else the previous version's (its passphrase, if it had one, from --passphrase-file).
+ */
+async function rotateEscrowOf(p: Parsed, io: Io, dir: string): Promise<{ rotateEscrow: RotateEscrow; passphrase?: SecretBytes }> {
+  const recipients = strs(p, 'recipient');
+  const passphraseFile = str(p, 'passphrase-file');
+  const flags = recipients.length > 0 ? await readSealingInputs(io, { recipients, recipientsFiles: [], passphraseFile: undefined }) : undefined;
+  const passphrase = passphraseFile !== undefined ? await readPassphrase(resolve(io.cwd, passphraseFile), io) : undefined;
+  const store = fileEscrowStore({ dir, ...(passphrase ? { opener: { passphrase } } : {}), ...(flags ? { sealing: flags } : {}) });
+  say(io, 'warning', `--also-escrow: ${ALSO_ESCROW_STATEMENT.replace(' existed ', ' will exist ').replace('was sealed', 'is sealed')} — for every material of the key. Without --also-escrow it never would.`);
+  return {
+    ...(passphrase ? { passphrase } : {}),
+    rotateEscrow: {
+      latest: (keyId) => store.latest(keyId),
+      nextVersion: (keyId) => store.nextVersion(keyId),
+      write: (sealed) => store.write(sealed),
+      recordImport: (sidecarPath, fact) => store.recordImport(sidecarPath, fact),
+      sealingFor(sidecar) {
+        if (flags) return flags;
+        if (!sidecar) {
+          throw new KmsByokError('ERR_MISSING_INPUT', '--also-escrow needs the custodians: the key has no escrow whose custodians the new version could keep', { hint: 'add --recipient age1… for each custodian' });
+        }
+        return store.sealingFor(sidecar);
+      },
+    },
+  };
 }
 
 async function runWithToken(
@@ -304,6 +337,7 @@ async function runWithToken(
   escrowVault: HsmDeps['escrow'],
   journal: OnboardJournal | undefined,
   argv: string[] | undefined,
+  rotateEscrow?: RotateEscrow,
 ): Promise<number> {
   const opened = await openCustody(p, io);
   try {
@@ -338,7 +372,7 @@ async function runWithToken(
         const recordPath = recordPathOf(dir, key.KeyId);
         const record = await readRecord(recordPath);
         if (kind === 'verify') result = await hsm.runHsmVerify({ key, record, recordPath }, d);
-        else if (kind === 'rotate') result = await hsm.runHsmRotateInPlace({ key, record, recordPath, expiry: expiry! }, d);
+        else if (kind === 'rotate') result = await hsm.runHsmRotateInPlace({ key, record, recordPath, expiry: expiry!, ...(rotateEscrow ? { alsoEscrow: true } : {}) }, { ...d, ...(rotateEscrow ? { rotateEscrow } : {}) });
         else result = await hsm.runHsmReimport({ key, record, recordPath, expiry: expiry!, mode: kind === 'restore' ? 'restore' : 'reimport' }, d);
       }
       render(io, p, result, target.label);
@@ -360,7 +394,7 @@ async function runWithToken(
             ['custody', result ? `pkcs11: ${result.token}, ${result.object}` : 'pkcs11'],
             ['check value', result?.checkValues.join(', ')],
             ['record', result?.record],
-            ['also escrow', onboard?.alsoEscrow ? `${result?.escrow ?? '(not sealed)'} — ${ALSO_ESCROW_STATEMENT}` : undefined],
+            ['also escrow', onboard?.alsoEscrow || rotateEscrow ? `${result?.escrow ?? '(not sealed)'} — ${ALSO_ESCROW_STATEMENT}` : undefined],
             ['KMS requests', requests],
           ],
         }).catch((e: unknown) => {

@@ -118,6 +118,31 @@ describe.skipIf(unavailable !== undefined)('onboard --custody pkcs11 --also-escr
     expect(status.code, status.stdout + status.stderr).toBe(0);
   });
 
+  it('rotate --in-place --also-escrow seals a new escrow version with every material (the previous custodians), each equal to its token key and to what KMS holds', async () => {
+    const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', '--also-escrow', '--recipient', alice.recipient, ...custody(), ...target], { cwd: dir });
+    expect(onboard.code, onboard.stderr).toBe(0);
+    const { keyId } = onboard.json<{ keyId: string }>();
+    const rotate = await run(['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--json', '--also-escrow', ...custody(), ...target], { cwd: dir });
+    expect(rotate.code, rotate.stderr).toBe(0);
+    expect(rotate.stderr).toContain('outside the HSM once');
+    const doc = rotate.json<{ escrow: string; rotated: { previous: string; current: string } }>();
+    expect(doc.escrow).toMatch(/\.v2\.age$/);
+    const payload = await openEscrow(await readEscrow(doc.escrow), { identities: [alice.identity] }, { computeCheckValue: checkValue });
+    const sealed = payload.materials.map((m) => m.material.use((b) => Buffer.from(b)));
+    disposePayload(payload);
+    expect(sealed).toHaveLength(2);
+    expect(sealed[0]!.equals(hsm.readValue(keyId))).toBe(true);
+    expect(sealed[1]!.equals(hsm.readValue(`${keyId}/2`))).toBe(true);
+    const held = kmsMaterials(keyId);
+    expect(held).toHaveLength(2);
+    for (const k of sealed) expect(held.some((m) => m.material !== undefined && Buffer.from(m.material, 'base64').equals(k))).toBe(true);
+    const status = await run(['status', keyId, '--escrow-dir', escrowDir(), ...target], { cwd: dir });
+    expect(status.code, status.stdout + status.stderr).toBe(0);
+    expect(status.stdout).toContain('v2 ok');
+    const viaEscrow = await run(['verify', keyId, '--escrow-dir', escrowDir(), '--identity', alice.path, ...target], { cwd: dir });
+    expect(viaEscrow.code, viaEscrow.stderr).toBe(0);
+  });
+
   it('the escrow is durable before the import: an import that never gets through leaves an escrow that opens to the token key', async () => {
     emu.faults.add({ operation: 'ImportKeyMaterial', kind: 'drop-before', times: 1000 });
     const failed = await run(['onboard', '--yes', '--no-expiry', '--also-escrow', '--recipient', alice.recipient, ...custody(), ...target], { cwd: dir });

@@ -158,11 +158,11 @@ export const HSM_CUSTODY: FlagDecls = {
   pin: { type: 'string', value: 'PIN', help: 'refused: a PIN in argv is visible to every user; use --pin-file', group: 'HSM custody flags (see docs/hsm.md)' },
 };
 
-/** onboard --custody pkcs11 only (docs/hsm.md, "Also an age escrow"). */
+/** onboard and rotate --in-place with --custody pkcs11 only (docs/hsm.md, "Also an age escrow"). */
 export const HSM_ALSO_ESCROW: FlagDecls = {
   'also-escrow': {
     type: 'boolean',
-    help: 'with --custody pkcs11: also seal an age escrow of the token key (--recipient …),\ndurable before the import; its plaintext then exists outside the HSM once, while sealing',
+    help: 'with --custody pkcs11: also seal an age escrow of the token key(s) (--recipient …; rotate:\ndefault the previous escrow\'s custodians), durable before the import; the plaintext then\nexists outside the HSM once, while sealing',
     group: 'HSM custody flags (see docs/hsm.md)',
   },
 };
