@@ -46,7 +46,7 @@ describe.skipIf(unavailable !== undefined)('key pairs generated in the token (So
       return createPublicKey({ key: { kty: 'EC', crv, x: q.subarray(1, 1 + half).toString('base64url'), y: q.subarray(1 + half).toString('base64url') }, format: 'jwk' }).export({ format: 'der', type: 'spki' });
     });
 
-  for (const spec of ['RSA_2048', 'ECC_NIST_P256', 'ECC_NIST_P384'] as const) {
+  for (const spec of ['RSA_2048', 'RSA_4096', 'ECC_NIST_P256', 'ECC_NIST_P384'] as const) {
     it(`${spec}: generated in the token, wrapped there with RSA_AES_KEY_WRAP_SHA_1; KMS holds the token's pair; verify, reimport and status pass`, async () => {
       const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', '--key-spec', spec, ...custody()], { cwd: ws.dir });
       expect(onboard.code, onboard.stderr).toBe(0);
