@@ -56,4 +56,13 @@ export interface TokenCustody {
   mac(ref: Pick<TokenKeyRef, 'object'>, message: Uint8Array, keySpec: import('../core/aws-names.js').KeySpec): Uint8Array;
   /** The key wrapped inside the token for these import parameters, as ImportKeyMaterial expects it. */
   wrap(ref: Pick<TokenKeyRef, 'object'>, params: import('../kms/port.js').ImportParameters, keySpec: import('../core/aws-names.js').KeySpec): Uint8Array;
+  /** RSA/EC key pairs: the DER SubjectPublicKeyInfo of the token's public key (proof against KMS GetPublicKey). */
+  publicKeyOf(ref: Pick<TokenKeyRef, 'object'>, keySpec: import('../core/aws-names.js').KeySpec): Uint8Array;
+  /**
+   * `--also-escrow` only (docs/hsm.md, "Also an age escrow"): the material leaves the token the one way a
+   * sensitive key can — wrapped inside the token under an ephemeral key pair of this process, then
+   * unwrapped here — never by reading CKA_VALUE. The plaintext then exists outside the token; the
+   * caller seals it and disposes it at once.
+   */
+  exportByWrapping(ref: Pick<TokenKeyRef, 'object'>, keySpec: import('../core/aws-names.js').KeySpec): import('../core/secret.js').SecretBytes;
 }

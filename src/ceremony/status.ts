@@ -247,8 +247,11 @@ async function statusOf(key: KeyInfo, o: StatusOptions, deps: StatusDeps): Promi
   } else if (!s.escrow.problem && deps.custodyOf && (custody = await deps.custodyOf(key.KeyId).catch(() => undefined))) {
     // HSM custody: every material KMS lists must be one the custody record names (status opens no token).
     const recorded = new Map(custody.materials.filter((m) => m.keyMaterialId).map((m) => [m.keyMaterialId!, m]));
-    const unmatched = s.materials.filter((m) => m.keyMaterialId === undefined || !recorded.has(m.keyMaterialId));
+    // A key that is not symmetric holds one material, which KMS may list without an id: the record's one.
+    const sole = key.KeySpec !== 'SYMMETRIC_DEFAULT' && custody.materials.length === 1 && s.materials.length === 1 && s.materials[0]!.keyMaterialId === undefined ? custody.materials[0] : undefined;
+    const unmatched = s.materials.filter((m) => !sole && (m.keyMaterialId === undefined || !recorded.has(m.keyMaterialId)));
     for (const m of s.materials) if (m.keyMaterialId && recorded.has(m.keyMaterialId)) m.checkValue = recorded.get(m.keyMaterialId)!.checkValues[0]!;
+    if (sole) s.materials[0]!.checkValue = sole.checkValues[0]!;
     s.custody = { kind: 'pkcs11', path: custody.path, token: custody.token, matches: unmatched.length === 0 };
     if (unmatched.length > 0) s.attention.push(`custody record ${custody.path} lacks key material ${unmatched[0]!.keyMaterialId ?? '(no id)'}`);
   } else {

@@ -2,5 +2,5 @@
 import type { Parsed } from './args.js';
 
 export function hsmFlagsGiven(p: Parsed): boolean {
-  return ['custody', 'pin', 'pin-file', 'pkcs11-uri', 'pkcs11-module'].some((f) => p.values[f] !== undefined);
+  return ['custody', 'pin', 'pin-file', 'pkcs11-uri', 'pkcs11-module', 'also-escrow'].some((f) => p.values[f] !== undefined);
 }

@@ -7,26 +7,30 @@
  * `--pin` flag is refused (argv is visible to every user of the machine), and nothing is passed to
  * child processes.
  */
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ExitCode, KmsByokError, asLocalInputError } from '../core/errors.js';
 import { SecretBytes } from '../core/secret.js';
 import { parseKeySpec, parseKeyUsage, parseWrappingAlgorithm, parseWrappingKeySpec, importableKeySpecInfo, chooseWrapping, assertKeyUsageAllowed, assertWrappingAllowed } from '../material/key-specs.js';
 import { assertAliasName } from '../core/alias.js';
 import { describeExternalKey } from '../ceremony/shared.js';
-import type { HsmDeps, HsmRecord, HsmResult } from '../ceremony/hsm.js';
-import { HSM_RECORD_FORMAT } from '../ceremony/hsm.js';
+import type { HsmDeps, HsmRecord, HsmResult, RotateEscrow } from '../ceremony/hsm.js';
+import { ALSO_ESCROW_STATEMENT, HSM_RECORD_FORMAT } from '../ceremony/hsm.js';
+import { isLoopbackUrl } from '../core/endpoints.js';
+import { readableCheckValue } from '../material/check-value.js';
 import type { ExpiryChoice } from '../ceremony/onboard.js';
 import { assertDirectorySafe, createExclusive, replaceAtomic, syncDirectory, isSymlink, unsafePath } from '../records/safe-files.js';
 import { ensureDirectory } from '../escrow/file-store.js';
-import { bool, str, type Parsed } from './args.js';
+import { bool, str, strs, type Parsed } from './args.js';
 import { say, type Io } from './io.js';
 import { printRows } from './render.js';
 import { printDocument } from './documents.js';
 import { openTarget, type Target } from './target.js';
-import { readPassphrase } from './escrow-inputs.js';
+import { openEscrowVault, readPassphrase, readSealingInputs } from './escrow-inputs.js';
 import { operator } from '../airgap/bundles.js';
 import { appendTranscript, preflightTranscript, transcriptPathOf } from './ceremony-run.js';
+import { fileEscrowStore, latestEscrow } from './context.js';
+import { openOnboardJournal, type OnboardJournal } from '../records/onboard-journal.js';
 
 /** True when the command was asked for HSM custody; refuses a --pin flag whatever the custody. */
 export function wantsHsmCustody(p: Parsed): boolean {
@@ -37,7 +41,7 @@ export function wantsHsmCustody(p: Parsed): boolean {
   }
   const custody = str(p, 'custody');
   if (custody === undefined || custody === 'escrow') {
-    const stray = ['pkcs11-uri', 'pkcs11-module', 'pin-file'].find((f) => p.values[f] !== undefined);
+    const stray = ['pkcs11-uri', 'pkcs11-module', 'pin-file', 'also-escrow'].find((f) => p.values[f] !== undefined);
     if (stray) throw new KmsByokError('ERR_USAGE', `--${stray} needs --custody pkcs11`, { hint: 'add --custody pkcs11 (docs/hsm.md)' });
     return false;
   }
@@ -127,6 +131,11 @@ function recordStore(dir: string): HsmDeps['records'] {
     async replace(path, record) {
       await replaceAtomic(path, `${JSON.stringify(record, null, 2)}\n`, 'custody record');
     },
+    async existing(keyId) {
+      const path = recordPathOf(dir, keyId);
+      if (!(await lstat(path).then(() => true, () => false))) return undefined;
+      return { path, record: await readRecord(path) };
+    },
   };
 }
 
@@ -179,24 +188,34 @@ function render(io: Io, p: Parsed, r: HsmResult, target: string): void {
     ['state', `${r.keyState} (origin EXTERNAL, ${r.keySpec})`],
     ['custody', `pkcs11: ${r.token}`],
     ['token key', r.object],
-    ['check value', r.checkValues.join('  ')],
+    ['check value', (bool(p, 'full-check-value') ? r.checkValues : r.checkValues.map(readableCheckValue)).join('  ')],
     ['KeyMaterialId', r.keyMaterialId],
     ['rotated', r.rotated ? `${r.rotated.previous ?? '?'} → ${r.rotated.current}` : undefined],
     ['expiry', r.validTo ? `${r.validTo} (KEY_MATERIAL_EXPIRES)` : 'never (KEY_MATERIAL_DOES_NOT_EXPIRE)'],
     ['wrapping', `${r.wrappingAlgorithm} with ${r.wrappingKeySpec}, inside the token`],
     ['verified', r.verified],
     ['record', r.record],
+    ['also escrow', r.escrow ? `${r.escrow} (the plaintext existed outside the HSM once, while sealing)` : undefined],
     ['target', target],
   ]);
 }
 
 type Kind = 'onboard' | 'reimport' | 'restore' | 'rotate' | 'verify';
 
+/** The escrow sealing flags: with --custody pkcs11 they apply only with --also-escrow. */
+const SEALING_FLAGS = ['recipient', 'recipients-file', 'passphrase-file', 'threshold', 'split', 'renewal-recipient'];
+
+/** A rehearsal target (the emulator, or a loopback endpoint): a weak sealing passphrase may be allowed. */
+function isRehearsal(p: Parsed, io: Io): boolean {
+  const endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
+  return bool(p, 'emulator') || str(p, 'emulator-state') !== undefined || (endpoint !== undefined && isLoopbackUrl(endpoint));
+}
+
 /**
  * Runs one HSM-custody command. Order: every local input and the token (PIN, mechanisms, labels) are
  * checked before the target is opened; the transcript gets an entry, failures included.
  */
-export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: ExpiryChoice | undefined): Promise<number> {
+export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: ExpiryChoice | undefined, argv?: string[]): Promise<number> {
   if (kind !== 'onboard' && p.positionals.length !== 1) {
     throw new KmsByokError('ERR_USAGE', `${kind} with --custody pkcs11 takes one KEY`, { hint: `run it once per key` });
   }
@@ -205,6 +224,7 @@ export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: Expir
   await preflightTranscript(transcript);
   // Onboard inputs, parsed before the token is opened.
   let onboard: import('../ceremony/hsm.js').HsmOnboardOptions | undefined;
+  let escrowVault: HsmDeps['escrow'];
   if (kind === 'onboard') {
     const keySpec = str(p, 'key-spec') === undefined ? 'SYMMETRIC_DEFAULT' : parseKeySpec(str(p, 'key-spec')!);
     const keyUsage = str(p, 'key-usage') === undefined ? importableKeySpecInfo(keySpec).defaultKeyUsage : parseKeyUsage(str(p, 'key-usage')!);
@@ -215,9 +235,21 @@ export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: Expir
       WrappingKeySpec: str(p, 'wrapping-key-spec') === undefined ? chosen.wrappingKeySpec : parseWrappingKeySpec(str(p, 'wrapping-key-spec')!),
     };
     assertWrappingAllowed(keySpec, wrapping.WrappingAlgorithm, wrapping.WrappingKeySpec);
-    const refused = ['material-file', 'recipient', 'recipients-file', 'passphrase-file', 'threshold', 'split', 'export-parameters', 'resume'].find((f) => p.values[f] !== undefined);
+    const escrowAlso = bool(p, 'also-escrow');
+    const refused = ['material-file', 'export-parameters'].find((f) => p.values[f] !== undefined);
     if (refused) {
       throw new KmsByokError('ERR_INVALID_COMBINATION', `--${refused} does not apply with --custody pkcs11: the material is generated and kept in the token`, { hint: 'drop it (docs/hsm.md)' });
+    }
+    const sealingFlag = SEALING_FLAGS.find((f) => p.values[f] !== undefined);
+    if (!escrowAlso && sealingFlag) {
+      throw new KmsByokError('ERR_INVALID_COMBINATION', `--${sealingFlag} does not apply with --custody pkcs11 alone: the material is generated and kept in the token`, {
+        hint: 'drop it, or add --also-escrow to seal an age escrow of the token key too (its plaintext then exists outside the HSM once, while sealing; docs/hsm.md)',
+      });
+    }
+    if (escrowAlso && !['recipient', 'recipients-file', 'passphrase-file'].some((f) => p.values[f] !== undefined)) {
+      throw new KmsByokError('ERR_MISSING_INPUT', '--also-escrow needs the custodians who can open the escrow', {
+        hint: 'add --recipient age1… (each custodian), --recipients-file FILE or --passphrase-file FILE; or drop --also-escrow to keep the material only in the token',
+      });
     }
     const alias = str(p, 'alias');
     onboard = {
@@ -229,7 +261,84 @@ export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: Expir
       ...(alias !== undefined ? { alias: assertAliasName(alias) } : {}),
       ...(str(p, 'description') ? { description: str(p, 'description')! } : {}),
     };
+    if (escrowAlso) {
+      const local = (path: string) => (path === '-' ? path : resolve(io.cwd, path));
+      const passphraseFile = str(p, 'passphrase-file');
+      const sealing = await readSealingInputs(io, {
+        recipients: strs(p, 'recipient'),
+        recipientsFiles: strs(p, 'recipients-file').map(local),
+        passphraseFile: passphraseFile === undefined ? undefined : local(passphraseFile),
+        ...(str(p, 'threshold') !== undefined ? { threshold: str(p, 'threshold')! } : {}),
+        ...(str(p, 'split') !== undefined ? { split: str(p, 'split')! } : {}),
+        renewalRecipients: strs(p, 'renewal-recipient'),
+        weakPassphrase: { allow: bool(p, 'allow-weak-passphrase'), rehearsal: isRehearsal(p, io), flag: `--passphrase-file ${passphraseFile ?? ''}` },
+      });
+      onboard.alsoEscrow = { sealing };
+      try {
+        escrowVault = { ...(await openEscrowVault(dir, io)), latest: (keyId: string) => latestEscrow(dir, keyId) };
+      } catch (e) {
+        sealing.passphrase?.dispose();
+        throw e;
+      }
+      say(io, 'warning', `--also-escrow: ${ALSO_ESCROW_STATEMENT.replace(' existed ', ' will exist ').replace('was sealed', 'is sealed')}. Without --also-escrow it never would.`);
+    }
   }
+  // The journal is named by this invocation's inputs, as the software onboard's: the same command
+  // finds the run it interrupted (docs/hsm.md, "Interrupted onboards").
+  let rotateEscrow: RotateEscrow | undefined;
+  let rotatePassphrase: SecretBytes | undefined;
+  try {
+    if (kind === 'rotate' && bool(p, 'also-escrow')) ({ rotateEscrow, passphrase: rotatePassphrase } = await rotateEscrowOf(p, io, dir));
+    const journal = onboard ? await openOnboardJournal(p, io, dir) : undefined;
+    return await runWithToken(kind, p, io, expiry, dir, transcript, onboard, escrowVault, journal, argv, rotateEscrow);
+  } finally {
+    onboard?.alsoEscrow?.sealing.passphrase?.dispose();
+    rotatePassphrase?.dispose();
+  }
+}
+
+/**
+ * `rotate --in-place --custody pkcs11 --also-escrow`: the new escrow version's custodians are the
+ * --recipient flags, else the previous version's (its passphrase, if it had one, from --passphrase-file).
+ */
+async function rotateEscrowOf(p: Parsed, io: Io, dir: string): Promise<{ rotateEscrow: RotateEscrow; passphrase?: SecretBytes }> {
+  const recipients = strs(p, 'recipient');
+  const passphraseFile = str(p, 'passphrase-file');
+  const flags = recipients.length > 0 ? await readSealingInputs(io, { recipients, recipientsFiles: [], passphraseFile: undefined }) : undefined;
+  const passphrase = passphraseFile !== undefined ? await readPassphrase(resolve(io.cwd, passphraseFile), io) : undefined;
+  const store = fileEscrowStore({ dir, ...(passphrase ? { opener: { passphrase } } : {}), ...(flags ? { sealing: flags } : {}) });
+  say(io, 'warning', `--also-escrow: ${ALSO_ESCROW_STATEMENT.replace(' existed ', ' will exist ').replace('was sealed', 'is sealed')} — for every material of the key. Without --also-escrow it never would.`);
+  return {
+    ...(passphrase ? { passphrase } : {}),
+    rotateEscrow: {
+      latest: (keyId) => store.latest(keyId),
+      nextVersion: (keyId) => store.nextVersion(keyId),
+      write: (sealed) => store.write(sealed),
+      recordImport: (sidecarPath, fact) => store.recordImport(sidecarPath, fact),
+      sealingFor(sidecar) {
+        if (flags) return flags;
+        if (!sidecar) {
+          throw new KmsByokError('ERR_MISSING_INPUT', '--also-escrow needs the custodians: the key has no escrow whose custodians the new version could keep', { hint: 'add --recipient age1… for each custodian' });
+        }
+        return store.sealingFor(sidecar);
+      },
+    },
+  };
+}
+
+async function runWithToken(
+  kind: Kind,
+  p: Parsed,
+  io: Io,
+  expiry: ExpiryChoice | undefined,
+  dir: string,
+  transcript: string,
+  onboard: import('../ceremony/hsm.js').HsmOnboardOptions | undefined,
+  escrowVault: HsmDeps['escrow'],
+  journal: OnboardJournal | undefined,
+  argv: string[] | undefined,
+  rotateEscrow?: RotateEscrow,
+): Promise<number> {
   const opened = await openCustody(p, io);
   try {
     if (onboard) {
@@ -243,7 +352,8 @@ export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: Expir
       }
       // Before any KMS request: the token can do what this onboard needs.
       opened.custody.assertCanWrap(onboard.keySpec, onboard.wrapping);
-      if (label !== undefined) opened.custody.assertLabelFree(label);
+      // A resumed onboard looks for its own key under that label instead (ceremony/hsm.ts).
+      if (label !== undefined && !journal?.resumed.keyId) opened.custody.assertLabelFree(label);
     }
     const requests: string[] = [];
     const target = await openTarget(p, io, { onRequest: (op, id) => requests.push(`${op} ${id ?? '(no request id)'}`) });
@@ -251,15 +361,18 @@ export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: Expir
     let result: HsmResult | undefined;
     let failure: unknown;
     try {
-      const d = deps(target, io, opened, dir);
+      const d = { ...deps(target, io, opened, dir), ...(escrowVault ? { escrow: escrowVault } : {}) };
       const hsm = await import('../ceremony/hsm.js');
-      if (onboard) result = await hsm.runHsmOnboard(onboard, d);
+      if (onboard) {
+        result = await hsm.runHsmOnboard(onboard, { ...d, ...(journal ? { journal, resumeCommand: `kms-byok onboard ${(argv ?? []).join(' ')}` } : {}) });
+        await journal?.finish();
+      }
       else {
         const key = await describeExternalKey(target.kms, p.positionals[0]!);
         const recordPath = recordPathOf(dir, key.KeyId);
         const record = await readRecord(recordPath);
         if (kind === 'verify') result = await hsm.runHsmVerify({ key, record, recordPath }, d);
-        else if (kind === 'rotate') result = await hsm.runHsmRotateInPlace({ key, record, recordPath, expiry: expiry! }, d);
+        else if (kind === 'rotate') result = await hsm.runHsmRotateInPlace({ key, record, recordPath, expiry: expiry!, ...(rotateEscrow ? { alsoEscrow: true } : {}) }, { ...d, ...(rotateEscrow ? { rotateEscrow } : {}) });
         else result = await hsm.runHsmReimport({ key, record, recordPath, expiry: expiry!, mode: kind === 'restore' ? 'restore' : 'reimport' }, d);
       }
       render(io, p, result, target.label);
@@ -276,10 +389,12 @@ export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: Expir
           fields: [
             ['operator', operator()],
             ['target', target.label],
-            ['key', result?.keyArn ?? p.positionals[0]],
+            ['key', result?.keyArn ?? journal?.facts().keyArn ?? p.positionals[0]],
+            ['journal', journal && !result ? `${journal.path} (re-run the same command to finish)` : undefined],
             ['custody', result ? `pkcs11: ${result.token}, ${result.object}` : 'pkcs11'],
             ['check value', result?.checkValues.join(', ')],
             ['record', result?.record],
+            ['also escrow', onboard?.alsoEscrow || rotateEscrow ? `${result?.escrow ?? '(not sealed)'} — ${ALSO_ESCROW_STATEMENT}` : undefined],
             ['KMS requests', requests],
           ],
         }).catch((e: unknown) => {

@@ -19,7 +19,7 @@ import { journalPath, openJournal, type CliJournal, type JournalFile } from './j
 /** Flags that do not change what the ceremony does (output, confirmation, records). */
 const NOT_INPUTS = new Set(['yes', 'json', 'help', 'resume', 'transcript', 'notify-command', 'read-timeout']);
 /** Flags whose value is a path: compared resolved, so `./escrow` and `escrow` are the same input. */
-const PATHS = new Set(['escrow-dir', 'material-file', 'recipients-file', 'passphrase-file', 'apply-policy', 'emulator-state']);
+const PATHS = new Set(['escrow-dir', 'material-file', 'recipients-file', 'passphrase-file', 'apply-policy', 'emulator-state', 'pin-file', 'pkcs11-module']);
 /** Environment that selects the AWS target (never credentials). */
 const TARGET_ENV = ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_ENDPOINT_URL_KMS'];
 

@@ -23,6 +23,9 @@ describe('--custody pkcs11 flags without a token', () => {
     const a = await run(['verify', 'k', '--pkcs11-uri', 'pkcs11:token=x', '--emulator']);
     expect(a.code).toBe(2);
     expect(a.stderr).toContain('--pkcs11-uri needs --custody pkcs11');
+    const c = await run(['onboard', '--yes', '--no-expiry', '--also-escrow', '--recipient', 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p', '--emulator']);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toContain('--also-escrow needs --custody pkcs11');
     const b = await run(['verify', 'k', '--custody', 'vault', '--emulator']);
     expect(b.code).toBe(2);
     expect(b.stderr).toContain('unknown --custody');
@@ -113,6 +116,20 @@ describe.skipIf(unavailable !== undefined)('--custody pkcs11 bad input on SoftHS
     const r = await onboard(['--pin-file', hsm.pinFile, '--recipient', 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('ERR_INVALID_COMBINATION');
+    expect(r.stderr).toContain('--also-escrow');
     expect(operations(ws.emu)).toEqual([]);
+  });
+
+  it('--also-escrow without custodians is refused before the token or KMS is touched', async () => {
+    const r = await onboard(['--pin-file', hsm.pinFile, '--also-escrow']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('ERR_MISSING_INPUT');
+    expect(r.stderr).toContain('--recipient');
+    expect(operations(ws.emu)).toEqual([]);
+    expect(hsm.labels()).toEqual([]);
+    const bad = await onboard(['--pin-file', hsm.pinFile, '--also-escrow', '--recipient', 'age1notarecipient']);
+    expect(bad.code).toBe(2);
+    expect(operations(ws.emu)).toEqual([]);
+    expect(hsm.labels()).toEqual([]);
   });
 });

@@ -143,6 +143,11 @@ describe.skipIf(unavailable !== undefined)('HSM custody lifecycle (SoftHSM2)', (
     expect(reimport.code, reimport.stderr).toBe(0);
     const verify = await run(['verify', doc.keyId, ...custody(), ...target], { cwd: dir });
     expect(verify.code, verify.stderr).toBe(0);
+    // KMS lists an HMAC key's one material without an id: status matches it to the record's one
+    // (its only attention is the 30-day ValidTo of the reimport above).
+    const status = await run(['status', doc.keyId, '--escrow-dir', join(dir, 'escrow'), ...target], { cwd: dir });
+    expect(status.stdout).toContain('pkcs11 ok');
+    expect(status.stderr).not.toContain('lacks key material');
   });
 
   it('verify refuses a token key whose check values differ from the custody record (exit 1, ERR_CHECK_VALUE_MISMATCH)', async () => {

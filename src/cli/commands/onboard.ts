@@ -103,7 +103,7 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
   }
   if (hsmFlagsGiven(p)) {
     const hsm = await import('../hsm-run.js');
-    if (hsm.wantsHsmCustody(p)) return hsm.runHsmCommand('onboard', p, io, expiry);
+    if (hsm.wantsHsmCustody(p)) return hsm.runHsmCommand('onboard', p, io, expiry, argv);
   }
   const exportPath = str(p, 'export-parameters');
   if (exportPath !== undefined) return exportParameters(p, io, resolve(io.cwd, exportPath), { keySpec, keyUsage, wrapping, expiry, ...(alias ? { alias } : {}) });

@@ -1,6 +1,6 @@
 /** `kms-byok onboard`: declaration (flags, help, examples). The command is in ../commands/onboard.ts. */
 import type { CommandSpec } from '../command-spec.js';
-import { EXPIRY, FULL_CHECK_VALUE, HSM_CUSTODY, OUTPUT, RENEWAL, SEALING, TARGET } from './shared.js';
+import { EXPIRY, FULL_CHECK_VALUE, HSM_ALSO_ESCROW, HSM_CUSTODY, OUTPUT, RENEWAL, SEALING, TARGET } from './shared.js';
 
 export const ONBOARD: CommandSpec = {
   name: 'onboard',
@@ -64,6 +64,7 @@ re-import check (symmetric), GenerateMac (HMAC), GetPublicKey and Sign (asymmetr
     ...OUTPUT,
     ...TARGET,
     ...HSM_CUSTODY,
+    ...HSM_ALSO_ESCROW,
   },
   notes: 'Exactly one expiry choice is required: --valid-to, --expires-in or --no-expiry.',
   examples: [

@@ -1,6 +1,6 @@
 /** `kms-byok rotate`: declaration (flags, help, examples). The command is in ../commands/rotate.ts. */
 import type { CommandSpec } from '../command-spec.js';
-import { ESCROW_INPUT, EXPIRY, OUTPUT, SEALING, TARGET, HSM_CUSTODY, keyIdFlag } from './shared.js';
+import { ESCROW_INPUT, EXPIRY, OUTPUT, SEALING, TARGET, HSM_ALSO_ESCROW, HSM_CUSTODY, keyIdFlag } from './shared.js';
 import { WRAPPING_OVERRIDE } from './shared.js';
 
 export const ROTATE: CommandSpec = {
@@ -36,6 +36,7 @@ rotate says how many remain and refuses past the limit.
     ...WRAPPING_OVERRIDE,
     ...TARGET,
     ...HSM_CUSTODY,
+    ...HSM_ALSO_ESCROW,
   },
   examples: ['$ kms-byok rotate alias/payments --in-place --yes --expires-in 365d --identity custodian.txt'],
 };

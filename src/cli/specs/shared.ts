@@ -157,3 +157,12 @@ export const HSM_CUSTODY: FlagDecls = {
   'pin-file': { type: 'string', value: 'FILE', help: 'the user PIN in a 0600 file (default: prompt on the terminal)', group: 'HSM custody flags (see docs/hsm.md)' },
   pin: { type: 'string', value: 'PIN', help: 'refused: a PIN in argv is visible to every user; use --pin-file', group: 'HSM custody flags (see docs/hsm.md)' },
 };
+
+/** onboard and rotate --in-place with --custody pkcs11 only (docs/hsm.md, "Also an age escrow"). */
+export const HSM_ALSO_ESCROW: FlagDecls = {
+  'also-escrow': {
+    type: 'boolean',
+    help: 'with --custody pkcs11: also seal an age escrow of the token key(s) (--recipient …; rotate:\ndefault the previous escrow\'s custodians), durable before the import; the plaintext then\nexists outside the HSM once, while sealing',
+    group: 'HSM custody flags (see docs/hsm.md)',
+  },
+};
