@@ -10,7 +10,8 @@ import { assertSealingValid, parseRecipient, readHandoverClaim, abbreviateRecipi
 import { consumeHandoverIdentities, loadHandoverIdentities } from '../records/handover-identity.js';
 import { nodeEscrowFs, openFileVault, readIdentityFile, readPassphraseFile, type EscrowFs } from '../escrow/file-store.js';
 import type { OnboardDeps } from '../ceremony/onboard.js';
-import { missing } from './args.js';
+import { bool, missing, str, strs, type Parsed } from './args.js';
+import { isLoopbackUrl } from '../core/endpoints.js';
 import { say, type Io } from './io.js';
 
 /** Reads all of a stream as bytes (for `-`: secrets piped on stdin). */
@@ -78,7 +79,32 @@ function labelled(text: string, flag: string): { recipient: string; label?: stri
   return label ? { recipient, label } : { recipient };
 }
 
-/** Sealing flags shared by every command that writes an escrow. */
+/**
+ * The sealing of a new key's escrow from onboard's flags (`--recipient`, `--recipients-file`,
+ * `--passphrase-file`, `--threshold`, `--split`, `--renewal-recipient`, `--allow-weak-passphrase`),
+ * paths relative to the invocation's working directory (`-` is stdin). Used by the software onboard
+ * and by the HSM onboard's `--also-escrow`.
+ */
+export function readOnboardSealing(p: Parsed, io: Io): Promise<EscrowSealing> {
+  const local = (path: string) => (path === '-' ? path : resolve(io.cwd, path));
+  const passphraseFile = str(p, 'passphrase-file');
+  return readSealingInputs(io, {
+    recipients: strs(p, 'recipient'),
+    recipientsFiles: strs(p, 'recipients-file').map(local),
+    passphraseFile: passphraseFile === undefined ? undefined : local(passphraseFile),
+    ...(str(p, 'threshold') !== undefined ? { threshold: str(p, 'threshold')! } : {}),
+    ...(str(p, 'split') !== undefined ? { split: str(p, 'split')! } : {}),
+    renewalRecipients: strs(p, 'renewal-recipient'),
+    weakPassphrase: { allow: bool(p, 'allow-weak-passphrase'), rehearsal: isRehearsal(p, io), flag: `--passphrase-file ${passphraseFile ?? ''}` },
+  });
+}
+
+/** A rehearsal target: the embedded emulator, or a loopback endpoint (nothing on loopback is AWS). */
+function isRehearsal(p: Parsed, io: Io): boolean {
+  const endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
+  return bool(p, 'emulator') || str(p, 'emulator-state') !== undefined || (endpoint !== undefined && isLoopbackUrl(endpoint));
+}
+
 /**
  * Builds the escrow sealing from flags. At least one custodian input is required: an escrow nobody
  * can open would make the import irreversible in the worst way. Recipients may carry a label

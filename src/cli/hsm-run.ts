@@ -16,7 +16,6 @@ import { assertAliasName } from '../core/alias.js';
 import { describeExternalKey } from '../ceremony/shared.js';
 import type { HsmDeps, HsmRecord, HsmResult, RotateEscrow } from '../ceremony/hsm.js';
 import { ALSO_ESCROW_STATEMENT, HSM_RECORD_FORMAT } from '../ceremony/hsm.js';
-import { isLoopbackUrl } from '../core/endpoints.js';
 import { readableCheckValue } from '../material/check-value.js';
 import type { ExpiryChoice } from '../ceremony/onboard.js';
 import { assertDirectorySafe, createExclusive, replaceAtomic, syncDirectory, isSymlink, unsafePath } from '../records/safe-files.js';
@@ -26,7 +25,7 @@ import { say, type Io } from './io.js';
 import { printRows } from './render.js';
 import { printDocument } from './documents.js';
 import { openTarget, type Target } from './target.js';
-import { openEscrowVault, readPassphrase, readSealingInputs } from './escrow-inputs.js';
+import { openEscrowVault, readOnboardSealing, readPassphrase, readSealingInputs } from './escrow-inputs.js';
 import { operator } from '../airgap/bundles.js';
 import { appendTranscript, preflightTranscript, transcriptPathOf } from './ceremony-run.js';
 import { fileEscrowStore, latestEscrow } from './context.js';
@@ -205,12 +204,6 @@ type Kind = 'onboard' | 'reimport' | 'restore' | 'rotate' | 'verify';
 /** The escrow sealing flags: with --custody pkcs11 they apply only with --also-escrow. */
 const SEALING_FLAGS = ['recipient', 'recipients-file', 'passphrase-file', 'threshold', 'split', 'renewal-recipient'];
 
-/** A rehearsal target (the emulator, or a loopback endpoint): a weak sealing passphrase may be allowed. */
-function isRehearsal(p: Parsed, io: Io): boolean {
-  const endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
-  return bool(p, 'emulator') || str(p, 'emulator-state') !== undefined || (endpoint !== undefined && isLoopbackUrl(endpoint));
-}
-
 /**
  * Runs one HSM-custody command. Order: every local input and the token (PIN, mechanisms, labels) are
  * checked before the target is opened; the transcript gets an entry, failures included.
@@ -262,17 +255,7 @@ export async function runHsmCommand(kind: Kind, p: Parsed, io: Io, expiry: Expir
       ...(str(p, 'description') ? { description: str(p, 'description')! } : {}),
     };
     if (escrowAlso) {
-      const local = (path: string) => (path === '-' ? path : resolve(io.cwd, path));
-      const passphraseFile = str(p, 'passphrase-file');
-      const sealing = await readSealingInputs(io, {
-        recipients: strs(p, 'recipient'),
-        recipientsFiles: strs(p, 'recipients-file').map(local),
-        passphraseFile: passphraseFile === undefined ? undefined : local(passphraseFile),
-        ...(str(p, 'threshold') !== undefined ? { threshold: str(p, 'threshold')! } : {}),
-        ...(str(p, 'split') !== undefined ? { split: str(p, 'split')! } : {}),
-        renewalRecipients: strs(p, 'renewal-recipient'),
-        weakPassphrase: { allow: bool(p, 'allow-weak-passphrase'), rehearsal: isRehearsal(p, io), flag: `--passphrase-file ${passphraseFile ?? ''}` },
-      });
+      const sealing = await readOnboardSealing(p, io);
       onboard.alsoEscrow = { sealing };
       try {
         escrowVault = { ...(await openEscrowVault(dir, io)), latest: (keyId: string) => latestEscrow(dir, keyId) };

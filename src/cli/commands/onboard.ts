@@ -3,7 +3,6 @@
  * (flags, recipients, passphrase, escrow directory) is checked here before any KMS call.
  */
 import { readableCheckValue } from '../../material/check-value.js';
-import { isLoopbackUrl } from '../../core/endpoints.js';
 import { readFile } from 'node:fs/promises';
 import type { SecretBytes } from '../../core/secret.js';
 import { basename, dirname, resolve } from 'node:path';
@@ -24,7 +23,7 @@ import {
 import { assertAliasName } from '../../core/alias.js';
 import { assertBundleCreatable, operator, readMaterialFile, writeBundleFile } from '../../airgap/bundles.js';
 import { fingerprintLines } from '../../wizard/render.js';
-import { bool, missing, str, strs, type Parsed } from '../args.js';
+import { bool, missing, str, type Parsed } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { ONBOARD } from '../specs/onboard.js';
 import { hsmFlagsGiven } from '../hsm-flags.js';
@@ -32,7 +31,7 @@ import { say, type Io } from '../io.js';
 import { printRows } from '../render.js';
 import { onboardDocument, printDocument } from '../documents.js';
 import { assertTargetChosen, describeCaller, openTarget } from '../target.js';
-import { openEscrowVault, readSealingInputs } from '../escrow-inputs.js';
+import { openEscrowVault, readOnboardSealing } from '../escrow-inputs.js';
 import { latestEscrow, openJournal } from '../context.js';
 import { openOnboardJournal } from '../../records/onboard-journal.js';
 
@@ -114,18 +113,7 @@ export async function onboard(argv: string[], io: Io): Promise<number> {
   const policyFile = str(p, 'apply-policy');
   const policy = policyFile === undefined ? undefined : await readPolicyFile(resolve(io.cwd, policyFile));
   const materialFile = str(p, 'material-file');
-  // Relative paths are relative to the invocation's working directory (`-` is stdin).
-  const local = (path: string) => (path === '-' ? path : resolve(io.cwd, path));
-  const passphraseFile = str(p, 'passphrase-file');
-  const sealing = await readSealingInputs(io, {
-    recipients: strs(p, 'recipient'),
-    recipientsFiles: strs(p, 'recipients-file').map(local),
-    passphraseFile: passphraseFile === undefined ? undefined : local(passphraseFile),
-    ...(str(p, 'threshold') !== undefined ? { threshold: str(p, 'threshold')! } : {}),
-    ...(str(p, 'split') !== undefined ? { split: str(p, 'split')! } : {}),
-    renewalRecipients: strs(p, 'renewal-recipient'),
-    weakPassphrase: { allow: bool(p, 'allow-weak-passphrase'), rehearsal: isRehearsal(p, io), flag: `--passphrase-file ${passphraseFile ?? ''}` },
-  });
+  const sealing = await readOnboardSealing(p, io);
   // Secrets are read last, each disposed in the finally below even when a later read fails.
   let material: SecretBytes | undefined;
   try {
@@ -255,12 +243,6 @@ async function recordOnboard(
     if (r.result !== undefined) throw transcriptFailure(transcript, outcome, unrecorded);
     say(io, 'error', `the transcript entry of this failed onboard could not be written: ${unrecorded instanceof Error ? unrecorded.message : String(unrecorded)}`);
   }
-}
-
-/** A rehearsal target: the embedded emulator, or a loopback endpoint (nothing on loopback is AWS). */
-function isRehearsal(p: Parsed, io: Io): boolean {
-  const endpoint = str(p, 'endpoint-url') ?? io.env.AWS_ENDPOINT_URL_KMS;
-  return bool(p, 'emulator') || str(p, 'emulator-state') !== undefined || (endpoint !== undefined && isLoopbackUrl(endpoint));
 }
 
 function render(io: Io, r: OnboardResult, json: boolean, target: string, full: boolean): void {
