@@ -17,8 +17,13 @@ declare const KMS_BYOK_TOP_LEVEL_HELP: string | undefined;
 
 const helpOnly = process.argv.length === 3 && ['--help', '-h', 'help'].includes(process.argv[2]!);
 if (helpOnly && typeof KMS_BYOK_TOP_LEVEL_HELP === 'string') {
-  // A reader that stops early (`| head`) closes the pipe: that is not an error of ours.
-  process.stdout.on('error', () => {});
+  // A reader that stops early (`| head`) closes the pipe: that is not an error of ours. Any other
+  // write error (a full disk) is, as for every other command: exit 1 and say so.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') return;
+    process.stderr.write(`kms-byok: error: cannot write the output: ${e.code ?? e.message}\n`);
+    process.exitCode = 1;
+  });
   process.stdout.write(KMS_BYOK_TOP_LEVEL_HELP);
 } else {
   await runCli();

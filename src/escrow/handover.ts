@@ -171,7 +171,7 @@ export async function handOver(loaded: LoadedEscrow, identities: string[], toTex
 /** A share whose check value differs from the one its sidecar recorded when it was sealed. */
 function shareCheckMismatch(name: string, what: string, actual: string, recorded: string): KmsByokError {
   return new KmsByokError('ERR_CHECK_VALUE_MISMATCH', `${name}: ${what} has check value ${actual}, but the escrow's sidecar recorded ${recorded} when it was sealed`, {
-    hint: 'this share was not sealed with this escrow (altered or damaged): it is not combined; ask that custodian for their own share, or use another custodian',
+    hint: 'the share and this escrow\'s sidecar disagree (either may have been altered or damaged): it is not combined; compare the sidecar with another custodian\'s copy, and ask that custodian to hand over their share again, or use another custodian',
   });
 }
 

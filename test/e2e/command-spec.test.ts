@@ -4,7 +4,7 @@
  * every command, and an unknown flag near a declared one gets "did you mean".
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -200,5 +200,13 @@ describe('help is cheap', () => {
     expect(inProcess.code).toBe(0);
     expect(built.stdout).toBe(inProcess.stdout);
     expect(built.stderr).toBe('');
+  });
+
+  it.runIf(existsSync('/dev/full'))('the bundle\'s --help on a full disk exits 1 and says so, as every command does (a closed pipe is no error)', () => {
+    const full = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" --help > /dev/full`], { encoding: 'utf8' });
+    expect(full.status).toBe(1);
+    expect(full.stderr).toBe('kms-byok: error: cannot write the output: ENOSPC\n');
+    const piped = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" --help | head -c 1 > /dev/null; echo "\${PIPESTATUS:-}"`], { encoding: 'utf8' });
+    expect(piped.stderr).toBe('');
   });
 });

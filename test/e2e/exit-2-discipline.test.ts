@@ -69,7 +69,10 @@ const CASES: Record<string, () => string[][]> = {
     ['reimport', KEY, ...T(), ...E(), '--expires-in', '60d', '--wrapping-key-spec', 'RSA_1024'],
     ['reimport', ...T(), '--plan', ws.path('none.json'), '--shard', '4/4'],
   ],
-  restore: () => [['restore', KEY, ...T(), ...E(), '--valid-to', '2026-02-30T00:00:00Z']],
+  restore: () => [
+    ['restore', KEY, ...T(), ...E(), '--valid-to', '2026-02-30T00:00:00Z'],
+    ['restore', 'alias/payments', ...T(), ...E(), '--new-key', '--yes', '--no-expiry', '--identity', ws.path('alice.txt')],
+  ],
   rotate: () => [['rotate', KEY, ...T(), ...E(), '--yes'], ['rotate', KEY, ...T(), ...E(), '--in-place', '--new-key', '--yes']],
   revoke: () => [['revoke', KEY, ...T(), ...E(), '--yes']],
   'transcript render': () => [['transcript', 'render', ws.path('none.md'), '--html'], ['transcript', 'render', ws.path('none.md'), '--html', '--ceremony', 'first']],

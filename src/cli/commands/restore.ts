@@ -44,6 +44,13 @@ export async function restore(argv: string[], io: Io): Promise<number> {
   if (keys.length > 1) throw new KmsByokError('ERR_USAGE', 'restore takes one KEY', { hint: 'run restore once per key' });
   if (!newKey && keys.length === 0) throw missing('KEY', 'which key to restore (key id, ARN or alias/NAME)', 'kms-byok restore alias/payments --expires-in 90d --identity custodian.txt');
   if (newKey && keys.length === 0 && str(p, 'escrow') === undefined) throw missing('--escrow', 'the escrow to create the new key from', 'pass --escrow escrow/<old-key-id>.v<N>.age');
+  if (newKey && keys[0] !== undefined && keyIdOf(keys[0]) === undefined) {
+    // The escrow is found by the old key's id (its files are named by it), and after a disaster the
+    // old key — and so its alias — may be gone: an alias cannot be resolved here.
+    throw new KmsByokError('ERR_USAGE', `restore --new-key finds the escrow by the old key's id, not an alias: ${JSON.stringify(keys[0].slice(0, 80))}`, {
+      hint: 'give the old key id or ARN (the escrow files are named <key-id>.v<N>.age), or --escrow escrow/<old-key-id>.v<N>.age',
+    });
+  }
   if (newKey && !bool(p, 'yes')) {
     throw new KmsByokError('ERR_MISSING_INPUT', 'missing --yes: restore --new-key creates a KMS key', { hint: `review the flags, then re-run with --yes; note: ${NOT_DECRYPTABLE}` });
   }
