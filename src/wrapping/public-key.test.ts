@@ -38,7 +38,7 @@ describe('parseWrappingPublicKey', () => {
     expect(parseWrappingPublicKey(rsa2048.slice(), 'RSA_2048')).toBe(first);
     expect(thrown(() => parseWrappingPublicKey(rsa2048, 'RSA_3072')).code).toBe('ERR_KMS_BAD_RESPONSE');
     const changed = rsa2048.slice();
-    changed[changed.length - 1] ^= 1; // the exponent's last byte: 65536, even
+    changed[changed.length - 1] = changed[changed.length - 1]! ^ 1; // the exponent's last byte: 65536, even
     expect(thrown(() => parseWrappingPublicKey(changed, 'RSA_2048')).code).toBe('ERR_KMS_BAD_RESPONSE');
     expect(thrown(() => parseWrappingPublicKey(new Uint8Array([...rsa2048, 0]), 'RSA_2048')).code).toBe('ERR_KMS_BAD_RESPONSE');
   });
