@@ -109,6 +109,8 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
   if (!ref) throw escrowNotFound(`no escrow of key ${key.KeyId} in the escrow directory`);
   assertEscrowOfKey(ref.sidecar, key, ref.path);
   const kmsMaterials = await materialsOf(kms, key);
+  // As KMS listed them, before the ValidTo substitution below: the import session's state before.
+  const listed = [...kmsMaterials];
   const initial = pairMaterials(ref.sidecar, kmsMaterials);
   const now = deps.now();
   // A ValidTo KMS omits but the sidecar recorded counts (fails closed: due, never "never expires").
@@ -166,6 +168,7 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
     const anchorState = await assertAnchored(kms, key.KeyId, { payload, sidecar: ref.sidecar, path: ref.path }, held);
     if (anchorState === 'legacy') deps.progress(`note: key ${key.KeyId} has no escrow anchors yet; kms-byok verify ${key.KeyId} --identity FILE proves the escrow and writes them`);
     const session = new ImportSession(kms, key, { ...deps, journal: deps.journal }, wrappingOf(ref.sidecar, key.KeySpec, deps.wrapping));
+    session.listedBefore(listed);
     const expiry = resolveExpiry(options.expiry, deps.now());
     let pairs = initial.pairs;
     if (options.mode === 'restore' && kmsMaterials.length === 0) {

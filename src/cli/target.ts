@@ -295,6 +295,9 @@ export async function openRegionalTargets(p: Parsed, io: Io, gate: KmsCallGate):
   } else now = await endpointClock(endpoint);
   const ports = new Map<string, Promise<KmsPort>>();
   const loopback = endpoint !== undefined && isLoopbackUrl(endpoint);
+  // At a loopback endpoint with no credentials configured (an emulator), a dummy pair signs; configured
+  // ones (AWS_ACCESS_KEY_ID, AWS_PROFILE, …) are used as given, as openTarget does.
+  const dummyBase = loopback && !hasConfiguredCredentials(io.env);
   // One credentials provider per role (shared by its Regions) and one identity check per credentials;
   // both kept for the run, failures too: a refused role fails its entries, not the run.
   const providers = new Map<string, CredentialProvider>();
@@ -309,7 +312,7 @@ export async function openRegionalTargets(p: Parsed, io: Io, gate: KmsCallGate):
     let provider = providers.get(k);
     if (!provider) {
       const { roleCredentials } = await import('./roles.js');
-      const source = profile !== undefined ? { profile } : loopback ? { static: DUMMY_CREDENTIALS } : { chain: true as const };
+      const source = profile !== undefined ? { profile } : dummyBase ? { static: DUMMY_CREDENTIALS } : { chain: true as const };
       provider = roleCredentials(role, { ...stsEndpoint, region, source });
       providers.set(k, provider);
     }
@@ -321,7 +324,7 @@ export async function openRegionalTargets(p: Parsed, io: Io, gate: KmsCallGate):
     if (!id) {
       id = (async () => {
         const { checkIdentity } = await import('./roles.js');
-        const credentials = access?.role ? await roleProvider(region, profile, access.role) : profile === undefined && loopback ? DUMMY_CREDENTIALS : undefined;
+        const credentials = access?.role ? await roleProvider(region, profile, access.role) : profile === undefined && dummyBase ? DUMMY_CREDENTIALS : undefined;
         return checkIdentity(credentials, { ...stsEndpoint, region, ...(profile ? { profile } : {}) }, { ...(access?.role ? { role: access.role } : {}), ...(access?.account ? { expected: access.account } : {}) });
       })();
       id.catch(() => {});
@@ -334,7 +337,7 @@ export async function openRegionalTargets(p: Parsed, io: Io, gate: KmsCallGate):
     identityFor,
     async organizationAccounts(region, profile) {
       const { listOrganizationAccounts } = await import('./roles.js');
-      return listOrganizationAccounts(profile === undefined && loopback ? DUMMY_CREDENTIALS : undefined, { ...stsEndpoint, region, ...(profile ? { profile } : {}) });
+      return listOrganizationAccounts(profile === undefined && dummyBase ? DUMMY_CREDENTIALS : undefined, { ...stsEndpoint, region, ...(profile ? { profile } : {}) });
     },
     portFor(region, profile, access) {
       const k = `${credentialsKey(profile, access)}/${region}`;
@@ -344,7 +347,7 @@ export async function openRegionalTargets(p: Parsed, io: Io, gate: KmsCallGate):
           if (access?.role !== undefined || access?.account !== undefined) await identityFor(region, profile, access);
           const { createAwsKms } = await import('../kms/aws.js');
           const role = access?.role ? await roleProvider(region, profile, access.role) : undefined;
-          const dummy = !role && loopback && profile === undefined;
+          const dummy = !role && dummyBase && profile === undefined;
           return createAwsKms({
             region,
             ...(profile && !role ? { profile } : {}),

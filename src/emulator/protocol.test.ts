@@ -121,13 +121,13 @@ describe('Region from the SigV4 credential scope', () => {
 });
 
 describe('request log and clock control', () => {
-  it('logs every request with operation, Region and status', async () => {
+  it('logs every request with operation, Region, status, the account it acted in and the signing access key id', async () => {
     const before = emu.requests.length;
     await raw('TrentService.DescribeKey', '{}');
     await raw('TrentService.ListKeys', '{}', 'AWS4-HMAC-SHA256 Credential=A/20260101/sa-east-1/kms/aws4_request, SignedHeaders=host, Signature=x');
     expect(emu.requests.slice(before)).toEqual([
-      { operation: 'DescribeKey', region: 'ap-southeast-2', status: 400 },
-      { operation: 'ListKeys', region: 'sa-east-1', status: 200 },
+      { operation: 'DescribeKey', region: 'ap-southeast-2', status: 400, accountId: '111122223333' },
+      { operation: 'ListKeys', region: 'sa-east-1', status: 200, accountId: '111122223333', caller: 'A' },
     ]);
   });
 

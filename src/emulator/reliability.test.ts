@@ -256,7 +256,7 @@ describe('fault injection', () => {
     const e = await failure(c.send(new ImportKeyMaterialCommand(input)));
     expect(`${e.code ?? ''} ${e.message}`).toMatch(/ECONNRESET|socket hang up/);
     expect(await keyState(c, keyId)).toBe('PendingImport');
-    expect(emu.requests.at(-2)).toEqual({ operation: 'ImportKeyMaterial', region: 'us-east-1', status: 0, fault: 'drop-before' });
+    expect(emu.requests.at(-2)).toEqual({ operation: 'ImportKeyMaterial', region: 'us-east-1', status: 0, fault: 'drop-before', accountId: '111122223333', caller: 'AKIDEXAMPLE' });
     await c.send(new ImportKeyMaterialCommand(input)); // the fault fired once; the import works now
     expect(await keyState(c, keyId)).toBe('Enabled');
   });
@@ -269,7 +269,7 @@ describe('fault injection', () => {
     const e = await failure(c.send(new ImportKeyMaterialCommand(input)));
     expect(`${e.code ?? ''} ${e.message}`).toMatch(/ECONNRESET|socket hang up/);
     expect(await keyState(c, keyId)).toBe('Enabled');
-    expect(emu.requests.find((r) => r.fault)).toEqual({ operation: 'ImportKeyMaterial', region: 'us-east-1', status: 0, fault: 'drop-after' });
+    expect(emu.requests.find((r) => r.fault)).toEqual({ operation: 'ImportKeyMaterial', region: 'us-east-1', status: 0, fault: 'drop-after', accountId: '111122223333', caller: 'AKIDEXAMPLE' });
     await c.send(new ImportKeyMaterialCommand(input)); // what a retrying client does
     expect(await keyState(c, keyId)).toBe('Enabled');
   });
@@ -308,7 +308,7 @@ describe('fault injection', () => {
     const e = await failure(c.send(new CreateKeyCommand({ Description: 'late' })));
     expect(e.name).toBe('TimeoutError');
     for (let i = 0; i < 40 && emu.requests.length === 0; i++) await sleep(25);
-    expect(emu.requests).toEqual([{ operation: 'CreateKey', region: 'us-east-1', status: 200, fault: 'latency' }]);
+    expect(emu.requests).toEqual([{ operation: 'CreateKey', region: 'us-east-1', status: 200, fault: 'latency', accountId: '111122223333', caller: 'AKIDEXAMPLE' }]);
     const keys = (await c.send(new ListKeysCommand({}))).Keys!;
     expect(keys).toHaveLength(1);
 

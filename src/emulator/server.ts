@@ -61,6 +61,10 @@ export interface RequestLogEntry {
   fault?: FaultKind;
   /** Present when the request-rate quota throttled this request. */
   throttledByQuota?: true;
+  /** The account the request acted in (its session's, or the emulator's own), once it was known. */
+  accountId?: string;
+  /** The access key id that signed the request, if it was signed (a session's `ASIA…` for a role). */
+  caller?: string;
 }
 
 /** Thrown by {@link ServerDeps.sleep} when the emulator closes during a wait. */
@@ -236,6 +240,8 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
       const session = caller !== undefined && deps.state.sessions && Object.hasOwn(deps.state.sessions, caller) ? deps.state.sessions[caller] : undefined;
       if (session && session.expiration <= deps.clock.now().getTime()) throw fail('ExpiredTokenException', 'The security token included in the request is expired');
       const accountId = session?.accountId ?? deps.accountId;
+      entry.accountId = accountId;
+      if (caller !== undefined) entry.caller = caller;
       let dropAfter = false;
       let dripMs: number | undefined;
       let loopMarker = false;

@@ -56,3 +56,16 @@ export function isValidRecipientSyntax(s: string): boolean {
   if (s.startsWith('age1')) return bech32Payload(s, 'age', 90)?.length === 32;
   return false;
 }
+
+/**
+ * The 32-byte scalar of an X25519 age identity (`AGE-SECRET-KEY-1…`, upper case as age-keygen writes
+ * it), or undefined when `s` is not one (the caller then leaves the string to age-encryption, which
+ * says why). The caller owns the bytes and zeroes them.
+ */
+export function x25519IdentityScalar(s: string): Uint8Array | undefined {
+  if (!s.startsWith('AGE-SECRET-KEY-1') || s !== s.toUpperCase()) return undefined;
+  const bytes = bech32Payload(s.toLowerCase(), 'age-secret-key-', undefined);
+  if (bytes?.length === 32) return bytes;
+  bytes?.fill(0);
+  return undefined;
+}

@@ -4,10 +4,11 @@
  * Pure (age-encryption only; no fs, no process).
  */
 import type * as Age from 'age-encryption';
+import type { webcrypto } from 'node:crypto';
 import { KmsByokError } from '../core/errors.js';
 import { SecretBytes } from '../core/secret.js';
 import type { RecipientKind } from './format.js';
-import { isValidRecipientSyntax } from './recipient-syntax.js';
+import { isValidRecipientSyntax, x25519IdentityScalar } from './recipient-syntax.js';
 
 /**
  * age-encryption, loaded on first use: only opening or sealing needs it, and `status` (which reads
@@ -193,21 +194,57 @@ export async function sealArmored(plaintext: Uint8Array, to: SealTo): Promise<Ui
 }
 
 // One Decrypter per identities list: parsing an identity derives its public key (a scalar
-// multiplication), which a fleet run would otherwise repeat for every escrow it opens.
-const decrypters = new WeakMap<readonly string[], Age.Decrypter>();
+// multiplication), which a fleet run would otherwise repeat for every escrow it opens. An X25519
+// identity is handed to age as a non-extractable WebCrypto key imported once: given the string, age
+// imports the private key again for every file it opens (~1 ms each: docs/fleet.md, "CPU per key").
+const decrypters = new WeakMap<readonly string[], Promise<Age.Decrypter>>();
 
-function decrypterFor(age: typeof Age, identities: readonly string[]): Age.Decrypter {
+function decrypterFor(age: typeof Age, identities: readonly string[]): Promise<Age.Decrypter> {
   let d = decrypters.get(identities);
   if (!d) {
-    d = new age.Decrypter();
-    for (const identity of identities) {
-      try {
-        d.addIdentity(identity);
-      } catch {
-        throw new KmsByokError('ERR_IDENTITY', 'not a valid age identity', { hint: 'give a file written by age-keygen' });
-      }
-    }
+    d = buildDecrypter(age, identities);
+    // A refused identity is not cached: the error is reported again where it is used.
+    d.catch(() => decrypters.delete(identities));
     decrypters.set(identities, d);
+  }
+  return d;
+}
+
+const PKCS8_X25519_PREFIX = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20];
+
+/** The identity as a WebCrypto X25519 private key, or undefined (not X25519, or no WebCrypto X25519 here). */
+async function importedX25519(identity: string): Promise<webcrypto.CryptoKey | undefined> {
+  const scalar = x25519IdentityScalar(identity);
+  if (!scalar) return undefined;
+  const pkcs8 = new Uint8Array(PKCS8_X25519_PREFIX.length + 32);
+  pkcs8.set(PKCS8_X25519_PREFIX);
+  pkcs8.set(scalar, PKCS8_X25519_PREFIX.length);
+  scalar.fill(0);
+  try {
+    return await globalThis.crypto.subtle.importKey('pkcs8', pkcs8, { name: 'X25519' }, false, ['deriveBits']);
+  } catch {
+    return undefined;
+  } finally {
+    pkcs8.fill(0);
+  }
+}
+
+async function buildDecrypter(age: typeof Age, identities: readonly string[]): Promise<Age.Decrypter> {
+  const d = new age.Decrypter();
+  for (const identity of identities) {
+    try {
+      d.addIdentity(identity);
+    } catch {
+      throw new KmsByokError('ERR_IDENTITY', 'not a valid age identity', { hint: 'give a file written by age-keygen' });
+    }
+  }
+  // Valid, as age itself said. When every one is X25519 and WebCrypto imports it, the keys replace the strings.
+  const imported = await Promise.all(identities.map(importedX25519));
+  if (imported.every((k): k is webcrypto.CryptoKey => k !== undefined)) {
+    const fast = new age.Decrypter();
+    // age's CryptoKey is the DOM type; Node's WebCrypto key is that object.
+    for (const k of imported) fast.addIdentity(k as unknown as Parameters<Age.Decrypter['addIdentity']>[0]);
+    return fast;
   }
   return d;
 }
@@ -234,7 +271,7 @@ export async function unsealArmored(file: Uint8Array, opener: UnsealWith, name: 
   let d: Age.Decrypter;
   if ('identities' in opener) {
     if (opener.identities.length === 0) throw new KmsByokError('ERR_IDENTITY', 'no age identity given');
-    d = decrypterFor(age, opener.identities);
+    d = await decrypterFor(age, opener.identities);
   } else {
     d = new age.Decrypter();
     d.addPassphrase(passphraseText(opener.passphrase));

@@ -92,9 +92,13 @@ interface Handler {
  * reported as the SDK's own `TimeoutError` (retried, then ERR_KMS_UNREACHABLE); the caller's abort
  * (a stop request) stays an abort.
  */
-function withDeadline(inner: Handler, deadlineMs: number): Handler {
+function withDeadline(inner: Handler, deadlineMs: number, gateSignal?: (operation: string) => AbortSignal | undefined): Handler {
   const wrapper = Object.create(inner) as Handler;
-  wrapper.handle = async (request, options = {}) => {
+  wrapper.handle = async (request, given = {}) => {
+    // A call sent without options (the SDK's cached handler: see createAwsKms) gets its stop signal here.
+    const target = gateSignal && !given.abortSignal ? targetOf(request) : undefined;
+    const gateAbort = target === undefined ? undefined : gateSignal!(target.slice(target.lastIndexOf('.') + 1));
+    const options = gateAbort ? { ...given, abortSignal: gateAbort } : given;
     const deadline = AbortSignal.timeout(deadlineMs);
     const abortSignal = options.abortSignal ? AbortSignal.any([options.abortSignal, deadline]) : deadline;
     try {
@@ -109,10 +113,19 @@ function withDeadline(inner: Handler, deadlineMs: number): Handler {
   return wrapper;
 }
 
+/** The `X-Amz-Target` of an SDK HTTP request (`TrentService.<Operation>`), if any. */
+function targetOf(request: unknown): string | undefined {
+  const headers = (request as { headers?: Record<string, string> }).headers;
+  return headers?.['x-amz-target'] ?? headers?.['X-Amz-Target'];
+}
+
 /** Creates a KmsPort that talks to AWS KMS (or anything speaking its protocol at `endpoint`). */
 export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
   const config: KMSClientConfig = {
     maxAttempts: options.maxAttempts ?? 3,
+    // The SDK resolves (copies and sorts) its middleware stack for every call unless a call is sent
+    // without options; `send` does that where no SDK retry could wait (docs/fleet.md, "CPU per key").
+    cacheMiddleware: true,
     requestHandler: {
       connectionTimeout: options.connectionTimeoutMs ?? 5_000,
       requestTimeout: options.requestTimeoutMs ?? 60_000,
@@ -132,10 +145,12 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
   // ceremony, which asks KMS what happened (docs/architecture.md, "Unknown outcomes").
   const onceClient = new KMSClient({ ...config, maxAttempts: 1 });
   const attempts = options.maxAttempts ?? 3;
-  // The SDK reads `config.requestHandler` on every send; the wrapper adds the per-attempt deadline.
+  const gateSignal = options.gate ? (operation: string) => (MUTATING_OPERATIONS.has(operation) ? options.gate!.abandon : options.gate!.stop) : undefined;
+  // The SDK reads `config.requestHandler` on every send; the wrapper adds the per-attempt deadline
+  // and, for calls sent without options, the gate's signal.
   for (const c of [client, onceClient]) {
     const sdkConfig = c.config as unknown as { requestHandler: Handler };
-    sdkConfig.requestHandler = withDeadline(sdkConfig.requestHandler, options.requestTimeoutMs ?? 60_000);
+    sdkConfig.requestHandler = withDeadline(sdkConfig.requestHandler, options.requestTimeoutMs ?? 60_000, gateSignal);
   }
   const target = options.endpoint ?? `AWS KMS${options.region ? ` in ${options.region}` : ''}`;
   let region: string;
@@ -156,7 +171,11 @@ export async function createAwsKms(options: AwsKmsOptions): Promise<KmsPort> {
       const abortSignal = gate ? (mutating ? gate.abandon : gate.stop) : undefined;
       const settle = gate && mutating ? gate.begin(`${operation}${keyId ? ` on key ${keyId}` : ''}`) : undefined;
       try {
-        const out = (await (once ? onceClient : client).send(command, abortSignal ? { abortSignal } : {})) as T & { $metadata?: { requestId?: string } };
+        // A client that makes one attempt per call (the fleet's, and `onceClient`) sends without options,
+        // so the SDK reuses its resolved middleware; the handler wrapper applies the same signal. With
+        // SDK retries the signal goes in the options, where it also ends a backoff wait.
+        const sdk = once ? onceClient : client;
+        const out = (await (once || attempts === 1 ? sdk.send(command) : sdk.send(command, abortSignal ? { abortSignal } : {}))) as T & { $metadata?: { requestId?: string } };
         settle?.(true);
         options.onRequest?.(operation, out.$metadata?.requestId);
         return out;

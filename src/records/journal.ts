@@ -48,8 +48,14 @@ export function journalPath(dir: string, ceremony: string, subject: string): str
  * `records/safe-files.ts`), creating its directory (0700) the first time it is missing.
  */
 async function writeAtomic(path: string, text: string): Promise<void> {
-  await ensureDirectory(dirname(path));
-  await replaceAtomic(path, text, 'the journal');
+  try {
+    await replaceAtomic(path, text, 'the journal');
+  } catch (e) {
+    // The directory is made when the first write finds it missing, not looked up before every write.
+    if ((e as { code?: string }).code !== 'ENOENT') throw e;
+    await ensureDirectory(dirname(path));
+    await replaceAtomic(path, text, 'the journal');
+  }
 }
 
 function isStringRecord(v: unknown): v is Record<string, string> {

@@ -58,8 +58,8 @@ async function writeAll(h: fs.FileHandle, bytes: Uint8Array): Promise<void> {
   }
 }
 
-/** fsyncs a directory where the platform allows it. */
-export async function syncDirectory(dir: string): Promise<void> {
+/** fsyncs a directory now, where the platform allows it. */
+async function syncDirectoryNow(dir: string): Promise<void> {
   let h: fs.FileHandle | undefined;
   try {
     h = await fs.open(dir, 'r');
@@ -69,6 +69,33 @@ export async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await h?.close().catch(() => undefined);
   }
+}
+
+/** Callers waiting for the next fsync of a directory whose fsync is in flight, by directory. */
+const directorySyncs = new Map<string, (() => void)[]>();
+
+/**
+ * fsyncs a directory where the platform allows it. Contract: it returns only after an fsync of `dir`
+ * that began after the call — so every rename the caller made before calling is durable. Concurrent
+ * callers share fsyncs (group commit): a call made while one is in flight waits for the next, which
+ * serves every call queued meanwhile (a fleet run replaces dozens of journals in one directory at
+ * once: docs/fleet.md, "CPU per key").
+ */
+export function syncDirectory(dir: string): Promise<void> {
+  const queued = directorySyncs.get(dir);
+  if (queued) return new Promise((resolve) => queued.push(resolve));
+  const waiting: (() => void)[] = [];
+  directorySyncs.set(dir, waiting);
+  const first = syncDirectoryNow(dir);
+  void first.then(async () => {
+    while (waiting.length > 0) {
+      const batch = waiting.splice(0);
+      await syncDirectoryNow(dir);
+      for (const resolve of batch) resolve();
+    }
+    directorySyncs.delete(dir);
+  });
+  return first;
 }
 
 /**

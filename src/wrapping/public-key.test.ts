@@ -33,6 +33,16 @@ describe('parseWrappingPublicKey', () => {
     expect(parseWrappingPublicKey(rsa3072, 'RSA_3072').modulusBits).toBe(3072);
   });
 
+  it('checks a key once: a known key is answered from the cache, the same bytes under another spec or changed bytes are checked afresh', () => {
+    const first = parseWrappingPublicKey(rsa2048, 'RSA_2048');
+    expect(parseWrappingPublicKey(rsa2048.slice(), 'RSA_2048')).toBe(first);
+    expect(thrown(() => parseWrappingPublicKey(rsa2048, 'RSA_3072')).code).toBe('ERR_KMS_BAD_RESPONSE');
+    const changed = rsa2048.slice();
+    changed[changed.length - 1] = changed[changed.length - 1]! ^ 1; // the exponent's last byte: 65536, even
+    expect(thrown(() => parseWrappingPublicKey(changed, 'RSA_2048')).code).toBe('ERR_KMS_BAD_RESPONSE');
+    expect(thrown(() => parseWrappingPublicKey(new Uint8Array([...rsa2048, 0]), 'RSA_2048')).code).toBe('ERR_KMS_BAD_RESPONSE');
+  });
+
   it('accepts a small odd exponent such as 3', () => {
     expect(parseWrappingPublicKey(withExponent('3'), 'RSA_2048').publicExponent).toBe(3n);
   });

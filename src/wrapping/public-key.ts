@@ -37,6 +37,23 @@ const HINT =
  *   wrapping key spec kms-byok knows.
  */
 export function parseWrappingPublicKey(der: Uint8Array, expected: WrappingKeySpec): WrappingPublicKey {
+  // A key already checked is not parsed again (a fleet run wraps hundreds of materials under the few
+  // keys KMS hands out; each parse + canonical re-export cost ~1 ms: docs/fleet.md, "CPU per key").
+  // Keyed by the bytes themselves, so a changed buffer is a new key, checked afresh.
+  const id = der instanceof Uint8Array && der.length > 0 ? `${expected}:${Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('base64')}` : undefined;
+  const known = id === undefined ? undefined : checked.get(id);
+  if (known) return known;
+  const parsed = parseUncached(der, expected);
+  if (checked.size >= CHECKED_KEYS) checked.delete(checked.keys().next().value!);
+  checked.set(id!, parsed);
+  return parsed;
+}
+
+/** Wrapping keys already checked, by spec and DER (oldest first; at most {@link CHECKED_KEYS}). */
+const checked = new Map<string, WrappingPublicKey>();
+const CHECKED_KEYS = 64;
+
+function parseUncached(der: Uint8Array, expected: WrappingKeySpec): WrappingPublicKey {
   // Precondition: the expected spec is one we can check against.
   if (!(WRAPPING_KEY_SPECS as readonly string[]).includes(expected)) {
     throw new KmsByokError('ERR_INVALID_ARGUMENT', `unknown wrapping key spec ${JSON.stringify(String(expected))}`, {

@@ -8,7 +8,7 @@ import * as age from 'age-encryption';
 import { bech32 } from '@scure/base';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isValidRecipientSyntax } from '../../src/escrow/recipient-syntax.js';
+import { isValidRecipientSyntax, x25519IdentityScalar } from '../../src/escrow/recipient-syntax.js';
 
 /** age-encryption accepts `s` as a recipient of the kinds kms-byok takes (tag recipients are refused before: seal.ts). */
 function ageAccepts(s: string): boolean {
@@ -69,5 +69,27 @@ describe('isValidRecipientSyntax agrees with age-encryption', async () => {
     ];
     for (const s of cases) expect(isValidRecipientSyntax(s), s).toBe(ageAccepts(s));
     expect(cases.filter(isValidRecipientSyntax)).toEqual([cases[2], cases[4]]);
+  });
+});
+
+describe('x25519IdentityScalar (the identity seal.ts imports once as a WebCrypto key)', () => {
+  it('decodes an age identity to the scalar age itself uses: the imported key has the same recipient', async () => {
+    for (let i = 0; i < 3; i++) {
+      const identity = await age.generateX25519Identity();
+      const scalar = x25519IdentityScalar(identity)!;
+      expect(scalar).toHaveLength(32);
+      const pkcs8 = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20, ...scalar]);
+      const key = await crypto.subtle.importKey('pkcs8', pkcs8, { name: 'X25519' }, false, ['deriveBits']);
+      expect(await age.identityToRecipient(key as never)).toBe(await age.identityToRecipient(identity));
+    }
+  });
+
+  it('gives nothing for a damaged, lower-case or hybrid identity (age then reports it)', async () => {
+    const identity = await age.generateX25519Identity();
+    const damaged = `${identity.slice(0, 20)}${identity[20] === 'Q' ? 'P' : 'Q'}${identity.slice(21)}`;
+    expect(x25519IdentityScalar(damaged)).toBeUndefined();
+    expect(x25519IdentityScalar(identity.toLowerCase())).toBeUndefined();
+    expect(x25519IdentityScalar(await age.generateHybridIdentity())).toBeUndefined();
+    expect(x25519IdentityScalar('AGE-SECRET-KEY-1')).toBeUndefined();
   });
 });

@@ -83,3 +83,16 @@ describe('safe files', () => {
     expect(() => assertDirectorySafe(join(dir, 'escrow-link'))).toThrow(expect.objectContaining({ code: 'ERR_ESCROW_DIR_UNSAFE' }));
   });
 });
+
+describe('replaceAtomic under concurrency (directory fsyncs shared: group commit)', () => {
+  it('every concurrent replacement in one directory lands and returns; a later one still syncs', async () => {
+    const d = join(dir, 'group');
+    mkdirSync(d);
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(Array.from({ length: 40 }, (_, i) => replaceAtomic(join(d, `j-${i}.json`), `round ${round} file ${i}\n`, 'the journal')));
+      for (let i = 0; i < 40; i++) expect(readFileSync(join(d, `j-${i}.json`), 'utf8')).toBe(`round ${round} file ${i}\n`);
+    }
+    await replaceAtomic(join(d, 'alone.json'), 'alone\n', 'the journal');
+    expect(readFileSync(join(d, 'alone.json'), 'utf8')).toBe('alone\n');
+  });
+});
