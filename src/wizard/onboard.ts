@@ -335,7 +335,7 @@ export async function confirmConsequences(p: Prompter, paragraph: string, questi
   p.say('');
   p.say(paragraph);
   p.say('');
-  return p.confirm({ id: 'confirm', message: question, default: false });
+  return p.confirm({ id: 'confirm', message: question, default: false, attest: true });
 }
 
 export interface OnboardPlan {
