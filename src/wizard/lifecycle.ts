@@ -64,7 +64,8 @@ async function askOpener(p: Prompter, ctx: WizardContext, escrowDir: string, cus
       const file = (await p.input({ id: 'shareFile', message: `Hand-over file ${files.length + 1} of ${needed} (from kms-byok escrow hand-over)`, validate })).trim();
       const s = await handover(file, escrowDir, custody);
       if (typeof s === 'string') throw new KmsByokError('ERR_HANDOVER_INVALID', s); // changed since it was checked
-      p.say(`  ${s.role} ${s.index} from ${s.custodian}: check value ${s.checkValues.join(', ')} (compare with what ${s.custodian} reads aloud)`);
+      const source = s.recorded ? "recorded in the escrow's sidecar" : 'as the file says: this sidecar recorded none';
+      p.say(`  ${s.role} ${s.index} from ${s.custodian}: check value ${s.checkValues.join(', ')} (${source}; compare with what ${s.custodian} reads aloud)`);
       files.push(file);
       parts.push(s);
     }

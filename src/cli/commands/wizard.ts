@@ -115,8 +115,19 @@ async function custodyOf(targetArgv: string[], io: Io, escrowDir: string, key: s
   const n = c.recipients.length;
   const custodians = c.recipients.map((r) => r.label ?? `${r.recipient.slice(0, 12)}…${r.recipient.slice(-6)}`);
   const escrow = { keyId: m.keyId, escrowVersion: m.escrowVersion, escrowFile: relative(io.cwd, ref.path) || ref.path };
-  if (c.threshold !== undefined) return { needed: c.threshold, mode: `any ${c.threshold} of the ${n} are needed`, custodians, passphrase: c.passphrase, split: 'share', ...escrow };
-  if (c.split) return { needed: n, mode: `all ${n} are needed (XOR components)`, custodians, passphrase: c.passphrase, split: 'component', ...escrow };
+  // What the hand-over files are compared with (docs/escrow-format.md, "Share check values").
+  const recordedCheckValues: Record<number, string[]> = {};
+  if (c.threshold !== undefined) {
+    for (const f of ref.sidecar.files) if (f.role === 'share' && f.index !== undefined && f.checkValue !== undefined) recordedCheckValues[f.index] = [f.checkValue];
+    return { needed: c.threshold, mode: `any ${c.threshold} of the ${n} are needed`, custodians, passphrase: c.passphrase, split: 'share', recordedCheckValues, ...escrow };
+  }
+  if (c.split) {
+    for (let i = 1; i <= n; i++) {
+      const values = ref.sidecar.materials.map((x) => x.components?.[i - 1]?.checkValue);
+      if (values.length > 0 && values.every((v) => v !== undefined)) recordedCheckValues[i] = values as string[];
+    }
+    return { needed: n, mode: `all ${n} are needed (XOR components)`, custodians, passphrase: c.passphrase, split: 'component', recordedCheckValues, ...escrow };
+  }
   return { needed: 1, mode: 'any one is enough', custodians, passphrase: c.passphrase, ...escrow };
 }
 
@@ -146,7 +157,12 @@ async function handoverSummary(io: Io, path: string, escrowDir: string, custody:
     if (!open.includes(c.to)) {
       return `${path} was handed over to ${abbreviateRecipient(c.to)}, which is not an open one-time recipient of ${escrowDir} (used, expired, or made elsewhere): run kms-byok escrow handover-recipient --escrow-dir ${escrowDir} and ask ${who} to hand over again`;
     }
-    return { role: c.role, index: c.index, custodian: who, checkValues: c.checkValues };
+    // The file's own values are unchecked until the command opens it: the sidecar's are what the custodian must read aloud.
+    const recorded = custody.recordedCheckValues?.[c.index];
+    if (recorded !== undefined && recorded.join(',') !== c.checkValues.join(',')) {
+      return `${path}: ${c.role} ${c.index} (${who}) has check value ${c.checkValues.join(', ')}, but the escrow's sidecar recorded ${recorded.join(', ')} when it was sealed (ERR_CHECK_VALUE_MISMATCH): do not use it; ask ${who} to hand over again`;
+    }
+    return { role: c.role, index: c.index, custodian: who, checkValues: recorded ?? c.checkValues, recorded: recorded !== undefined };
   } catch (e) {
     return e instanceof KmsByokError ? e.message : `cannot read ${path}`;
   }
