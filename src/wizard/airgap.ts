@@ -30,11 +30,16 @@ async function askBundle(p: Prompter, ctx: WizardContext, kind: BundleSummary['k
       },
     })
   ).trim();
-  summary ??= ctx.files.bundle(path) as BundleSummary;
+  // A replayed path is validated again (wizard/back.ts), which reads the bundle as it is now.
+  if (summary === undefined) {
+    const s = ctx.files.bundle(path);
+    if (typeof s === 'string') throw new KmsByokError('ERR_BUNDLE_TAMPERED', s, { hint: 'copy the bundle again from the machine that wrote it; nothing was created' });
+    summary = s;
+  }
   p.say(`Bundle for key ${summary.keyArn} (${summary.keySpec}${summary.alias ? `, ${summary.alias}` : ''}); import token valid until ${summary.parametersValidTo}.`);
   p.say(`SHA-256 fingerprint — compare it with the one ${from} showed:`);
   p.say(fingerprintLines(summary.sha256));
-  if (!(await p.confirm({ id: 'fingerprintMatches', message: 'Does it match, group for group?', default: false }))) throw mismatch();
+  if (!(await p.confirm({ id: 'fingerprintMatches', message: 'Does it match, group for group?', default: false, attest: true }))) throw mismatch();
   return { path, summary };
 }
 

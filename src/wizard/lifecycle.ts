@@ -20,8 +20,9 @@ async function askKeyRef(p: Prompter, message = 'Key (key id, ARN or alias/NAME)
 /**
  * How the escrow is opened: age identity files, handed-over shares (`--share`, docs/custody.md
  * "Hand-over": offered first for a split escrow, so no custodian's private identity comes to this
- * machine), or a passphrase file (never typed here). `custody` (from the sidecar) says how many
- * custodians are needed; all their files are asked before the confirmation.
+ * machine), or a passphrase file (never typed here), each offered only when the escrow was sealed
+ * that way. `custody` (from the sidecar) says how many custodians are needed; all their files are
+ * asked before the confirmation.
  */
 async function askOpener(p: Prompter, ctx: WizardContext, escrowDir: string, custody?: EscrowCustody): Promise<{ argv: string[]; text: string }> {
   const needed = custody?.needed ?? 1;
@@ -30,8 +31,11 @@ async function askOpener(p: Prompter, ctx: WizardContext, escrowDir: string, cus
     ...(split && ctx.handover
       ? [{ value: 'share' as const, name: `handed-over ${split}s: each custodian runs kms-byok escrow hand-over on their own machine (their identity stays there)` }]
       : []),
-    { value: 'identity', name: needed > 1 ? `${needed} custodians' age identity files, on this machine` : "a custodian's age identity file (age-keygen output)" },
-    { value: 'passphrase', name: 'a passphrase file' },
+    // Only what this escrow was sealed to (its sidecar's custody); everything when the sidecar was not found.
+    ...(custody === undefined || custody.custodians.length > 0
+      ? [{ value: 'identity' as const, name: needed > 1 ? `${needed} custodians' age identity files, on this machine` : "a custodian's age identity file (age-keygen output)" }]
+      : []),
+    ...(custody === undefined || custody.passphrase ? [{ value: 'passphrase' as const, name: 'a passphrase file' }] : []),
   ];
   const how = await p.select({ id: 'opener', message: 'How will the custodians open the escrow?', choices, default: choices[0]!.value });
   if (how === 'identity') {
@@ -64,7 +68,8 @@ async function askOpener(p: Prompter, ctx: WizardContext, escrowDir: string, cus
       const file = (await p.input({ id: 'shareFile', message: `Hand-over file ${files.length + 1} of ${needed} (from kms-byok escrow hand-over)`, validate })).trim();
       const s = await handover(file, escrowDir, custody);
       if (typeof s === 'string') throw new KmsByokError('ERR_HANDOVER_INVALID', s); // changed since it was checked
-      p.say(`  ${s.role} ${s.index} from ${s.custodian}: check value ${s.checkValues.join(', ')} (compare with what ${s.custodian} reads aloud)`);
+      const source = s.recorded ? "recorded in the escrow's sidecar" : 'as the file says: this sidecar recorded none';
+      p.say(`  ${s.role} ${s.index} from ${s.custodian}: check value ${s.checkValues.join(', ')} (${source}; compare with what ${s.custodian} reads aloud)`);
       files.push(file);
       parts.push(s);
     }

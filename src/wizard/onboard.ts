@@ -59,6 +59,12 @@ export interface EscrowCustody {
   escrowVersion?: number;
   /** The escrow file custodians name in `kms-byok escrow hand-over`. */
   escrowFile?: string;
+  /**
+   * The check values the escrow's sidecar recorded at seal time for each split part, by its 1-based
+   * index (docs/escrow-format.md, "Share check values"; a component has one per material). A part
+   * without a recorded value (a sidecar written before them) is absent.
+   */
+  recordedCheckValues?: Record<number, string[]>;
 }
 
 /** A hand-over file as the host sees it before the ceremony. */
@@ -66,7 +72,10 @@ export interface HandoverSummary {
   role: 'share' | 'component';
   index: number;
   custodian: string;
+  /** The sidecar's recorded values when it has them (the file's own matched them), else the file's own. */
   checkValues: string[];
+  /** `checkValues` are the escrow sidecar's, not only what the hand-over file says of itself. */
+  recorded: boolean;
 }
 
 /** What the wizard asks of the target while it asks its questions. Never creates anything. */
@@ -335,7 +344,7 @@ export async function confirmConsequences(p: Prompter, paragraph: string, questi
   p.say('');
   p.say(paragraph);
   p.say('');
-  return p.confirm({ id: 'confirm', message: question, default: false });
+  return p.confirm({ id: 'confirm', message: question, default: false, attest: true });
 }
 
 export interface OnboardPlan {

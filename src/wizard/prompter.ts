@@ -40,6 +40,11 @@ export interface ConfirmQuestion {
   message: string;
   default?: boolean;
   back?: boolean;
+  /**
+   * The answer attests to something the operator compared or read (a fingerprint, the consequences):
+   * going back never replays it nor offers its earlier answer as the default (`wizard/back.ts`).
+   */
+  attest?: boolean;
 }
 
 /** Thrown by a prompter when the operator goes back one question (only where `back` was offered). */

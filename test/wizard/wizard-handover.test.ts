@@ -3,10 +3,11 @@
  * against an emulator: for a 2-of-3 escrow, "How will the custodians open the escrow?" offers
  * hand-over first; each file is checked as it is typed (unreadable, sealed to a one-time recipient
  * that is not open here, of another key, the same custodian twice — each refused at the prompt with
- * its reason), its check value is shown, and the reimport runs with `--share`; the one-time identity
+ * its reason), its check value — the one the escrow's sidecar recorded, and a file whose own value
+ * differs is refused (ERR_CHECK_VALUE_MISMATCH) — is shown, and the reimport runs with `--share`; the one-time identity
  * is consumed. A plain (1-of-n) escrow is not offered hand-over.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handOver } from '../../src/escrow/index.js';
 import { readEscrow } from '../../src/escrow/file-store.js';
@@ -92,10 +93,34 @@ describe('wizard: handed-over shares', () => {
     expect(again.prompter.refused.map((x) => x.reason)).toEqual([expect.stringContaining('not an open one-time recipient')]);
   });
 
+  it("a hand-over file whose own check value differs from the sidecar's is refused at the prompt; the sidecar's value is shown", async () => {
+    const to = (await createHandoverIdentity(ws.path('escrow'))).recipient;
+    const sidecar = JSON.parse(readFileSync(ws.path(`escrow/${keys.split}.v1.age.json`), 'utf8')) as { files: { role: string; index?: number; checkValue?: string }[] };
+    const recorded = (i: number) => sidecar.files.find((f) => f.role === 'share' && f.index === i)!.checkValue!;
+    expect(recorded(1)).toMatch(/^sha256-kcv:[0-9A-F]{6}$/);
+    const bob = await handedOver('bob', keys.split, 'escrow', to, 'bob-relabelled.handover');
+    // The outer claim is plain JSON: rewritten to say something the sidecar did not record.
+    const doc = JSON.parse(readFileSync(ws.path(bob), 'utf8')) as { checkValues: string[] };
+    const forged = recorded(2).endsWith('0') ? recorded(2).slice(0, -1) + '1' : recorded(2).slice(0, -1) + '0';
+    writeFileSync(ws.path(bob), JSON.stringify({ ...doc, checkValues: [forged] }), { mode: 0o600 });
+    const alice = await handedOver('alice', keys.split, 'escrow', to, 'alice-2.handover');
+    const r = await runScripted(
+      ws.target,
+      [['flow', 'reimport'], ['key', 'alias/wiz-split'], ['expiry', 'in'], ['expiresIn', '60d'], ['escrowDir', 'escrow'], ['opener', ''], ['shareFile', bob], ['shareFile', alice], ['shareFile', CANCEL]],
+      { cwd: ws.dir },
+    );
+    expect(r.code).toBe(130);
+    r.prompter.assertDone();
+    expect(r.prompter.refused.map((x) => x.reason)).toEqual([
+      `${bob}: share 2 (bob) has check value ${forged}, but the escrow's sidecar recorded ${recorded(2)} when it was sealed (ERR_CHECK_VALUE_MISMATCH): do not use it; ask bob to hand over again`,
+    ]);
+    expect(r.prompter.said.join('\n')).toContain(`share 1 from alice: check value ${recorded(1)} (recorded in the escrow's sidecar; compare with what alice reads aloud)`);
+  });
+
   it('a plain escrow (any one custodian) is not offered hand-over', async () => {
     const r = await run(['onboard', '--yes', ...ws.target, '--alias', 'alias/wiz-plain', '--recipient', `alice=${ids.alice.recipient}`, '--expires-in', '30d', '--escrow-dir', 'escrow-plain'], { cwd: ws.dir });
     expect(r.code, r.stderr).toBe(0);
     const w = await runScripted(ws.target, [['flow', 'reimport'], ['key', 'alias/wiz-plain'], ['expiry', 'in'], ['expiresIn', '60d'], ['escrowDir', 'escrow-plain'], ['opener', 'share']], { cwd: ws.dir });
-    expect(w.stderr).toContain('"share" is not one of identity, passphrase');
+    expect(w.stderr).toContain('"share" is not one of identity'); // nor a passphrase file: it was sealed without one
   });
 });

@@ -4,6 +4,7 @@
  * changing anything, runs the command, and prints the equivalent command line.
  */
 import { DeleteImportedKeyMaterialCommand, DescribeKeyCommand } from '@aws-sdk/client-kms';
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, workspace, type Workspace } from '../e2e/harness.js';
 import { custodian } from '../e2e/identities.js';
@@ -67,5 +68,22 @@ describe('wizard: lifecycle flows', () => {
     const r = await runScripted(ws.target, [['flow', 'rotate'], ['key', 'alias/life'], ['strategy', 'new-key'], ['expiry', 'never'], ['escrowDir', ''], ['confirm', false]], { cwd: ws.dir });
     expect(r.code).toBe(130);
     expect(ws.emu.requests.length).toBe(before);
+  });
+
+  it('how the escrow is opened: only what it was sealed to (no passphrase file for an escrow sealed without one)', async () => {
+    const ask = (key: string, dir: string, opener: string): [string, string][] => [['flow', 'reimport'], ['key', key], ['expiry', 'in'], ['expiresIn', '60d'], ['escrowDir', dir], ['opener', opener]];
+    const noPassphrase = await runScripted(ws.target, ask('alias/life', ws.path('escrow'), 'passphrase'), { cwd: ws.dir });
+    expect(noPassphrase.stderr).toContain('"passphrase" is not one of identity');
+    // Sealed with a passphrase only: the passphrase file is the one way offered, and it reimports.
+    writeFileSync(ws.path('pass.txt'), 'correct horse battery staple, wizard lifecycle 2026\n', { mode: 0o600 });
+    const made = await run(['onboard', '--yes', ...ws.target, '--alias', 'alias/life-pass', '--expires-in', '30d', '--passphrase-file', 'pass.txt', '--escrow-dir', 'escrow-pass'], { cwd: ws.dir });
+    expect(made.code, made.stderr).toBe(0);
+    const noIdentity = await runScripted(ws.target, ask('alias/life-pass', ws.path('escrow-pass'), 'identity'), { cwd: ws.dir });
+    expect(noIdentity.stderr).toContain('"identity" is not one of passphrase');
+    const r = await runScripted(ws.target, [...ask('alias/life-pass', ws.path('escrow-pass'), ''), ['passphraseFile', ws.path('pass.txt')], ['confirm', true]], { cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(0);
+    r.prompter.assertDone();
+    const status = await run(['status', ...ws.target, 'alias/life-pass', '--escrow-dir', 'escrow-pass'], { cwd: ws.dir });
+    expect([0, 3], status.stderr).toContain(status.code);
   });
 });

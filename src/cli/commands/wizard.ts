@@ -115,8 +115,19 @@ async function custodyOf(targetArgv: string[], io: Io, escrowDir: string, key: s
   const n = c.recipients.length;
   const custodians = c.recipients.map((r) => r.label ?? `${r.recipient.slice(0, 12)}…${r.recipient.slice(-6)}`);
   const escrow = { keyId: m.keyId, escrowVersion: m.escrowVersion, escrowFile: relative(io.cwd, ref.path) || ref.path };
-  if (c.threshold !== undefined) return { needed: c.threshold, mode: `any ${c.threshold} of the ${n} are needed`, custodians, passphrase: c.passphrase, split: 'share', ...escrow };
-  if (c.split) return { needed: n, mode: `all ${n} are needed (XOR components)`, custodians, passphrase: c.passphrase, split: 'component', ...escrow };
+  // What the hand-over files are compared with (docs/escrow-format.md, "Share check values").
+  const recordedCheckValues: Record<number, string[]> = {};
+  if (c.threshold !== undefined) {
+    for (const f of ref.sidecar.files) if (f.role === 'share' && f.index !== undefined && f.checkValue !== undefined) recordedCheckValues[f.index] = [f.checkValue];
+    return { needed: c.threshold, mode: `any ${c.threshold} of the ${n} are needed`, custodians, passphrase: c.passphrase, split: 'share', recordedCheckValues, ...escrow };
+  }
+  if (c.split) {
+    for (let i = 1; i <= n; i++) {
+      const values = ref.sidecar.materials.map((x) => x.components?.[i - 1]?.checkValue);
+      if (values.length > 0 && values.every((v) => v !== undefined)) recordedCheckValues[i] = values as string[];
+    }
+    return { needed: n, mode: `all ${n} are needed (XOR components)`, custodians, passphrase: c.passphrase, split: 'component', recordedCheckValues, ...escrow };
+  }
   return { needed: 1, mode: 'any one is enough', custodians, passphrase: c.passphrase, ...escrow };
 }
 
@@ -146,7 +157,12 @@ async function handoverSummary(io: Io, path: string, escrowDir: string, custody:
     if (!open.includes(c.to)) {
       return `${path} was handed over to ${abbreviateRecipient(c.to)}, which is not an open one-time recipient of ${escrowDir} (used, expired, or made elsewhere): run kms-byok escrow handover-recipient --escrow-dir ${escrowDir} and ask ${who} to hand over again`;
     }
-    return { role: c.role, index: c.index, custodian: who, checkValues: c.checkValues };
+    // The file's own values are unchecked until the command opens it: the sidecar's are what the custodian must read aloud.
+    const recorded = custody.recordedCheckValues?.[c.index];
+    if (recorded !== undefined && recorded.join(',') !== c.checkValues.join(',')) {
+      return `${path}: ${c.role} ${c.index} (${who}) has check value ${c.checkValues.join(', ')}, but the escrow's sidecar recorded ${recorded.join(', ')} when it was sealed (ERR_CHECK_VALUE_MISMATCH): do not use it; ask ${who} to hand over again`;
+    }
+    return { role: c.role, index: c.index, custodian: who, checkValues: recorded ?? c.checkValues, recorded: recorded !== undefined };
   } catch (e) {
     return e instanceof KmsByokError ? e.message : `cannot read ${path}`;
   }
@@ -321,15 +337,24 @@ function oneLine(argv: string[]): string {
   return commandLine(argv).replace(/ \\\n\s*/g, ' ');
 }
 
-/** The closing screen's next steps: what the custodians and the operator do after the ceremony. */
-function nextSteps(result: OnboardResult, plan: { custodians: string[]; mode: string; argv: string[] }): string[] {
+/**
+ * The closing screen's next steps: what the custodians and the operator do after the ceremony.
+ * A split escrow is opened by as many handed-over parts as it needs (M shares of an M-of-N
+ * threshold, every XOR component); a scheduled reimport can open it only through a renewal seal
+ * (docs/scheduling.md, "Split escrows"), so without one the renewal step says how to add it first.
+ */
+export function nextSteps(result: Pick<OnboardResult, 'escrow' | 'keyId' | 'alias' | 'validTo'>, plan: { custodians: string[]; mode: string; argv: string[] }): string[] {
   const escrow = result.escrow.path;
-  const dirAt = plan.argv.indexOf('--escrow-dir');
-  const escrowDir = dirAt >= 0 ? plan.argv[dirAt + 1]! : 'escrow';
+  const flag = (name: string) => plan.argv.filter((_, i) => plan.argv[i - 1] === name);
+  const escrowDir = flag('--escrow-dir')[0] ?? 'escrow';
   const transcript = join(escrowDir, 'transcript.md');
+  const split = plan.mode === 'threshold' || plan.mode === 'xor';
+  // M-of-N: any M shares; XOR: every component.
+  const parts = plan.mode === 'threshold' ? Number(flag('--threshold')[0] ?? 2) : Math.max(plan.custodians.length, 2);
+  const shares = Array.from({ length: parts }, () => ['--share', 'FILE']).flat();
   // Split escrows are opened by handed-over shares, so no custodian brings their identity (docs/custody.md).
   const handover = `each custodian hands over their part to the recipient kms-byok escrow handover-recipient --escrow-dir ${escrowDir} prints (kms-byok escrow hand-over), then one --share FILE each`;
-  const identities = plan.mode === 'threshold' ? ` (the threshold of custodians needed: ${handover})` : plan.mode === 'xor' ? ` (all custodians needed: ${handover})` : '';
+  const identities = plan.mode === 'threshold' ? ` (any ${parts} custodians: ${handover})` : plan.mode === 'xor' ? ` (all ${parts} custodians: ${handover})` : '';
   const lines = ['Next steps:'];
   let n = 1;
   if (plan.mode === 'passphrase') lines.push(`  ${n++}. Keep the passphrase file apart from the escrow; check it opens: ${oneLine(['escrow', 'verify', escrow, '--passphrase-file', 'FILE'])}`);
@@ -339,9 +364,24 @@ function nextSteps(result: OnboardResult, plan: { custodians: string[]; mode: st
       lines.push(`       ${oneLine(['escrow', 'acknowledge', escrow, '--identity', `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.key`, '--name', name])}`);
     }
   }
-  lines.push(`  ${n++}. Check the escrow opens and matches the key${identities}:`, `       ${oneLine(['escrow', 'verify', escrow, ...(plan.mode === 'threshold' || plan.mode === 'xor' ? ['--share', 'FILE', '--share', 'FILE'] : ['--identity', 'FILE'])])}`);
+  lines.push(`  ${n++}. Check the escrow opens and matches the key${identities}:`, `       ${oneLine(['escrow', 'verify', escrow, ...(split ? shares : ['--identity', 'FILE'])])}`);
   if (result.validTo) {
-    lines.push(`  ${n++}. Schedule the renewal before ${result.validTo}:`, `       ${oneLine(['schedule', '--print', 'systemd', '--key', result.alias ?? result.keyId, '--identity', 'FILE', '--escrow-dir', escrowDir])}`);
+    const key = result.alias ?? result.keyId;
+    const renewal = flag('--renewal-recipient')[0];
+    if (split && renewal === undefined) {
+      lines.push(
+        `  ${n++}. Schedule the renewal before ${result.validTo}: a scheduled reimport cannot gather handed-over parts, so first give the`,
+        '     scheduler an age identity of its own (age-keygen -o scheduler.txt) and add a renewal seal for it (the custodians hand over again):',
+        `       ${oneLine(['escrow', 'reseal', escrow, ...shares])} --renewal-recipient scheduler=age1…   (age-keygen -y scheduler.txt prints it)`,
+        '     then schedule with that identity:',
+        `       ${oneLine(['schedule', '--print', 'systemd', '--key', key, '--identity', 'scheduler.txt', '--escrow-dir', escrowDir])}`,
+      );
+    } else {
+      const name = renewal?.includes('=') ? renewal.slice(0, renewal.indexOf('=')) : 'scheduler';
+      const identity = split ? `${name.replace(/[^A-Za-z0-9._-]/g, '_')}.txt` : 'FILE';
+      const whose = split ? ` (with the identity of the renewal recipient ${name})` : '';
+      lines.push(`  ${n++}. Schedule the renewal before ${result.validTo}${whose}:`, `       ${oneLine(['schedule', '--print', 'systemd', '--key', key, '--identity', identity, '--escrow-dir', escrowDir])}`);
+    }
   }
   lines.push(
     `  ${n++}. Keep the transcript head (printed above) somewhere other than ${transcript}, and print the record to sign:`,
