@@ -6,7 +6,7 @@
  * own unwrap); the token's value by the TEST through the readable-key hook.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../e2e/harness.js';
@@ -16,6 +16,8 @@ import type { RunningEmulator } from '../../src/emulator/index.js';
 import { openEscrow, disposePayload } from '../../src/escrow/index.js';
 import { readEscrow } from '../../src/escrow/file-store.js';
 import { checkValue } from '../../src/material/check-value.js';
+import { KmsByokError } from '../../src/core/errors.js';
+import { Pkcs11Custody } from '../../src/custody/pkcs11/custody.js';
 import { initSoftHsm, installReadableKeyHook, softhsmUnavailable, type SoftHsm } from '../support/softhsm.js';
 
 const unavailable = softhsmUnavailable();
@@ -89,6 +91,36 @@ describe.skipIf(unavailable !== undefined)('rotate --in-place --custody pkcs11 (
     const doc = rotate.json<{ escrow: string }>();
     expect(doc.escrow).toMatch(/\.v1\.age$/);
     await assertRotatedWithEscrow(keyId, doc.escrow);
+  });
+
+  it('a rotation that failed between generating its token key and writing the custody record is finished by the same command, with that token key', async () => {
+    const keyId = await onboardTokenOnly();
+    // A token failure while sealing (SoftHSM cannot be made to fail on demand: the one mocked fault),
+    // after the new token key was generated and before the custody record lists it.
+    const real = Pkcs11Custody.prototype.exportByWrapping;
+    Pkcs11Custody.prototype.exportByWrapping = () => {
+      throw new KmsByokError('ERR_PKCS11', 'token rotation could not wrap the key: CKR_DEVICE_ERROR');
+    };
+    const args = ['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--json', '--also-escrow', '--recipient', alice.recipient, ...custody(), ...target];
+    let failed: Awaited<ReturnType<typeof run>>;
+    try {
+      failed = await run(args, { cwd: dir });
+    } finally {
+      Pkcs11Custody.prototype.exportByWrapping = real;
+    }
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(failed.stderr).toContain('CKR_DEVICE_ERROR');
+    expect(hsm.labels().sort()).toEqual([keyId, `${keyId}/2`].sort());
+    const orphan = hsm.readValue(`${keyId}/2`);
+    expect(kmsMaterials(keyId)).toHaveLength(1);
+    const record = JSON.parse(readFileSync(join(escrowDir(), `${keyId}.pkcs11.json`), 'utf8')) as { materials: unknown[] };
+    expect(record.materials).toHaveLength(1);
+
+    const again = await run(args, { cwd: dir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('found the token key an interrupted rotation generated');
+    expect(hsm.readValue(`${keyId}/2`).equals(orphan)).toBe(true);
+    await assertRotatedWithEscrow(keyId, again.json<{ escrow: string }>().escrow);
   });
 
   it('--recipient is still refused for an in-place rotation without --custody pkcs11 --also-escrow (exit 2, before any KMS request)', async () => {
