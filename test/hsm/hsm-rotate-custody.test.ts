@@ -6,7 +6,7 @@
  * own unwrap); the token's value by the TEST through the readable-key hook.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../e2e/harness.js';
@@ -121,6 +121,36 @@ describe.skipIf(unavailable !== undefined)('rotate --in-place --custody pkcs11 (
     expect(again.stderr).toContain('found the token key an interrupted rotation generated');
     expect(hsm.readValue(`${keyId}/2`).equals(orphan)).toBe(true);
     await assertRotatedWithEscrow(keyId, again.json<{ escrow: string }>().escrow);
+  });
+
+  it('status after a rotation without --also-escrow on a key with an escrow: the new material is held in the token (ok, exit 0); unrecorded it would be a mismatch', async () => {
+    const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', '--also-escrow', '--recipient', alice.recipient, ...custody(), ...target], { cwd: dir });
+    expect(onboard.code, onboard.stderr).toBe(0);
+    const { keyId } = onboard.json<{ keyId: string }>();
+    const rotate = await run(['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--json', ...custody(), ...target], { cwd: dir });
+    expect(rotate.code, rotate.stderr).toBe(0);
+    expect(rotate.stderr).toContain('stays in the token alone');
+    const current = rotate.json<{ rotated: { current: string } }>().rotated.current;
+    expect(kmsMaterials(keyId)).toHaveLength(2);
+
+    const status = await run(['status', keyId, '--escrow-dir', escrowDir(), '--json', ...target], { cwd: dir });
+    expect(status.code, status.stdout + status.stderr).toBe(0);
+    const doc = status.json<{ keys: { attention: string[]; escrowCheck: { matches: boolean }; custody?: { matches: boolean; tokenOnly?: string[] } }[] }>();
+    expect(doc.keys[0]!.attention).toEqual([]);
+    expect(doc.keys[0]!.escrowCheck.matches).toBe(true);
+    expect(doc.keys[0]!.custody).toMatchObject({ matches: true, tokenOnly: [current] });
+    const table = await run(['status', keyId, '--escrow-dir', escrowDir(), ...target], { cwd: dir });
+    expect(table.code, table.stdout + table.stderr).toBe(0);
+    expect(table.stdout).toContain('v1 ok + pkcs11 ok (1 in the token only)');
+
+    // A material neither the escrow nor the custody record names is still a mismatch (exit 3).
+    const recordPath = join(escrowDir(), `${keyId}.pkcs11.json`);
+    const record = JSON.parse(readFileSync(recordPath, 'utf8')) as { materials: { keyMaterialId?: string }[] };
+    delete record.materials[1]!.keyMaterialId;
+    writeFileSync(recordPath, JSON.stringify(record), { mode: 0o600 });
+    const unrecorded = await run(['status', keyId, '--escrow-dir', escrowDir(), ...target], { cwd: dir });
+    expect(unrecorded.code, unrecorded.stdout + unrecorded.stderr).toBe(3);
+    expect(unrecorded.stdout).toContain('v1 MISMATCH');
   });
 
   it('--recipient is still refused for an in-place rotation without --custody pkcs11 --also-escrow (exit 2, before any KMS request)', async () => {
