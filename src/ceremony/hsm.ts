@@ -628,15 +628,20 @@ async function newMaterialRef(deps: HsmDeps, key: KeyInfo, record: HsmRecord, in
       });
     }
   }
+  await assertKmsHoldsOnlyRecorded(deps, key, record, earlier.uri);
+  deps.progress(`found the token key an interrupted rotation generated and never imported (KMS holds only the recorded materials): ${earlier.uri} (${earlier.checkValues.join(', ')}); using it`);
+  return earlier;
+}
+
+/** Before an interrupted rotation's token key is used: KMS (ListKeyRotations) holds no material the record does not list. */
+async function assertKmsHoldsOnlyRecorded(deps: HsmDeps, key: KeyInfo, record: HsmRecord, uri: string): Promise<void> {
   const recorded = new Set(record.materials.map((x) => x.keyMaterialId).filter((x): x is string => x !== undefined));
   const unrecorded = (await deps.kms.listKeyRotations(key.KeyId)).filter((x) => x.KeyMaterialId !== undefined && !recorded.has(x.KeyMaterialId));
   if (unrecorded.length > 0) {
-    throw new KmsByokError('ERR_ESCROW_MISMATCH', `${custody.description} holds ${earlier.uri} from an interrupted rotation, but KMS holds material ${unrecorded.map((x) => x.KeyMaterialId).join(', ')} that the custody record does not list`, {
+    throw new KmsByokError('ERR_ESCROW_MISMATCH', `${deps.custody.description} holds ${uri} from an interrupted rotation, but KMS holds material ${unrecorded.map((x) => x.KeyMaterialId).join(', ')} that the custody record does not list`, {
       hint: `nothing was generated or imported now; compare the record with kms-byok status ${key.KeyId} before rotating again`,
     });
   }
-  deps.progress(`found the token key an interrupted rotation generated and never imported (KMS holds only the recorded materials): ${earlier.uri} (${earlier.checkValues.join(', ')}); using it`);
-  return earlier;
 }
 
 /**
@@ -654,7 +659,10 @@ export async function runHsmRotateInPlace(
     throw new KmsByokError('ERR_ROTATE_UNSUPPORTED', `key ${key.KeyId} is ${key.KeySpec}: KMS rotates in place only symmetric encryption keys`, { hint: 'rotate with --new-key' });
   }
   resolveValidTo(o.expiry, deps.now());
-  const previous = record.materials[record.materials.length - 1]!;
+  // A material recorded by an interrupted rotation and never imported is this rotation's new material.
+  const last = record.materials[record.materials.length - 1]!;
+  const pending = record.materials.length > 1 && last.keyMaterialId === undefined && last.imports.length === 0 ? last : undefined;
+  const previous = pending ? record.materials[record.materials.length - 2]! : last;
   findRecorded(custody, record, previous);
   const wrapping = wrappingOf(record, previous);
   custody.assertCanWrap(key.KeySpec, wrapping);
@@ -668,10 +676,19 @@ export async function runHsmRotateInPlace(
     sealing = deps.rotateEscrow.sealingFor(previousEscrow?.sidecar);
     assertSealingValid(sealing);
   }
-  const index = Math.max(...record.materials.map((m) => m.index)) + 1;
-  const ref = await newMaterialRef(deps, key, record, index);
-  const m: HsmMaterial = { index, ...ref, createdAt: isoSeconds(deps.now()), wrapping, imports: [] };
-  record.materials.push(m);
+  let m: HsmMaterial;
+  if (pending) {
+    findRecorded(custody, record, pending);
+    await assertKmsHoldsOnlyRecorded(deps, key, record, pending.uri);
+    m = pending;
+    deps.progress(`found material ${m.index} (${m.uri}) that an interrupted rotation recorded and never imported (KMS holds only the recorded materials): importing it`);
+  } else {
+    const index = Math.max(...record.materials.map((x) => x.index)) + 1;
+    const ref = await newMaterialRef(deps, key, record, index);
+    m = { index, ...ref, createdAt: isoSeconds(deps.now()), wrapping, imports: [] };
+    record.materials.push(m);
+  }
+  const index = m.index;
   let sealed: { written: WrittenEscrow; anchors: Map<number, string> } | undefined;
   if (sealing) {
     sealed = await sealAllMaterials(deps, deps.rotateEscrow!, key, record, sealing, previousEscrow);

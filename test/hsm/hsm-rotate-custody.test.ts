@@ -123,6 +123,33 @@ describe.skipIf(unavailable !== undefined)('rotate --in-place --custody pkcs11 (
     await assertRotatedWithEscrow(keyId, again.json<{ escrow: string }>().escrow);
   });
 
+  it('a rotation whose import never got through (recorded, not imported) is finished by the same command, importing the recorded token key', async () => {
+    const keyId = await onboardTokenOnly();
+    const args = ['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--json', ...custody(), ...target];
+    emu.faults.add({ operation: 'ImportKeyMaterial', kind: 'drop-before', times: 1000 });
+    const failed = await run(args, { cwd: dir });
+    emu.faults.clear();
+    expect(failed.code, failed.stderr).toBe(1);
+    expect(failed.stderr).toContain('custody record updated');
+    expect(kmsMaterials(keyId)).toHaveLength(1);
+    const recorded = hsm.readValue(`${keyId}/2`);
+
+    const again = await run(args, { cwd: dir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('that an interrupted rotation recorded and never imported');
+    expect(hsm.labels().sort()).toEqual([keyId, `${keyId}/2`].sort());
+    const held = kmsMaterials(keyId);
+    expect(held).toHaveLength(2);
+    expect(held.some((m) => Buffer.from(m.material!, 'base64').equals(recorded))).toBe(true);
+    const record = JSON.parse(readFileSync(join(escrowDir(), `${keyId}.pkcs11.json`), 'utf8')) as { materials: { keyMaterialId?: string }[] };
+    expect(record.materials).toHaveLength(2);
+    expect(record.materials[1]!.keyMaterialId).toBe(again.json<{ rotated: { current: string } }>().rotated.current);
+    const status = await run(['status', keyId, '--escrow-dir', escrowDir(), ...target], { cwd: dir });
+    expect(status.code, status.stdout + status.stderr).toBe(0);
+    const verify = await run(['verify', keyId, ...custody(), ...target], { cwd: dir });
+    expect(verify.code, verify.stderr).toBe(0);
+  });
+
   it('status after a rotation without --also-escrow on a key with an escrow: the new material is held in the token (ok, exit 0); unrecorded it would be a mismatch', async () => {
     const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', '--also-escrow', '--recipient', alice.recipient, ...custody(), ...target], { cwd: dir });
     expect(onboard.code, onboard.stderr).toBe(0);
