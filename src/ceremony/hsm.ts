@@ -605,6 +605,46 @@ export async function runHsmVerify(o: { key: KeyInfo; record: HsmRecord; recordP
 }
 
 /**
+ * The token key of a rotation's new material `<key-id>/<index>` (docs/hsm.md, "Interrupted rotations"):
+ * the one an interrupted run of this rotation generated (found by label and CKA_ID) when the custody
+ * record does not list it and KMS holds no material the record does not list — the record is durable
+ * before any import, so that key's material was never imported — else a newly generated one. Never a
+ * second key for the same material index.
+ */
+async function newMaterialRef(deps: HsmDeps, key: KeyInfo, record: HsmRecord, index: number): Promise<TokenKeyRef> {
+  const { custody } = deps;
+  const label = `${key.KeyId}/${index}`;
+  const id = objectIdFor(key.KeyId, index);
+  const earlier = findOwn(custody, label, id, key.KeySpec);
+  if (!earlier) {
+    try {
+      const ref = custody.generate(label, id, key.KeySpec);
+      deps.progress(`generated new material ${index} in ${custody.description}: ${ref.uri} (${ref.checkValues.join(', ')})`);
+      return ref;
+    } catch (e) {
+      if (!(e instanceof KmsByokError && e.code === 'ERR_PKCS11_OBJECT_EXISTS')) throw e;
+      throw new KmsByokError('ERR_PKCS11_OBJECT_EXISTS', `${custody.description} holds an object labelled ${JSON.stringify(label)} that kms-byok did not generate for material ${index} of this key (its CKA_ID is not ${Buffer.from(id).toString('hex')}): nothing was generated or imported`, {
+        hint: 'a rotation names its token key <key-id>/<n>: inspect that object with the vendor tool and remove or relabel it if it is unused, then re-run',
+      });
+    }
+  }
+  await assertKmsHoldsOnlyRecorded(deps, key, record, earlier.uri);
+  deps.progress(`found the token key an interrupted rotation generated and never imported (KMS holds only the recorded materials): ${earlier.uri} (${earlier.checkValues.join(', ')}); using it`);
+  return earlier;
+}
+
+/** Before an interrupted rotation's token key is used: KMS (ListKeyRotations) holds no material the record does not list. */
+async function assertKmsHoldsOnlyRecorded(deps: HsmDeps, key: KeyInfo, record: HsmRecord, uri: string): Promise<void> {
+  const recorded = new Set(record.materials.map((x) => x.keyMaterialId).filter((x): x is string => x !== undefined));
+  const unrecorded = (await deps.kms.listKeyRotations(key.KeyId)).filter((x) => x.KeyMaterialId !== undefined && !recorded.has(x.KeyMaterialId));
+  if (unrecorded.length > 0) {
+    throw new KmsByokError('ERR_ESCROW_MISMATCH', `${deps.custody.description} holds ${uri} from an interrupted rotation, but KMS holds material ${unrecorded.map((x) => x.KeyMaterialId).join(', ')} that the custody record does not list`, {
+      hint: `nothing was generated or imported now; compare the record with kms-byok status ${key.KeyId} before rotating again`,
+    });
+  }
+}
+
+/**
  * Rotate in place with HSM custody (symmetric keys): new material generated in the token → custody
  * record durable → ImportKeyMaterial NEW_KEY_MATERIAL → RotateKeyOnDemand → prove.
  */
@@ -619,7 +659,10 @@ export async function runHsmRotateInPlace(
     throw new KmsByokError('ERR_ROTATE_UNSUPPORTED', `key ${key.KeyId} is ${key.KeySpec}: KMS rotates in place only symmetric encryption keys`, { hint: 'rotate with --new-key' });
   }
   resolveValidTo(o.expiry, deps.now());
-  const previous = record.materials[record.materials.length - 1]!;
+  // A material recorded by an interrupted rotation and never imported is this rotation's new material.
+  const last = record.materials[record.materials.length - 1]!;
+  const pending = record.materials.length > 1 && last.keyMaterialId === undefined && last.imports.length === 0 ? last : undefined;
+  const previous = pending ? record.materials[record.materials.length - 2]! : last;
   findRecorded(custody, record, previous);
   const wrapping = wrappingOf(record, previous);
   custody.assertCanWrap(key.KeySpec, wrapping);
@@ -633,11 +676,19 @@ export async function runHsmRotateInPlace(
     sealing = deps.rotateEscrow.sealingFor(previousEscrow?.sidecar);
     assertSealingValid(sealing);
   }
-  const index = Math.max(...record.materials.map((m) => m.index)) + 1;
-  const ref = custody.generate(`${key.KeyId}/${index}`, objectIdFor(key.KeyId, index), key.KeySpec);
-  const m: HsmMaterial = { index, ...ref, createdAt: isoSeconds(deps.now()), wrapping, imports: [] };
-  record.materials.push(m);
-  deps.progress(`generated new material ${index} in ${custody.description}: ${m.uri} (${m.checkValues.join(', ')})`);
+  let m: HsmMaterial;
+  if (pending) {
+    findRecorded(custody, record, pending);
+    await assertKmsHoldsOnlyRecorded(deps, key, record, pending.uri);
+    m = pending;
+    deps.progress(`found material ${m.index} (${m.uri}) that an interrupted rotation recorded and never imported (KMS holds only the recorded materials): importing it`);
+  } else {
+    const index = Math.max(...record.materials.map((x) => x.index)) + 1;
+    const ref = await newMaterialRef(deps, key, record, index);
+    m = { index, ...ref, createdAt: isoSeconds(deps.now()), wrapping, imports: [] };
+    record.materials.push(m);
+  }
+  const index = m.index;
   let sealed: { written: WrittenEscrow; anchors: Map<number, string> } | undefined;
   if (sealing) {
     sealed = await sealAllMaterials(deps, deps.rotateEscrow!, key, record, sealing, previousEscrow);

@@ -57,7 +57,18 @@ export interface KeyStatus {
     anchors?: 'ok' | 'not-anchored' | 'mismatch' | 'unreadable';
   };
   /** HSM custody (docs/hsm.md): the custody record stands where the escrow would; status reads it only. */
-  custody?: { kind: 'pkcs11'; path: string; token: string; matches: boolean };
+  custody?: {
+    kind: 'pkcs11';
+    path: string;
+    token: string;
+    matches: boolean;
+    /**
+     * A key with both custodies (docs/hsm.md, "Also an age escrow"): the KeyMaterialIds KMS lists that
+     * the escrow does not hold but the custody record does — rotated in place without --also-escrow,
+     * held in the token alone. Not an escrow mismatch.
+     */
+    tokenOnly?: string[];
+  };
   attention: string[];
   /** The key could not be read: this row says why (the other keys are still reported). */
   error?: { code: string; message: string };
@@ -235,11 +246,13 @@ async function statusOf(key: KeyInfo, o: StatusOptions, deps: StatusDeps): Promi
     // confirmed: an import whose answer was lost, not a missing material. `verify` proves and records it.
     const neverConfirmed = [...ids.values()].filter((id) => id === undefined).length;
     const unconfirmed = unmatched.length > 0 && unmatched.length <= neverConfirmed && unmatched.every((m) => m.keyMaterialId !== undefined);
+    // Materials the escrow lacks but the HSM custody record names: held in the token alone (documented).
+    const tokenOnly = !unconfirmed && unmatched.length > 0 ? await tokenOnlyMaterials(s, unmatched, deps) : false;
     if (escrow.damaged.length > 0) s.escrow.problem = `sealed file ${escrow.damaged[0]} is missing or differs from its SHA-256`;
     else if (unconfirmed) {
       s.escrow.unconfirmed = unmatched.map((m) => m.keyMaterialId!);
       s.attention.push(`material ${s.escrow.unconfirmed.join(', ')} is not yet confirmed against escrow ${escrow.path} (an import whose answer was lost): kms-byok verify ${key.KeyId} --identity FILE confirms and records it`);
-    } else if (unmatched.length > 0) s.escrow.problem = `lacks key material ${unmatched[0]!.keyMaterialId ?? '(no id)'}`;
+    } else if (unmatched.length > 0 && !tokenOnly) s.escrow.problem = `lacks key material ${unmatched[0]!.keyMaterialId ?? '(no id)'}`;
     else if (escrow.sidecar.manifest.keySpec !== key.KeySpec) s.escrow.problem = `is for key spec ${escrow.sidecar.manifest.keySpec}, the key is ${key.KeySpec}`;
     s.escrow.matches = s.escrow.problem === undefined && !unconfirmed;
     if (!s.escrow.matches) s.attention.push(`escrow ${escrow.path} ${s.escrow.problem}`);
@@ -258,6 +271,20 @@ async function statusOf(key: KeyInfo, o: StatusOptions, deps: StatusDeps): Promi
     s.attention.push(s.escrow.problem ? `escrow unreadable: ${s.escrow.problem}` : 'no escrow of this key in the escrow directory');
   }
   return s;
+}
+
+/**
+ * True when the custody record (docs/hsm.md, "The custody record") names every material in `unmatched`
+ * by its KeyMaterialId: they are held in the token alone; `s.custody` then says so, with their check values.
+ */
+async function tokenOnlyMaterials(s: KeyStatus, unmatched: KeyStatus['materials'], deps: StatusDeps): Promise<boolean> {
+  const record = deps.custodyOf ? await deps.custodyOf(s.keyId).catch(() => undefined) : undefined;
+  if (!record) return false;
+  const byId = new Map(record.materials.filter((m) => m.keyMaterialId).map((m) => [m.keyMaterialId!, m]));
+  if (!unmatched.every((m) => m.keyMaterialId !== undefined && byId.has(m.keyMaterialId))) return false;
+  for (const m of unmatched) m.checkValue = byId.get(m.keyMaterialId!)!.checkValues[0]!;
+  s.custody = { kind: 'pkcs11', path: record.path, token: record.token, matches: true, tokenOnly: unmatched.map((m) => m.keyMaterialId!) };
+  return true;
 }
 
 /** Adds what the key's anchors say about the sidecar's claims (status opens nothing). */

@@ -4,7 +4,7 @@
 import { ExitCode, KmsByokError } from '../../core/errors.js';
 import { assertAliasName } from '../../core/alias.js';
 import type { RotateInPlaceResult, RotateNewKeyResult } from '../../ceremony/rotate.js';
-import { bool, missing, strs } from '../args.js';
+import { bool, missing, str, strs } from '../args.js';
 import { helpText, parseCommand } from '../command-spec.js';
 import { ROTATE } from '../specs/rotate.js';
 import { hsmFlagsGiven } from '../hsm-flags.js';
@@ -33,8 +33,16 @@ export async function rotate(argv: string[], io: Io): Promise<number> {
       hint: '--in-place keeps the key id (symmetric keys; new material, RotateKeyOnDemand); --new-key creates a new key and moves the alias',
     });
   }
-  if (inPlace && (strs(p, 'alias').length > 0 || strs(p, 'recipient').length > 0)) {
-    throw new KmsByokError('ERR_USAGE', '--alias and --recipient apply to --new-key only', { hint: 'an in-place rotation keeps the key, its aliases and its custodians' });
+  if (inPlace && strs(p, 'alias').length > 0) {
+    throw new KmsByokError('ERR_USAGE', '--alias applies to --new-key only', { hint: 'an in-place rotation keeps the key and its aliases' });
+  }
+  // --in-place --custody pkcs11 --also-escrow seals a new escrow version: --recipient names its
+  // custodians (docs/hsm.md, "Also an age escrow"); a software in-place rotation keeps the escrow's.
+  const hsmEscrow = str(p, 'custody') === 'pkcs11' && bool(p, 'also-escrow');
+  if (inPlace && !hsmEscrow && strs(p, 'recipient').length > 0) {
+    throw new KmsByokError('ERR_USAGE', '--recipient applies to --new-key, or to --in-place --custody pkcs11 --also-escrow', {
+      hint: 'an in-place rotation keeps the escrow\'s custodians; to change them, reseal the escrow (kms-byok escrow reseal)',
+    });
   }
   for (const a of strs(p, 'alias')) assertAliasName(a); // before any KMS request
   const expiry = parseExpiry(p);

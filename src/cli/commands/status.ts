@@ -90,7 +90,7 @@ function render(io: Io, r: StatusResult): void {
       `${imported}/${k.materials.length}`,
       k.lastRotation ? `${k.lastRotation.slice(0, 10)} (${k.rotationAgeDays}d)` : k.rotationAgeDays !== undefined ? `never (${k.rotationAgeDays}d old)` : '-',
       k.onDemandRotationsLeft === undefined ? '-' : String(k.onDemandRotationsLeft),
-      k.error ? 'UNREADABLE' : k.keyState === 'NotListed' ? 'NOT LISTED' : k.escrow.exists ? (k.escrow.anchors === 'mismatch' ? `v${k.escrow.version} ANCHOR MISMATCH` : k.escrow.matches && k.escrow.anchors === 'not-anchored' ? `v${k.escrow.version} NOT ANCHORED` : k.escrow.matches ? `v${k.escrow.version} ok` : k.escrow.unconfirmed ? `v${k.escrow.version} UNCONFIRMED` : `v${k.escrow.version} MISMATCH`) : k.custody ? `pkcs11 ${k.custody.matches ? 'ok' : 'MISMATCH'}` : 'MISSING',
+      k.error ? 'UNREADABLE' : k.keyState === 'NotListed' ? 'NOT LISTED' : k.escrow.exists ? (k.escrow.anchors === 'mismatch' ? `v${k.escrow.version} ANCHOR MISMATCH` : k.escrow.matches && k.escrow.anchors === 'not-anchored' ? `v${k.escrow.version} NOT ANCHORED` : k.escrow.matches ? `v${k.escrow.version} ok${k.custody?.tokenOnly ? ` + pkcs11 ok (${k.custody.tokenOnly.length} in the token only)` : ''}` : k.escrow.unconfirmed ? `v${k.escrow.version} UNCONFIRMED` : `v${k.escrow.version} MISMATCH`) : k.custody ? `pkcs11 ${k.custody.matches ? 'ok' : 'MISMATCH'}` : 'MISSING',
       k.attention.length > 0 ? 'yes' : '-',
       k.lastUse?.missing ? 'MISSING' : k.lastUse?.time ? `${k.lastUse.time.replace(/\.\d{3}Z$/, 'Z')} ${k.lastUse.operation ?? ''}`.trim() : k.lastUse ? 'none' : '-',
     ]);

@@ -27,7 +27,7 @@ rotate says how many remain and refuses past the limit.
     'new-key': { type: 'boolean', help: 'strategy: a new key with new material; the alias moves to it' },
     yes: { type: 'boolean', help: 'confirm (required when not interactive)' },
     alias: { type: 'string', multiple: true, value: 'alias/NAME', help: '--new-key: the alias to move (default: every alias of the old key)' },
-    recipient: { ...SEALING.recipient!, help: "--new-key: a custodian of the new key's escrow (default: the old escrow's); repeatable" },
+    recipient: { ...SEALING.recipient!, help: "--new-key: a custodian of the new key's escrow (default: the old escrow's);\n--in-place --custody pkcs11 --also-escrow: of the new escrow version; repeatable" },
     'expires-in': { ...EXPIRY['expires-in']!, help: 'expiry of the new material from now, e.g. 90d (at most 365d)' },
     'valid-to': { ...EXPIRY['valid-to']!, help: 'expiry of the new material, ISO-8601 UTC' },
     'no-expiry': { ...EXPIRY['no-expiry']!, help: 'the new material never expires' },

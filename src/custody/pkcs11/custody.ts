@@ -167,7 +167,7 @@ export class Pkcs11Custody implements TokenCustody {
     const shape = importableKeySpecInfo(keySpec).material;
     const pk = this.t.pk;
     if (shape.kind === 'ecc' && !EC_PARAMS[shape.curve]) {
-      throw asLocalInputError(new KmsByokError('ERR_PKCS11_MECHANISM', `--custody pkcs11 generates ${keySpec} keys not: of the EC curves, only ECC_NIST_P256 and ECC_NIST_P384 are generated in a token`, {
+      throw asLocalInputError(new KmsByokError('ERR_PKCS11_MECHANISM', `--custody pkcs11 cannot generate ${keySpec} keys: of the EC curves, only ECC_NIST_P256 and ECC_NIST_P384 can be generated in a token`, {
         hint: `the token can generate: ${this.generatable().join(', ') || 'none of the KMS key specs'}; or use the age escrow for ${keySpec}`,
       }));
     }
