@@ -5,88 +5,56 @@
  * the same command, reusing that token key. What KMS holds is read from the emulator's state file (its
  * own unwrap); the token's value by the TEST through the readable-key hook.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../e2e/harness.js';
-import { custodian } from '../e2e/identities.js';
-import { startTestEmulator } from '../../src/emulator/emulator.test.helpers.js';
-import type { RunningEmulator } from '../../src/emulator/index.js';
 import { openEscrow, disposePayload } from '../../src/escrow/index.js';
 import { readEscrow } from '../../src/escrow/file-store.js';
 import { checkValue } from '../../src/material/check-value.js';
 import { KmsByokError } from '../../src/core/errors.js';
 import { Pkcs11Custody } from '../../src/custody/pkcs11/custody.js';
-import { initSoftHsm, installReadableKeyHook, softhsmUnavailable, type SoftHsm } from '../support/softhsm.js';
+import { softhsmUnavailable } from '../support/softhsm.js';
+import { useHsmWorkspace } from './workspace.js';
 
 const unavailable = softhsmUnavailable();
 if (unavailable) console.log(`skipping the PKCS#11 rotate tests: ${unavailable}`);
 
-interface StateMaterial { keyMaterialId: string; material?: string }
-
 describe.skipIf(unavailable !== undefined)('rotate --in-place --custody pkcs11 (SoftHSM2)', () => {
-  let hsm: SoftHsm;
-  let emu: RunningEmulator;
-  let dir: string;
-  let stateFile: string;
-  let uninstall: () => void;
-  let target: string[];
-  let alice: { identity: string; recipient: string; path: string };
-
-  beforeEach(async () => {
-    hsm = initSoftHsm('rotation');
-    dir = mkdtempSync(join(tmpdir(), 'kms-byok-hsm-rotate-'));
-    stateFile = join(dir, 'emulator-state.json');
-    emu = await startTestEmulator({ port: 0, region: 'us-east-1', stateFile });
-    target = ['--endpoint-url', emu.endpoint, '--region', 'us-east-1'];
-    uninstall = installReadableKeyHook();
-    alice = await custodian(join(dir, 'alice.txt'));
-  });
-  afterEach(async () => {
-    uninstall();
-    await emu.close();
-    hsm.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const escrowDir = () => join(dir, 'escrow');
-  const custody = () => ['--custody', 'pkcs11', '--pkcs11-uri', 'pkcs11:token=rotation', '--pkcs11-module', hsm.module, '--pin-file', hsm.pinFile, '--escrow-dir', escrowDir()];
-  const kmsMaterials = (keyId: string): StateMaterial[] => {
-    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { regions: Record<string, { keys: Record<string, { materials: StateMaterial[] }> }> };
-    return Object.values(state.regions).map((r) => r.keys[keyId]).find(Boolean)!.materials.filter((m) => m.material !== undefined);
-  };
+  const w = useHsmWorkspace('rotation', 'kms-byok-hsm-rotate-');
+  /** The materials KMS holds with key material (not deleted). */
+  const kmsMaterials = (keyId: string) => w.kmsMaterials(keyId).filter((m) => m.material !== undefined);
   const sealedMaterials = async (path: string): Promise<Buffer[]> => {
-    const payload = await openEscrow(await readEscrow(path), { identities: [alice.identity] }, { computeCheckValue: checkValue });
+    const payload = await openEscrow(await readEscrow(path), { identities: [w.alice.identity] }, { computeCheckValue: checkValue });
     const out = payload.materials.map((m) => m.material.use((b) => Buffer.from(b)));
     disposePayload(payload);
     return out;
   };
   const onboardTokenOnly = async (): Promise<string> => {
-    const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', ...custody(), ...target], { cwd: dir });
+    const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', ...w.custody(), ...w.target], { cwd: w.dir });
     expect(onboard.code, onboard.stderr).toBe(0);
     return onboard.json<{ keyId: string }>().keyId;
   };
   const assertRotatedWithEscrow = async (keyId: string, escrow: string) => {
-    expect(hsm.labels().sort()).toEqual([keyId, `${keyId}/2`].sort());
+    expect(w.hsm.labels().sort()).toEqual([keyId, `${keyId}/2`].sort());
     const sealed = await sealedMaterials(escrow);
     expect(sealed).toHaveLength(2);
-    expect(sealed[0]!.equals(hsm.readValue(keyId))).toBe(true);
-    expect(sealed[1]!.equals(hsm.readValue(`${keyId}/2`))).toBe(true);
+    expect(sealed[0]!.equals(w.hsm.readValue(keyId))).toBe(true);
+    expect(sealed[1]!.equals(w.hsm.readValue(`${keyId}/2`))).toBe(true);
     const held = kmsMaterials(keyId);
     expect(held).toHaveLength(2);
     for (const k of sealed) expect(held.some((m) => Buffer.from(m.material!, 'base64').equals(k))).toBe(true);
-    const status = await run(['status', keyId, '--escrow-dir', escrowDir(), ...target], { cwd: dir });
+    const status = await run(['status', keyId, '--escrow-dir', w.escrowDir(), ...w.target], { cwd: w.dir });
     expect(status.code, status.stdout + status.stderr).toBe(0);
-    const viaToken = await run(['verify', keyId, ...custody(), ...target], { cwd: dir });
+    const viaToken = await run(['verify', keyId, ...w.custody(), ...w.target], { cwd: w.dir });
     expect(viaToken.code, viaToken.stderr).toBe(0);
-    const viaEscrow = await run(['verify', keyId, '--escrow-dir', escrowDir(), '--identity', alice.path, ...target], { cwd: dir });
+    const viaEscrow = await run(['verify', keyId, '--escrow-dir', w.escrowDir(), '--identity', w.alice.path, ...w.target], { cwd: w.dir });
     expect(viaEscrow.code, viaEscrow.stderr).toBe(0);
   };
 
   it('--also-escrow --recipient on a key onboarded without an escrow seals its first escrow with both materials', async () => {
     const keyId = await onboardTokenOnly();
-    const rotate = await run(['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--json', '--also-escrow', '--recipient', alice.recipient, ...custody(), ...target], { cwd: dir });
+    const rotate = await run(['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--json', '--also-escrow', '--recipient', w.alice.recipient, ...w.custody(), ...w.target], { cwd: w.dir });
     expect(rotate.code, rotate.stderr).toBe(0);
     const doc = rotate.json<{ escrow: string }>();
     expect(doc.escrow).toMatch(/\.v1\.age$/);
@@ -101,95 +69,95 @@ describe.skipIf(unavailable !== undefined)('rotate --in-place --custody pkcs11 (
     Pkcs11Custody.prototype.exportByWrapping = () => {
       throw new KmsByokError('ERR_PKCS11', 'token rotation could not wrap the key: CKR_DEVICE_ERROR');
     };
-    const args = ['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--json', '--also-escrow', '--recipient', alice.recipient, ...custody(), ...target];
+    const args = ['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--json', '--also-escrow', '--recipient', w.alice.recipient, ...w.custody(), ...w.target];
     let failed: Awaited<ReturnType<typeof run>>;
     try {
-      failed = await run(args, { cwd: dir });
+      failed = await run(args, { cwd: w.dir });
     } finally {
       Pkcs11Custody.prototype.exportByWrapping = real;
     }
     expect(failed.code, failed.stderr).toBe(1);
     expect(failed.stderr).toContain('CKR_DEVICE_ERROR');
-    expect(hsm.labels().sort()).toEqual([keyId, `${keyId}/2`].sort());
-    const orphan = hsm.readValue(`${keyId}/2`);
+    expect(w.hsm.labels().sort()).toEqual([keyId, `${keyId}/2`].sort());
+    const orphan = w.hsm.readValue(`${keyId}/2`);
     expect(kmsMaterials(keyId)).toHaveLength(1);
-    const record = JSON.parse(readFileSync(join(escrowDir(), `${keyId}.pkcs11.json`), 'utf8')) as { materials: unknown[] };
+    const record = JSON.parse(readFileSync(join(w.escrowDir(), `${keyId}.pkcs11.json`), 'utf8')) as { materials: unknown[] };
     expect(record.materials).toHaveLength(1);
 
-    const again = await run(args, { cwd: dir });
+    const again = await run(args, { cwd: w.dir });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain('found the token key an interrupted rotation generated');
-    expect(hsm.readValue(`${keyId}/2`).equals(orphan)).toBe(true);
+    expect(w.hsm.readValue(`${keyId}/2`).equals(orphan)).toBe(true);
     await assertRotatedWithEscrow(keyId, again.json<{ escrow: string }>().escrow);
   });
 
   it('a rotation whose import never got through (recorded, not imported) is finished by the same command, importing the recorded token key', async () => {
     const keyId = await onboardTokenOnly();
-    const args = ['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--json', ...custody(), ...target];
-    emu.faults.add({ operation: 'ImportKeyMaterial', kind: 'drop-before', times: 1000 });
-    const failed = await run(args, { cwd: dir });
-    emu.faults.clear();
+    const args = ['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--json', ...w.custody(), ...w.target];
+    w.emu.faults.add({ operation: 'ImportKeyMaterial', kind: 'drop-before', times: 1000 });
+    const failed = await run(args, { cwd: w.dir });
+    w.emu.faults.clear();
     expect(failed.code, failed.stderr).toBe(1);
     expect(failed.stderr).toContain('custody record updated');
     expect(kmsMaterials(keyId)).toHaveLength(1);
-    const recorded = hsm.readValue(`${keyId}/2`);
+    const recorded = w.hsm.readValue(`${keyId}/2`);
 
-    const again = await run(args, { cwd: dir });
+    const again = await run(args, { cwd: w.dir });
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toContain('that an interrupted rotation recorded and never imported');
-    expect(hsm.labels().sort()).toEqual([keyId, `${keyId}/2`].sort());
+    expect(w.hsm.labels().sort()).toEqual([keyId, `${keyId}/2`].sort());
     const held = kmsMaterials(keyId);
     expect(held).toHaveLength(2);
     expect(held.some((m) => Buffer.from(m.material!, 'base64').equals(recorded))).toBe(true);
-    const record = JSON.parse(readFileSync(join(escrowDir(), `${keyId}.pkcs11.json`), 'utf8')) as { materials: { keyMaterialId?: string }[] };
+    const record = JSON.parse(readFileSync(join(w.escrowDir(), `${keyId}.pkcs11.json`), 'utf8')) as { materials: { keyMaterialId?: string }[] };
     expect(record.materials).toHaveLength(2);
     expect(record.materials[1]!.keyMaterialId).toBe(again.json<{ rotated: { current: string } }>().rotated.current);
-    const status = await run(['status', keyId, '--escrow-dir', escrowDir(), ...target], { cwd: dir });
+    const status = await run(['status', keyId, '--escrow-dir', w.escrowDir(), ...w.target], { cwd: w.dir });
     expect(status.code, status.stdout + status.stderr).toBe(0);
-    const verify = await run(['verify', keyId, ...custody(), ...target], { cwd: dir });
+    const verify = await run(['verify', keyId, ...w.custody(), ...w.target], { cwd: w.dir });
     expect(verify.code, verify.stderr).toBe(0);
   });
 
   it('status after a rotation without --also-escrow on a key with an escrow: the new material is held in the token (ok, exit 0); unrecorded it would be a mismatch', async () => {
-    const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', '--also-escrow', '--recipient', alice.recipient, ...custody(), ...target], { cwd: dir });
+    const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', '--also-escrow', '--recipient', w.alice.recipient, ...w.custody(), ...w.target], { cwd: w.dir });
     expect(onboard.code, onboard.stderr).toBe(0);
     const { keyId } = onboard.json<{ keyId: string }>();
-    const rotate = await run(['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--json', ...custody(), ...target], { cwd: dir });
+    const rotate = await run(['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--json', ...w.custody(), ...w.target], { cwd: w.dir });
     expect(rotate.code, rotate.stderr).toBe(0);
     expect(rotate.stderr).toContain('stays in the token alone');
     const current = rotate.json<{ rotated: { current: string } }>().rotated.current;
     expect(kmsMaterials(keyId)).toHaveLength(2);
 
-    const status = await run(['status', keyId, '--escrow-dir', escrowDir(), '--json', ...target], { cwd: dir });
+    const status = await run(['status', keyId, '--escrow-dir', w.escrowDir(), '--json', ...w.target], { cwd: w.dir });
     expect(status.code, status.stdout + status.stderr).toBe(0);
     const doc = status.json<{ keys: { attention: string[]; escrowCheck: { matches: boolean }; custody?: { matches: boolean; tokenOnly?: string[] } }[] }>();
     expect(doc.keys[0]!.attention).toEqual([]);
     expect(doc.keys[0]!.escrowCheck.matches).toBe(true);
     expect(doc.keys[0]!.custody).toMatchObject({ matches: true, tokenOnly: [current] });
-    const table = await run(['status', keyId, '--escrow-dir', escrowDir(), ...target], { cwd: dir });
+    const table = await run(['status', keyId, '--escrow-dir', w.escrowDir(), ...w.target], { cwd: w.dir });
     expect(table.code, table.stdout + table.stderr).toBe(0);
     expect(table.stdout).toContain('v1 ok + pkcs11 ok (1 in the token only)');
 
     // A material neither the escrow nor the custody record names is still a mismatch (exit 3).
-    const recordPath = join(escrowDir(), `${keyId}.pkcs11.json`);
+    const recordPath = join(w.escrowDir(), `${keyId}.pkcs11.json`);
     const record = JSON.parse(readFileSync(recordPath, 'utf8')) as { materials: { keyMaterialId?: string }[] };
     delete record.materials[1]!.keyMaterialId;
     writeFileSync(recordPath, JSON.stringify(record), { mode: 0o600 });
-    const unrecorded = await run(['status', keyId, '--escrow-dir', escrowDir(), ...target], { cwd: dir });
+    const unrecorded = await run(['status', keyId, '--escrow-dir', w.escrowDir(), ...w.target], { cwd: w.dir });
     expect(unrecorded.code, unrecorded.stdout + unrecorded.stderr).toBe(3);
     expect(unrecorded.stdout).toContain('v1 MISMATCH');
   });
 
   it('--recipient is still refused for an in-place rotation without --custody pkcs11 --also-escrow (exit 2, before any KMS request)', async () => {
     const keyId = await onboardTokenOnly();
-    const tokenOnly = await run(['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--recipient', alice.recipient, ...custody(), ...target], { cwd: dir });
+    const tokenOnly = await run(['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--recipient', w.alice.recipient, ...w.custody(), ...w.target], { cwd: w.dir });
     expect(tokenOnly.code).toBe(2);
     expect(tokenOnly.stderr).toContain('ERR_USAGE');
     expect(tokenOnly.stderr).toContain('--in-place --custody pkcs11 --also-escrow');
-    const software = await run(['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--recipient', alice.recipient, '--identity', alice.path, ...target], { cwd: dir });
+    const software = await run(['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--recipient', w.alice.recipient, '--identity', w.alice.path, ...w.target], { cwd: w.dir });
     expect(software.code).toBe(2);
     expect(software.stderr).toContain('ERR_USAGE');
-    expect(hsm.labels()).toEqual([keyId]);
+    expect(w.hsm.labels()).toEqual([keyId]);
     expect(kmsMaterials(keyId)).toHaveLength(1);
   });
 });
