@@ -27,6 +27,7 @@ import { resolveValidTo, withHint, type ExpiryChoice, type OnboardDeps } from '.
 import { anchorFingerprint, assertSealingValid, sealEscrow, type EscrowSealing } from '../escrow/index.js';
 import { checkValue } from '../material/check-value.js';
 import { writeAnchors } from './anchor.js';
+import { signatureProof } from './prove.js';
 import type { WrittenEscrow } from './ports.js';
 
 export const HSM_RECORD_FORMAT = 'kms-byok-hsm-custody';
@@ -164,7 +165,7 @@ function findRecorded(custody: TokenCustody, record: HsmRecord, m: HsmMaterial):
 }
 
 /** Proof that KMS holds the token's material (see the module note). */
-async function prove(deps: HsmDeps, key: Pick<KeyInfo, 'KeyId' | 'KeySpec'>, m: Pick<TokenKeyRef, 'object'>, session: ImportSession, keyMaterialId: string | undefined): Promise<string> {
+async function prove(deps: HsmDeps, key: Pick<KeyInfo, 'KeyId' | 'KeySpec'> & { KeyUsage?: KeyUsage }, m: Pick<TokenKeyRef, 'object'>, session: ImportSession, keyMaterialId: string | undefined): Promise<string> {
   const { kms, custody } = deps;
   const shape = importableKeySpecInfo(key.KeySpec).material;
   if (shape.kind === 'hmac') {
@@ -182,7 +183,9 @@ async function prove(deps: HsmDeps, key: Pick<KeyInfo, 'KeyId' | 'KeySpec'>, m: 
     if (!bytesEqual(fromKms, custody.publicKeyOf(m, key.KeySpec))) {
       throw new KmsByokError('ERR_VERIFY_FAILED', `key ${key.KeyId}: KMS GetPublicKey differs from the token's public key`, { hint: 'KMS does not hold the token\'s private key: do not use this key' });
     }
-    return "GetPublicKey equals the token's public key";
+    // A signing pair also signs: KMS's signature verifies with the token's public key (ceremony/prove.ts).
+    const signed = key.KeyUsage === undefined ? undefined : await signatureProof(kms, key.KeyId, key.KeySpec, key.KeyUsage, fromKms);
+    return signed === undefined ? "GetPublicKey equals the token's public key" : `GetPublicKey equals the token's public key; ${signed}`;
   }
   const probe = randomBytes(32);
   const back = await kms.decrypt(key.KeyId, await kms.encrypt(key.KeyId, probe));

@@ -82,11 +82,23 @@ async function proveWith(kms: KmsPort, key: KeyInfo, keyId: string, keySpec: Key
   const localSpki = publicKeyFromMaterial(material, keySpec);
   const kmsSpki = await kms.getPublicKey(keyId);
   if (!bytesEqual(kmsSpki, localSpki)) throw failed(keyId, 'GetPublicKey differs from the public key of the escrowed material');
+  const signed = await signatureProof(kms, keyId, keySpec, keyUsage, localSpki);
+  if (signed === undefined) return { method: 'public-key', summary: 'GetPublicKey equals the local public key' };
+  return { method: 'public-key+sign', summary: `GetPublicKey equals the local public key; ${signed}` };
+}
+
+/**
+ * For a SIGN_VERIFY key pair: KMS signs a random message and the signature is verified here with
+ * `spki`, the public key the caller holds (the escrow's, or the token's). Returns what was shown, or
+ * undefined when the key does not sign (ENCRYPT_DECRYPT, KEY_AGREEMENT). ERR_VERIFY_FAILED when the
+ * signature does not verify: KMS does not hold the private half of `spki`.
+ */
+export async function signatureProof(kms: KmsPort, keyId: string, keySpec: KeySpec, keyUsage: KeyUsage, spki: Uint8Array): Promise<string | undefined> {
   const signing = SIGNING[keySpec];
-  if (keyUsage !== 'SIGN_VERIFY' || !signing) return { method: 'public-key', summary: 'GetPublicKey equals the local public key' };
+  if (keyUsage !== 'SIGN_VERIFY' || !signing) return undefined;
   const message = randomBytes(32);
   const signature = await kms.sign(keyId, message, signing.algorithm);
-  const publicKey = createPublicKey({ key: Buffer.from(localSpki), format: 'der', type: 'spki' });
+  const publicKey = createPublicKey({ key: Buffer.from(spki), format: 'der', type: 'spki' });
   const ok = verifySignature(
     signing.hash,
     message,
@@ -94,5 +106,5 @@ async function proveWith(kms: KmsPort, key: KeyInfo, keyId: string, keySpec: Key
     signature,
   );
   if (!ok) throw failed(keyId, `a ${signing.algorithm} signature from KMS does not verify with the local public key`);
-  return { method: 'public-key+sign', summary: `GetPublicKey equals the local public key; ${signing.algorithm} signature from KMS verifies locally` };
+  return `${signing.algorithm} signature from KMS verifies locally`;
 }

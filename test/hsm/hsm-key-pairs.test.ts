@@ -57,6 +57,8 @@ describe.skipIf(unavailable !== undefined)('key pairs generated in the token (So
       expect(kmsSpki.equals(tokenSpki)).toBe(true);
       expect(doc.checkValues).toEqual([`spki-sha256:${createHash('sha256').update(tokenSpki).digest('hex').toUpperCase()}`]);
       expect(doc.verified).toContain("GetPublicKey equals the token's public key");
+      // EC pairs sign (SIGN_VERIFY): KMS's signature of a random message verifies with the token's public key.
+      if (spec.startsWith('ECC')) expect(doc.verified).toMatch(/; ECDSA_SHA_(256|384) signature from KMS verifies locally$/);
       // The text form shows the readable check value (its first 3 bytes).
       expect(onboard.stderr).not.toContain('ERR_');
 
