@@ -55,6 +55,6 @@ describe('the aws CLI against the emulator', () => {
     expect(created.Arn).toBe(`arn:aws:kms:us-east-1:111122223333:key/${String(created.KeyId)}`);
     const described = (await awsKms('describe-key', '--key-id', String(created.KeyId))).KeyMetadata as Record<string, unknown>;
     expect(described.KeyId).toBe(created.KeyId);
-    expect(emu.requests.filter((r) => r.operation === 'CreateKey')).toEqual([{ operation: 'CreateKey', region: 'us-east-1', status: 200 }]);
+    expect(emu.requests.filter((r) => r.operation === 'CreateKey')).toEqual([{ operation: 'CreateKey', region: 'us-east-1', status: 200, accountId: '111122223333', caller: 'AKIDEXAMPLE' }]);
   });
 });

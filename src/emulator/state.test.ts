@@ -107,10 +107,13 @@ describe('state file', () => {
     writeFileSync(stateFile, serialiseState(state));
     const emu = await startEmulator({ stateFile });
     const kms = client(emu);
-    await expect(kms.send(new GetPublicKeyCommand({ KeyId: 'corrupt-key' }))).rejects.toMatchObject({ name: 'KMSInternalException', $fault: 'server' });
-    expect(emu.requests.at(-1)).toEqual({ operation: 'GetPublicKey', region: 'us-east-1', status: 500 });
-    kms.destroy();
-    await emu.close();
+    try {
+      await expect(kms.send(new GetPublicKeyCommand({ KeyId: 'corrupt-key' }))).rejects.toMatchObject({ name: 'KMSInternalException', $fault: 'server' });
+      expect(emu.requests.at(-1)).toEqual({ operation: 'GetPublicKey', region: 'us-east-1', status: 500, accountId: '111122223333', caller: 'AKIDEXAMPLE' });
+    } finally {
+      kms.destroy();
+      await emu.close();
+    }
   });
 
   it('refuses a state file that is not an emulator state', async () => {
