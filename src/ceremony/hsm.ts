@@ -325,7 +325,7 @@ export async function runHsmOnboard(o: HsmOnboardOptions, deps: HsmDeps): Promis
       materials: [m],
     };
     path = await deps.records.create(record).catch((e: unknown) => {
-      throw withHint(e, `${exists}; the token key ${m.uri} was generated but nothing was imported; ${finish}`);
+      throw withHint(e, `${exists}; the token key ${m.uri} was generated but ${noImport(resumed)}; ${finish}`);
     });
     deps.progress(`custody record written: ${path}`);
   }
@@ -390,6 +390,14 @@ export async function runHsmOnboard(o: HsmOnboardOptions, deps: HsmDeps): Promis
   return { ...resultOf(record, path, described, m, verified), ...(o.alias ? { alias: o.alias } : {}) };
 }
 
+/**
+ * What can be said of imports when a run stops before its own import: a fresh run imported nothing;
+ * a resumed one only knows that it did not — whether the interrupted run did is for KMS to say.
+ */
+function noImport(resumed: Readonly<Record<string, string>>): string {
+  return resumed.keyId ? `this run imported nothing (whether the interrupted run did, KMS says: kms-byok status ${resumed.keyId})` : 'nothing was imported';
+}
+
 /** The token key this onboard generates (its label and CKA_ID), when the token holds it. */
 function findOwn(custody: TokenCustody, label: string, id: Uint8Array, keySpec: KeySpec): TokenKeyRef | undefined {
   try {
@@ -410,14 +418,14 @@ async function escrowOfRun(o: HsmOnboardOptions, deps: HsmDeps, key: KeyInfo, m:
   if (ref) {
     const sm = ref.sidecar.materials;
     if (ref.damaged.length > 0 || sm.length !== 1 || !sameCheckValues([sm[0]!.checkValue], m.checkValues) || sm[0]!.anchor === undefined || (resumed.escrow !== undefined && resumed.escrow !== ref.path)) {
-      throw new KmsByokError('ERR_ESCROW_MISMATCH', `the escrow ${ref.path} of key ${key.KeyId} is not a whole escrow of the token key ${m.uri}: nothing was imported`, {
+      throw new KmsByokError('ERR_ESCROW_MISMATCH', `the escrow ${ref.path} of key ${key.KeyId} is not a whole escrow of the token key ${m.uri}: ${noImport(resumed)}`, {
         hint: 'restore the escrow from a custodian\'s copy and re-run, or move it aside to seal a new one (the token still holds the material)',
       });
     }
     deps.progress(`found the escrow the interrupted run sealed: ${ref.path}`);
     return { written: { path: ref.path, sidecarPath: ref.sidecarPath, files: [] }, anchor: sm[0]!.anchor, at: resumed.sealedAt ?? ref.sidecar.manifest.created };
   }
-  if (resumed.escrow) throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `the escrow the interrupted onboard of ${key.KeyId} sealed (${resumed.escrow}) is missing: nothing was imported`, { hint: 'restore it from a custodian\'s copy, then re-run' });
+  if (resumed.escrow) throw new KmsByokError('ERR_ESCROW_NOT_FOUND', `the escrow the interrupted onboard of ${key.KeyId} sealed (${resumed.escrow}) is missing: ${noImport(resumed)}`, { hint: 'restore it from a custodian\'s copy, then re-run' });
   return alsoEscrow(o, deps, key, m, exists);
 }
 
