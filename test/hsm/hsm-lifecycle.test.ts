@@ -4,16 +4,14 @@
  * unwrap (its state file holds what KMS holds) is compared with CKA_VALUE the TEST reads from the token
  * (the test hook makes keys non-sensitive; the product never reads a key value).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../e2e/harness.js';
-import { startTestEmulator } from '../../src/emulator/emulator.test.helpers.js';
-import type { RunningEmulator } from '../../src/emulator/index.js';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { initSoftHsm, installReadableKeyHook, softhsmUnavailable, type SoftHsm } from '../support/softhsm.js';
+import { softhsmUnavailable } from '../support/softhsm.js';
+import { useHsmWorkspace } from './workspace.js';
 
 const unavailable = softhsmUnavailable();
 if (unavailable) console.log(`skipping the PKCS#11 lifecycle tests: ${unavailable}`);
@@ -28,49 +26,19 @@ function valid(doc: unknown): void {
   expect(v(doc), JSON.stringify(v.errors)).toBe(true);
 }
 
-interface StateMaterial { keyMaterialId: string; material?: string; importState?: string; materialState?: string }
-
 describe.skipIf(unavailable !== undefined)('HSM custody lifecycle (SoftHSM2)', () => {
-  let hsm: SoftHsm;
-  let emu: RunningEmulator;
-  let dir: string;
-  let stateFile: string;
-  let uninstall: () => void;
-  let target: string[];
-
-  beforeEach(async () => {
-    hsm = initSoftHsm('ceremony');
-    dir = mkdtempSync(join(tmpdir(), 'kms-byok-hsm-'));
-    stateFile = join(dir, 'emulator-state.json');
-    emu = await startTestEmulator({ port: 0, region: 'us-east-1', stateFile });
-    target = ['--endpoint-url', emu.endpoint, '--region', 'us-east-1'];
-    uninstall = installReadableKeyHook();
-  });
-  afterEach(async () => {
-    uninstall();
-    await emu.close();
-    hsm.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  const custody = () => ['--custody', 'pkcs11', '--pkcs11-uri', 'pkcs11:token=ceremony', '--pkcs11-module', hsm.module, '--pin-file', hsm.pinFile, '--escrow-dir', join(dir, 'escrow')];
-  /** What the emulator (KMS) holds for the key: its materials as its state file records them. */
-  const kmsMaterials = (keyId: string): StateMaterial[] => {
-    const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { regions: Record<string, { keys: Record<string, { materials: StateMaterial[] }> }> };
-    const key = Object.values(state.regions).map((r) => r.keys[keyId]).find(Boolean);
-    if (!key) throw new Error(`emulator has no key ${keyId}`);
-    return key.materials;
-  };
+  const w = useHsmWorkspace('ceremony', 'kms-byok-hsm-');
+  const kmsMaterials = (keyId: string) => w.kmsMaterials(keyId);
 
   it('onboard, reimport, revoke, restore, rotate in place and verify: KMS holds exactly the token key', async () => {
-    const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', ...custody(), ...target], { cwd: dir });
+    const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', ...w.custody(), ...w.target], { cwd: w.dir });
     expect(onboard.stderr).toContain('generated SYMMETRIC_DEFAULT material in token ceremony');
     expect(onboard.code).toBe(0);
     const doc = onboard.json<{ keyId: string; keyMaterialId: string; checkValues: string[]; record: string; object: string }>();
     const keyId = doc.keyId;
     valid(doc);
     // The independent proof: what KMS unwrapped is the token's key.
-    const tokenKey = hsm.readValue(keyId);
+    const tokenKey = w.hsm.readValue(keyId);
     expect(tokenKey.length).toBe(32);
     const held = kmsMaterials(keyId);
     expect(held).toHaveLength(1);
@@ -79,38 +47,38 @@ describe.skipIf(unavailable !== undefined)('HSM custody lifecycle (SoftHSM2)', (
     // The custody record: a reference, check values, no material.
     const record = JSON.parse(readFileSync(doc.record, 'utf8')) as { materials: { object: { label: string }; token: { serial: string } }[] };
     expect(record.materials[0]!.object.label).toBe(keyId);
-    expect(record.materials[0]!.token.serial).toBe(hsm.serial());
+    expect(record.materials[0]!.token.serial).toBe(w.hsm.serial());
 
-    const reimport = await run(['reimport', keyId, '--expires-in', '30d', '--json', ...custody(), ...target], { cwd: dir });
+    const reimport = await run(['reimport', keyId, '--expires-in', '30d', '--json', ...w.custody(), ...w.target], { cwd: w.dir });
     expect(reimport.code, reimport.stderr).toBe(0);
     expect(kmsMaterials(keyId)[0]!.keyMaterialId).toBe(doc.keyMaterialId);
 
-    const revoke = await run(['revoke', keyId, '--all', '--yes', '--reason', 'test', ...custody(), ...target], { cwd: dir });
+    const revoke = await run(['revoke', keyId, '--all', '--yes', '--reason', 'test', ...w.custody(), ...w.target], { cwd: w.dir });
     expect(revoke.code, revoke.stderr).toBe(0);
     expect(kmsMaterials(keyId)[0]!.material).toBeUndefined();
 
-    const restore = await run(['restore', keyId, '--no-expiry', ...custody(), ...target], { cwd: dir });
+    const restore = await run(['restore', keyId, '--no-expiry', ...w.custody(), ...w.target], { cwd: w.dir });
     expect(restore.code, restore.stderr).toBe(0);
     expect(Buffer.from(kmsMaterials(keyId)[0]!.material!, 'base64').equals(tokenKey)).toBe(true);
 
-    const rotate = await run(['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--json', ...custody(), ...target], { cwd: dir });
+    const rotate = await run(['rotate', keyId, '--in-place', '--yes', '--no-expiry', '--json', ...w.custody(), ...w.target], { cwd: w.dir });
     expect(rotate.code, rotate.stderr).toBe(0);
     const rotated = rotate.json<{ keyMaterialId: string; rotated: { previous: string; current: string } }>();
     valid(rotated);
     valid(reimport.json());
     expect(rotated.rotated.previous).toBe(doc.keyMaterialId);
-    const newKey = hsm.readValue(`${keyId}/2`);
+    const newKey = w.hsm.readValue(`${keyId}/2`);
     expect(newKey.equals(tokenKey)).toBe(false);
     const after = kmsMaterials(keyId);
     expect(after).toHaveLength(2);
     expect(Buffer.from(after.find((m) => m.keyMaterialId === rotated.rotated.current)!.material!, 'base64').equals(newKey)).toBe(true);
 
-    const verify = await run(['verify', keyId, ...custody(), ...target], { cwd: dir });
+    const verify = await run(['verify', keyId, ...w.custody(), ...w.target], { cwd: w.dir });
     expect(verify.code, verify.stderr).toBe(0);
     expect(verify.stderr).toContain('token holds material 1');
     expect(verify.stderr).toContain('token holds material 2');
 
-    const status = await run(['status', keyId, '--escrow-dir', join(dir, 'escrow'), ...target], { cwd: dir });
+    const status = await run(['status', keyId, '--escrow-dir', join(w.dir, 'escrow'), ...w.target], { cwd: w.dir });
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toContain('pkcs11 ok');
 
@@ -118,7 +86,7 @@ describe.skipIf(unavailable !== undefined)('HSM custody lifecycle (SoftHSM2)', (
     const forms = [tokenKey, newKey].flatMap((k) => [k.toString('hex'), k.toString('hex').toUpperCase(), k.toString('base64'), k.toString('base64url')]);
     const texts = [onboard, reimport, revoke, restore, rotate, verify, status].flatMap((r) => [r.stdout, r.stderr]);
     // Every file the commands left (custody record, transcript, journals), however deep.
-    const files = readdirSync(join(dir, 'escrow'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+    const files = readdirSync(join(w.dir, 'escrow'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
     expect(files.some((f) => f.endsWith('.pkcs11.json'))).toBe(true);
     expect(files.some((f) => f.endsWith('transcript.md'))).toBe(true);
     for (const f of files) texts.push(readFileSync(f, 'latin1'));
@@ -130,53 +98,53 @@ describe.skipIf(unavailable !== undefined)('HSM custody lifecycle (SoftHSM2)', (
   });
 
   it('HMAC_256 generated in the token: KMS holds its bytes, GenerateMac equals the token HMAC, reimport and verify work', async () => {
-    const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', '--key-spec', 'HMAC_256', ...custody(), ...target], { cwd: dir });
+    const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', '--key-spec', 'HMAC_256', ...w.custody(), ...w.target], { cwd: w.dir });
     expect(onboard.code, onboard.stderr).toBe(0);
     const doc = onboard.json<{ keyId: string; checkValues: string[]; verified: string }>();
     expect(doc.checkValues[0]).toMatch(/^hmac-sha256:[0-9A-F]{6}$/);
     valid(doc);
     expect(doc.verified).toContain("GenerateMac (HMAC_SHA_256) equals the token's HMAC");
-    const tokenKey = hsm.readValue(doc.keyId);
+    const tokenKey = w.hsm.readValue(doc.keyId);
     expect(tokenKey.length).toBe(32);
     expect(Buffer.from(kmsMaterials(doc.keyId)[0]!.material!, 'base64').equals(tokenKey)).toBe(true);
-    const reimport = await run(['reimport', doc.keyId, '--expires-in', '30d', ...custody(), ...target], { cwd: dir });
+    const reimport = await run(['reimport', doc.keyId, '--expires-in', '30d', ...w.custody(), ...w.target], { cwd: w.dir });
     expect(reimport.code, reimport.stderr).toBe(0);
-    const verify = await run(['verify', doc.keyId, ...custody(), ...target], { cwd: dir });
+    const verify = await run(['verify', doc.keyId, ...w.custody(), ...w.target], { cwd: w.dir });
     expect(verify.code, verify.stderr).toBe(0);
     // KMS lists an HMAC key's one material without an id: status matches it to the record's one
     // (its only attention is the 30-day ValidTo of the reimport above).
-    const status = await run(['status', doc.keyId, '--escrow-dir', join(dir, 'escrow'), ...target], { cwd: dir });
+    const status = await run(['status', doc.keyId, '--escrow-dir', join(w.dir, 'escrow'), ...w.target], { cwd: w.dir });
     expect(status.stdout).toContain('pkcs11 ok');
     expect(status.stderr).not.toContain('lacks key material');
   });
 
   it('verify refuses a token key whose check values differ from the custody record (exit 1, ERR_CHECK_VALUE_MISMATCH)', async () => {
-    const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', ...custody(), ...target], { cwd: dir });
+    const onboard = await run(['onboard', '--yes', '--no-expiry', '--json', ...w.custody(), ...w.target], { cwd: w.dir });
     expect(onboard.code, onboard.stderr).toBe(0);
     const doc = onboard.json<{ keyId: string; record: string }>();
     const record = JSON.parse(readFileSync(doc.record, 'utf8')) as { materials: { checkValues: string[] }[] };
     record.materials[0]!.checkValues = ['cmac-aes:000000'];
     writeFileSync(doc.record, JSON.stringify(record));
-    const verify = await run(['verify', doc.keyId, ...custody(), ...target], { cwd: dir });
+    const verify = await run(['verify', doc.keyId, ...w.custody(), ...w.target], { cwd: w.dir });
     expect(verify.code).toBe(1);
     expect(verify.stderr).toContain('ERR_CHECK_VALUE_MISMATCH');
   });
 
   it('an onboard whose import never got through leaves the record before the import; restore makes the first import from the token', async () => {
-    emu.faults.add({ operation: 'ImportKeyMaterial', kind: 'drop-before', times: 1000 });
-    const failed = await run(['onboard', '--yes', '--no-expiry', ...custody(), ...target], { cwd: dir });
+    w.emu.faults.add({ operation: 'ImportKeyMaterial', kind: 'drop-before', times: 1000 });
+    const failed = await run(['onboard', '--yes', '--no-expiry', ...w.custody(), ...w.target], { cwd: w.dir });
     expect(failed.code).toBe(1);
     expect(failed.stderr).toContain('restore');
-    emu.faults.clear();
+    w.emu.faults.clear();
     const keyId = /custody record written: .*\/([0-9a-f-]{36})\.pkcs11\.json/.exec(failed.stderr)?.[1];
     expect(keyId, failed.stderr).toBeDefined();
-    const record = JSON.parse(readFileSync(join(dir, 'escrow', `${keyId}.pkcs11.json`), 'utf8')) as { materials: { keyMaterialId?: string }[] };
+    const record = JSON.parse(readFileSync(join(w.dir, 'escrow', `${keyId}.pkcs11.json`), 'utf8')) as { materials: { keyMaterialId?: string }[] };
     expect(record.materials[0]!.keyMaterialId).toBeUndefined();
     expect(kmsMaterials(keyId!).filter((m) => m.material !== undefined)).toHaveLength(0);
-    const restore = await run(['restore', keyId!, '--no-expiry', ...custody(), ...target], { cwd: dir });
+    const restore = await run(['restore', keyId!, '--no-expiry', ...w.custody(), ...w.target], { cwd: w.dir });
     expect(restore.code, restore.stderr).toBe(0);
-    expect(Buffer.from(kmsMaterials(keyId!)[0]!.material!, 'base64').equals(hsm.readValue(keyId!))).toBe(true);
-    const status = await run(['status', keyId!, '--escrow-dir', join(dir, 'escrow'), ...target], { cwd: dir });
+    expect(Buffer.from(kmsMaterials(keyId!)[0]!.material!, 'base64').equals(w.hsm.readValue(keyId!))).toBe(true);
+    const status = await run(['status', keyId!, '--escrow-dir', join(w.dir, 'escrow'), ...w.target], { cwd: w.dir });
     expect(status.code, status.stdout + status.stderr).toBe(0);
   });
 });

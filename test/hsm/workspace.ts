@@ -38,7 +38,9 @@ export function useHsmWorkspace(token: string, prefix: string): HsmWorkspace {
     custody: () => ['--custody', 'pkcs11', '--pkcs11-uri', `pkcs11:token=${token}`, '--pkcs11-module', w.hsm.module, '--pin-file', w.hsm.pinFile, '--escrow-dir', w.escrowDir()],
     kmsMaterials: (keyId: string): StateMaterial[] => {
       const state = JSON.parse(readFileSync(w.stateFile, 'utf8')) as { regions: Record<string, { keys: Record<string, { materials: StateMaterial[] }> }> };
-      return Object.values(state.regions).map((r) => r.keys[keyId]).find(Boolean)!.materials;
+      const key = Object.values(state.regions).map((r) => r.keys[keyId]).find(Boolean);
+      if (!key) throw new Error(`emulator has no key ${keyId}`);
+      return key.materials;
     },
   } as HsmWorkspace;
   beforeEach(async () => {
