@@ -5,7 +5,9 @@
  * writes — then a plan over them.
  */
 import { constants, createPublicKey, publicEncrypt, randomBytes } from 'node:crypto';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { CreateKeyCommand, GetParametersForImportCommand, ImportKeyMaterialCommand, KMSClient, TagResourceCommand } from '@aws-sdk/client-kms';
 import { SecretBytes } from '../../src/core/secret.js';
@@ -87,4 +89,20 @@ export function writePlan(dir: string, name: string, keys: { keyId: string; regi
   const path = join(dir, name);
   writeFileSync(path, JSON.stringify({ version: 1, defaults: { escrowDir: 'escrow', identity: 'alice.txt', ...defaults }, keys: keys.map((k) => ({ key: k.keyId, region: k.region })) }, null, 2));
   return path;
+}
+
+/** Whether the aws CLI is installed (keys "made behind kms-byok's back" need it). */
+export const hasAwsCli = spawnSync('aws', ['--version'], { encoding: 'utf8' }).status === 0;
+
+/**
+ * An EXTERNAL key created with the aws CLI, as someone outside kms-byok would, with the given
+ * credentials (only those: no config or credentials file). Asynchronous: the emulator answering it
+ * runs in the calling process.
+ */
+export async function createKeyWithAwsCli(endpoint: string, region: string, home: string, c: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }): Promise<{ KeyId: string; Arn: string }> {
+  const r = await promisify(execFile)('aws', ['kms', 'create-key', '--origin', 'EXTERNAL', '--description', 'made by hand', '--endpoint-url', endpoint, '--region', region, '--output', 'json'], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH ?? '', HOME: home, AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_SESSION_TOKEN: c.sessionToken ?? '', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' },
+  });
+  return (JSON.parse(r.stdout) as { KeyMetadata: { KeyId: string; Arn: string } }).KeyMetadata;
 }

@@ -8,18 +8,16 @@
  * merges the shards and exits 0. The fixture uses the emulator's `openssl` unwrap engine (the fast
  * one) and RSA_2048 wrapping, so the test is about kms-byok, not the emulator's RSA.
  */
-import { execFile, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KMSClient, ListKeyRotationsCommand } from '@aws-sdk/client-kms';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { startTestEmulator } from '../../src/emulator/emulator.test.helpers.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
-import { BIN, ensureBuilt } from '../support/built-cli.js';
+import { ensureBuilt, spawnBuilt } from '../support/built-cli.js';
 import { workspace, type Workspace } from './harness.js';
 import { custodian } from './identities.js';
-import { createFleet } from './fleet-helpers.js';
+import { createFleet, createKeyWithAwsCli, hasAwsCli } from './fleet-helpers.js';
 
 const REGIONS = ['us-east-1', 'eu-west-1'];
 /** Keys per account and Region: 3 × 2 × 50 = 300. */
@@ -39,7 +37,7 @@ const keys: Record<string, { keyId: string; region: string }[]> = {};
 const creds: Record<string, Creds> = {};
 /** Keys made with the aws CLI (no escrow). */
 const behind: { account: Account; keyId: string }[] = [];
-const awsCli = spawnSync('aws', ['--version'], { encoding: 'utf8' }).status === 0;
+const awsCli = hasAwsCli;
 
 async function assume(account: Account): Promise<Creds> {
   const role = ACCOUNTS[account] as { roleArn: string; externalId?: string };
@@ -52,15 +50,7 @@ async function assume(account: Account): Promise<Creds> {
 /** Runs the built CLI in its own process; `accessKeyId` is the base identity the process assumes the roles with. */
 function spawnCli(args: string[], accessKeyId: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: ws.dir, AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: 'shard', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' };
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ws.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
-  });
+  return spawnBuilt(args, { cwd: ws.dir, env });
 }
 
 beforeAll(async () => {
@@ -79,13 +69,7 @@ beforeAll(async () => {
     return;
   }
   for (const [account, region] of [['222222222222', 'eu-west-1'], ['444444444444', 'us-east-1']] as const) {
-    const c = creds[account]!;
-    // Asynchronously: the emulator answering it runs in this process.
-    const r = await promisify(execFile)('aws', ['kms', 'create-key', '--origin', 'EXTERNAL', '--description', 'made by hand', '--endpoint-url', emu.endpoint, '--region', region, '--output', 'json'], {
-      encoding: 'utf8',
-      env: { PATH: process.env.PATH ?? '', HOME: ws.dir, AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_SESSION_TOKEN: c.sessionToken ?? '', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' },
-    });
-    const md = (JSON.parse(r.stdout) as { KeyMetadata: { KeyId: string; Arn: string } }).KeyMetadata;
+    const md = await createKeyWithAwsCli(emu.endpoint, region, ws.dir, creds[account]!);
     expect(md.Arn).toContain(`:${account}:key/`);
     behind.push({ account, keyId: md.KeyId });
   }

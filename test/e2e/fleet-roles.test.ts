@@ -6,8 +6,6 @@
  * every EXTERNAL key — two made behind kms-byok's back with the aws CLI, flagged as having no escrow —
  * and writes a plan `reimport --plan` accepts.
  */
-import { execFile, spawnSync } from 'node:child_process';
-import { promisify } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DescribeKeyCommand, KMSClient } from '@aws-sdk/client-kms';
@@ -16,7 +14,7 @@ import { startTestEmulator } from '../../src/emulator/emulator.test.helpers.js';
 import type { RunningEmulator } from '../../src/emulator/index.js';
 import { run, workspace, type Workspace } from './harness.js';
 import { custodian } from './identities.js';
-import { createFleet } from './fleet-helpers.js';
+import { createFleet, createKeyWithAwsCli, hasAwsCli } from './fleet-helpers.js';
 
 const REGIONS = ['us-east-1', 'eu-west-1'];
 /** Keys per account and Region: 3 accounts × 2 Regions × 5 = 30 (KMS_BYOK_SLOW=1: 50, i.e. 300). */
@@ -158,7 +156,7 @@ describe('reimport --plan through cross-account roles', () => {
 describe('discover', () => {
   /** Keys made with the aws CLI, behind kms-byok's back (no escrow): account → key id. */
   const behind: { account: Account; keyId: string }[] = [];
-  const awsCli = spawnSync('aws', ['--version'], { encoding: 'utf8' }).status === 0;
+  const awsCli = hasAwsCli;
 
   beforeAll(async () => {
     if (!awsCli) {
@@ -166,13 +164,7 @@ describe('discover', () => {
       return;
     }
     for (const [account, region] of [['222222222222', 'eu-west-1'], ['333333333333', 'us-east-1']] as const) {
-      const c = creds[account]!;
-      // Asynchronously: the emulator answering it runs in this process.
-      const r = await promisify(execFile)('aws', ['kms', 'create-key', '--origin', 'EXTERNAL', '--description', 'made by hand', '--endpoint-url', emu.endpoint, '--region', region, '--output', 'json'], {
-        encoding: 'utf8',
-        env: { PATH: process.env.PATH ?? '', HOME: ws.dir, AWS_ACCESS_KEY_ID: c.accessKeyId, AWS_SECRET_ACCESS_KEY: c.secretAccessKey, AWS_SESSION_TOKEN: c.sessionToken ?? '', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent' },
-      });
-      const md = (JSON.parse(r.stdout) as { KeyMetadata: { KeyId: string; Arn: string } }).KeyMetadata;
+      const md = await createKeyWithAwsCli(emu.endpoint, region, ws.dir, creds[account]!);
       expect(md.Arn).toContain(`:${account}:key/`);
       behind.push({ account, keyId: md.KeyId });
     }

@@ -4,9 +4,7 @@
  * quota domains (two profiles — the account stand-in — in three Regions) exactly once; no domain is
  * served by two shards; `fleet report` merges their run states and refuses what is missing or foreign.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KMSClient, ListKeyRotationsCommand } from '@aws-sdk/client-kms';
@@ -16,8 +14,8 @@ import { runStatePath } from '../../src/fleet/run.js';
 import { run, workspace, type Workspace } from './harness.js';
 import { custodian } from './identities.js';
 import { createFleet } from './fleet-helpers.js';
+import { spawnBuilt } from '../support/built-cli.js';
 
-const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
 const DAY = 86_400_000;
 /** Keys per Region; each Region's keys are split between profiles a and b: domains of 10, 10, 6, 6, 4, 4 keys. */
 const REGIONS: [string, number][] = [
@@ -33,15 +31,7 @@ let plan: string;
 let env: Record<string, string>;
 
 function spawnCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ws.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', rej);
-    child.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
-  });
+  return spawnBuilt(args, { cwd: ws.dir, env });
 }
 
 beforeAll(async () => {

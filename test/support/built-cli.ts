@@ -5,7 +5,7 @@
  * It does not rebuild on every source change: with several engineers editing at once, a rebuild in
  * the middle of a run could pick up someone's half-written file.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -30,4 +30,20 @@ export async function ensureBuilt(): Promise<void> {
       rmSync(LOCK, { recursive: true, force: true });
     }
   }
+}
+
+/**
+ * Runs the built CLI in its own process and collects its output. Asynchronous, so an emulator that
+ * answers it may run in the calling process.
+ */
+export function spawnBuilt(args: string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd, env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', rej);
+    child.on('close', (code) => res({ code: code ?? -1, stdout, stderr }));
+  });
 }
