@@ -62,6 +62,18 @@ function timeAsync(cmd, args, env) {
   });
 }
 
+/** Runs `node ARGS` in the work directory and collects its exit status and output. */
+function collect(args, env) {
+  return new Promise((resolve) => {
+    const c = spawn(process.execPath, args, { env, cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d) => (stdout += d));
+    c.stderr.on('data', (d) => (stderr += d));
+    c.on('exit', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 const identity = await generateIdentity();
 const recipient = await identityToRecipient(identity);
 writeFileSync(join(work, 'alice.txt'), `${identity}\n`, { mode: 0o600 });
@@ -121,18 +133,7 @@ if (selected(2)) {
       }
     }, 5);
     const s = performance.now();
-    const child = await new Promise((resolve) => {
-      const c = spawn(process.execPath, [...(gcRun ? ['--expose-gc'] : []), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), ...(process.env.BENCH_HEAP_PROF ? ['--heap-prof', '--heap-prof-dir', process.env.BENCH_HEAP_PROF] : []), RSS, 'reimport', '--plan', plan, '--endpoint-url', emu.endpoint, '--rate-scale', String(SCALE), '--concurrency', String(process.env.BENCH_CONCURRENCY ?? 12), '--json', '--progress-interval', '30'], {
-        env: { ...ENV, KMS_BYOK_BENCH_RSS_FILE: rssFile, ...(gcRun ? { KMS_BYOK_BENCH_GC: '1' } : {}) },
-        cwd: work,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      c.stdout.on('data', (d) => (stdout += d));
-      c.stderr.on('data', (d) => (stderr += d));
-      c.on('exit', (status) => resolve({ status, stdout, stderr }));
-    });
+    const child = await collect([...(gcRun ? ['--expose-gc'] : []), ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []), ...(process.env.BENCH_HEAP_PROF ? ['--heap-prof', '--heap-prof-dir', process.env.BENCH_HEAP_PROF] : []), RSS, 'reimport', '--plan', plan, '--endpoint-url', emu.endpoint, '--rate-scale', String(SCALE), '--concurrency', String(process.env.BENCH_CONCURRENCY ?? 12), '--json', '--progress-interval', '30'], { ...ENV, KMS_BYOK_BENCH_RSS_FILE: rssFile, ...(gcRun ? { KMS_BYOK_BENCH_GC: '1' } : {}) });
     const wall = performance.now() - s;
     await new Promise((r) => setTimeout(r, 20));
     clearInterval(sampler);
@@ -199,18 +200,7 @@ if (selected(2)) {
     }
   }, 5);
   const s = performance.now();
-  const shards = await Promise.all([0, 1, 2, 3].map((k) => new Promise((resolve) => {
-    const c = spawn(process.execPath, [RSS, 'reimport', '--plan', plan, '--shard', `${k}/4`, '--endpoint-url', emu.endpoint, '--rate-scale', String(SCALE), '--concurrency', String(process.env.BENCH_CONCURRENCY ?? 12), '--json', '--progress-interval', '30'], {
-      env: { ...ENV, KMS_BYOK_BENCH_RSS_FILE: join(work, `rss-shard-${k}`) },
-      cwd: work,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => (stdout += d));
-    c.stderr.on('data', (d) => (stderr += d));
-    c.on('exit', (status) => resolve({ k, status, stdout, stderr }));
-  })));
+  const shards = await Promise.all([0, 1, 2, 3].map(async (k) => ({ k, ...(await collect([RSS, 'reimport', '--plan', plan, '--shard', `${k}/4`, '--endpoint-url', emu.endpoint, '--rate-scale', String(SCALE), '--concurrency', String(process.env.BENCH_CONCURRENCY ?? 12), '--json', '--progress-interval', '30'], { ...ENV, KMS_BYOK_BENCH_RSS_FILE: join(work, `rss-shard-${k}`) })) })));
   const wall = performance.now() - s;
   await new Promise((r) => setTimeout(r, 20));
   clearInterval(sampler);
