@@ -186,9 +186,13 @@ export async function openTarget(
   const requestTimeout = timeoutText === undefined ? {} : { requestTimeoutMs: Math.round(Number(timeoutText) * 1000) };
   // Every port of the command (replicas' too: forRegion keeps the options) stops on a signal.
   const gate = { gate: io.cancel.gate() };
+  const rehearsal = wantsEmulator(p) || !pointsAtAws(p, io.env);
+  // An emulator endpoint's clock is asked while the SDK loads: the round trip overlaps the compile
+  // (endpointClock never rejects; a non-loopback endpoint or none gets the local clock without a request).
+  const clock = rehearsal ? undefined : endpointClock(endpoint);
   const { createAwsKms } = await import('../kms/aws.js');
 
-  if (wantsEmulator(p) || !pointsAtAws(p, io.env)) {
+  if (rehearsal) {
     if (wantsEmulator(p) && (str(p, 'endpoint-url') || profile)) {
       throw new KmsByokError('ERR_USAGE', `${bool(p, 'emulator') ? '--emulator' : '--emulator-state'} cannot be combined with --endpoint-url or --profile`, {
         hint: 'drop --emulator to target that endpoint, or drop the others to rehearse',
@@ -229,7 +233,7 @@ export async function openTarget(
     ...gate,
   });
   const label = endpoint ? `KMS at ${endpoint} (${kms.region})` : `AWS KMS (${kms.region}${profile ? `, profile ${profile}` : ''})`;
-  const now = endpoint === undefined ? LOCAL_CLOCK : await endpointClock(endpoint);
+  const now = await clock!;
   const sts = stsEndpoint(p, io.env);
   const caller = callerOnce({
     region: kms.region,

@@ -1,6 +1,5 @@
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { KmsByokError } from '../core/errors.js';
 import { SecretBytes } from '../core/secret.js';
 import {
   aesCmac,

@@ -6,7 +6,6 @@ import {
   WRAPPING_KEY_SPECS,
   type KeySpec,
 } from '../core/aws-names.js';
-import { KmsByokError } from '../core/errors.js';
 import {
   IMPORTABLE_KEY_SPECS,
   assertKeyUsageAllowed,

@@ -1,7 +1,6 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openssl, withTempDir } from '../../test/vectors/helpers.js';
-import { KmsByokError } from '../core/errors.js';
 import type { SecretBytes } from '../core/secret.js';
 import { parseMaterial } from './parse.js';
 import { thrown } from '../../test/helpers/errors.js';

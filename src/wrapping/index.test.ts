@@ -2,7 +2,6 @@ import { generateKeyPairSync } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { forgeOaepDecrypt, independentUnwrap, makeWrappingKey, type TestWrappingKey } from '../../test/vectors/helpers.js';
 import type { WrappingAlgorithm } from '../core/aws-names.js';
-import { KmsByokError } from '../core/errors.js';
 import { SecretBytes } from '../core/secret.js';
 import { generateKeyMaterial } from '../material/generate.js';
 import { wrapKeyMaterial } from './index.js';

@@ -1,7 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import forge from 'node-forge';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { KmsByokError } from '../core/errors.js';
 import { parseWrappingPublicKey } from './public-key.js';
 import { thrown } from '../../test/helpers/errors.js';
 

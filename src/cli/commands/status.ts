@@ -49,15 +49,19 @@ export async function status(argv: string[], io: Io): Promise<number> {
   const maxAge = str(p, 'max-age');
   const maxAgeMs = maxAge === undefined ? undefined : parseDuration(maxAge, '--max-age');
   const escrowDir = resolve(io.cwd, str(p, 'escrow-dir') ?? 'escrow');
+  // Loaded while the target opens (its SDK load and the emulator clock's round trip), not after it.
+  const statusModule = import('../../ceremony/status.js');
+  const lastUseModule = import('../last-use.js');
+  for (const m of [statusModule, lastUseModule]) m.catch(() => {}); // awaited below; unhandled only if openTarget throws first
   const target = await openTarget(p, io);
   let result: StatusResult;
   try {
-    const { runStatus } = await import('../../ceremony/status.js');
+    const { runStatus } = await statusModule;
     result = await runStatus(
       { keys: p.positionals, warnDays: Number(warnText), ...(maxAgeMs !== undefined ? { maxAgeMs } : {}) },
       { kms: target.kms, now: target.now, escrowOf: (keyId) => latestEscrow(escrowDir, keyId), custodyOf: (keyId) => custodyRecordOf(escrowDir, keyId), escrowedKeys: () => escrowedKeys(escrowDir) },
     );
-    await (await import('../last-use.js')).addLastUse(result, target.kms);
+    await (await lastUseModule).addLastUse(result, target.kms);
   } finally {
     await target.close();
   }
