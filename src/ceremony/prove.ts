@@ -57,12 +57,35 @@ export async function proveAndDescribe(kms: KmsPort, keyId: string, keySpec: Key
   return { proof: await proveWith(kms, key, keyId, keySpec, keyUsage, material), key };
 }
 
-async function proveWith(kms: KmsPort, key: KeyInfo, keyId: string, keySpec: KeySpec, keyUsage: KeyUsage, material: SecretBytes): Promise<Proof> {
-  if (key.KeyState !== 'Enabled') {
-    throw new KmsByokError('ERR_VERIFY_FAILED', `key ${keyId} is ${key.KeyState}, expected Enabled`, {
-      hint: 'run kms-byok status for the key; the escrow holds the material',
-    });
+/**
+ * The proof after re-importing material into `key`, which the ceremony described before the import.
+ * For a symmetric key, the Encrypt/Decrypt round trip alone: KMS encrypts only under an Enabled key,
+ * so a round trip that succeeds also shows the key Enabled, without another DescribeKey (one KMS call
+ * fewer per key of a fleet re-import: docs/fleet.md, "CPU per key"). When the round trip fails, the
+ * key is described, and a key that is not Enabled is reported as such (ERR_VERIFY_FAILED), as
+ * {@link proveAndDescribe} does before its proof. Other kinds of key: {@link proveAndDescribe}.
+ * Returns `key` with the state the proof showed.
+ */
+export async function proveImported(kms: KmsPort, key: KeyInfo, material: SecretBytes): Promise<{ proof: Proof; key: KeyInfo }> {
+  if (importableKeySpecInfo(key.KeySpec).material.kind !== 'symmetric') return proveAndDescribe(kms, key.KeyId, key.KeySpec, key.KeyUsage, material);
+  try {
+    return { proof: await proveWith(kms, { ...key, KeyState: 'Enabled' }, key.KeyId, key.KeySpec, key.KeyUsage, material), key: { ...key, KeyState: 'Enabled' } };
+  } catch (e) {
+    if (e instanceof KmsByokError && e.code === 'ERR_VERIFY_FAILED') throw e;
+    const now = await kms.describeKey(key.KeyId).catch(() => undefined);
+    if (now !== undefined && now.KeyState !== 'Enabled') throw notEnabled(key.KeyId, now.KeyState);
+    throw e;
   }
+}
+
+function notEnabled(keyId: string, state: string): KmsByokError {
+  return new KmsByokError('ERR_VERIFY_FAILED', `key ${keyId} is ${state}, expected Enabled`, {
+    hint: 'run kms-byok status for the key; the escrow holds the material',
+  });
+}
+
+async function proveWith(kms: KmsPort, key: KeyInfo, keyId: string, keySpec: KeySpec, keyUsage: KeyUsage, material: SecretBytes): Promise<Proof> {
+  if (key.KeyState !== 'Enabled') throw notEnabled(keyId, key.KeyState);
   const info = importableKeySpecInfo(keySpec);
   const shape = info.material;
   if (shape.kind === 'symmetric') {

@@ -14,6 +14,7 @@ import { disposePayload } from '../escrow/index.js';
 import type { ExpiryChoice } from './onboard.js';
 import { assertAnchored, fingerprintsOf, writeAnchors } from './anchor.js';
 import { anchorDescription } from '../escrow/index.js';
+import { proveImported } from './prove.js';
 import {
   ImportSession,
   wrappingOf,
@@ -29,7 +30,6 @@ import {
   reconcileUnknown,
   recordedValidTo,
   resolveExpiry,
-  verifyKey,
   withHint,
   type LifecycleDeps,
   type Pairing,
@@ -88,7 +88,7 @@ export function earliestValidTo(materials: KeyMaterialInfo[], now: Date): Date |
  * its replicas (expiry and state are per Region): `replicas` holds their results.
  */
 export async function runReimport(options: ReimportOptions, deps: LifecycleDeps): Promise<ReimportResult> {
-  // The key as last described in its Region (after the import and proof): no extra DescribeKey.
+  // The key as described before the import, with the state its proof showed: no extra DescribeKey.
   const { result, key } = await reimportInRegion(options, deps);
   if (key.MultiRegionKeyType === 'PRIMARY' && (key.ReplicaRegions?.length ?? 0) > 0) {
     result.replicas = [];
@@ -187,7 +187,7 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
       await deps.journal.step('imported', { keyId: key.KeyId, material: '1', ...(imported.keyMaterialId ? { keyMaterialId: imported.keyMaterialId } : {}) });
       deps.progress(`first import of escrow material 1${imported.keyMaterialId ? ` (${imported.keyMaterialId})` : ''} into ${key.KeyId}`);
       result.materials.push({ index: 1, reimported: true, expirationModel: expiry.ExpirationModel, ...(imported.keyMaterialId ? { keyMaterialId: imported.keyMaterialId } : {}), ...(expiry.ValidTo ? { validTo: expiry.ValidTo.toISOString() } : {}) });
-      const verified = await verifyKey(kms, key, materialAt(payload, 1).material);
+      const verified = await proveImported(kms, key, materialAt(payload, 1).material);
       await deps.journal.step('verified', { keyId: key.KeyId });
       result.keyState = verified.key.KeyState;
       result.verified = verified.proof.summary;
@@ -227,7 +227,7 @@ async function reimportInRegion(options: ReimportOptions, deps: LifecycleDeps): 
       result.materials.push(entry);
     }
     const current = payload.materials.find((m) => pairs.some((p) => p.index === m.index && p.kms.KeyMaterialState === 'CURRENT')) ?? payload.materials[payload.materials.length - 1]!;
-    const verified = await verifyKey(kms, key, current.material);
+    const verified = await proveImported(kms, key, current.material);
     await deps.journal.step('verified', { keyId: key.KeyId });
     deps.progress(`verified: key ${key.KeyId} ${verified.key.KeyState}, ${verified.proof.summary}`);
     result.keyState = verified.key.KeyState;

@@ -167,8 +167,14 @@ export interface LimitOptions {
   scope: (region: string) => string;
   clock: LimiterClock;
   random?: () => number;
-  /** Attempts per call including the first (default 8). */
+  /** Attempts per call that may end in a transient error (ERR_KMS_INTERNAL, ERR_KMS_UNREACHABLE), including the first (default 8). */
   maxAttempts?: number;
+  /**
+   * Attempts per call that may be throttled (default 32), counted apart from `maxAttempts`: a
+   * throttled call was not carried out, and the pacer slows down with each throttle, so a call keeps
+   * its turn while the pace adapts instead of failing its key after a few unlucky draws of the jitter.
+   */
+  maxThrottledAttempts?: number;
   /** Counts retries by operation (reports). */
   onRetry?: (operation: string, code: string) => void;
 }
@@ -209,6 +215,7 @@ export function limitKms(port: KmsPort, o: LimitOptions): KmsPort {
   const scope = o.scope(port.region);
   const random = o.random ?? Math.random;
   const maxAttempts = o.maxAttempts ?? 8;
+  const maxThrottledAttempts = o.maxThrottledAttempts ?? 32;
   const wrapped: Record<string, unknown> = {
     region: port.region,
     forRegion: async (region: string) => limitKms(await port.forRegion(region), o),
@@ -218,6 +225,8 @@ export function limitKms(port: KmsPort, o: LimitOptions): KmsPort {
     if (typeof methods[method] !== 'function') continue;
     const fn = methods[method].bind(port);
     wrapped[method] = async (...args: unknown[]) => {
+      let throttled = 0;
+      let failed = 0;
       for (let attempt = 0; ; attempt++) {
         await o.limiter.acquire(scope, operation);
         try {
@@ -226,8 +235,11 @@ export function limitKms(port: KmsPort, o: LimitOptions): KmsPort {
           return out;
         } catch (e) {
           const code = e instanceof KmsByokError ? e.code : undefined;
-          if (code === undefined || !RETRYABLE_CODES.has(code) || attempt + 1 >= maxAttempts) throw e;
-          if (code === 'ERR_KMS_THROTTLED') o.limiter.throttled(scope, operation);
+          if (code === undefined || !RETRYABLE_CODES.has(code)) throw e;
+          if (code === 'ERR_KMS_THROTTLED') {
+            if (++throttled >= maxThrottledAttempts) throw e;
+            o.limiter.throttled(scope, operation);
+          } else if (++failed >= maxAttempts) throw e;
           o.onRetry?.(operation, code);
           await o.clock.sleep(backoffDelay(attempt, random));
         }

@@ -3,7 +3,7 @@
  * that must be refused before anything changes. main(argv, io) against the seeded emulator.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DecryptCommand, DescribeKeyCommand, EncryptCommand, ListKeyRotationsCommand, ScheduleKeyDeletionCommand, CancelKeyDeletionCommand } from '@aws-sdk/client-kms';
+import { DecryptCommand, DescribeKeyCommand, DisableKeyCommand, EnableKeyCommand, EncryptCommand, ListKeyRotationsCommand, ScheduleKeyDeletionCommand, CancelKeyDeletionCommand } from '@aws-sdk/client-kms';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { CreateKeyCommand } from '@aws-sdk/client-kms';
 import { randomBytes } from 'node:crypto';
@@ -175,6 +175,36 @@ describe('bad input is refused before anything changes', () => {
     } finally {
       await ws.kms.send(new CancelKeyDeletionCommand({ KeyId: a.keyId }));
     }
+  });
+
+  it('re-imports prove an Enabled key with the round trip alone; a Disabled key is reported as Disabled, and re-running after EnableKey finishes', async () => {
+    const args = ['reimport', b.keyId, ...ws.target, ...escrowFlags(), '--expires-in', '60d', '--json'];
+    const before = operations(ws.emu).length;
+    const ok = await run(args);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.json<{ keyState: string; verified: { summary: string } }>()).toMatchObject({ keyState: 'Enabled', verified: { summary: 'Encrypt/Decrypt round trip ok' } });
+    // One DescribeKey, before the import: the Encrypt that KMS answers shows the key Enabled.
+    expect(operations(ws.emu).slice(before).filter((o) => o === 'DescribeKey')).toHaveLength(1);
+    const afterImport = operations(ws.emu).slice(before).slice(operations(ws.emu).slice(before).indexOf('ImportKeyMaterial') + 1);
+    expect(afterImport.filter((o) => o === 'Encrypt' || o === 'Decrypt' || o === 'DescribeKey')).toEqual(['Encrypt', 'Decrypt']);
+
+    await ws.kms.send(new DisableKeyCommand({ KeyId: b.keyId }));
+    try {
+      const disabled = await run(args);
+      expect(disabled.code).toBe(1);
+      expect(disabled.stderr).toMatch(/error: key [0-9a-f-]+ is Disabled, expected Enabled/);
+      expect(disabled.stderr).toContain('ERR_VERIFY_FAILED');
+      expect(disabled.stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      await ws.kms.send(new EnableKeyCommand({ KeyId: b.keyId }));
+    }
+    const again = await run(args);
+    expect(again.code, again.stderr).toBe(0);
+    const status = await run(['status', b.keyId, ...ws.target, '--escrow-dir', ws.path('escrow'), '--json']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.json<{ keys: { keyState: string; escrowCheck: { matches: boolean } }[] }>().keys[0]).toMatchObject({ keyState: 'Enabled', escrowCheck: { matches: true } });
+    const rotations = await ws.kms.send(new ListKeyRotationsCommand({ KeyId: b.keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
+    expect(rotations.Rotations?.map((r) => r.ImportState)).toEqual(['IMPORTED']);
   });
 });
 

@@ -114,8 +114,36 @@ describe('fleet rate limiter', () => {
     expect(retries).toEqual(['DescribeKey ERR_KMS_THROTTLED', 'DescribeKey ERR_KMS_INTERNAL']);
     expect(limiter.stats('p/us-east-1', 'DescribeKey')!.throttles).toBe(1);
     await expect(kms.listKeys()).rejects.toMatchObject({ code: 'ERR_KMS_ACCESS_DENIED' });
-    const always = limitKms({ ...port, describeKey: async () => { throw new KmsByokError('ERR_KMS_THROTTLED', 'x'); } } as KmsPort, { limiter, scope: () => 's', clock: v.clock, maxAttempts: 3 });
+    const always = limitKms({ ...port, describeKey: async () => { throw new KmsByokError('ERR_KMS_THROTTLED', 'x'); } } as KmsPort, { limiter, scope: () => 's', clock: v.clock, maxThrottledAttempts: 3 });
     await expect(always.describeKey('k')).rejects.toMatchObject({ code: 'ERR_KMS_THROTTLED' });
+  });
+
+  it('limitKms: throttles have their own budget, so a call throttled more often than maxAttempts still completes; transient errors keep maxAttempts', async () => {
+    const v = virtual();
+    const limiter = new RateLimiter({ DescribeKey: 100 }, v.clock);
+    let throttles = 0;
+    let internals = 0;
+    const port = {
+      region: 'us-east-1',
+      forRegion: async () => port,
+      describeKey: async () => {
+        if (throttles < 20) {
+          throttles++;
+          throw new KmsByokError('ERR_KMS_THROTTLED', 'rate exceeded');
+        }
+        return { KeyId: 'k' };
+      },
+      listKeys: async () => {
+        internals++;
+        throw new KmsByokError('ERR_KMS_INTERNAL', 'internal');
+      },
+    } as unknown as KmsPort;
+    const kms = limitKms(port, { limiter, scope: () => 's', clock: v.clock, random: () => 0.5, maxAttempts: 8 });
+    await expect(kms.describeKey('k')).resolves.toMatchObject({ KeyId: 'k' });
+    expect(throttles).toBe(20);
+    expect(limiter.stats('s', 'DescribeKey')!.throttles).toBe(20);
+    await expect(kms.listKeys()).rejects.toMatchObject({ code: 'ERR_KMS_INTERNAL' });
+    expect(internals).toBe(8);
   });
 
   it('limitKms forwards TagResource and ListResourceTags, each paced by its own quota and retried when throttled', async () => {

@@ -51,6 +51,8 @@ export interface Prepared {
   rerun?(w: Workspace, first: RunResult, exec: Exec): Promise<RunResult>;
   /** Attempts one KMS call makes before the ceremony gives up (a fault on "every attempt"): default 3 (the SDK's). */
   attempts?: number;
+  /** The same for throttling, where it differs (a fleet's limiter: src/fleet/limiter.ts); default `attempts`. */
+  throttledAttempts?: number;
   /** Inject KMS faults only in this Region (a fleet: the keys there fail, the others go on). */
   faultRegion?: string;
   /** What a re-run after a crash prints when it picks the interrupted run up (journalled ceremonies). */
@@ -385,7 +387,7 @@ export const CEREMONIES: Ceremony[] = [
   {
     // docs/fleet.md: `reimport --plan` over three keys, two in us-east-1 and one in eu-west-1, one key
     // at a time per Region (so a fault on every attempt of a call fails one key, not a share of each).
-    // The fleet's limiter makes 8 attempts per call (the SDK's own retries are off). Re-run: the same
+    // The fleet's limiter makes 8 attempts per call, 32 when throttled (the SDK's own retries are off). Re-run: the same
     // command with `--resume`, which runs only the keys that did not finish.
     name: 'reimport --plan',
     async prepare(w, alice, tag) {
@@ -408,6 +410,7 @@ export const CEREMONIES: Ceremony[] = [
         keyIds: keys.map((k) => k.keyArn),
         known: [KNOWN_AES],
         attempts: 8,
+        throttledAttempts: 32,
         faultRegion: 'us-east-1',
         resumeNote: /resuming: \d+ key\(s\) finished in an earlier run are skipped/,
         rerun: (_w, _first, exec) => exec([...args, '--resume']),

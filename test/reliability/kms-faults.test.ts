@@ -12,7 +12,7 @@
  *
  * The air-gapped import's operations are those of its online commands (`onboard --export-parameters`,
  * `import`); a fault there leaves what the re-run continues from (ceremonies.ts). A fleet run makes 8
- * attempts per call (its limiter retries; the SDK's retries are off): "every attempt" is 8 there, and its
+ * attempts per call, 32 when throttled (its limiter retries; the SDK's retries are off): "every attempt" is 8 (32) there, and its
  * faults hit one Region only (us-east-1: one key of the plan fails, the others finish; `--resume` finishes it).
  *
  * The SDK's request timeout is lowered to 4 s for this file only (a mock of the adapter's
@@ -48,7 +48,7 @@ interface FaultCase {
 }
 
 // A fault on every attempt fails the call: 3 for the adapter's SDK client, 8 for a fleet's limiter
-// (`Prepared.attempts`).
+// (`Prepared.attempts`), 32 when the fault is throttling (`Prepared.throttledAttempts`).
 const FAULTS: FaultCase[] = [
   { label: 'KMS ThrottlingException', kind: 'throttle', every: true },
   { label: 'KMS HTTP 500', kind: 'http500', every: true },
@@ -105,7 +105,7 @@ describe.each(CEREMONIES.map((c, i) => [c.name, i] as const))('%s under KMS faul
       for (const f of faults) {
         const p = await CEREMONIES[index]!.prepare(ws, alice, R.tag('k'));
         const before = { keys: new Set(await allKeyIds(ws)), sealed: sealedSnapshot(p.escrowDir) };
-        const times = f.every ? (p.attempts ?? 3) : 1;
+        const times = f.every ? (f.kind === 'throttle' ? (p.throttledAttempts ?? p.attempts ?? 3) : (p.attempts ?? 3)) : 1;
         ws.emu.faults.clear();
         ws.emu.faults.add({ operation: op, kind: f.kind, times, ...(f.delayMs ? { delayMs: f.delayMs } : {}), ...(p.faultRegion ? { region: p.faultRegion } : {}) });
         const first = await perform(p);
