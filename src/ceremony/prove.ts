@@ -59,17 +59,22 @@ export async function proveAndDescribe(kms: KmsPort, keyId: string, keySpec: Key
 
 /**
  * The proof after re-importing material into `key`, which the ceremony described before the import.
- * For a symmetric key, the Encrypt/Decrypt round trip alone: KMS encrypts only under an Enabled key,
- * so a round trip that succeeds also shows the key Enabled, without another DescribeKey (one KMS call
- * fewer per key of a fleet re-import: docs/fleet.md, "CPU per key"). When the round trip fails, the
- * key is described, and a key that is not Enabled is reported as such (ERR_VERIFY_FAILED), as
- * {@link proveAndDescribe} does before its proof. Other kinds of key: {@link proveAndDescribe}.
- * Returns `key` with the state the proof showed.
+ * For a symmetric key that was Enabled or PendingImport then, the Encrypt/Decrypt round trip alone:
+ * KMS encrypts only under a key that is Enabled (or transiently Updating, while UpdatePrimaryRegion
+ * runs), and an import does not make a key Updating, so a round trip that succeeds shows the key
+ * Enabled without another DescribeKey (one KMS call fewer per key of a fleet re-import:
+ * docs/fleet.md, "CPU per key"). When the round trip fails, the key is described, and a key that is
+ * not Enabled is reported as such (ERR_VERIFY_FAILED), as {@link proveAndDescribe} does before its
+ * proof. Any other state before, and other kinds of key: {@link proveAndDescribe}.
+ * Returns `key` as described before the import, with the state the proof showed (its ValidTo and
+ * material fields are those from before the import).
  */
 export async function proveImported(kms: KmsPort, key: KeyInfo, material: SecretBytes): Promise<{ proof: Proof; key: KeyInfo }> {
-  if (importableKeySpecInfo(key.KeySpec).material.kind !== 'symmetric') return proveAndDescribe(kms, key.KeyId, key.KeySpec, key.KeyUsage, material);
+  const inferable = importableKeySpecInfo(key.KeySpec).material.kind === 'symmetric' && (key.KeyState === 'Enabled' || key.KeyState === 'PendingImport');
+  if (!inferable) return proveAndDescribe(kms, key.KeyId, key.KeySpec, key.KeyUsage, material);
+  const enabled: KeyInfo = { ...key, KeyState: 'Enabled', Enabled: true };
   try {
-    return { proof: await proveWith(kms, { ...key, KeyState: 'Enabled' }, key.KeyId, key.KeySpec, key.KeyUsage, material), key: { ...key, KeyState: 'Enabled' } };
+    return { proof: await proveWith(kms, enabled, key.KeyId, key.KeySpec, key.KeyUsage, material), key: enabled };
   } catch (e) {
     if (e instanceof KmsByokError && e.code === 'ERR_VERIFY_FAILED') throw e;
     const now = await kms.describeKey(key.KeyId).catch(() => undefined);

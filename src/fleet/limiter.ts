@@ -170,9 +170,10 @@ export interface LimitOptions {
   /** Attempts per call that may end in a transient error (ERR_KMS_INTERNAL, ERR_KMS_UNREACHABLE), including the first (default 8). */
   maxAttempts?: number;
   /**
-   * Attempts per call that may be throttled (default 32), counted apart from `maxAttempts`: a
+   * Attempts per call that may be throttled (default 16), counted apart from `maxAttempts`: a
    * throttled call was not carried out, and the pacer slows down with each throttle, so a call keeps
    * its turn while the pace adapts instead of failing its key after a few unlucky draws of the jitter.
+   * With the backoff above, a call throttled every time gives up after about 50 s (at most ~100 s).
    */
   maxThrottledAttempts?: number;
   /** Counts retries by operation (reports). */
@@ -206,6 +207,11 @@ const OPERATIONS: Record<string, string> = {
   cancelKeyDeletion: 'CancelKeyDeletion',
 };
 
+/** The last throttle of a call that used up its throttle budget, saying how often it was throttled. */
+function throttledOut(e: KmsByokError, times: number): KmsByokError {
+  return new KmsByokError(e.code, `${e.message} (throttled ${times} times in a row while the pace slowed down)`, { ...(e.hint ? { hint: e.hint } : {}), cause: e });
+}
+
 /**
  * A KmsPort whose every call waits for the limiter and retries throttling and transient errors with
  * backoff (the wrapped port should not retry itself: give it maxAttempts 1). `forRegion` ports are
@@ -215,7 +221,7 @@ export function limitKms(port: KmsPort, o: LimitOptions): KmsPort {
   const scope = o.scope(port.region);
   const random = o.random ?? Math.random;
   const maxAttempts = o.maxAttempts ?? 8;
-  const maxThrottledAttempts = o.maxThrottledAttempts ?? 32;
+  const maxThrottledAttempts = o.maxThrottledAttempts ?? 16;
   const wrapped: Record<string, unknown> = {
     region: port.region,
     forRegion: async (region: string) => limitKms(await port.forRegion(region), o),
@@ -237,7 +243,7 @@ export function limitKms(port: KmsPort, o: LimitOptions): KmsPort {
           const code = e instanceof KmsByokError ? e.code : undefined;
           if (code === undefined || !RETRYABLE_CODES.has(code)) throw e;
           if (code === 'ERR_KMS_THROTTLED') {
-            if (++throttled >= maxThrottledAttempts) throw e;
+            if (++throttled >= maxThrottledAttempts) throw throttledOut(e as KmsByokError, throttled);
             o.limiter.throttled(scope, operation);
           } else if (++failed >= maxAttempts) throw e;
           o.onRetry?.(operation, code);

@@ -3,6 +3,7 @@
  * a loopback server that answers like a broken endpoint, to prove responses are validated.
  */
 import { createServer, type Server } from 'node:http';
+import { getEventListeners } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_PAGES, createAwsKms } from './aws.js';
@@ -191,5 +192,23 @@ describe('paging and the call gate', () => {
     await expect(gated.createKey({ KeySpec: 'SYMMETRIC_DEFAULT', KeyUsage: 'ENCRYPT_DECRYPT' })).rejects.toMatchObject({ code: 'ERR_CANCELLED', message: 'not-started CreateKey' });
     await expect(gated.describeKey('k')).rejects.toMatchObject({ code: 'ERR_CANCELLED', message: 'not-started DescribeKey' });
     expect(emu.requests.length - before, 'only the ListKeys before the stop reached KMS').toBe(emu.requests.filter((r, i) => i >= before && r.operation === 'ListKeys').length);
+  });
+
+  it('each attempt\'s listener on the gate\'s signals is removed when its answer has been read: a long run does not pile them up', async () => {
+    const stop = new AbortController();
+    const abandon = new AbortController();
+    const gate: KmsCallGate = { stop: stop.signal, abandon: abandon.signal, begin: () => () => {}, cancelled: (operation, how) => new KmsByokError('ERR_CANCELLED', `${how} ${operation}`) };
+    const { keyId } = await importedSymmetricKey();
+    for (const attempts of [1, 3]) {
+      const gated = await createAwsKms({ endpoint: emu.endpoint, region: 'eu-west-1', credentials, maxAttempts: attempts, gate });
+      for (let i = 0; i < 20; i++) {
+        await gated.describeKey(keyId);
+        await gated.decrypt(keyId, await gated.encrypt(keyId, randomBytes(16)));
+      }
+      // The body's 'close' (which disarms the attempt) follows the last byte on the next ticks.
+      await new Promise((r) => setTimeout(r, 50));
+      expect(getEventListeners(stop.signal, 'abort'), `maxAttempts ${attempts}`).toHaveLength(0);
+      expect(getEventListeners(abandon.signal, 'abort'), `maxAttempts ${attempts}`).toHaveLength(0);
+    }
   });
 });

@@ -177,8 +177,16 @@ describe('bad input is refused before anything changes', () => {
     }
   });
 
+});
+
+describe('the proof after a re-import', () => {
+  let k: { keyId: string };
+  beforeAll(async () => {
+    k = await onboardKey(ws, alice.recipient, ['--no-expiry']);
+  });
+
   it('re-imports prove an Enabled key with the round trip alone; a Disabled key is reported as Disabled, and re-running after EnableKey finishes', async () => {
-    const args = ['reimport', b.keyId, ...ws.target, ...escrowFlags(), '--expires-in', '60d', '--json'];
+    const args = ['reimport', k.keyId, ...ws.target, ...escrowFlags(), '--expires-in', '60d', '--json'];
     const before = operations(ws.emu).length;
     const ok = await run(args);
     expect(ok.code, ok.stderr).toBe(0);
@@ -188,7 +196,7 @@ describe('bad input is refused before anything changes', () => {
     const afterImport = operations(ws.emu).slice(before).slice(operations(ws.emu).slice(before).indexOf('ImportKeyMaterial') + 1);
     expect(afterImport.filter((o) => o === 'Encrypt' || o === 'Decrypt' || o === 'DescribeKey')).toEqual(['Encrypt', 'Decrypt']);
 
-    await ws.kms.send(new DisableKeyCommand({ KeyId: b.keyId }));
+    await ws.kms.send(new DisableKeyCommand({ KeyId: k.keyId }));
     try {
       const disabled = await run(args);
       expect(disabled.code).toBe(1);
@@ -196,14 +204,14 @@ describe('bad input is refused before anything changes', () => {
       expect(disabled.stderr).toContain('ERR_VERIFY_FAILED');
       expect(disabled.stderr).not.toMatch(/\n\s+at /);
     } finally {
-      await ws.kms.send(new EnableKeyCommand({ KeyId: b.keyId }));
+      await ws.kms.send(new EnableKeyCommand({ KeyId: k.keyId }));
     }
     const again = await run(args);
     expect(again.code, again.stderr).toBe(0);
-    const status = await run(['status', b.keyId, ...ws.target, '--escrow-dir', ws.path('escrow'), '--json']);
+    const status = await run(['status', k.keyId, ...ws.target, '--escrow-dir', ws.path('escrow'), '--json']);
     expect(status.code, status.stderr).toBe(0);
     expect(status.json<{ keys: { keyState: string; escrowCheck: { matches: boolean } }[] }>().keys[0]).toMatchObject({ keyState: 'Enabled', escrowCheck: { matches: true } });
-    const rotations = await ws.kms.send(new ListKeyRotationsCommand({ KeyId: b.keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
+    const rotations = await ws.kms.send(new ListKeyRotationsCommand({ KeyId: k.keyId, IncludeKeyMaterial: 'ALL_KEY_MATERIAL' }));
     expect(rotations.Rotations?.map((r) => r.ImportState)).toEqual(['IMPORTED']);
   });
 });

@@ -118,7 +118,7 @@ describe('fleet rate limiter', () => {
     await expect(always.describeKey('k')).rejects.toMatchObject({ code: 'ERR_KMS_THROTTLED' });
   });
 
-  it('limitKms: throttles have their own budget, so a call throttled more often than maxAttempts still completes; transient errors keep maxAttempts', async () => {
+  it('limitKms: throttles have their own budget (default 16), so a call throttled more often than maxAttempts still completes; transient errors keep maxAttempts; the two are counted apart', async () => {
     const v = virtual();
     const limiter = new RateLimiter({ DescribeKey: 100 }, v.clock);
     let throttles = 0;
@@ -127,7 +127,7 @@ describe('fleet rate limiter', () => {
       region: 'us-east-1',
       forRegion: async () => port,
       describeKey: async () => {
-        if (throttles < 20) {
+        if (throttles < 12) {
           throttles++;
           throw new KmsByokError('ERR_KMS_THROTTLED', 'rate exceeded');
         }
@@ -140,10 +140,27 @@ describe('fleet rate limiter', () => {
     } as unknown as KmsPort;
     const kms = limitKms(port, { limiter, scope: () => 's', clock: v.clock, random: () => 0.5, maxAttempts: 8 });
     await expect(kms.describeKey('k')).resolves.toMatchObject({ KeyId: 'k' });
-    expect(throttles).toBe(20);
-    expect(limiter.stats('s', 'DescribeKey')!.throttles).toBe(20);
+    expect(throttles).toBe(12);
+    expect(limiter.stats('s', 'DescribeKey')!.throttles).toBe(12);
     await expect(kms.listKeys()).rejects.toMatchObject({ code: 'ERR_KMS_INTERNAL' });
     expect(internals).toBe(8);
+
+    // Always throttled: 16 attempts by default, and the error says so.
+    let tries = 0;
+    const always = limitKms({ ...port, describeKey: async () => { tries++; throw new KmsByokError('ERR_KMS_THROTTLED', 'rate exceeded', { hint: 'slow down' }); } } as KmsPort, { limiter, scope: () => 't', clock: v.clock, random: () => 0.5 });
+    await expect(always.describeKey('k')).rejects.toMatchObject({ code: 'ERR_KMS_THROTTLED', hint: 'slow down', message: 'rate exceeded (throttled 16 times in a row while the pace slowed down)' });
+    expect(tries).toBe(16);
+
+    // Mixed: 7 transient errors and 15 throttles, interleaved, still within both budgets.
+    let n = 0;
+    const mixed = limitKms({ ...port, describeKey: async () => {
+      n++;
+      if (n <= 14) throw new KmsByokError(n % 2 === 1 ? 'ERR_KMS_INTERNAL' : 'ERR_KMS_THROTTLED', 'x');
+      if (n <= 22) throw new KmsByokError('ERR_KMS_THROTTLED', 'x');
+      return { KeyId: 'k' };
+    } } as unknown as KmsPort, { limiter, scope: () => 'm', clock: v.clock, random: () => 0.5 });
+    await expect(mixed.describeKey('k')).resolves.toMatchObject({ KeyId: 'k' });
+    expect(n).toBe(23);
   });
 
   it('limitKms forwards TagResource and ListResourceTags, each paced by its own quota and retried when throttled', async () => {

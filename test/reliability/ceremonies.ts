@@ -387,7 +387,7 @@ export const CEREMONIES: Ceremony[] = [
   {
     // docs/fleet.md: `reimport --plan` over three keys, two in us-east-1 and one in eu-west-1, one key
     // at a time per Region (so a fault on every attempt of a call fails one key, not a share of each).
-    // The fleet's limiter makes 8 attempts per call, 32 when throttled (the SDK's own retries are off). Re-run: the same
+    // The fleet's limiter makes 8 attempts per call, 16 when throttled (the SDK's own retries are off). Re-run: the same
     // command with `--resume`, which runs only the keys that did not finish.
     name: 'reimport --plan',
     async prepare(w, alice, tag) {
@@ -410,7 +410,7 @@ export const CEREMONIES: Ceremony[] = [
         keyIds: keys.map((k) => k.keyArn),
         known: [KNOWN_AES],
         attempts: 8,
-        throttledAttempts: 32,
+        throttledAttempts: 16,
         faultRegion: 'us-east-1',
         resumeNote: /resuming: \d+ key\(s\) finished in an earlier run are skipped/,
         rerun: (_w, _first, exec) => exec([...args, '--resume']),

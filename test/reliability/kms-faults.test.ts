@@ -12,7 +12,7 @@
  *
  * The air-gapped import's operations are those of its online commands (`onboard --export-parameters`,
  * `import`); a fault there leaves what the re-run continues from (ceremonies.ts). A fleet run makes 8
- * attempts per call, 32 when throttled (its limiter retries; the SDK's retries are off): "every attempt" is 8 (32) there, and its
+ * attempts per call, 16 when throttled (its limiter retries; the SDK's retries are off): "every attempt" is 8 (16) there, and its
  * faults hit one Region only (us-east-1: one key of the plan fails, the others finish; `--resume` finishes it).
  *
  * The SDK's request timeout is lowered to 4 s for this file only (a mock of the adapter's
@@ -48,7 +48,7 @@ interface FaultCase {
 }
 
 // A fault on every attempt fails the call: 3 for the adapter's SDK client, 8 for a fleet's limiter
-// (`Prepared.attempts`), 32 when the fault is throttling (`Prepared.throttledAttempts`).
+// (`Prepared.attempts`), 16 when the fault is throttling (`Prepared.throttledAttempts`).
 const FAULTS: FaultCase[] = [
   { label: 'KMS ThrottlingException', kind: 'throttle', every: true },
   { label: 'KMS HTTP 500', kind: 'http500', every: true },
