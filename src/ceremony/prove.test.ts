@@ -9,19 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { KmsByokError } from '../core/errors.js';
 import { SecretBytes } from '../core/secret.js';
 import type { KeyInfo, KmsPort } from '../kms/port.js';
+import { STUB_KEY } from './ceremony.test.helpers.js';
 import { proveImported } from './prove.js';
 
-const KEY: KeyInfo = {
-  KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
-  Arn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-  KeyState: 'Enabled',
-  KeySpec: 'SYMMETRIC_DEFAULT',
-  KeyUsage: 'ENCRYPT_DECRYPT',
-  Origin: 'EXTERNAL',
-  Enabled: true,
-  AccountId: '111122223333',
-  Region: 'us-east-1',
-};
+const KEY: KeyInfo = STUB_KEY;
 
 /** A port that records calls; `encrypt` and `describeKey` as given, `decrypt` echoes what was encrypted. */
 function port(o: { encrypt?: () => Promise<Uint8Array>; describeKey?: () => Promise<KeyInfo>; decryptOther?: boolean }) {

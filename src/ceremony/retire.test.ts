@@ -5,21 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { KmsByokError } from '../core/errors.js';
 import type { KeyInfo, KmsPort } from '../kms/port.js';
+import { STUB_KEY } from './ceremony.test.helpers.js';
 import type { CloudTrailPort } from '../kms/cloudtrail-port.js';
 import { openedEscrowCoverage, runRetire, type RetireDeps } from './retire.js';
 import type { EscrowRef } from './shared.js';
 
-const KEY: KeyInfo = {
-  KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
-  Arn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-  KeyState: 'Enabled',
-  KeySpec: 'SYMMETRIC_DEFAULT',
-  KeyUsage: 'ENCRYPT_DECRYPT',
-  Origin: 'AWS_KMS',
-  Enabled: true,
-  AccountId: '111122223333',
-  Region: 'us-east-1',
-};
+const KEY: KeyInfo = { ...STUB_KEY, Origin: 'AWS_KMS' };
 
 function setup(afterLostAnswer: KeyInfo['KeyState']) {
   const calls: string[] = [];

@@ -7,21 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { KmsByokError } from '../core/errors.js';
 import { SecretBytes } from '../core/secret.js';
 import type { KeyInfo, KeyMaterialInfo, KmsPort } from '../kms/port.js';
+import { STUB_KEY } from './ceremony.test.helpers.js';
 import { anchorFingerprint, anchorTagKey, type EscrowPayload, type EscrowSidecar } from '../escrow/index.js';
 import { runRotateInPlace } from './rotate.js';
 import { NO_JOURNAL, type EscrowRef, type LifecycleDeps } from './shared.js';
 
-const KEY: KeyInfo = {
-  KeyId: '1234abcd-12ab-34cd-56ef-1234567890ab',
-  Arn: 'arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab',
-  KeyState: 'Enabled',
-  KeySpec: 'SYMMETRIC_DEFAULT',
-  KeyUsage: 'ENCRYPT_DECRYPT',
-  Origin: 'EXTERNAL',
-  Enabled: true,
-  AccountId: '111122223333',
-  Region: 'us-east-1',
-};
+const KEY: KeyInfo = STUB_KEY;
 const id = (n: number) => n.toString(16).padStart(64, '0');
 
 function setup(materials: KeyMaterialInfo[], overrides: Partial<KmsPort> = {}) {
