@@ -61,6 +61,30 @@ describe('bounded waits', () => {
     }
   }, 90_000);
 
+  it('SIGTERM while the answer\'s body drips in (headers already read) ends the command with 143 at once', async () => {
+    const fault = ws.emu.faults.add({ operation: 'ListKeys', kind: 'drip', delayMs: 1000, times: Infinity });
+    const registry = ws.emu.faults as unknown as { select(operation: string, region: string): unknown };
+    const select = registry.select.bind(registry);
+    let child: { kill(s: NodeJS.Signals): boolean } | undefined;
+    // The drip writes the headers at once, then one byte a second: 1.5 s after the request arrived the
+    // command is reading the body (were it still waiting for headers, the signal must end it too).
+    registry.select = (operation, region) => {
+      if (operation === 'ListKeys') setTimeout(() => child?.kill('SIGTERM'), 1500);
+      return select(operation, region);
+    };
+    try {
+      const started = Date.now();
+      const r = await cli(ws, ['status', ...ws.target, '--read-timeout', '600'], { onSpawn: (c) => (child = c) });
+      expect(r.code, r.stderr).toBe(143);
+      expect(r.stderr).toMatch(/^kms-byok: interrupted by SIGTERM: stopped by SIGTERM during ListKeys \(a read: nothing changed by it\)/m);
+      expect(Date.now() - started).toBeLessThan(60_000);
+      expect(ws.emu.faults.list().find((f) => f.id === fault.id)!.fired, 'the drip was served').toBeGreaterThanOrEqual(1);
+    } finally {
+      registry.select = select;
+      ws.emu.faults.remove(fault.id);
+    }
+  }, 90_000);
+
   it('a List* answer Truncated with the same marker forever stops paging with ERR_KMS_BAD_RESPONSE', async () => {
     const fault = ws.emu.faults.add({ operation: 'ListKeys', kind: 'loop-marker', times: Infinity });
     const before = ws.emu.requests.filter((x) => x.operation === 'ListKeys').length;
