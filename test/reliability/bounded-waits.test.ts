@@ -37,52 +37,50 @@ describe('bounded waits', () => {
     }
   }, 90_000);
 
-  it('SIGTERM while a call waits on a dripping endpoint ends the command with 143 at once', async () => {
+  /**
+   * `status --read-timeout 600` against a ListKeys answer dripped one byte a second, SIGTERMed
+   * `delayMs` after the emulator received the request; returns the run, its time and how often the drip fired.
+   */
+  async function sigtermDuringDrip(delayMs: number): Promise<{ r: Awaited<ReturnType<typeof cli>>; elapsedMs: number; fired: number }> {
     const fault = ws.emu.faults.add({ operation: 'ListKeys', kind: 'drip', delayMs: 1000, times: Infinity });
     const registry = ws.emu.faults as unknown as { select(operation: string, region: string): unknown };
     const select = registry.select.bind(registry);
     let child: { kill(s: NodeJS.Signals): boolean } | undefined;
-    // Signal when the emulator receives the request: the command is then waiting for its answer.
     registry.select = (operation, region) => {
-      if (operation === 'ListKeys') child?.kill('SIGTERM');
+      if (operation === 'ListKeys') {
+        if (delayMs === 0) child?.kill('SIGTERM');
+        else setTimeout(() => child?.kill('SIGTERM'), delayMs);
+      }
       return select(operation, region);
     };
     try {
       const started = Date.now();
       const r = await cli(ws, ['status', ...ws.target, '--read-timeout', '600'], { onSpawn: (c) => (child = c) });
-      expect(r.code, r.stderr).toBe(143);
-      expect(r.stderr).toMatch(/^kms-byok: interrupted by SIGTERM: stopped by SIGTERM during ListKeys \(a read: nothing changed by it\)/m);
-      expect(r.stderr).toContain(`kms-byok: hint: re-run the same command to finish: kms-byok status ${ws.target.join(' ')} --read-timeout 600`);
-      // The deadline is 600 s per attempt: only the signal can have ended it within this bound.
-      expect(Date.now() - started).toBeLessThan(60_000);
+      return { r, elapsedMs: Date.now() - started, fired: ws.emu.faults.list().find((f) => f.id === fault.id)!.fired };
     } finally {
       registry.select = select;
       ws.emu.faults.remove(fault.id);
     }
+  }
+
+  it('SIGTERM while a call waits on a dripping endpoint ends the command with 143 at once', async () => {
+    // Signal when the emulator receives the request: the command is then waiting for its answer.
+    const { r, elapsedMs } = await sigtermDuringDrip(0);
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stderr).toMatch(/^kms-byok: interrupted by SIGTERM: stopped by SIGTERM during ListKeys \(a read: nothing changed by it\)/m);
+    expect(r.stderr).toContain(`kms-byok: hint: re-run the same command to finish: kms-byok status ${ws.target.join(' ')} --read-timeout 600`);
+    // The deadline is 600 s per attempt: only the signal can have ended it within this bound.
+    expect(elapsedMs).toBeLessThan(60_000);
   }, 90_000);
 
   it('SIGTERM while the answer\'s body drips in (headers already read) ends the command with 143 at once', async () => {
-    const fault = ws.emu.faults.add({ operation: 'ListKeys', kind: 'drip', delayMs: 1000, times: Infinity });
-    const registry = ws.emu.faults as unknown as { select(operation: string, region: string): unknown };
-    const select = registry.select.bind(registry);
-    let child: { kill(s: NodeJS.Signals): boolean } | undefined;
     // The drip writes the headers at once, then one byte a second: 1.5 s after the request arrived the
     // command is reading the body (were it still waiting for headers, the signal must end it too).
-    registry.select = (operation, region) => {
-      if (operation === 'ListKeys') setTimeout(() => child?.kill('SIGTERM'), 1500);
-      return select(operation, region);
-    };
-    try {
-      const started = Date.now();
-      const r = await cli(ws, ['status', ...ws.target, '--read-timeout', '600'], { onSpawn: (c) => (child = c) });
-      expect(r.code, r.stderr).toBe(143);
-      expect(r.stderr).toMatch(/^kms-byok: interrupted by SIGTERM: stopped by SIGTERM during ListKeys \(a read: nothing changed by it\)/m);
-      expect(Date.now() - started).toBeLessThan(60_000);
-      expect(ws.emu.faults.list().find((f) => f.id === fault.id)!.fired, 'the drip was served').toBeGreaterThanOrEqual(1);
-    } finally {
-      registry.select = select;
-      ws.emu.faults.remove(fault.id);
-    }
+    const { r, elapsedMs, fired } = await sigtermDuringDrip(1500);
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.stderr).toMatch(/^kms-byok: interrupted by SIGTERM: stopped by SIGTERM during ListKeys \(a read: nothing changed by it\)/m);
+    expect(elapsedMs).toBeLessThan(60_000);
+    expect(fired, 'the drip was served').toBeGreaterThanOrEqual(1);
   }, 90_000);
 
   it('a List* answer Truncated with the same marker forever stops paging with ERR_KMS_BAD_RESPONSE', async () => {
