@@ -19,7 +19,7 @@
 //   and without the compile cache. BENCH_COLD_RUNS (default 11) runs each, medians reported.
 //
 // Sizes: BENCH_CONCURRENCY (default 12, keys in flight per Region), BENCH_SMALL (default 100),
-// BENCH_LARGE (default 1000), BENCH_REPEAT (default 3: runs of each size, medians reported), BENCH_ONLY (e.g. 2: run only benchmark 2), BENCH_CPU_PROF (a directory:
+// BENCH_LARGE (default 1000), BENCH_REPEAT (default 3: runs of each size, medians reported), BENCH_ONLY (e.g. 2: run only benchmark 2; shards: only its shard processes), BENCH_CPU_PROF (a directory:
 // CPU profiles of the reimport runs, for `node --cpu-prof`), BENCH_HEAP_PROF (the same with `--heap-prof`), BENCH_QUOTA_SCALE (default 20: AWS's quotas × 20, GetParametersForImport
 // 20/s per Region, as issue 8 suggests, so 1,000 keys take under a minute rather than 5.5 minutes).
 import { spawn, spawnSync } from 'node:child_process';
@@ -48,8 +48,10 @@ function wrappingKeys() {
   const read = (bits) => ['a', 'b'].map((s) => readFileSync(join(ROOT, `fixtures/wrapping-keys/TEST-ONLY-rsa-${bits}-${s}.pem`), 'utf8'));
   return { RSA_2048: read(2048), RSA_3072: read(3072), RSA_4096: read(4096) };
 }
-// BENCH_ONLY=2 (or 1,3): run only those benchmarks, to iterate on one.
+// BENCH_ONLY=2 (or 1,3): run only those benchmarks, to iterate on one; BENCH_ONLY=shards runs only
+// benchmark 2's four shard processes.
 const selected = (n) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes(String(n));
+const selectedShards = () => selected(2) || process.env.BENCH_ONLY.split(',').includes('shards');
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 function timeAsync(cmd, args, env) {
   return new Promise((resolve, reject) => {
@@ -194,7 +196,7 @@ if (selected(2)) {
 // account, four Regions: each shard owns one domain), at the quotas × SCALE: the aggregate
 // GetParametersForImport rate (each domain's admitted requests over the span it was served in,
 // summed) ÷ the aggregate quota (4 × quota), goal ≥ 0.9 with 0 failed keys.
-if (selected(2)) {
+if (selectedShards()) {
   const SHARD_REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2', 'us-west-2'];
   const perDomain = Number(process.env.BENCH_SHARD_KEYS ?? 150);
   const state = join(work, 'kms-state-shards.json');

@@ -37,6 +37,11 @@ export interface HandlerContext {
   requestId?: string;
   /** The access key id the request was signed with, if it was signed. */
   caller?: string;
+  /**
+   * Tells the sweep (lifecycle.ts, Sweeper) of a deadline this request added. Handlers of the
+   * operations the Sweeper lists as deadline-reporting must call it for each one.
+   */
+  due?: (atMs: number) => void;
 }
 
 /** One operation: request body in, response body out. */

@@ -7,8 +7,10 @@
  *   (CURRENT or NON_CURRENT) is imported; material in PENDING_ROTATION does not count.
  * - When one of those materials expires or is deleted, the key goes to PendingImport, unless it is
  *   PendingDeletion (which it keeps). When they are all imported again, a PendingImport key is Enabled.
- * - {@link sweep} runs before every request: materials whose ValidTo has passed lose their bytes and
- *   become PENDING_IMPORT; keys whose DeletionDate has passed are deleted with their aliases and tokens.
+ * - {@link sweep} runs before a request whenever something can have come due: materials whose ValidTo
+ *   has passed lose their bytes and become PENDING_IMPORT; keys whose DeletionDate has passed are
+ *   deleted with their aliases and tokens. {@link Sweeper} decides when: after any request that may
+ *   have changed the state, and once the clock reaches the earliest deadline the last sweep saw.
  */
 import { fail } from './errors.js';
 import { keyArn } from './lookup.js';
@@ -52,9 +54,22 @@ export interface SweepEvent {
   keyMaterialId?: string;
 }
 
-/** Expires materials and deletes keys whose time has come; tells `notify` of each. Returns whether anything changed. */
-export function sweep(state: EmulatorState, nowMs: number, notify?: (e: SweepEvent) => void): boolean {
+/** Tokens are kept this long past ParametersValidTo, so a late import hears "expired", not "invalid". */
+const TOKEN_KEPT_MS = 24 * 3600_000;
+
+/** When the sweep forgets a token whose ParametersValidTo is `parametersValidTo` (epoch ms). */
+export function tokenSweptAt(parametersValidTo: number): number {
+  return parametersValidTo + TOKEN_KEPT_MS + 1;
+}
+
+/**
+ * Expires materials and deletes keys whose time has come; tells `notify` of each. Returns whether
+ * anything changed and the earliest deadline still ahead (epoch ms; Infinity when none): until then,
+ * and while no request changes the state, another sweep would find nothing to do.
+ */
+export function sweep(state: EmulatorState, nowMs: number, notify?: (e: SweepEvent) => void): { changed: boolean; nextDueMs: number } {
   let changed = false;
+  let nextDueMs = Infinity;
   for (const region of allRegionStates(state)) {
     for (const key of Object.values(region.keys)) {
       if (key.keyState === 'PendingDeletion' && key.deletionDate !== undefined && key.deletionDate <= nowMs) {
@@ -65,8 +80,13 @@ export function sweep(state: EmulatorState, nowMs: number, notify?: (e: SweepEve
         changed = true;
         continue;
       }
+      if (key.keyState === 'PendingDeletion' && key.deletionDate !== undefined) nextDueMs = Math.min(nextDueMs, key.deletionDate);
       for (const m of key.materials) {
-        if (m.importState === 'IMPORTED' && m.expirationModel === 'KEY_MATERIAL_EXPIRES' && m.validTo !== undefined && m.validTo <= nowMs) {
+        if (m.importState === 'IMPORTED' && m.expirationModel === 'KEY_MATERIAL_EXPIRES' && m.validTo !== undefined) {
+          if (m.validTo > nowMs) {
+            nextDueMs = Math.min(nextDueMs, m.validTo);
+            continue;
+          }
           dropMaterial(m);
           notify?.({ eventName: 'DeleteExpiredKeyMaterial', key, timeMs: m.validTo, keyMaterialId: m.keyMaterialId });
           changed = true;
@@ -79,14 +99,78 @@ export function sweep(state: EmulatorState, nowMs: number, notify?: (e: SweepEve
       }
     }
   }
-  // Tokens are kept a day past ParametersValidTo so a late import hears "expired", not "invalid".
   for (const [id, t] of Object.entries(state.tokens)) {
-    if (t.parametersValidTo + 24 * 3600_000 < nowMs) {
+    const sweptAt = tokenSweptAt(t.parametersValidTo);
+    if (sweptAt <= nowMs) {
       delete state.tokens[id];
       changed = true;
-    }
+    } else nextDueMs = Math.min(nextDueMs, sweptAt);
   }
-  return changed;
+  return { changed, nextDueMs };
+}
+
+/**
+ * KMS operations that change nothing the sweep reads (key states, deletion dates, materials, tokens).
+ * Any other request — another KMS operation, an emulator control such as AdvanceClock, a call to
+ * another service — makes the next request sweep. A new entry here must be checked against that.
+ */
+const SWEEP_NEUTRAL_OPERATIONS: ReadonlySet<string> = new Set([
+  'DescribeKey', 'ListKeys', 'ListAliases', 'ListResourceTags', 'ListKeyRotations', 'GetKeyPolicy', 'GetPublicKey',
+  'GetKeyLastUsage', 'Encrypt', 'Decrypt', 'GenerateDataKey', 'GenerateMac', 'VerifyMac', 'Sign', 'Verify',
+]);
+
+/**
+ * Operations whose handlers, when they succeed, settle every key they touch and report each deadline
+ * they add through {@link Sweeper.due} (a token's, a material's ValidTo): a re-import's own calls then
+ * need no sweep. A failed one counts as a change.
+ */
+const DEADLINE_REPORTING_OPERATIONS: ReadonlySet<string> = new Set(['GetParametersForImport', 'ImportKeyMaterial']);
+
+/**
+ * Runs {@link sweep} before a request only when it can find something: a fleet of n keys otherwise
+ * pays O(n) per request, O(n²) per re-import of the fleet.
+ *
+ * Contract: {@link Sweeper.beforeRequest} sweeps on the first request; when the clock has reached the
+ * earliest deadline known (seen by the last sweep or reported since through {@link Sweeper.due}); and
+ * during and after any request that may have changed the state otherwise ({@link Sweeper.beforeHandler},
+ * {@link Sweeper.afterHandler}). The state
+ * must change only through requests (the emulator's state is not exposed); a clock moved by
+ * AdvanceClock or by an injected `now` reaches the deadline check.
+ */
+export class Sweeper {
+  private nextDueMs = -Infinity;
+  private dirty = true;
+
+  constructor(
+    private readonly state: EmulatorState,
+    private readonly notify?: (e: SweepEvent) => void,
+  ) {}
+
+  beforeRequest(nowMs: number): void {
+    if (!this.dirty && nowMs < this.nextDueMs) return;
+    this.nextDueMs = sweep(this.state, nowMs, this.notify).nextDueMs;
+    this.dirty = false;
+  }
+
+  /** A handler added something that comes due at `atMs` (epoch ms). */
+  due(atMs: number): void {
+    this.nextDueMs = Math.min(this.nextDueMs, atMs);
+  }
+
+  /**
+   * Before a handler runs. A request that starts while another's handler awaits between its changes
+   * must sweep too; the deadline-reporting handlers change the state only after their last await.
+   */
+  beforeHandler(service: 'kms' | 'other', operation: string): void {
+    if (service === 'kms' && (SWEEP_NEUTRAL_OPERATIONS.has(operation) || DEADLINE_REPORTING_OPERATIONS.has(operation))) return;
+    this.dirty = true;
+  }
+
+  /** After a handler ran, whatever its outcome. */
+  afterHandler(service: 'kms' | 'other', operation: string, succeeded: boolean): void {
+    if (service === 'kms' && (SWEEP_NEUTRAL_OPERATIONS.has(operation) || (succeeded && DEADLINE_REPORTING_OPERATIONS.has(operation)))) return;
+    this.dirty = true;
+  }
 }
 
 /**

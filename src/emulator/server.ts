@@ -44,7 +44,7 @@ import { KmsException, fail } from './errors.js';
 import { JSON_SERVICES, KMS_OPERATIONS, QUERY_OPERATIONS } from './handlers/index.js';
 import type { Input } from './input.js';
 import { QUERY_SERVICE, isQueryRequest, parseQueryBody, queryError, queryResult, sendQuery } from './query-protocol.js';
-import { sweep } from './lifecycle.js';
+import { Sweeper } from './lifecycle.js';
 import { recordKmsRequest, recordServiceEvent } from './trail.js';
 import { regionOf } from './lookup.js';
 import { saveStateFile, serialiseState, type EmulatorState } from './state.js';
@@ -198,6 +198,7 @@ function drop(req: IncomingMessage, res: ServerResponse): void {
 
 /** An HTTP server answering KMS requests from the emulator state. */
 export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
+  const sweeper = new Sweeper(deps.state, (ev) => recordServiceEvent(deps.state, ev.key, ev.eventName, ev.timeMs, ev.keyMaterialId ? { keyMaterialId: ev.keyMaterialId } : {}));
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = String(req.headers['x-amz-target'] ?? '');
     const region = regionOfRequest(req.headers.authorization) ?? deps.defaultRegion;
@@ -286,15 +287,24 @@ export function createKmsServer(deps: ServerDeps, persist: () => void): Server {
           }
         }
       }
-      sweep(deps.state, deps.clock.now().getTime(), (ev) => recordServiceEvent(deps.state, ev.key, ev.eventName, ev.timeMs, ev.keyMaterialId ? { keyMaterialId: ev.keyMaterialId } : {}));
-      const ctx: HandlerContext = { state: deps.state, region, accountId, homeAccountId: deps.accountId, ...(session ? { session } : {}), clock: deps.clock, pool: deps.pool, faults: deps.faults, unwrapEngine: deps.unwrapEngine, requestId, caller };
+      sweeper.beforeRequest(deps.clock.now().getTime());
+      const ctx: HandlerContext = { state: deps.state, region, accountId, homeAccountId: deps.accountId, ...(session ? { session } : {}), clock: deps.clock, pool: deps.pool, faults: deps.faults, unwrapEngine: deps.unwrapEngine, requestId, caller, due: (atMs) => sweeper.due(atMs) };
       kmsInput = table === KMS_OPERATIONS ? input : undefined;
       actingCtx = ctx;
       // The loop's own marker names no page: the operation answers its first page again.
       if (loopMarker && input.Marker === LOOP_MARKER) delete input.Marker;
       // DeleteAlias names its key only through the alias it removes: CloudTrail lists that key as a resource.
       const aliasTarget = operation === 'DeleteAlias' && typeof input.AliasName === 'string' ? aliasTargetOf(ctx, input.AliasName) : undefined;
-      let out = await handler(ctx, input);
+      const sweepKind = table === KMS_OPERATIONS ? 'kms' : 'other';
+      sweeper.beforeHandler(sweepKind, operation);
+      let succeeded = false;
+      let out: Record<string, unknown>;
+      try {
+        out = await handler(ctx, input);
+        succeeded = true;
+      } finally {
+        sweeper.afterHandler(sweepKind, operation, succeeded);
+      }
       // Every KMS request is a CloudTrail event (trail.ts); a failed one is recorded in the catch below.
       if (kmsInput) recordKmsRequest(ctx, operation, kmsInput, out, undefined, aliasTarget);
       kmsInput = undefined;

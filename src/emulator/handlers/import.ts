@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { seconds, type Handler, type HandlerContext } from '../context.js';
 import { fail } from '../errors.js';
 import { blob, oneOf, str, timestamp, type Input } from '../input.js';
-import { dropMaterial, requireExternal, requireNotPendingDeletion, settleState } from '../lifecycle.js';
+import { dropMaterial, requireExternal, requireNotPendingDeletion, settleState, tokenSweptAt } from '../lifecycle.js';
 import { keyArn, relatedKeys } from '../lookup.js';
 import { MaterialRejected, SPECS, checkImportedMaterial, keyMaterialId } from '../specs.js';
 import type { KeyRecord, MaterialRecord, TokenRecord, WrappingAlgorithm, WrappingKeySpec } from '../state.js';
@@ -86,6 +86,7 @@ export const getParametersForImport: Handler = async (ctx, input) => {
     parametersValidTo: validTo,
     accountId: key.accountId,
   };
+  ctx.due?.(tokenSweptAt(validTo));
   return {
     KeyId: keyArn(key),
     ImportToken: encodeToken(id).toString('base64'),
@@ -219,6 +220,7 @@ export const importKeyMaterial: Handler = (ctx, input) => {
   }
   material.material = canonical.toString('base64');
   applyExpiry(material, expiry);
+  if (expiry.validTo !== undefined) ctx.due?.(expiry.validTo);
   settleState(key);
   if (key.multiRegionKeyType === 'REPLICA') {
     const primary = primaryOf(ctx, key);
