@@ -4,6 +4,7 @@
  * by the operator (a journal another user could write is refused), and observed by the crash tests
  * through `journal-observer.ts`. A finished ceremony marks its journal done.
  */
+import { lstatSync, readFileSync, type Stats } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
@@ -86,10 +87,12 @@ async function assertJournalOwned(path: string): Promise<void> {
   const me = typeof process.geteuid === 'function' ? process.geteuid() : undefined;
   if (me === undefined) return;
   for (const p of [dirname(path), path]) {
-    const st = await fs.lstat(p).catch((e: unknown) => {
-      if ((e as { code?: string }).code === 'ENOENT') return undefined;
-      throw e;
-    });
+    let st: Stats | undefined;
+    try {
+      st = lstatSync(p);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ENOENT') throw e;
+    }
     if (!st) return;
     const unsafe = st.isSymbolicLink() || (st.uid !== me && st.uid !== 0) || (st.mode & 0o022) !== 0;
     if (unsafe) {
@@ -113,7 +116,8 @@ export async function openJournal(
     // A journal is trusted only as far as its directory is: both must be this user's (or root's)
     // and writable by no one else, or a neighbour could plant the facts a resumed run acts on.
     await assertJournalOwned(path);
-    const parsed = JSON.parse(await fs.readFile(path, 'utf8')) as JournalFile;
+    // Synchronous, as the file-store's reads: a small file, read once per ceremony (docs/fleet.md).
+    const parsed = JSON.parse(readFileSync(path, 'utf8')) as JournalFile;
     // A journal of another shape (hand-edited, damaged) is treated like an unreadable one: ignored.
     // Resuming never trusts it anyway (KMS and the escrow are asked before acting); before this
     // check, e.g. `"steps": {}` crashed the run with an internal error.

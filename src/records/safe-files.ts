@@ -8,7 +8,7 @@
  *
  * The escrow directory's own rules (owner, mode, parents) are {@link assertDirectorySafe}.
  */
-import { constants as C, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants as C, fsync as fsyncCb, lstatSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname, userInfo } from 'node:os';
@@ -33,10 +33,13 @@ export function unsafePath(path: string, what: string, why = 'is a symbolic link
   });
 }
 
-/** Whether `path` exists as a symbolic link (lstat; ENOENT is false). */
+/**
+ * Whether `path` exists as a symbolic link (lstat; ENOENT is false). Synchronous inside: an lstat
+ * costs microseconds, a trip through the thread pool ten times more (docs/fleet.md, "CPU per key").
+ */
 export async function isSymlink(path: string): Promise<boolean> {
   try {
-    return (await fs.lstat(path)).isSymbolicLink();
+    return lstatSync(path).isSymbolicLink();
   } catch {
     return false;
   }
@@ -58,16 +61,29 @@ async function writeAll(h: fs.FileHandle, bytes: Uint8Array): Promise<void> {
   }
 }
 
+/** fsync(2) of an open descriptor, through the thread pool (it waits for the disk). */
+function fsyncFd(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fsyncCb(fd, (e) => (e ? reject(e) : resolve())));
+}
+
 /** fsyncs a directory now, where the platform allows it. */
 async function syncDirectoryNow(dir: string): Promise<void> {
-  let h: fs.FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    h = await fs.open(dir, 'r');
-    await h.sync();
+    fd = openSync(dir, 'r');
+    await fsyncFd(fd);
   } catch {
     /* some platforms cannot fsync a directory; the files themselves are synced */
   } finally {
-    await h?.close().catch(() => undefined);
+    if (fd !== undefined) closeQuietly(fd);
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    /* already closed, or the close failed after a failed write: the caller reports the first error */
   }
 }
 
@@ -110,17 +126,37 @@ export async function openExclusive(path: string, what: string, mode = 0o600): P
   }
 }
 
-/** Creates `path` with `bytes` exclusively (0600), fsynced. Removed again if writing fails. */
+/**
+ * Creates `path` with `bytes` exclusively (0600), fsynced. Removed again if writing fails.
+ * Open, write and close are synchronous (microseconds for a small file; a trip through the thread
+ * pool costs ten times the CPU: docs/fleet.md, "CPU per key"); only the fsync, which waits for the
+ * disk, leaves the event loop.
+ */
 export async function createExclusive(path: string, bytes: Uint8Array | string, what: string, mode = 0o600): Promise<void> {
   const data = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
-  const h = await openExclusive(path, what, mode);
+  let fd: number;
   try {
-    await writeAll(h, data);
-    await h.sync();
-    await h.close();
+    fd = openSync(path, CREATE_EXCL, mode);
   } catch (e) {
-    await h.close().catch(() => undefined);
-    await fs.unlink(path).catch(() => undefined);
+    throw await explainOpenFailure(path, what, e);
+  }
+  let open = true;
+  try {
+    for (let off = 0; off < data.length; ) {
+      const written = writeSync(fd, data, off, data.length - off);
+      if (written <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
+      off += written;
+    }
+    await fsyncFd(fd);
+    open = false;
+    closeSync(fd);
+  } catch (e) {
+    if (open) closeQuietly(fd);
+    try {
+      unlinkSync(path);
+    } catch {
+      /* nothing to remove */
+    }
     throw e;
   }
 }
@@ -140,7 +176,7 @@ export async function replaceAtomic(path: string, bytes: Uint8Array | string, wh
   const tmp = tempPathFor(path);
   await createExclusive(tmp, bytes, what);
   try {
-    await fs.rename(tmp, path);
+    renameSync(tmp, path);
   } catch (e) {
     await fs.unlink(tmp).catch(() => undefined);
     throw e;
