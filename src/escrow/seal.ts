@@ -253,6 +253,44 @@ async function buildDecrypter(age: typeof Age, identities: readonly string[]): P
 export type UnsealWith = { identities: string[] } | { passphrase: SecretBytes };
 
 /**
+ * age's `decrypt` of a whole buffer, with the plaintext collected here rather than by age: its own
+ * collection goes through `new Response(stream)`, which loads Node's fetch implementation (~15 ms of
+ * CPU in a process that never fetches) and keeps intermediate copies nobody can zero. Every chunk and
+ * every copy but the result is zeroed. Authentication failures surface while reading, as from age itself.
+ */
+async function decryptToBytes(d: Age.Decrypter, binary: Uint8Array): Promise<SecretBytes> {
+  const input = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(binary);
+      controller.close();
+    },
+  });
+  const reader = (await d.decrypt(input)).getReader();
+  const chunks: Uint8Array[] = [];
+  try {
+    let total = 0;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      // Copied at once and the original zeroed: nothing assumes age hands out a fresh array per chunk.
+      chunks.push(value.slice());
+      value.fill(0);
+      total += value.length;
+    }
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const c of chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return SecretBytes.adopt(out);
+  } finally {
+    for (const c of chunks) c.fill(0);
+    reader.releaseLock();
+  }
+}
+
+/**
  * Opens one ASCII-armored age file. Fails closed with a specific code:
  * ERR_ESCROW_FORMAT (not armored age), ERR_ESCROW_DECRYPT (no given identity or passphrase opens it),
  * ERR_ESCROW_TAMPERED (it opened but failed authentication, or its header is damaged),
@@ -277,7 +315,7 @@ export async function unsealArmored(file: Uint8Array, opener: UnsealWith, name: 
     d.addPassphrase(passphraseText(opener.passphrase));
   }
   try {
-    return SecretBytes.adopt(await d.decrypt(binary));
+    return await decryptToBytes(d, binary);
   } catch (e) {
     if (e instanceof KmsByokError) throw e;
     const msg = errorText(e);
