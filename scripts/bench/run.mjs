@@ -26,7 +26,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { startEmulator, KMS_DEFAULT_QUOTAS } = await import('../../dist/emulator/index.js');
@@ -35,7 +35,7 @@ const { createFleet } = await import('./fleet-fixture.mjs');
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'dist/bin.js');
 // The shipped binary, with a preload that records its peak RSS and CPU time (cli-probe.mjs).
-const CLI = ['--import', join(ROOT, 'scripts/bench/cli-probe.mjs'), join(ROOT, 'dist/bin.js')];
+const CLI = ['--import', pathToFileURL(join(ROOT, 'scripts/bench/cli-probe.mjs')).href, join(ROOT, 'dist/bin.js')];
 const SMALL = Number(process.env.BENCH_SMALL ?? 100);
 const LARGE = Number(process.env.BENCH_LARGE ?? 1000);
 const SCALE = Number(process.env.BENCH_QUOTA_SCALE ?? 20);

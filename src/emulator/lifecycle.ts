@@ -83,8 +83,9 @@ export function sweep(state: EmulatorState, nowMs: number, notify?: (e: SweepEve
       if (key.keyState === 'PendingDeletion' && key.deletionDate !== undefined) nextDueMs = Math.min(nextDueMs, key.deletionDate);
       for (const m of key.materials) {
         if (m.importState === 'IMPORTED' && m.expirationModel === 'KEY_MATERIAL_EXPIRES' && m.validTo !== undefined) {
-          if (m.validTo > nowMs) {
-            nextDueMs = Math.min(nextDueMs, m.validTo);
+          // Written so that a ValidTo that is not a number (a hand-edited state file) never expires.
+          if (!(m.validTo <= nowMs)) {
+            if (m.validTo > nowMs) nextDueMs = Math.min(nextDueMs, m.validTo);
             continue;
           }
           dropMaterial(m);

@@ -27,8 +27,9 @@
  *   not a `KmsException` is a 500 `KMSInternalException`.
  * - Every KMS request that reaches its operation (after quota and faults), answered or failed, is
  *   recorded as a CloudTrail event (`trail.ts`), and so is what the sweep does on KMS's own account.
- * - Before each operation the sweep expires materials and deletes keys whose time has passed. After
- *   each request the state is saved to the state file when it changed.
+ * - Before an operation, whenever something can have come due (lifecycle.ts, `Sweeper`), the sweep
+ *   expires materials and deletes keys whose time has passed. After each request the state is saved
+ *   to the state file when it changed.
  * - KMS operations (never the controls) go through, in order: the injected latency, the request-rate
  *   quota (`quotas.ts`: over quota → 400 ThrottlingException, nothing done), the injected faults
  *   (`faults.ts`), then the operation. Every request is logged once it is answered or dropped

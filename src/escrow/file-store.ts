@@ -5,11 +5,12 @@
  * is fsynced. The sidecar is written last, so a version whose sidecar exists is complete; later
  * sidecar updates replace it atomically (temp + fsync + rename + directory fsync).
  *
- * Every call takes an optional {@link EscrowFs} (defaults to `node:fs/promises`) so tests can inject
+ * Every call takes an optional {@link EscrowFs} (defaults to {@link nodeEscrowFs}: `node:fs/promises`
+ * for every write, synchronous `node:fs` for whole-file reads of regular files) so tests can inject
  * ENOSPC, EACCES and crashes.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import * as nodeFs from 'node:fs/promises';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { KmsByokError } from '../core/errors.js';
@@ -42,9 +43,9 @@ export interface EscrowFs {
 }
 
 /**
- * The real filesystem. Whole-file reads are synchronous: the files are small, and a read served
- * from the page cache costs ~20 µs of CPU against ~150 µs through the thread pool's promises (a
- * fleet re-import reads a sidecar and a sealed file per key: docs/fleet.md, "CPU per key").
+ * The real filesystem. Whole-file reads of regular files are synchronous: the files are small, and a
+ * read served from the page cache costs ~20 µs of CPU against ~150 µs through the thread pool's
+ * promises (a fleet re-import reads a sidecar and a sealed file per key: docs/fleet.md, "CPU per key").
  */
 export const nodeEscrowFs: EscrowFs = {
   mkdir: (p, o) => nodeFs.mkdir(p, o),
@@ -53,7 +54,9 @@ export const nodeEscrowFs: EscrowFs = {
   link: (a, b) => nodeFs.link(a, b),
   rename: (a, b) => nodeFs.rename(a, b),
   unlink: (p) => nodeFs.unlink(p),
-  readFile: async (p) => readFileSync(p),
+  // A FIFO or device (`--identity <(…)`) is read through the thread pool: a synchronous read of it
+  // would hold the event loop, and Ctrl-C with it, until its writer closes.
+  readFile: async (p) => (statSync(p).isFile() ? readFileSync(p) : nodeFs.readFile(p)),
   readdir: (p) => nodeFs.readdir(p),
 };
 

@@ -254,7 +254,7 @@ export type UnsealWith = { identities: string[] } | { passphrase: SecretBytes };
 
 /**
  * age's `decrypt` of a whole buffer, with the plaintext collected here rather than by age: its own
- * collection goes through `new Response(stream)`, which loads Node's fetch implementation (~15 ms of
+ * collection goes through `new Response(stream)`, which loads Node's fetch implementation (~25 ms of
  * CPU in a process that never fetches) and keeps intermediate copies nobody can zero. Every chunk and
  * every copy but the result is zeroed. Authentication failures surface while reading, as from age itself.
  */

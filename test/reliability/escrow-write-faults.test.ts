@@ -1,7 +1,8 @@
 /**
  * Escrow writes that fail (issue 9): ENOSPC and EACCES injected into the escrow directory's
- * filesystem calls while the real CLI (`main(argv, io)`) runs each ceremony. The file store's only
- * filesystem is `node:fs/promises` (through `nodeEscrowFs`); this file mocks that module with a
+ * filesystem calls while the real CLI (`main(argv, io)`) runs each ceremony. The file store writes
+ * through `node:fs/promises` (`nodeEscrowFs`; its whole-file reads are synchronous `node:fs`, and
+ * no read fault is injected); this file mocks that module with a
  * pass-through that fails the nth matching call under the scenario's escrow directory:
  *   - `open` of a new file (`wx`: the writability probe, sealed-file temps, sidecar temps) → EACCES
  *   - `write` on such a file → half the bytes written, then ENOSPC (a torn temp file)
