@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// kms-byok benchmarks (issue 8). Run with `npm run bench` (builds dist/ first). Each benchmark prints
+// kms-byok benchmarks (docs/fleet.md). Run with `npm run bench` (builds dist/ first). Each benchmark prints
 // ratios measured in this run; nothing here is asserted by the unit tests. Results: docs/fleet.md.
 //
 //   1. one onboard ceremony by kms-byok vs the AWS-documented manual procedure (aws CLI + openssl,
@@ -21,7 +21,7 @@
 // Sizes: BENCH_CONCURRENCY (default 12, keys in flight per Region), BENCH_SMALL (default 100),
 // BENCH_LARGE (default 1000), BENCH_REPEAT (default 3: runs of each size, medians reported), BENCH_ONLY (e.g. 2: run only benchmark 2; shards: only its shard processes), BENCH_CPU_PROF (a directory:
 // CPU profiles of the reimport runs, for `node --cpu-prof`), BENCH_HEAP_PROF (the same with `--heap-prof`), BENCH_QUOTA_SCALE (default 20: AWS's quotas × 20, GetParametersForImport
-// 20/s per Region, as issue 8 suggests, so 1,000 keys take under a minute rather than 5.5 minutes).
+// 20/s per Region, the quota docs/fleet.md "Benchmarks" uses, so 1,000 keys take under a minute rather than 5.5 minutes).
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Supply chain (issue 9), as CI runs it (it needs the npm registry, so it is a script, not a test):
+# Supply chain (docs/reliability.md), as CI runs it (it needs the npm registry, so it is a script, not a test):
 #   1. package-lock.json is committed and agrees with package.json;
 #   2. in a clean copy of the tree, `npm ci --ignore-scripts` installs exactly the lockfile (no
 #      dependency gets to run an install script) and the type check and tests pass there;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The reliability table (issue 9): merges what the suite files in test/reliability wrote to
+ * The reliability table (docs/reliability.md): merges what the suite files in test/reliability wrote to
  * `.tmp/reliability/<suite>.json` into `.tmp/reliability.json` and prints the Markdown table
  * (ceremonies × faults tried, completed after a re-run, materials lost, secrets found, tampered inputs
  * rejected). Exit 1 when any material was lost, any secret found, any scenario not completed or any

@@ -3,7 +3,7 @@
  * before anything is imported. Straight-line code over ports; every input was validated by the
  * caller (see `OnboardOptions`), and the escrow vault was proven writable before this runs.
  *
- * Order (design §7): alias free? → CreateKey → CreateAlias → GetParametersForImport → wrap →
+ * Order (docs/architecture.md): alias free? → CreateKey → CreateAlias → GetParametersForImport → wrap →
  * seal + durably write escrow → ImportKeyMaterial → record KeyMaterialId/ValidTo in the sidecar →
  * verify (Enabled, Encrypt/Decrypt round trip).
  */

@@ -1,5 +1,5 @@
 /**
- * Proof that KMS holds the same key as the escrow, per kind of key (issue 4):
+ * Proof that KMS holds the same key as the escrow, per kind of key (docs/lifecycle.md):
  * - symmetric: Encrypt/Decrypt round trip, and (optionally) a re-import of the escrowed material
  *   passing its `KeyMaterialId`, which KMS accepts only for the very same material;
  * - HMAC: `GenerateMac` in KMS equals the HMAC computed locally over a random message;

@@ -1,5 +1,5 @@
 /**
- * `verify`: proves, on demand, that a key in KMS holds exactly what its escrow holds (issue 4).
+ * `verify`: proves, on demand, that a key in KMS holds exactly what its escrow holds (docs/lifecycle.md).
  * Every material KMS lists must be in the escrow; each symmetric material is confirmed by a
  * re-import under its KeyMaterialId (keeping the expiry KMS has); the current material is proven
  * in use (Encrypt/Decrypt, GenerateMac, or GetPublicKey + Sign). Nothing is created; the escrow is

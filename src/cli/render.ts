@@ -1,4 +1,4 @@
-/** Human and JSON renderers of one result object (design §5): stdout carries only the result. */
+/** Human and JSON renderers of one result object (docs/architecture.md): stdout carries only the result. */
 import type { Io } from './io.js';
 
 /** Prints `value` as one JSON document (camelCase keys, ISO-8601 times, base64 bytes). */

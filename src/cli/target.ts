@@ -1,5 +1,5 @@
 /**
- * Target selection: the only place that decides between AWS and the embedded emulator (design §2.3:
+ * Target selection: the only place that decides between AWS and the embedded emulator (docs/architecture.md:
  * the same ceremony code runs against both). Order:
  *   1. `--emulator` or `--emulator-state FILE` → embedded emulator (in-process, loopback);
  *   2. `--endpoint-url` or AWS_ENDPOINT_URL_KMS → that endpoint with the default credential chain

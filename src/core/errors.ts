@@ -103,7 +103,7 @@ export type ErrorCode =
   | 'ERR_JOURNAL'
   /** `--resume` with no unfinished run of these inputs to resume (exit 2, nothing created). */
   | 'ERR_NOTHING_TO_RESUME'
-  // fleet plans (issue 8): an invalid plan is usage (exit 2); a changed plan cannot be resumed
+  // fleet plans (docs/fleet.md): an invalid plan is usage (exit 2); a changed plan cannot be resumed
   | 'ERR_PLAN_INVALID'
   | 'ERR_PLAN_CHANGED'
   /** STS AssumeRole refused a plan's role (not assumable by this caller, or the external id is wrong). */

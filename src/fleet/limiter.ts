@@ -1,5 +1,5 @@
 /**
- * Client-side request-rate limiting for fleet runs (issue 8): one pacer per (account, Region,
+ * Client-side request-rate limiting for fleet runs (docs/fleet.md): one pacer per (account, Region,
  * operation or shared group) whose rate starts at the documented KMS request quota and adapts
  * (AIMD: multiply by 0.85 on ThrottlingException, add back a fiftieth of the configured rate per
  * success, never above it); retries of throttling and transient errors with exponential backoff and full

@@ -1,5 +1,5 @@
 /**
- * Fleet plans (issue 8): a JSON file listing keys with their account (profile), Region, escrow,
+ * Fleet plans (docs/fleet.md): a JSON file listing keys with their account (profile), Region, escrow,
  * expiry policy and custodian identity source. Pure: the caller passes the plan text and a function
  * that says whether a file exists, so the whole plan is validated — every problem listed at once —
  * before any request is sent.

@@ -1,5 +1,5 @@
 /**
- * Fleet runs (issue 8): `reimport --plan`, `restore --plan` and `status --plan` run every entry of a
+ * Fleet runs (docs/fleet.md): `reimport --plan`, `restore --plan` and `status --plan` run every entry of a
  * plan file (src/fleet/plan.ts) concurrently, each (account, Region) in parallel with at
  * most `--concurrency` keys in flight, every KMS request paced by the client-side limiter
  * (src/fleet/limiter.ts) at the documented quotas and retried on throttling.

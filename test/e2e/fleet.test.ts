@@ -1,5 +1,5 @@
 /**
- * Fleet operations (issue 8) end to end: `reimport --plan` of 50 keys over two Regions against an
+ * Fleet operations (docs/fleet.md) end to end: `reimport --plan` of 50 keys over two Regions against an
  * emulator whose quota is set low enough that the client (told a higher rate) is throttled — every
  * key still ends re-imported with its new ValidTo, checked through the SDK; then a run of the BUILT
  * CLI is killed midway and `--resume` finishes only the rest.

@@ -1,5 +1,5 @@
 /**
- * Issue 4's matrix: for every importable key spec and every (WrappingAlgorithm, WrappingKeySpec) pair
+ * The key-spec matrix: for every importable key spec and every (WrappingAlgorithm, WrappingKeySpec) pair
  * the table allows, an onboard ceremony against the emulator succeeds and its post-import proof
  * passes; every pair the table refuses is refused before any KMS request. RSA material comes from the
  * committed test-only RSA keys via --material-file (generating RSA-4096 per case would dominate).

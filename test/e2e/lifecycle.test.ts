@@ -1,5 +1,5 @@
 /**
- * Key lifecycle end to end (issue 6): status, reimport, restore of an expired key, and the bad inputs
+ * Key lifecycle end to end (docs/lifecycle.md): status, reimport, restore of an expired key, and the bad inputs
  * that must be refused before anything changes. main(argv, io) against the seeded emulator.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

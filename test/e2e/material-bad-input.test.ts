@@ -1,5 +1,5 @@
 /**
- * Issue 4's bad input: material files of the wrong length, curve or modulus, unparseable or
+ * Bad material input: material files of the wrong length, curve or modulus, unparseable or
  * encrypted — refused before any KMS request; and a malformed wrapping public key from KMS — refused
  * before anything is wrapped or imported.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 10's monitoring hooks: `status --format prometheus` (textfile-collector format) and
+ * The monitoring hooks: `status --format prometheus` (textfile-collector format) and
  * `--notify-command` (JSON result on stdin; a failing or hanging hook never changes the outcome).
  */
 import { readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * Multi-Region (issue 6): restore --new-key as a multi-Region primary with two replicas, each holding
+ * Multi-Region (docs/lifecycle.md): restore --new-key as a multi-Region primary with two replicas, each holding
  * the escrowed material; then an in-place rotation in AWS's order (NEW into the primary, EXISTING into
  * every replica, RotateKeyOnDemand on the primary).
  */

@@ -1,5 +1,5 @@
 /**
- * Rotation end to end (issue 6): in place twice, then every material deleted and restored from the
+ * Rotation end to end (docs/lifecycle.md): in place twice, then every material deleted and restored from the
  * escrow; rotation to a new key that takes the alias; bad inputs for rotate.
  */
 import { cpSync, mkdirSync, readdirSync } from 'node:fs';

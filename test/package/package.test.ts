@@ -80,7 +80,7 @@ describe.skipIf(!SLOW)('the npm package (slow tier: KMS_BYOK_PACKAGE_TEST=1)', (
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).toContain('Apache License');
   });
 
-  // package.json "main"/"types" name dist/index.js: that needs src/index.ts (design §3), which does not
+  // package.json "main"/"types" name dist/index.js: that needs src/index.ts (docs/architecture.md), which does not
   // exist yet. Checked as soon as it does.
   it.skipIf(!existsSync(join(ROOT, 'src/index.ts')))('holds the library entry package.json points at', () => {
     for (const f of [pkg.main, pkg.types]) if (f) expect(files).toContain(f.replace(/^\.\//, ''));

@@ -1,5 +1,5 @@
 /**
- * Process kill after each journal step of each ceremony (issue 9). The BUILT CLI (`dist/bin.js`,
+ * Process kill after each journal step of each ceremony (docs/reliability.md). The BUILT CLI (`dist/bin.js`,
  * built by test/global-setup.ts) is spawned against the in-test emulator and killed with SIGKILL:
  *   - onboard and the lifecycle ceremonies: through the journal-step observer (src/records/journal-observer.ts), installed by the preloaded test/support/crash-after-step.mjs
  *     (the CLI kills itself right after the step is durably journalled);

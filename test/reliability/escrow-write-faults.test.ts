@@ -1,5 +1,5 @@
 /**
- * Escrow writes that fail (issue 9): ENOSPC and EACCES injected into the escrow directory's
+ * Escrow writes that fail (docs/reliability.md): ENOSPC and EACCES injected into the escrow directory's
  * filesystem calls while the real CLI (`main(argv, io)`) runs each ceremony. The file store writes
  * through `node:fs/promises` (`nodeEscrowFs`; its whole-file reads are synchronous `node:fs`, and
  * no read fault is injected); this file mocks that module with a

@@ -1,5 +1,5 @@
 /**
- * Every flag of every command gets arbitrary strings (issue 9), through `main(argv, io)` against the
+ * Every flag of every command gets arbitrary strings (docs/reliability.md), through `main(argv, io)` against the
  * in-test emulator, with the rest of the command line valid. Whatever the value:
  *   - the exit code is 0, 1, 2 or 3 (never a crash);
  *   - a failure prints `kms-byok: error: …` and `kms-byok: code: ERR_…`, never `internal error`

@@ -1,5 +1,5 @@
 /**
- * Secret hygiene (issue 9). Every end-to-end scenario runs with KNOWN material — a 32-byte AES key
+ * Secret hygiene (docs/reliability.md). Every end-to-end scenario runs with KNOWN material — a 32-byte AES key
  * (as hex in a --material-file), a 64-byte HMAC_512 key, and an ECC_NIST_P256 private key (PKCS#8
  * PEM) — plus the materials rotations generate (found afterwards by opening the escrows). Then all
  * stdout and stderr, every journal, transcript, sidecar, parameters and import bundle, and every

@@ -1,5 +1,5 @@
 /**
- * KMS faults at every step of every ceremony (issue 9). For each ceremony, a clean baseline run
+ * KMS faults at every step of every ceremony (docs/reliability.md). For each ceremony, a clean baseline run
  * tells which KMS operations it calls; then each operation in turn gets each fault:
  * ThrottlingException, bare HTTP 500, KMSInternalException (each on every SDK attempt, so the
  * ceremony fails), latency beyond the SDK's request timeout (the request is done anyway, late), a

@@ -1,5 +1,5 @@
 /**
- * Shared by the reliability suite (issue 9): known secrets and the scan for them, escrow snapshots
+ * Shared by the reliability suite (docs/reliability.md): known secrets and the scan for them, escrow snapshots
  * (every escrow file hashed, to prove none is ever truncated or overwritten), the "KMS never holds
  * material absent from the escrow" oracle, and the summary each suite file writes for
  * `scripts/reliability/table.mjs` (`.tmp/reliability/<suite>.json`).

@@ -1,7 +1,7 @@
 /**
  * Tampered and malformed inputs beyond the escrow files (test/escrow/tamper.test.ts covers bundles,
  * escrows and shares): the ceremony journal, the ceremony transcript, and the wrapping public key KMS
- * returns (issue 9).
+ * returns (docs/reliability.md).
  *   - Journal: an unfinished journal (left by a failed rotation or re-import) is mutated — a byte
  *     flipped, truncated, a field replaced by an arbitrary JSON value — and the same command is run
  *     again. Never a crash or an internal error; exit 0 only with the ceremony really done; KMS never

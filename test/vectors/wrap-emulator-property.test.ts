@@ -1,5 +1,5 @@
 /**
- * Issue 4's property, as stated: wrap (product code: node:crypto OAEP + OpenSSL's id-aes256-wrap-pad)
+ * The wrapping property: wrap (product code: node:crypto OAEP + OpenSSL's id-aes256-wrap-pad)
  * → emulator unwrap (independent: node-forge OAEP + the emulator's own RFC 5649) returns the material,
  * for random material of every importable spec and every (WrappingAlgorithm, WrappingKeySpec) the
  * table allows. Asymmetric specs draw from a few generated keys (key generation is not the property).
