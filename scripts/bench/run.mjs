@@ -35,7 +35,7 @@ const { createFleet } = await import('./fleet-fixture.mjs');
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'dist/bin.js');
 // The shipped binary, with a preload that records its peak RSS and CPU time (cli-probe.mjs).
-const CLI = ['--import', pathToFileURL(join(ROOT, 'scripts/bench/cli-probe.mjs')).href, join(ROOT, 'dist/bin.js')];
+const CLI = ['--import', pathToFileURL(join(ROOT, 'scripts/bench/cli-probe.mjs')).href, BIN];
 const SMALL = Number(process.env.BENCH_SMALL ?? 100);
 const LARGE = Number(process.env.BENCH_LARGE ?? 1000);
 const SCALE = Number(process.env.BENCH_QUOTA_SCALE ?? 20);

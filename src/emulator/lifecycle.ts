@@ -163,15 +163,18 @@ export class Sweeper {
    * must sweep too; the deadline-reporting handlers change the state only after their last await.
    */
   beforeHandler(service: 'kms' | 'other', operation: string): void {
-    if (service === 'kms' && (SWEEP_NEUTRAL_OPERATIONS.has(operation) || DEADLINE_REPORTING_OPERATIONS.has(operation))) return;
-    this.dirty = true;
+    if (!leavesNothingToSweep(service, operation, true)) this.dirty = true;
   }
 
   /** After a handler ran, whatever its outcome. */
   afterHandler(service: 'kms' | 'other', operation: string, succeeded: boolean): void {
-    if (service === 'kms' && (SWEEP_NEUTRAL_OPERATIONS.has(operation) || (succeeded && DEADLINE_REPORTING_OPERATIONS.has(operation)))) return;
-    this.dirty = true;
+    if (!leavesNothingToSweep(service, operation, succeeded)) this.dirty = true;
   }
+}
+
+/** Whether a handler of `operation` (so far successful, or finished with `succeeded`) needs no sweep after it. */
+function leavesNothingToSweep(service: 'kms' | 'other', operation: string, succeeded: boolean): boolean {
+  return service === 'kms' && (SWEEP_NEUTRAL_OPERATIONS.has(operation) || (succeeded && DEADLINE_REPORTING_OPERATIONS.has(operation)));
 }
 
 /**

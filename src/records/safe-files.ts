@@ -79,6 +79,15 @@ async function syncDirectoryNow(dir: string): Promise<void> {
   }
 }
 
+/** Removes a file this module created and failed to finish; one already gone is fine. */
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    /* nothing to remove */
+  }
+}
+
 function closeQuietly(fd: number): void {
   try {
     closeSync(fd);
@@ -152,11 +161,7 @@ export async function createExclusive(path: string, bytes: Uint8Array | string, 
     closeSync(fd);
   } catch (e) {
     if (open) closeQuietly(fd);
-    try {
-      unlinkSync(path);
-    } catch {
-      /* nothing to remove */
-    }
+    removeQuietly(path);
     throw e;
   }
 }
@@ -178,7 +183,7 @@ export async function replaceAtomic(path: string, bytes: Uint8Array | string, wh
   try {
     renameSync(tmp, path);
   } catch (e) {
-    await fs.unlink(tmp).catch(() => undefined);
+    removeQuietly(tmp);
     throw e;
   }
   await syncDirectory(dirname(path));
