@@ -12,7 +12,8 @@
 // ESM, platform node, target = the lowest Node `engines` accepts; the AWS SDK is bundled (its ES
 // modules, tree-shaken); `pkcs11js` (an optional native addon) stays external and is loaded lazily.
 //
-//   node scripts/build-bundle.mjs [--outdir DIR]     (default dist/)
+//   node scripts/build-bundle.mjs [--outdir DIR] [--metafile FILE]   (default dist/; FILE: esbuild's
+//                                                                   metafile, to see what is where)
 import { build } from 'esbuild';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -22,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outdirArg = process.argv.indexOf('--outdir');
 const OUTDIR = resolve(outdirArg > 0 ? process.argv[outdirArg + 1] : join(ROOT, 'dist'));
+const metafileArg = process.argv.indexOf('--metafile');
 /** The lowest Node version package.json `engines` accepts (e.g. "^20.19.0 || …" → node20.19). */
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 const lowest = /(\d+)\.(\d+)/.exec(pkg.engines.node);
@@ -34,23 +36,94 @@ rmSync(join(OUTDIR, 'chunks'), { recursive: true, force: true });
 
 /**
  * Fewer, larger chunks on the common path. esbuild puts each module in a chunk by the set of entry
- * points (here: every `import()` target) that reach it, so the modules `cli/main.ts` loads for `--help`
- * (declarations, argv, io, errors…), each reached by main and by a different set of commands, were
- * ~30 chunks of a few hundred bytes — and each module costs Node a resolve, a read and a compile.
- * Every command module under src/cli/commands/ gets one more (side-effect free) import, of main.ts
- * itself, so what main loads is reached by main and by every command alike and lands in one shared
- * chunk. Appended, so the source map's line numbers are unchanged; generic over the command table.
+ * points (here: every `import()` target) that statically reach it. With ~90 such targets (each
+ * command, the lazily loaded parts of commands, the SDK's own lazily loaded credential providers)
+ * the modules one command needs were spread over many small chunks, and Node pays a resolve, a read,
+ * a compile and a link for each: `status` loaded 39 files. Three rules, generic over the sources,
+ * give the modules on a common path one entry-point set, so a command loads a few large chunks
+ * (`status`: 17 files):
+ *
+ *   1. every `import()` target under src/ (but those src/bin.ts loads before main) imports
+ *      src/cli/main.ts, so what main reaches (argv, io, errors…) is reached by every lazily loaded
+ *      module of ours alike;
+ *   2. main imports the modules of ours that at least SHARED_BY of the command modules reach
+ *      statically (escrow format and file edge, safe files, recipients, the import session's
+ *      records…), when they import nothing outside src/ (no library — age, the SDK, the wizard's
+ *      prompts — joins main's chunk) and never open KMS (no module that imports the SDK adapter, as
+ *      cli/target.ts does: an air-gapped step must not load it). A command loads its ceremony with
+ *      import(), so ceremonies stay apart;
+ *   3. every `import()` target that reaches the AWS SDK's runtime (@smithy/core: the SDK's lazily
+ *      loaded credential providers, our STS, Organizations and CloudTrail modules) imports the KMS
+ *      adapter (src/kms/aws.ts), so the SDK runtime the adapter needs is one chunk, loaded once,
+ *      whichever client comes first.
+ *
+ * The imports are side-effect free (each module only defines) and appended, so the source maps'
+ * line numbers are unchanged. A first, unwritten build finds the `import()` targets. The effect is
+ * measured by `npm run bench` (cold start, benchmark 3); test/e2e/bundle.test.ts checks the result.
  */
 const MAIN = join(ROOT, 'src/cli/main.ts');
-const commandsShareMain = {
-  name: 'commands-share-main',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]cli[\\/]commands[\\/][^\\/]+\.ts$/ }, async (args) => ({
-      contents: `${await readFile(args.path, 'utf8')}\nimport ${JSON.stringify(MAIN)};\n`,
-      loader: 'ts',
-    }));
-  },
-};
+const AWS_ADAPTER = join(ROOT, 'src/kms/aws.ts');
+const SHARED_BY = 0.3;
+
+/** What a module statically imports, transitively, in an analysing build's metafile (itself included). */
+function staticClosure(metafile, start) {
+  const seen = new Set([start]);
+  const stack = [start];
+  while (stack.length > 0) {
+    for (const i of metafile.inputs[stack.pop()]?.imports ?? []) {
+      if (i.kind === 'import-statement' && !i.external && !seen.has(i.path)) seen.add(i.path), stack.push(i.path);
+    }
+  }
+  return seen;
+}
+
+/**
+ * The appended imports, from an analysing build: file → the modules it will import. Paths in the
+ * metafile are relative to ROOT; onLoad sees absolute ones.
+ */
+function affinityImports(metafile) {
+  const targets = new Set();
+  for (const input of Object.values(metafile.inputs)) {
+    for (const i of input.imports) if (i.kind === 'dynamic-import' && !i.external) targets.add(i.path);
+  }
+  const main = relative(ROOT, MAIN);
+  const adapter = relative(ROOT, AWS_ADAPTER);
+  const beforeMain = new Set(metafile.inputs['src/bin.ts'].imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path));
+  const ours = [...targets].filter((t) => t.startsWith('src/') && t !== main && t !== adapter && !beforeMain.has(t));
+  const appended = new Map();
+  const append = (file, anchor) => appended.set(resolve(ROOT, file), [...(appended.get(resolve(ROOT, file)) ?? []), resolve(ROOT, anchor)]);
+  for (const t of ours) append(t, main); // rule 1
+  for (const t of targets) { // rule 3
+    if (t === adapter || metafile.inputs[t].format !== 'esm') continue;
+    if ([...staticClosure(metafile, t)].some((f) => /node_modules[\\/]@smithy[\\/]core[\\/]/.test(f))) append(t, adapter);
+  }
+  const fromMain = staticClosure(metafile, main);
+  const commands = ours.filter((t) => t.startsWith('src/cli/commands/'));
+  const opensKms = (f) => metafile.inputs[f].imports.some((i) => i.kind === 'dynamic-import' && i.path === adapter);
+  const sharedBy = new Map(); // rule 2
+  for (const t of commands) for (const f of staticClosure(metafile, t)) sharedBy.set(f, (sharedBy.get(f) ?? 0) + 1);
+  for (const [f, n] of sharedBy) {
+    if (!f.startsWith('src/') || fromMain.has(f) || n < SHARED_BY * commands.length) continue;
+    const closure = [...staticClosure(metafile, f)];
+    if (closure.every((g) => g.startsWith('src/') && !opensKms(g))) append(main, f);
+  }
+  return appended;
+}
+
+/** Appends each module's imports of `appended` (see above). */
+function chunkAffinity(appended) {
+  return {
+    name: 'chunk-affinity',
+    setup(b) {
+      b.onLoad({ filter: /\.(ts|js|mjs)$/ }, async (args) => {
+        const imports = appended.get(args.path);
+        if (imports === undefined) return undefined;
+        const tail = imports.map((f) => `import ${JSON.stringify(f)};\n`).join('');
+        return { contents: `${await readFile(args.path, 'utf8')}\n${tail}`, loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
+      });
+    },
+  };
+}
 
 /**
  * The top-level help (`kms-byok --help`, `-h`, `help`), rendered at build time from the command
@@ -64,8 +137,7 @@ async function renderedTopLevelHelp() {
   return mod.topLevelHelp();
 }
 
-const result = await build({
-  plugins: [commandsShareMain],
+const options = {
   define: { KMS_BYOK_TOP_LEVEL_HELP: JSON.stringify(await renderedTopLevelHelp()) },
   absWorkingDir: ROOT,
   entryPoints: { bin: 'src/bin.ts' },
@@ -91,12 +163,17 @@ const result = await build({
   logLevel: 'warning',
   // Bundled CommonJS (node-forge, some SDK dependencies) calls require() for Node's own modules.
   banner: { js: "import { createRequire as __kmsByokCreateRequire } from 'node:module'; const require = __kmsByokCreateRequire(import.meta.url);" },
-});
+};
+const analysis = await build({ ...options, write: false });
+const appended = affinityImports(analysis.metafile);
+const result = await build({ ...options, plugins: [chunkAffinity(appended)] });
 
 writeFileSync(join(OUTDIR, 'THIRD-PARTY-NOTICES.txt'), notices(result.metafile));
+if (metafileArg > 0) writeFileSync(process.argv[metafileArg + 1], JSON.stringify(result.metafile));
 const size = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js')).reduce((n, [, o]) => n + o.bytes, 0);
 const chunks = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')).length;
-console.error(`build-bundle: ${relative(ROOT, join(OUTDIR, 'bin.js'))} and ${chunks - 1} chunks, ${(size / 1024).toFixed(0)} KiB, target ${TARGET}`);
+const anchored = (a) => [...appended.values()].filter((x) => x.includes(a)).length;
+console.error(`build-bundle: ${relative(ROOT, join(OUTDIR, 'bin.js'))} and ${chunks - 1} chunks, ${(size / 1024).toFixed(0)} KiB, target ${TARGET}; ${anchored(MAIN)} lazily loaded modules share main's chunk, ${anchored(AWS_ADAPTER)} the SDK runtime's, main imports ${(appended.get(MAIN) ?? []).length} shared modules`);
 
 /** The package directory (…/node_modules/name or …/node_modules/@scope/name) holding an input file. */
 function packageDirOf(file) {

