@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 // Builds the `kms-byok` binary as one esbuild bundle (docs/architecture.md, "The build"). Run by
 // `npm run build` after tsc, which keeps writing the typed library (dist/index.js, dist/**/*.d.ts);
-// tsconfig.build.json leaves src/bin.ts out, so dist/bin.js is only ever this bundle.
+// tsconfig.build.json leaves src/bin.ts out, so dist/bin.cjs is only ever this bundle.
 //
-//   dist/bin.js                  the entry: compile cache, core dumps, then `import()` of cli/main
+//   dist/bin.cjs                 the entry (CommonJS, see below): compile cache, core dumps, then
+//                                `import()` of cli/main's chunk
 //   dist/chunks/*.js             one chunk per dynamically imported module (every command of the
 //                                command table, the SDK adapter, the emulator, age…) and shared chunks
 //   dist/**/*.js.map             linked source maps (no sources content): stack traces name src/ files
 //   dist/THIRD-PARTY-NOTICES.txt every package inside the bundle with its licence text
 //
-// ESM, platform node, target = the lowest Node `engines` accepts; the AWS SDK is bundled (its ES
+// Chunks: ESM, platform node, target = the lowest Node `engines` accepts; the AWS SDK is bundled (its ES
 // modules, tree-shaken); `pkcs11js` (an optional native addon) stays external and is loaded lazily.
 //
 //   node scripts/build-bundle.mjs [--outdir DIR] [--metafile FILE]   (default dist/; FILE: esbuild's
@@ -168,12 +169,45 @@ const analysis = await build({ ...options, write: false });
 const appended = affinityImports(analysis.metafile);
 const result = await build({ ...options, plugins: [chunkAffinity(appended)] });
 
-writeFileSync(join(OUTDIR, 'THIRD-PARTY-NOTICES.txt'), notices(result.metafile));
+/**
+ * The entry users run, dist/bin.cjs: src/bin.ts again, as CommonJS. Node starts a CommonJS file
+ * without its ES module loader, which `--help` (answered by the entry alone) would otherwise pay
+ * (~10% of its run); every other run imports the ES module chunks, and the loader with them. Its
+ * `import()`s of main, io and core-dumps point at the chunks the build above made of them; its own
+ * ES module twin (dist/bin.cjs, which gave those chunks their entry point) is removed.
+ */
+const chunkOf = (source) => {
+  const out = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint === source);
+  if (!out) throw new Error(`no chunk has the entry point ${source}`);
+  return `./${relative(OUTDIR, resolve(ROOT, out[0]))}`;
+};
+const entryChunks = {
+  name: 'entry-chunks',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/cli\/[\w-]+\.js$/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: chunkOf(`src/cli/${args.path.slice('./cli/'.length, -'.js'.length)}.ts`), external: true } : undefined,
+    );
+  },
+};
+const entry = await build({
+  ...options,
+  plugins: [entryChunks],
+  entryPoints: ['src/bin.ts'],
+  outdir: undefined,
+  outfile: join(OUTDIR, 'bin.cjs'),
+  splitting: false,
+  format: 'cjs',
+  banner: undefined,
+});
+const esmEntry = Object.keys(result.metafile.outputs).filter((f) => result.metafile.outputs[f.replace(/\.map$/, '')]?.entryPoint === 'src/bin.ts');
+for (const f of esmEntry) rmSync(resolve(ROOT, f));
+
+writeFileSync(join(OUTDIR, 'THIRD-PARTY-NOTICES.txt'), notices({ inputs: { ...result.metafile.inputs, ...entry.metafile.inputs } }));
 if (metafileArg > 0) writeFileSync(process.argv[metafileArg + 1], JSON.stringify(result.metafile));
 const size = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js')).reduce((n, [, o]) => n + o.bytes, 0);
 const chunks = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')).length;
 const anchored = (a) => [...appended.values()].filter((x) => x.includes(a)).length;
-console.error(`build-bundle: ${relative(ROOT, join(OUTDIR, 'bin.js'))} and ${chunks - 1} chunks, ${(size / 1024).toFixed(0)} KiB, target ${TARGET}; ${anchored(MAIN)} lazily loaded modules share main's chunk, ${anchored(AWS_ADAPTER)} the SDK runtime's, main imports ${(appended.get(MAIN) ?? []).length} shared modules`);
+console.error(`build-bundle: ${relative(ROOT, join(OUTDIR, 'bin.cjs'))} and ${chunks - 1} chunks, ${(size / 1024).toFixed(0)} KiB, target ${TARGET}; ${anchored(MAIN)} lazily loaded modules share main's chunk, ${anchored(AWS_ADAPTER)} the SDK runtime's, main imports ${(appended.get(MAIN) ?? []).length} shared modules`);
 
 /** The package directory (…/node_modules/name or …/node_modules/@scope/name) holding an input file. */
 function packageDirOf(file) {
@@ -205,7 +239,7 @@ function notices(metafile) {
     packages.push(`${id}  ${licenceOf(p)}`);
     byText.set(text, [...(byText.get(text) ?? []), id]);
   }
-  const head = `Third-party software inside the kms-byok command-line bundle (dist/bin.js, dist/chunks/).
+  const head = `Third-party software inside the kms-byok command-line bundle (dist/bin.cjs, dist/chunks/).
 kms-byok itself is under the Apache License 2.0 (LICENSE). Generated by scripts/build-bundle.mjs
 from the bundle's inputs; ${packages.length} packages.
 

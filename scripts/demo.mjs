@@ -9,9 +9,9 @@ import { join, relative } from 'node:path';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
 
 const root = new URL('..', import.meta.url).pathname;
-const bin = join(root, 'dist', 'bin.js');
+const bin = join(root, 'dist', 'bin.cjs');
 if (!existsSync(bin)) {
-  console.error('demo: dist/bin.js is missing; run npm ci (it builds) or npm run build first');
+  console.error('demo: dist/bin.cjs is missing; run npm ci (it builds) or npm run build first');
   process.exit(1);
 }
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');

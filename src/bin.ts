@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * Process entry — in the published package the entry of the esbuild bundle (docs/architecture.md,
- * "The build"), so it stays small and imports everything else lazily. The AWS SDK prints a
+ * Process entry — in the published package `dist/bin.cjs`, the CommonJS entry of the esbuild bundle
+ * (docs/architecture.md, "The build"): it stays small, needs no ES module loader for `--help`, and
+ * imports everything else lazily (the ES module chunks). No top-level await: CommonJS has none. The AWS SDK prints a
  * Node-version support warning on Node < 22; kms-byok supports Node 20 deliberately, so that one
  * warning is switched off here (only when the user has not set the SDK's own switch), leaving every
  * other warning alone.
@@ -26,7 +27,11 @@ if (helpOnly && typeof KMS_BYOK_TOP_LEVEL_HELP === 'string') {
   });
   process.stdout.write(KMS_BYOK_TOP_LEVEL_HELP);
 } else {
-  await runCli();
+  runCli().catch((e: unknown) => {
+    // main() never throws; this is a chunk that could not be loaded (a damaged install).
+    process.stderr.write(`kms-byok: error: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  });
 }
 
 async function runCli(): Promise<void> {

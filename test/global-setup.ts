@@ -1,6 +1,6 @@
 /**
  * Builds dist/ once before the suite (`npm run build`: tsc's typed library, then the esbuild bundle
- * of the CLI, scripts/build-bundle.mjs), so tests that spawn the real CLI (`node dist/bin.js`: crash,
+ * of the CLI, scripts/build-bundle.mjs), so tests that spawn the real CLI (`node dist/bin.cjs`: crash,
  * terminal and emulator-process tests) always run the bundle under test, never a stale build.
  */
 import { execFileSync } from 'node:child_process';

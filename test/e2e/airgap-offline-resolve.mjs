@@ -1,5 +1,5 @@
 // Module resolve hook for the offline step (see airgap-offline-hook.mjs). Records every module
-// resolved — and, for a file of the esbuild bundle (dist/bin.js, dist/chunks/*.js), every source
+// resolved — and, for a file of the esbuild bundle (dist/bin.cjs, dist/chunks/*.js), every source
 // file its linked source map names (src/…/*.ts, node_modules/…), since a chunk is the code of those
 // files — and refuses the AWS SDK, kms/aws and cli/target in either form.
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * The bundled CLI (dist/bin.js + dist/chunks/, scripts/build-bundle.mjs; docs/architecture.md "The
+ * The bundled CLI (dist/bin.cjs + dist/chunks/, scripts/build-bundle.mjs; docs/architecture.md "The
  * build"), spawned as users run it, with a resolve hook recording which chunks load and — through
  * their source maps — which source files and packages those chunks hold:
  *   - `status --json` loads neither age nor the emulator nor inquirer; `--emulator` loads the emulator;
@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmulator } from '../../src/emulator/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'dist/bin.js');
+const BIN = join(ROOT, 'dist/bin.cjs');
 const HOOK = pathToFileURL(fileURLToPath(new URL('./record-modules-hook.mjs', import.meta.url))).href;
 const dir = mkdtempSync(join(tmpdir(), 'kms-byok-bundle-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -94,7 +94,7 @@ describe('the bundle loads only what a command uses', () => {
 
 /** Every file of the bundle with its source map's sources (absolute paths). */
 function bundleFiles(): { file: string; sources: string[] }[] {
-  const maps = ['bin.js.map', ...readdirSync(join(ROOT, 'dist/chunks')).filter((f) => f.endsWith('.js.map')).map((f) => `chunks/${f}`)];
+  const maps = ['bin.cjs.map', ...readdirSync(join(ROOT, 'dist/chunks')).filter((f) => f.endsWith('.js.map')).map((f) => `chunks/${f}`)];
   return maps.map((m) => {
     const map = join(ROOT, 'dist', m);
     return { file: m.replace(/\.map$/, ''), sources: (JSON.parse(readFileSync(map, 'utf8')) as { sources: string[] }).sources.map((s) => fileURLToPath(new URL(s, pathToFileURL(map)))) };

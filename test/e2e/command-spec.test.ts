@@ -166,7 +166,7 @@ describe('--key-id is KEY', () => {
 describe('help is cheap', () => {
   // The air-gapped test's resolve hook records every module the built CLI resolves (and refuses the SDK).
   const HOOK = fileURLToPath(new URL('./airgap-offline-hook.mjs', import.meta.url));
-  const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+  const BIN = fileURLToPath(new URL('../../dist/bin.cjs', import.meta.url));
 
   it.each(['--help', 'status --help', 'help onboard', 'escrow inspect --help', 'wizard -h', 'transcript --help'])(
     'kms-byok %s loads no command module, SDK, age or inquirer',

@@ -97,7 +97,7 @@ describe('compile cache directory', () => {
 const hasCompileCache = typeof (nodeModule as { enableCompileCache?: unknown }).enableCompileCache === 'function';
 
 describe.runIf(hasCompileCache)(`the bundle on this Node (${process.version})`, () => {
-  const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+  const BIN = fileURLToPath(new URL('../../dist/bin.cjs', import.meta.url));
   const run = (home: string, env: Record<string, string> = {}) =>
     // --version goes through main (the top-level --help is printed before the cache is enabled: src/bin.ts).
     spawnSync(process.execPath, [BIN, '--version'], { env: { PATH: process.env.PATH ?? '', HOME: home, ...env }, encoding: 'utf8' });

@@ -1,5 +1,5 @@
 /**
- * Crash safety (docs/lifecycle.md, "Journals"): the BUILT CLI (`dist/bin.js`, rebuilt here when older than src/)
+ * Crash safety (docs/lifecycle.md, "Journals"): the BUILT CLI (`dist/bin.cjs`, rebuilt here when older than src/)
  * is spawned against an in-test emulator and killed with SIGKILL right after each journal step of an
  * in-place rotation in turn — through the journal-step observer (src/records/journal-observer.ts), installed by the preloaded test/support/crash-after-step.mjs and called by
  * the CLI edge (src/cli/context.ts). After every crash, no material is in KMS that no escrow

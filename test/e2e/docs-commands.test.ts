@@ -41,7 +41,7 @@ function invocations(file: string): { file: string; line: number; argv: string[]
     // Each command of a pipeline or `&&` chain; the kms-byok ones only.
     for (const part of text.replace(/#.*$/, '').split(/\|\||&&|\||;/)) {
       const w = words(part.trim().replace(/^\$\s+/, ''));
-      const at = w.findIndex((x) => x === 'kms-byok' || x.endsWith('/kms-byok') || x === 'dist/bin.js');
+      const at = w.findIndex((x) => x === 'kms-byok' || x.endsWith('/kms-byok') || x === 'dist/bin.cjs');
       if (at < 0 || w.slice(0, at).some((x) => !/^(npx|node|sudo|[A-Z_]+=\S*|exec|env|time)$/.test(x))) continue;
       // Redirections and substitutions end the argv.
       const argv = w.slice(at + 1);

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 
-const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../dist/bin.cjs', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'kms-byok-emucmd-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -17,7 +17,7 @@ import { run, workspace, type Workspace } from './harness.js';
 import { custodian } from './identities.js';
 import { createFleet, writePlan } from './fleet-helpers.js';
 
-const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../dist/bin.cjs', import.meta.url));
 const REGIONS = ['us-east-1', 'eu-west-1'];
 const DAY = 86_400_000;
 

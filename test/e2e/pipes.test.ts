@@ -1,5 +1,5 @@
 /**
- * Output is EPIPE-safe: the built CLI (`node dist/bin.js`, built by test/global-setup.ts) writing into
+ * Output is EPIPE-safe: the built CLI (`node dist/bin.cjs`, built by test/global-setup.ts) writing into
  * a pipe whose reader has gone exits with its own code and no stack trace. Two readers: `head -1`
  * through a real shell pipe (as users write it), and a reader that is closed before kms-byok starts
  * (so every write meets EPIPE, whatever the scheduling).
@@ -12,7 +12,7 @@ import { workspace, type Workspace } from './harness.js';
 import { custodian } from './identities.js';
 import { onboardKey } from './lifecycle-helpers.js';
 
-const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../dist/bin.cjs', import.meta.url));
 let ws: Workspace;
 let escrowFile: string;
 let plan: string;

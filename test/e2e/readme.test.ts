@@ -1,6 +1,6 @@
 /**
  * The README works as written: every ```sh block runs, in order, in one fresh directory, after the
- * README's set-up (`npm link`, emulated by a `kms-byok` on the PATH that runs the built dist/bin.js)
+ * README's set-up (`npm link`, emulated by a `kms-byok` on the PATH that runs the built dist/bin.cjs)
  * against a KMS emulator given as the README says (`AWS_ENDPOINT_URL_KMS`), so the `--region` of the
  * examples is served by the emulator and nothing reaches AWS. `age-keygen` is the real one (Debian
  * package `age`). A block that cannot run offline is skipped only through {@link SKIPPED}, with its
@@ -16,7 +16,7 @@ import type { RunningEmulator } from '../../src/emulator/index.js';
 import { startTestEmulator } from '../../src/emulator/emulator.test.helpers.js';
 
 const README = fileURLToPath(new URL('../../README.md', import.meta.url));
-const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../dist/bin.cjs', import.meta.url));
 
 /** Blocks that cannot run here, by a line they contain, and why. */
 const SKIPPED: { line: string; reason: string }[] = [

@@ -88,7 +88,7 @@ describe('the emulator clock', () => {
   });
 
   it('kms-byok emulator --clock-offset 60d serves an emulator whose clock starts 60 days ahead', async () => {
-    const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+    const bin = fileURLToPath(new URL('../../dist/bin.cjs', import.meta.url));
     const child = spawn(process.execPath, [bin, 'emulator', '--port', '0', '--clock-offset', '60d'], { env: { PATH: process.env.PATH ?? '', HOME: ws.dir }, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       let stderr = '';

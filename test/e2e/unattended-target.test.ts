@@ -130,7 +130,7 @@ describe('no AWS target and no terminal', () => {
 
   it('the built CLI run as cron would (stdin /dev/null, output to a pipe) exits 2 and names --emulator', () => {
     const dir = tempDir();
-    const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+    const bin = fileURLToPath(new URL('../../dist/bin.cjs', import.meta.url));
     const r = spawnSync(process.execPath, [bin, 'status'], { cwd: dir, env: { PATH: process.env.PATH! }, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toContain('--emulator for a rehearsal');

@@ -46,7 +46,7 @@ describe.skipIf(!SLOW)('the npm package (slow tier: KMS_BYOK_PACKAGE_TEST=1)', (
     mkdirSync(stage);
     for (const f of ['package.json', 'README.md', 'LICENSE', 'docs']) cpSync(join(ROOT, f), join(stage, f), { recursive: true });
     execFileSync(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', join(stage, 'dist')], { cwd: ROOT, stdio: 'pipe' });
-    // `npm run build`'s second step: the CLI as an esbuild bundle (dist/bin.js, dist/chunks/, maps, notices).
+    // `npm run build`'s second step: the CLI as an esbuild bundle (dist/bin.cjs, dist/chunks/, maps, notices).
     execFileSync(process.execPath, [join(ROOT, 'scripts/build-bundle.mjs'), '--outdir', join(stage, 'dist')], { cwd: ROOT, stdio: 'pipe' });
     const packed = execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', work], { cwd: stage, env: npmEnv, encoding: 'utf8' });
     const info = (JSON.parse(packed) as { filename: string; files: { path: string }[] }[])[0]!;
@@ -70,7 +70,7 @@ describe.skipIf(!SLOW)('the npm package (slow tier: KMS_BYOK_PACKAGE_TEST=1)', (
     expect(files.some((f) => f.startsWith('docs/'))).toBe(true);
     expect(files.some((f) => f.endsWith('.d.ts'))).toBe(true);
     // The binary is the bundle: its chunks, their source maps and the third-party licence notices ship.
-    for (const f of ['dist/bin.js.map', 'dist/THIRD-PARTY-NOTICES.txt']) expect(files).toContain(f);
+    for (const f of ['dist/bin.cjs.map', 'dist/THIRD-PARTY-NOTICES.txt']) expect(files).toContain(f);
     expect(files.filter((f) => /^dist\/chunks\/.+\.js$/.test(f)).length).toBeGreaterThan(10);
     expect(files.filter((f) => /^dist\/chunks\/.+\.js\.map$/.test(f)).length).toBe(files.filter((f) => /^dist\/chunks\/.+\.js$/.test(f)).length);
   });

@@ -1,5 +1,5 @@
 /**
- * Process kill after each journal step of each ceremony (docs/reliability.md). The BUILT CLI (`dist/bin.js`,
+ * Process kill after each journal step of each ceremony (docs/reliability.md). The BUILT CLI (`dist/bin.cjs`,
  * built by test/global-setup.ts) is spawned against the in-test emulator and killed with SIGKILL:
  *   - onboard and the lifecycle ceremonies: through the journal-step observer (src/records/journal-observer.ts), installed by the preloaded test/support/crash-after-step.mjs
  *     (the CLI kills itself right after the step is durably journalled);
@@ -23,7 +23,7 @@ import type { RunResult, Workspace } from '../e2e/harness.js';
 import { CEREMONIES, allKeyIds, perform, rerun, type Exec } from './ceremonies.js';
 import { ROOT, SLOW, brokenSidecars, countSecretHits, escrowedMaterials, filesUnder, materialsLost, reliabilityWorkspace, sealedChanges, sealedSnapshot } from './support.js';
 
-const BIN = join(ROOT, 'dist/bin.js');
+const BIN = join(ROOT, 'dist/bin.cjs');
 const KILL_HOOK = join(ROOT, 'test/reliability/kill-after-line.mjs');
 const CRASH_HOOK = join(ROOT, 'test/support/crash-after-step.mjs');
 

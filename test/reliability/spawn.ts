@@ -1,5 +1,5 @@
 /**
- * Spawns the built CLI (`dist/bin.js`, built by test/global-setup.ts) in a workspace, with nothing
+ * Spawns the built CLI (`dist/bin.cjs`, built by test/global-setup.ts) in a workspace, with nothing
  * of the caller's environment but PATH: for tests that need a real process (signals, exit codes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import type { RunResult, Workspace } from '../e2e/harness.js';
 import { ROOT } from './support.js';
 
-export const BIN = join(ROOT, 'dist/bin.js');
+export const BIN = join(ROOT, 'dist/bin.cjs');
 
 export interface Spawned extends RunResult {
   signal: NodeJS.Signals | null;
   argv: string[];
 }
 
-/** Runs `node [node…] dist/bin.js args…`; `onSpawn` gets the child (e.g. to signal it on an event). */
+/** Runs `node [node…] dist/bin.cjs args…`; `onSpawn` gets the child (e.g. to signal it on an event). */
 export function cli(ws: Workspace, args: string[], options: { env?: Record<string, string>; node?: string[]; onSpawn?: (child: ChildProcess) => void } = {}): Promise<Spawned> {
   const argv = [...(options.node ?? []), BIN, ...args];
   return new Promise((resolve, reject) => {

@@ -15,7 +15,7 @@ import { operations, run, workspace, type Workspace } from '../e2e/harness.js';
 import { custodian } from '../e2e/identities.js';
 import { onboardKey } from '../e2e/lifecycle-helpers.js';
 
-const BIN = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../dist/bin.cjs', import.meta.url));
 
 let ws: Workspace;
 let alice: { identity: string; recipient: string; path: string };

@@ -1,7 +1,7 @@
 /**
- * The BUILT CLI (`node dist/bin.js`) for the tests that run it. test/global-setup.ts runs
+ * The BUILT CLI (`node dist/bin.cjs`) for the tests that run it. test/global-setup.ts runs
  * `npm run build`'s compiler once before the suite, so dist/ is the code under test; this only builds
- * when dist/bin.js is missing (a run with another config), serialized across workers with a lock.
+ * when dist/bin.cjs is missing (a run with another config), serialized across workers with a lock.
  * It does not rebuild on every source change: with several engineers editing at once, a rebuild in
  * the middle of a run could pick up someone's half-written file.
  */
@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-export const BIN = join(ROOT, 'dist/bin.js');
+export const BIN = join(ROOT, 'dist/bin.cjs');
 const LOCK = join(ROOT, 'node_modules/.kms-byok-build.lock');
 
 export async function ensureBuilt(): Promise<void> {

@@ -1,4 +1,4 @@
-// Preloaded into a spawned CLI (`node --import <this file> dist/bin.js …`) to play an install without the
+// Preloaded into a spawned CLI (`node --import <this file> dist/bin.cjs …`) to play an install without the
 // pkcs11js binding (`npm ci --ignore-scripts`, no compiler): resolving it fails as a missing package does,
 // and every module the process resolves is appended to KMS_BYOK_TEST_RESOLVED (when set) — a bundle chunk
 // together with the source files its linked source map names, so a test can tell which src/ files loaded.

@@ -1,4 +1,4 @@
-// Preloaded into a spawned CLI by the custody tests (`node --import <this file> dist/bin.js …`): records
+// Preloaded into a spawned CLI by the custody tests (`node --import <this file> dist/bin.cjs …`): records
 // the resolved path of every file the process opens or reads through node:fs (callback, sync and
 // promise APIs, streams), one per line, in the file named by TEST_RECORD_OPENS. The tests assert that
 // a recovery host never opened a file under a custodian's home. Test code only: the product never

@@ -1,5 +1,5 @@
 /**
- * The wizard in a real terminal: the BUILT CLI (`npm run build`, then `node dist/bin.js` with no
+ * The wizard in a real terminal: the BUILT CLI (`npm run build`, then `node dist/bin.cjs` with no
  * arguments) runs inside tmux; the test answers with `send-keys` and reads the screen with
  * `capture-pane`, through a full onboard ceremony against an emulator the test started (as
  * `kms-byok emulator` would be). Skipped only when tmux is absent and CI is not set (CI installs it).
