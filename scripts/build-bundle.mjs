@@ -18,6 +18,7 @@
 import { build } from 'esbuild';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -58,8 +59,11 @@ rmSync(join(OUTDIR, 'chunks'), { recursive: true, force: true });
  *      adapter (src/kms/aws.ts), so the SDK runtime the adapter needs is one chunk, loaded once,
  *      whichever client comes first.
  *
- * The imports are side-effect free (each module only defines) and appended, so the source maps'
- * line numbers are unchanged. A first, unwritten build finds the `import()` targets. The effect is
+ * The imports are bare (they bind nothing) and appended, so the source maps' line numbers are
+ * unchanged. Rules 1 and 2 (and 3, for the SDK modules the adapter itself reaches) close import
+ * cycles: a bare import reads no binding, but a cycle lets esbuild order the modules of a chunk
+ * differently, so rule 2 never takes a module that really imports main, and the e2e suite loads every
+ * command through the bundle (a binding read too early fails there). A first, unwritten build finds the `import()` targets. The effect is
  * measured by `npm run bench` (cold start, benchmark 3); test/e2e/bundle.test.ts checks the result.
  */
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -101,12 +105,14 @@ function affinityImports(metafile) {
   const fromMain = staticClosure(metafile, main);
   const commands = ours.filter((t) => t.startsWith('src/cli/commands/'));
   const opensKms = (f) => metafile.inputs[f].imports.some((i) => i.kind === 'dynamic-import' && i.path === adapter);
+  // An external import that is not Node's own (pkcs11js, a native addon) counts as outside src/.
+  const importsPackage = (f) => metafile.inputs[f].imports.some((i) => i.external && i.kind === 'import-statement' && !builtinModules.includes(i.path.replace(/^node:/, '')));
   const sharedBy = new Map(); // rule 2
   for (const t of commands) for (const f of staticClosure(metafile, t)) sharedBy.set(f, (sharedBy.get(f) ?? 0) + 1);
   for (const [f, n] of sharedBy) {
     if (!f.startsWith('src/') || fromMain.has(f) || n < SHARED_BY * commands.length) continue;
     const closure = [...staticClosure(metafile, f)];
-    if (closure.every((g) => g.startsWith('src/') && !opensKms(g))) append(main, f);
+    if (closure.every((g) => g.startsWith('src/') && g !== main && !opensKms(g) && !importsPackage(g))) append(main, f);
   }
   return appended;
 }
@@ -174,7 +180,7 @@ const result = await build({ ...options, plugins: [chunkAffinity(appended)] });
  * without its ES module loader, which `--help` (answered by the entry alone) would otherwise pay
  * (~10% of its run); every other run imports the ES module chunks, and the loader with them. Its
  * `import()`s of main, io and core-dumps point at the chunks the build above made of them; its own
- * ES module twin (dist/bin.cjs, which gave those chunks their entry point) is removed.
+ * ES module twin (dist/bin.js, which gave those chunks their entry point) is removed.
  */
 const chunkOf = (source) => {
   const out = Object.entries(result.metafile.outputs).find(([, o]) => o.entryPoint === source);
@@ -203,7 +209,10 @@ const esmEntry = Object.keys(result.metafile.outputs).filter((f) => result.metaf
 for (const f of esmEntry) rmSync(resolve(ROOT, f));
 
 writeFileSync(join(OUTDIR, 'THIRD-PARTY-NOTICES.txt'), notices({ inputs: { ...result.metafile.inputs, ...entry.metafile.inputs } }));
-if (metafileArg > 0) writeFileSync(process.argv[metafileArg + 1], JSON.stringify(result.metafile));
+if (metafileArg > 0) {
+  const outputs = Object.fromEntries(Object.entries(result.metafile.outputs).filter(([f]) => !esmEntry.includes(f)));
+  writeFileSync(process.argv[metafileArg + 1], JSON.stringify({ inputs: { ...result.metafile.inputs, ...entry.metafile.inputs }, outputs: { ...outputs, ...entry.metafile.outputs } }));
+}
 const size = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js')).reduce((n, [, o]) => n + o.bytes, 0);
 const chunks = Object.keys(result.metafile.outputs).filter((f) => f.endsWith('.js')).length;
 const anchored = (a) => [...appended.values()].filter((x) => x.includes(a)).length;

@@ -27,11 +27,24 @@ if (helpOnly && typeof KMS_BYOK_TOP_LEVEL_HELP === 'string') {
   });
   process.stdout.write(KMS_BYOK_TOP_LEVEL_HELP);
 } else {
-  runCli().catch((e: unknown) => {
-    // main() never throws; this is a chunk that could not be loaded (a damaged install).
-    process.stderr.write(`kms-byok: error: cannot start: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 1;
+  // A run whose event loop empties while main() is still pending is a bug, never a success: exit 13,
+  // as Node does for an unsettled top-level await (which this CommonJS entry cannot use). A code set
+  // by a signal's exit or by main() is left alone.
+  let settled = false;
+  process.on('exit', (code) => {
+    if (settled || code !== 0) return;
+    process.stderr.write('kms-byok: error: internal error: the command stopped before it finished (a bug in kms-byok)\nkms-byok: code: ERR_INTERNAL\n');
+    process.exitCode = 13;
   });
+  runCli().then(
+    () => (settled = true),
+    (e: unknown) => {
+      // main() never throws; this is a chunk that could not be loaded (a damaged install).
+      settled = true;
+      process.stderr.write(`kms-byok: error: cannot start: ${e instanceof Error ? e.message : String(e)}\nkms-byok: hint: reinstall kms-byok\nkms-byok: code: ERR_INTERNAL\n`);
+      process.exitCode = 1;
+    },
+  );
 }
 
 async function runCli(): Promise<void> {

@@ -150,3 +150,17 @@ export function groupHelpText(group: CommandGroup): string {
 export function declaredHelp(d: Declared): string {
   return isGroup(d) ? groupHelpText(d) : helpText(d);
 }
+
+/**
+ * The declaration `argv` (the words after `kms-byok`) runs, given the declaration its first word
+ * names: a subcommand when that is a group and the second word one of its subcommands, else the
+ * command or the group itself.
+ */
+export function resolveIn(d: Declared | undefined, argv: readonly string[]): { declared: Declared; rest: string[] } | undefined {
+  if (d === undefined) return undefined;
+  if (isGroup(d)) {
+    const s = d.subcommands.find((c) => c.name === `${d.name} ${argv[1]}`);
+    if (s) return { declared: s, rest: argv.slice(2) };
+  }
+  return { declared: d, rest: argv.slice(1) };
+}

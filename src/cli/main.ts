@@ -107,14 +107,16 @@ function reportInterrupted(e: unknown, argv: string[], io: Io): { code: number; 
 }
 
 /**
- * Every command's declaration (src/cli/specs/), loaded only for help: a command run loads its own
- * declaration with its module, and the whole table is ~15% of what `status` would otherwise compile.
+ * Every command's declaration (src/cli/specs/), loaded only for the top-level help: a command run
+ * loads its own declaration with its module, and help for one command loads that one
+ * (specs/lazy.ts). The whole table was ~10% of what `status` loaded.
  */
 const commandTable = () => import('./specs/index.js');
+const resolveDeclared = async (argv: readonly string[]) => (await import('./specs/lazy.js')).resolveDeclaredLazily(argv);
 
 /** `kms-byok help CMD [SUB]`: the declaration's help, the same text as `kms-byok CMD [SUB] --help`. */
 async function help(words: string[], io: Io): Promise<number> {
-  const found = (await commandTable()).resolveDeclared(words);
+  const found = await resolveDeclared(words);
   if (!found) throw unknownCommand(words[0]!);
   if (found.rest.length > 0) {
     throw new KmsByokError('ERR_USAGE', `unknown ${found.declared.name} command "${found.rest[0]}"`, { hint: `run kms-byok help ${found.declared.name}` });
@@ -132,7 +134,7 @@ async function asksForHelp(argv: string[], io: Io): Promise<boolean> {
   // Help is asked for by one of these words (as a flag, or as a group's first word): without one, the
   // command table is not needed.
   if (!argv.some((a) => a === '--help' || a === '-h' || a === 'help')) return false;
-  const found = (await commandTable()).resolveDeclared(argv);
+  const found = await resolveDeclared(argv);
   if (!found) return false;
   const d = found.declared;
   if (isGroup(d)) {

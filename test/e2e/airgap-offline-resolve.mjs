@@ -9,7 +9,7 @@ const REFUSED = ['@aws-sdk', '/kms/aws.', '/cli/target.'];
 
 /** The source files of a bundle file (from its `.map`), as file: URLs; [] for any other module. */
 export function bundledSources(url) {
-  if (!url.startsWith('file:') || !url.endsWith('.js')) return [];
+  if (!url.startsWith('file:') || !/\.c?js$/.test(url)) return [];
   const map = `${fileURLToPath(url)}.map`;
   if (!existsSync(map)) return [];
   const { sources } = JSON.parse(readFileSync(map, 'utf8'));

@@ -12,7 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { closestFlag, parseFlags } from '../../src/cli/args.js';
 import { flagSpec, helpText, isGroup, parseCommand, type CommandSpec } from '../../src/cli/command-spec.js';
 import { KmsByokError } from '../../src/core/errors.js';
-import { DECLARED, allCommands } from '../../src/cli/specs/index.js';
+import { DECLARED, allCommands, resolveDeclared } from '../../src/cli/specs/index.js';
+import { DECLARATION_LOADERS, resolveDeclaredLazily } from '../../src/cli/specs/lazy.js';
 import { run } from './harness.js';
 
 /** The flag names a help text lists in its flag sections (lines "    --name …" or "    -h, --name …"). */
@@ -164,6 +165,14 @@ describe('--key-id is KEY', () => {
 });
 
 describe('help is cheap', () => {
+  it('each command\'s declaration loads on its own (specs/lazy.ts), the same object as in the table, and resolves argv alike', async () => {
+    expect(Object.keys(DECLARATION_LOADERS).sort()).toEqual(DECLARED.map((d) => d.name).sort());
+    for (const d of DECLARED) expect(await DECLARATION_LOADERS[d.name]!()).toBe(d);
+    for (const argv of [['status', '--json'], ['escrow', 'inspect', 'x'], ['escrow', 'nope'], ['fleet', 'report'], ['nope'], [], ['toString'], ['__proto__']]) {
+      expect(await resolveDeclaredLazily(argv), argv.join(' ')).toEqual(resolveDeclared(argv));
+    }
+  });
+
   // The air-gapped test's resolve hook records every module the built CLI resolves (and refuses the SDK).
   const HOOK = fileURLToPath(new URL('./airgap-offline-hook.mjs', import.meta.url));
   const BIN = fileURLToPath(new URL('../../dist/bin.cjs', import.meta.url));

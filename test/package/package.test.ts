@@ -27,9 +27,9 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
 };
 
 /** What may be in the tarball. */
-const ALLOWED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^docs\/[\w./-]+\.md$/, /^docs\/schemas\/[\w.-]+\.schema\.json$/, /^docs\/dr\/[\w.-]+\.(py|cjs)$/, /^dist\/[\w./-]+\.js$/, /^dist\/[\w./-]+\.d\.ts$/, /^dist\/(bin|chunks\/[\w-]+)\.js\.map$/, /^dist\/THIRD-PARTY-NOTICES\.txt$/];
+const ALLOWED = [/^package\.json$/, /^README\.md$/, /^LICENSE$/, /^docs\/[\w./-]+\.md$/, /^docs\/schemas\/[\w.-]+\.schema\.json$/, /^docs\/dr\/[\w.-]+\.(py|cjs)$/, /^dist\/[\w./-]+\.js$/, /^dist\/bin\.cjs$/, /^dist\/[\w./-]+\.d\.ts$/, /^dist\/(bin\.cjs|chunks\/[\w-]+\.js)\.map$/, /^dist\/THIRD-PARTY-NOTICES\.txt$/];
 /** What must never be: sources, tests, fixtures, scripts, local state. */
-const FORBIDDEN = [/^src\//, /^test\//, /^fixtures\//, /^scripts\//, /^\.tmp\//, /^\.ci\//, /\.test\./, /(?<!\.d)\.ts$/, /^(?!dist\/(bin|chunks\/[\w-]+)\.js\.map$).*\.map$/, /^rehearsal\//, /^escrow\//, /tsconfig/, /vitest/];
+const FORBIDDEN = [/^src\//, /^test\//, /^fixtures\//, /^scripts\//, /^\.tmp\//, /^\.ci\//, /\.test\./, /(?<!\.d)\.ts$/, /^(?!dist\/(bin\.cjs|chunks\/[\w-]+\.js)\.map$).*\.map$/, /^rehearsal\//, /^escrow\//, /tsconfig/, /vitest/];
 
 describe.skipIf(!SLOW)('the npm package (slow tier: KMS_BYOK_PACKAGE_TEST=1)', () => {
   let work: string;

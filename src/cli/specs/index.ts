@@ -3,7 +3,7 @@
  * generated from them. Imported by main.ts for `--help` and `kms-byok help CMD` without loading any
  * command module.
  */
-import { flagSections, isGroup, type CommandSpec, type Declared } from '../command-spec.js';
+import { flagSections, isGroup, resolveIn, type CommandSpec, type Declared } from '../command-spec.js';
 import { EMULATOR } from './emulator.js';
 import { ESCROW } from './escrow.js';
 import { FLEET_COMMANDS } from './fleet.js';
@@ -40,20 +40,9 @@ export function allCommands(): CommandSpec[] {
   return DECLARED.flatMap((d) => (isGroup(d) ? [...d.subcommands] : [d]));
 }
 
-/**
- * The declaration that `argv` (the words after `kms-byok`) runs: a subcommand when the first word
- * names a group and the second one of its subcommands, else the command or the group itself.
- */
+/** The declaration that `argv` (the words after `kms-byok`) runs (command-spec.ts, `resolveIn`). */
 export function resolveDeclared(argv: readonly string[]): { declared: Declared; rest: string[] } | undefined {
-  const [name, sub, ...more] = argv;
-  const d = name === undefined ? undefined : declared(name);
-  if (d === undefined) return undefined;
-  if (isGroup(d)) {
-    const s = d.subcommands.find((c) => c.name === `${d.name} ${sub}`);
-    if (s) return { declared: s, rest: more };
-    return { declared: d, rest: argv.slice(1) };
-  }
-  return { declared: d, rest: argv.slice(1) };
+  return resolveIn(argv[0] === undefined ? undefined : declared(argv[0]), argv);
 }
 
 /** The top-level help (`kms-byok --help`), with every command and its summary. */
