@@ -10,7 +10,7 @@
  *   - under KMS_BYOK_DEBUG=1 a stack trace names our src/ files, not the chunks.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -112,6 +112,23 @@ function packageDir(path: string): string | undefined {
 }
 
 describe('chunks', () => {
+  it('an install missing a chunk says it cannot start (exit 1, ERR_INTERNAL, no stack trace); the intact copy runs', () => {
+    const copy = join(dir, 'damaged');
+    cpSync(join(ROOT, 'dist'), join(copy, 'dist'), { recursive: true });
+    writeFileSync(join(copy, 'package.json'), '{"type":"module"}');
+    const env = { PATH: process.env.PATH ?? '', HOME: dir };
+    const intact = spawnSync(process.execPath, [join(copy, 'dist/bin.cjs'), '--version'], { env, encoding: 'utf8' });
+    expect(intact.status, intact.stderr).toBe(0);
+    const main = readdirSync(join(copy, 'dist/chunks')).find((f) => /^main-[\w]+\.js$/.test(f))!;
+    rmSync(join(copy, 'dist/chunks', main));
+    const r = spawnSync(process.execPath, [join(copy, 'dist/bin.cjs'), '--version'], { env, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('kms-byok: error: cannot start:');
+    expect(r.stderr).toContain('kms-byok: code: ERR_INTERNAL');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+
   it('the command table (src/cli/specs/index.ts) is loaded only for help: a command run loads its own declaration', () => {
     const table = bundleFiles().filter((f) => f.sources.some((s) => s.endsWith('/src/cli/specs/index.ts')));
     expect(table).toHaveLength(1);

@@ -1,7 +1,8 @@
 /**
  * Every command's declaration, in the order the top-level help lists them, and the top-level help
- * generated from them. Imported by main.ts for `--help` and `kms-byok help CMD` without loading any
- * command module.
+ * generated from them, without loading any command module. main.ts imports it for `main(['--help'])`;
+ * help for one command loads only that declaration (lazy.ts); the build renders the top-level help
+ * from it.
  */
 import { flagSections, isGroup, resolveIn, type CommandSpec, type Declared } from '../command-spec.js';
 import { EMULATOR } from './emulator.js';
