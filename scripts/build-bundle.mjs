@@ -19,17 +19,12 @@ import { build } from 'esbuild';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
+import { BUNDLE_OPTIONS, ROOT, TARGET } from './bundle-options.mjs';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const outdirArg = process.argv.indexOf('--outdir');
 const OUTDIR = resolve(outdirArg > 0 ? process.argv[outdirArg + 1] : join(ROOT, 'dist'));
 const metafileArg = process.argv.indexOf('--metafile');
-/** The lowest Node version package.json `engines` accepts (e.g. "^20.19.0 || …" → node20.19). */
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-const lowest = /(\d+)\.(\d+)/.exec(pkg.engines.node);
-const TARGET = `node${lowest[1]}.${lowest[2]}`;
 /** Never bundled: native addons, loaded (lazily) from the installed package. */
 const EXTERNAL = ['pkcs11js'];
 
@@ -145,31 +140,16 @@ async function renderedTopLevelHelp() {
 }
 
 const options = {
+  ...BUNDLE_OPTIONS,
   define: { KMS_BYOK_TOP_LEVEL_HELP: JSON.stringify(await renderedTopLevelHelp()) },
   absWorkingDir: ROOT,
   entryPoints: { bin: 'src/bin.ts' },
   outdir: OUTDIR,
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: TARGET,
-  // Prefer each package's ES modules (the SDK ships both, and its exports list "node" → CommonJS
-  // before "import"): they tree-shake and need no CommonJS wrappers at start-up.
-  mainFields: ['module', 'main'],
-  conditions: ['module'],
   external: EXTERNAL,
   chunkNames: 'chunks/[name]-[hash]',
   sourcemap: 'linked',
   sourcesContent: false,
-  // Licence texts go to THIRD-PARTY-NOTICES.txt, whole, instead of scattered comments.
-  legalComments: 'none',
-  minifySyntax: true,
-  minifyWhitespace: true,
   metafile: true,
-  logLevel: 'warning',
-  // Bundled CommonJS (node-forge, some SDK dependencies) calls require() for Node's own modules.
-  banner: { js: "import { createRequire as __kmsByokCreateRequire } from 'node:module'; const require = __kmsByokCreateRequire(import.meta.url);" },
 };
 const analysis = await build({ ...options, write: false });
 const appended = affinityImports(analysis.metafile);

@@ -13,6 +13,8 @@
 //      keys each, default 150): aggregate GetParametersForImport rate ÷ aggregate quota (goal ≥ 0.9).
 //   3. cold start of the bundled CLI (dist/bin.cjs): `--help` ÷ `node -e 0` (goal ≤ 1.3×) and
 //      `status --json` against the emulator ÷ `node -e 0` (goal ≤ 3×)
+//      — beside them the floor the SDK sets: one ListKeys through a bare client bundled and started as
+//      the CLI is (sdk-cold-floor.mjs) ÷ `node -e 0`, and status minus that floor (kms-byok's own share)
 //   4. library load: `import('kms-byok')` (dist/index.js, without the emulator) wall time and peak RSS
 //      ÷ `node -e 0`'s, in the same run (reported; the emulator is `kms-byok/emulator`)
 //   3 and 4 run on this Node, then on Node 22 (BENCH_OTHER_NODE, or fetched: see otherNode()) with
@@ -31,6 +33,7 @@ import { generateIdentity, identityToRecipient } from 'age-encryption';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const { startEmulator, KMS_DEFAULT_QUOTAS } = await import('../../dist/emulator/index.js');
 const { createFleet } = await import('./fleet-fixture.mjs');
+const { buildSdkColdFloor } = await import('./sdk-cold-floor.mjs');
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'dist/bin.cjs');
@@ -265,8 +268,8 @@ function otherNode() {
 }
 
 /** Wall time of `node -e 0`, `--help`, `status --json` and import('kms-byok') (time, peak RSS), interleaved, medians. */
-async function coldStart(node, env, endpoint) {
-  const m = { node: [], help: [], status: [], bare: [], lib: [] };
+async function coldStart(node, env, endpoint, floor) {
+  const m = { node: [], help: [], status: [], floor: [], bare: [], lib: [] };
   const measure = (code) =>
     new Promise((resolve, reject) => {
       const s = performance.now();
@@ -279,15 +282,17 @@ async function coldStart(node, env, endpoint) {
   // One run of each first: fills the compile cache where there is one (and the OS's file cache).
   await timeAsync(node, [BIN, '--help'], env);
   await timeAsync(node, status, env);
+  await timeAsync(node, [floor, endpoint], env);
   for (let i = 0; i < COLD_RUNS; i++) {
     m.node.push(await timeAsync(node, ['-e', '0'], env));
     m.help.push(await timeAsync(node, [BIN, '--help'], env));
     m.status.push(await timeAsync(node, status, env));
+    m.floor.push(await timeAsync(node, [floor, endpoint], env));
     m.bare.push(await measure('0'));
     m.lib.push(await measure(`await import(${JSON.stringify(LIBRARY)})`));
   }
   return {
-    node: median(m.node), help: median(m.help), status: median(m.status),
+    node: median(m.node), help: median(m.help), status: median(m.status), floor: median(m.floor),
     lib: { ms: median(m.lib.map((x) => x.ms)), rss: median(m.lib.map((x) => x.rssKiB)) },
     bare: { ms: median(m.bare.map((x) => x.ms)), rss: median(m.bare.map((x) => x.rssKiB)) },
   };
@@ -297,6 +302,7 @@ function coldResults(label, r) {
   const x = (a, b) => `${a.toFixed(0)} ms ÷ ${b.toFixed(0)} ms = ${(a / b).toFixed(2)}×`;
   results.push([`3. cold start ${label}: kms-byok --help ÷ node -e 0`, x(r.help, r.node), 'goal ≤ 1.3×', r.help / r.node <= 1.3]);
   results.push([`3. cold start ${label}: kms-byok status --json (emulator) ÷ node -e 0`, x(r.status, r.node), 'goal ≤ 3×', r.status / r.node <= 3]);
+  results.push([`3. (diagnostic) cold start ${label}: the AWS SDK alone, one ListKeys through a bare @aws-sdk/client-kms client bundled and started as the CLI is (sdk-cold-floor.mjs) ÷ node -e 0`, `${x(r.floor, r.node)}; kms-byok's own share of status ≈ ${(r.status - r.floor).toFixed(0)} ms`, 'reported', true]);
   results.push([`4. library load ${label}: import('kms-byok') ÷ node -e 0 wall time`, x(r.lib.ms, r.bare.ms), 'reported', true]);
   results.push([`4. library load ${label}: import('kms-byok') ÷ node -e 0 peak RSS`, `${(r.lib.rss / 1024).toFixed(1)} MiB ÷ ${(r.bare.rss / 1024).toFixed(1)} MiB = ${(r.lib.rss / r.bare.rss).toFixed(2)}×`, 'reported', true]);
 }
@@ -306,14 +312,17 @@ if (selected(3) || selected(4)) {
   // An empty escrow directory of its own: benchmark 2's fixtures fill work/escrow when both run.
   const coldEscrow = join(work, 'escrow-cold');
   mkdirSync(coldEscrow, { mode: 0o700 });
-  coldResults(`(node ${process.version})`, await coldStart(process.execPath, { ...ENV, HOME: mkdtempSync(join(work, 'home-')) }, emu.endpoint));
+  const floorDir = join(work, 'sdk-cold-floor');
+  mkdirSync(floorDir);
+  const floor = await buildSdkColdFloor(floorDir);
+  coldResults(`(node ${process.version})`, await coldStart(process.execPath, { ...ENV, HOME: mkdtempSync(join(work, 'home-')) }, emu.endpoint, floor));
   const other = otherNode();
   if (other.node) {
     const version = spawnSync(other.node, ['--version'], { encoding: 'utf8' }).stdout.trim();
     // The CLI enables its own compile cache (in this fresh HOME); the library's importer opts in with NODE_COMPILE_CACHE.
     const home = mkdtempSync(join(work, 'home-'));
-    coldResults(`(node ${version}, compile cache)`, await coldStart(other.node, { ...ENV, HOME: home, NODE_COMPILE_CACHE: join(home, 'node-compile-cache') }, emu.endpoint));
-    coldResults(`(node ${version}, no compile cache)`, await coldStart(other.node, { ...ENV, HOME: mkdtempSync(join(work, 'home-')), KMS_BYOK_NO_COMPILE_CACHE: '1' }, emu.endpoint));
+    coldResults(`(node ${version}, compile cache)`, await coldStart(other.node, { ...ENV, HOME: home, NODE_COMPILE_CACHE: join(home, 'node-compile-cache') }, emu.endpoint, floor));
+    coldResults(`(node ${version}, no compile cache)`, await coldStart(other.node, { ...ENV, HOME: mkdtempSync(join(work, 'home-')), KMS_BYOK_NO_COMPILE_CACHE: '1' }, emu.endpoint, floor));
   } else {
     console.error(`bench 3/4 on Node 22/24 SKIPPED: ${other.skipped}`);
     results.push(['3/4. on Node 22/24 with the compile cache', `skipped: ${other.skipped}`, 'reported', true]);
